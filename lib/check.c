@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static const char *const verdict_names[VERDICT__COUNT] = {
+	[VERDICT_SYSCALL_CAPTURE] = "syscall_capture",
+	[VERDICT_GO_UPROBES] = "go_uprobes",
+	[VERDICT_PROPAGATION_MEMORY_WRITE] = "propagation_memory_write",
+};
+
+const char *check_verdict_name(enum check_verdict_id id)
+{
+	return id < VERDICT__COUNT ? verdict_names[id] : "?";
+}
+
+void check_gather(const struct kernel_paths *paths, struct check_report *r)
+{
+	struct kernel_fs_state sfs;
+	struct utsname uts;
+	size_t i;
+	int fs;
+
+	memset(r, 0, sizeof(*r));
+	if (uname(&uts) == 0) {
+		snprintf(r->release, sizeof(r->release), "%s", uts.release);
+		snprintf(r->arch, sizeof(r->arch), "%s", uts.machine);
+	}
+	r->version_ok = kernel_parse_release(r->release, &r->version) == 0;
+	r->btf = kernel_btf_usable(paths, r->btf_detail, sizeof(r->btf_detail));
+	kernel_read_privileges(paths, &r->priv);
+	r->may_trace = kernel_may_trace(&r->priv);
+	r->lockdown = kernel_read_lockdown(paths, &sfs, r->lockdown_detail,
+					   sizeof(r->lockdown_detail));
+
+	for (fs = 0; fs < KFS__COUNT; fs++) {
+		/* tracefs is needed to find tracepoints: mount it like capture would. */
+		if (fs == KFS_TRACEFS && r->priv.euid == 0)
+			kernel_fs_ensure(paths, fs, &r->fs[fs]);
+		else if (fs == KFS_SECURITYFS)
+			r->fs[fs] = sfs;
+		else
+			kernel_fs_query(paths, fs, &r->fs[fs]);
+	}
+
+	r->probed = r->may_trace;
+	for (i = 0; i < FEAT__COUNT; i++) {
+		if (r->probed)
+			r->features[i] = *kernel_probe(i);
+		else
+			snprintf(r->features[i].reason, sizeof(r->features[i].reason),
+				 "not probed: needs root (or CAP_BPF and CAP_PERFMON)");
+	}
+	for (i = 0; i < capture_syscalls_count; i++) {
+		struct check_syscall *sc = &r->syscalls[i];
+
+		if (r->probed) {
+			sc->enter = *kernel_probe_syscall(capture_syscalls[i], false);
+			sc->exit = *kernel_probe_syscall(capture_syscalls[i], true);
+		} else {
+			snprintf(sc->enter.reason, sizeof(sc->enter.reason), "not probed: needs root");
+			sc->exit = sc->enter;
+		}
+	}
+	kernel_probe_release();
+	check_judge(r);
+}
+
+static void verdict(struct check_verdict *v, bool ok, const char *reason, const char *remedy)
+{
+	v->ok = ok;
+	snprintf(v->reason, sizeof(v->reason), "%s", reason);
+	snprintf(v->remedy, sizeof(v->remedy), "%s", ok ? "" : remedy);
+}
+
+/* Reasons common to every capability; returns true when one applied. */
+static bool common_blockers(const struct check_report *r, struct check_verdict *v)
+{
+	char why[320];
+
+	if (!r->may_trace) {
+		verdict(v, false, "not privileged: loading tracing programs needs root, or CAP_BPF and CAP_PERFMON",
+			"run ehttp as root (sudo)");
+		return true;
+	}
+	if (!r->features[FEAT_RINGBUF].ok) {
+		snprintf(why, sizeof(why), "no BPF ring buffer: %s", r->features[FEAT_RINGBUF].reason);
+		verdict(v, false, why, "use a kernel >= 5.8");
+		return true;
+	}
+	if (!r->btf) {
+		snprintf(why, sizeof(why), "no kernel BTF: %s", r->btf_detail);
+		verdict(v, false, why, "use a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+		return true;
+	}
+	return false;
+}
+
+void check_judge(struct check_report *r)
+{
+	struct check_verdict *v;
+	char why[320];
+	size_t i;
+
+	/* syscall_capture */
+	v = &r->verdicts[VERDICT_SYSCALL_CAPTURE];
+	if (!common_blockers(r, v)) {
+		const char *missing = NULL;
+		const struct probe_result *res = NULL;
+
+		for (i = 0; i < capture_syscalls_count && !missing; i++) {
+			if (!r->syscalls[i].enter.ok)
+				missing = capture_syscalls[i], res = &r->syscalls[i].enter;
+			else if (!r->syscalls[i].exit.ok)
+				missing = capture_syscalls[i], res = &r->syscalls[i].exit;
+		}
+		if (!r->fs[KFS_TRACEFS].mounted) {
+			snprintf(why, sizeof(why), "tracefs is not mounted%s%s",
+				 r->fs[KFS_TRACEFS].error ? ": " : "",
+				 r->fs[KFS_TRACEFS].error ? strerror(r->fs[KFS_TRACEFS].error) : "");
+			verdict(v, false, why, "mount -t tracefs tracefs /sys/kernel/tracing");
+		} else if (!r->features[FEAT_TRACEPOINT].ok) {
+			snprintf(why, sizeof(why), "tracepoint programs do not attach: %s",
+				 r->features[FEAT_TRACEPOINT].reason);
+			verdict(v, false, why, "use a kernel with CONFIG_FTRACE_SYSCALLS and BPF tracepoint support");
+		} else if (missing) {
+			snprintf(why, sizeof(why), "syscall tracepoint for %s unusable: %s", missing,
+				 res->reason);
+			verdict(v, false, why, "use a kernel with CONFIG_FTRACE_SYSCALLS=y");
+		} else {
+			snprintf(why, sizeof(why), "all %zu syscall tracepoints (enter and exit) attach",
+				 capture_syscalls_count * 2);
+			verdict(v, true, why, "");
+		}
+	}
+
+	/* go_uprobes */
+	v = &r->verdicts[VERDICT_GO_UPROBES];
+	if (!common_blockers(r, v)) {
+		if (r->features[FEAT_UPROBE].ok) {
+			verdict(v, true, "uprobes attach (return probes are placed on RET instructions)", "");
+		} else {
+			snprintf(why, sizeof(why), "uprobes do not attach: %s",
+				 r->features[FEAT_UPROBE].reason);
+			verdict(v, false, why, "use a kernel with CONFIG_UPROBE_EVENTS=y");
+		}
+	}
+
+	/* propagation_memory_write: needs go_uprobes and bpf_probe_write_user */
+	v = &r->verdicts[VERDICT_PROPAGATION_MEMORY_WRITE];
+	if (!r->verdicts[VERDICT_GO_UPROBES].ok) {
+		snprintf(why, sizeof(why), "needs go_uprobes: %s", r->verdicts[VERDICT_GO_UPROBES].reason);
+		verdict(v, false, why, r->verdicts[VERDICT_GO_UPROBES].remedy);
+	} else if (r->features[FEAT_PROBE_WRITE_USER].ok) {
+		verdict(v, true, "the verifier accepts bpf_probe_write_user", "");
+	} else if (r->lockdown == LOCKDOWN_INTEGRITY || r->lockdown == LOCKDOWN_CONFIDENTIALITY) {
+		snprintf(why, sizeof(why), "lockdown is %s, so the verifier refuses bpf_probe_write_user (%s)",
+			 lockdown_name(r->lockdown), r->features[FEAT_PROBE_WRITE_USER].reason);
+		verdict(v, false, why, "boot with lockdown=none (or turn off Secure Boot)");
+	} else {
+		snprintf(why, sizeof(why), "the verifier refuses bpf_probe_write_user: %s",
+			 r->features[FEAT_PROBE_WRITE_USER].reason);
+		verdict(v, false, why, "use a kernel that allows bpf_probe_write_user for tracing programs");
+	}
+}
+
+json_t *check_report_json(const struct check_report *r)
+{
+	json_t *root = json_object(), *kernel, *features, *details, *syscalls, *verdicts, *fs;
+	size_t i;
+
+	kernel = json_pack("{s:s, s:s, s:s}", "release", r->release, "version", "", "arch", r->arch);
+	if (r->version_ok) {
+		char ver[48];
+
+		snprintf(ver, sizeof(ver), "%u.%u.%u", r->version.major, r->version.minor,
+			 r->version.patch);
+		json_object_set_new(kernel, "version", json_string(ver));
+	} else {
+		json_object_set_new(kernel, "version", json_null());
+	}
+	json_object_set_new(root, "kernel", kernel);
+	json_object_set_new(root, "btf", json_boolean(r->btf));
+	json_object_set_new(root, "btf_detail", json_string(r->btf_detail));
+	json_object_set_new(root, "lockdown", json_string(lockdown_name(r->lockdown)));
+	json_object_set_new(root, "lockdown_detail", json_string(r->lockdown_detail));
+	json_object_set_new(root, "privileges",
+			    json_pack("{s:i, s:b, s:b, s:b, s:b, s:b}", "euid", (int)r->priv.euid,
+				      "caps_known", r->priv.caps_known, "cap_sys_admin",
+				      r->priv.cap_sys_admin, "cap_bpf", r->priv.cap_bpf,
+				      "cap_perfmon", r->priv.cap_perfmon, "may_trace", r->may_trace));
+
+	fs = json_object();
+	for (i = 0; i < KFS__COUNT; i++)
+		json_object_set_new(fs, kernel_fs_name(i),
+				    json_pack("{s:b, s:s, s:b}", "mounted", r->fs[i].mounted, "path",
+					      r->fs[i].path, "mounted_by_ehttp",
+					      r->fs[i].mounted_by_ehttp));
+	json_object_set_new(root, "filesystems", fs);
+
+	features = json_object();
+	details = json_object();
+	for (i = 0; i < FEAT__COUNT; i++) {
+		json_object_set_new(features, kernel_feature_name(i), json_boolean(r->features[i].ok));
+		json_object_set_new(details, kernel_feature_name(i), json_string(r->features[i].reason));
+	}
+	syscalls = json_object();
+	for (i = 0; i < capture_syscalls_count; i++) {
+		char name[64];
+		bool ok = r->syscalls[i].enter.ok && r->syscalls[i].exit.ok;
+
+		snprintf(name, sizeof(name), "syscall_%s", capture_syscalls[i]);
+		json_object_set_new(features, name, json_boolean(ok));
+		json_object_set_new(syscalls, capture_syscalls[i],
+				    json_pack("{s:b, s:b}", "enter", r->syscalls[i].enter.ok, "exit",
+					      r->syscalls[i].exit.ok));
+		if (!ok)
+			json_object_set_new(details, name,
+					    json_string(r->syscalls[i].enter.ok ? r->syscalls[i].exit.reason
+										 : r->syscalls[i].enter.reason));
+	}
+	json_object_set_new(root, "features", features);
+	json_object_set_new(root, "feature_details", details);
+	json_object_set_new(root, "syscall_tracepoints", syscalls);
+
+	verdicts = json_object();
+	for (i = 0; i < VERDICT__COUNT; i++)
+		json_object_set_new(verdicts, check_verdict_name(i),
+				    json_pack("{s:b, s:s, s:s}", "ok", r->verdicts[i].ok, "reason",
+					      r->verdicts[i].reason, "remedy", r->verdicts[i].remedy));
+	json_object_set_new(root, "verdicts", verdicts);
+	return root;
+}

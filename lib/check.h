@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* `ehttp check`: gather kernel facts and probe results, and judge each capability. */
+#ifndef EHTTP_CHECK_H
+#define EHTTP_CHECK_H
+
+#include <jansson.h>
+
+#include "kernel.h"
+
+enum check_verdict_id {
+	VERDICT_SYSCALL_CAPTURE,
+	VERDICT_GO_UPROBES,
+	VERDICT_PROPAGATION_MEMORY_WRITE,
+	VERDICT__COUNT,
+};
+
+struct check_verdict {
+	bool ok;
+	char reason[320];
+	char remedy[256];
+};
+
+struct check_syscall {
+	struct probe_result enter, exit;
+};
+
+struct check_report {
+	char release[128];
+	bool version_ok;
+	struct kernel_version version;
+	char arch[64];
+	bool btf;
+	char btf_detail[256];
+	struct kernel_privileges priv;
+	bool may_trace;
+	enum lockdown_mode lockdown;
+	char lockdown_detail[256];
+	struct kernel_fs_state fs[KFS__COUNT];
+	bool probed; /* feature probes ran (they need privileges) */
+	struct probe_result features[FEAT__COUNT];
+	struct check_syscall syscalls[16];
+	struct check_verdict verdicts[VERDICT__COUNT];
+};
+
+const char *check_verdict_name(enum check_verdict_id id);
+/* Fill @r from the running kernel (paths injectable for tests). Mounts tracefs and
+ * securityfs when they are missing and we are root. */
+void check_gather(const struct kernel_paths *paths, struct check_report *r);
+/* Verdicts from the facts alone (pure: unit tests drive it with made-up reports). */
+void check_judge(struct check_report *r);
+json_t *check_report_json(const struct check_report *r);
+
+#endif

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "output.h"
+
+bool json_output;
+bool pretty_output;
+bool debug_output;
+
+static void vprefixed(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, f);
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+}
+
+void p_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (json_output) {
+		char *msg = NULL;
+
+		if (vasprintf(&msg, fmt, ap) < 0)
+			msg = NULL;
+		out_json(json_pack("{s:s}", "error", msg ? msg : "out of memory"));
+		free(msg);
+	} else {
+		fflush(stdout);
+		vprefixed(stderr, "Error: ", fmt, ap);
+	}
+	va_end(ap);
+}
+
+void p_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fflush(stdout);
+	vprefixed(stderr, "Warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void p_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (json_output)
+		return;
+	va_start(ap, fmt);
+	vprefixed(stderr, "", fmt, ap);
+	va_end(ap);
+}
+
+void p_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!debug_output)
+		return;
+	va_start(ap, fmt);
+	vprefixed(stderr, "debug: ", fmt, ap);
+	va_end(ap);
+}
+
+int out_json(json_t *value)
+{
+	size_t flags = JSON_PRESERVE_ORDER | (pretty_output ? JSON_INDENT(2) : JSON_COMPACT);
+	int err;
+
+	if (!value)
+		return -1;
+	err = json_dumpf(value, stdout, flags);
+	json_decref(value);
+	if (err || fputc('\n', stdout) == EOF)
+		return -1;
+	return fflush(stdout) ? -1 : 0;
+}
