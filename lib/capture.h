@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Live HTTP capture from syscall tracepoints: the source that attach and record share.
+ * Load and attach the BPF programs, then poll: events are reassembled per connection,
+ * parsed as HTTP/1.x and every completed span is handed to a sink.
+ */
+#ifndef EHTTP_CAPTURE_H
+#define EHTTP_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "span.h"
+#include "span_filter.h"
+
+struct capture_opts {
+	struct span_filter filter; /* what the kernel can apply goes to rodata, the rest here */
+	uint32_t snaplen;          /* payload bytes copied per syscall; 0 = default */
+	uint32_t ringbuf_kb;       /* ring buffer size; 0 = default */
+	bool no_redact;            /* keep Authorization/Cookie values */
+	uint64_t max_spans;        /* -c: stop after this many spans (0 = no limit) */
+	uint64_t duration_s;       /* --duration: stop after this long (0 = no limit) */
+};
+
+/* Options text shared by attach and record help screens (filters included). */
+#define CAPTURE_USAGE                                                                        \
+	SPAN_FILTER_USAGE                                                                    \
+	"  -c, --count N        stop after N spans\n"                                        \
+	"  --duration SEC       stop after SEC seconds\n"                                    \
+	"  --snaplen BYTES      payload bytes copied per syscall\n"                          \
+	"  --no-redact          keep Authorization, Cookie and Set-Cookie values\n"
+
+struct capture_stats {
+	uint64_t spans;    /* spans handed to the sink */
+	uint64_t events;   /* events read from the ring buffer */
+	uint64_t conns;    /* connections tracked */
+	uint64_t dropped;  /* events the kernel could not queue (ring buffer full) */
+	uint64_t lost;     /* spans that could not be built (gaps, non-HTTP after all...) */
+};
+
+struct capture;
+
+void capture_opts_init(struct capture_opts *opts);
+/* Consume one capture option at argv[0]: returns arguments taken, 0 if not ours, -1 on error. */
+int capture_parse_opt(struct capture_opts *opts, int argc, char **argv);
+
+/* Load and attach; reports its own errors. Returns 0 or a negative errno. */
+int capture_open(struct capture **out, const struct capture_opts *opts);
+/* The clock anchor spans' wall-clock times come from. */
+const struct span_clock *capture_clock(const struct capture *c);
+/*
+ * Wait up to @timeout_ms for events and hand completed spans to @sink. Returns 0, or
+ * 1 when the capture is complete (count or duration reached), or a negative errno
+ * (including the sink's error).
+ */
+int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink);
+void capture_get_stats(const struct capture *c, struct capture_stats *stats);
+/* Drain what the kernel still holds, emit requests still waiting as partial spans to
+ * @sink (may be NULL), detach and free. */
+void capture_close(struct capture *c, struct span_sink *sink);
+
+#endif

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "span_filter.h"
+
+void span_filter_init(struct span_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+bool span_filter_parse_status(const char *text, uint16_t *min, uint16_t *max)
+{
+	if (strlen(text) != 3)
+		return false;
+	if (text[0] >= '1' && text[0] <= '5' && (text[1] == 'x' || text[1] == 'X') &&
+	    (text[2] == 'x' || text[2] == 'X')) {
+		*min = (text[0] - '0') * 100;
+		*max = *min + 99;
+		return true;
+	}
+	if (isdigit((unsigned char)text[0]) && isdigit((unsigned char)text[1]) &&
+	    isdigit((unsigned char)text[2]) && text[0] >= '1' && text[0] <= '5') {
+		*min = *max = (text[0] - '0') * 100 + (text[1] - '0') * 10 + (text[2] - '0');
+		return true;
+	}
+	return false;
+}
+
+int span_filter_parse(struct span_filter *f, int argc, char **argv)
+{
+	const char *opt = argv[0], *val = argc > 1 ? argv[1] : NULL;
+	unsigned long n;
+
+	if (strcmp(opt, "-p") && strcmp(opt, "--pid") && strcmp(opt, "--comm") &&
+	    strcmp(opt, "--port") && strcmp(opt, "--method") && strcmp(opt, "--path") &&
+	    strcmp(opt, "--status"))
+		return 0;
+	if (!val) {
+		p_err("%s needs a value", opt);
+		return -1;
+	}
+	if (!strcmp(opt, "-p") || !strcmp(opt, "--pid")) {
+		if (!arg_uint(opt, val, 1, 4194304, &n))
+			return -1;
+		if (f->npids >= SPAN_FILTER_MAX_PIDS) {
+			p_err("at most %d processes with -p", SPAN_FILTER_MAX_PIDS);
+			return -1;
+		}
+		f->pids[f->npids++] = n;
+	} else if (!strcmp(opt, "--comm")) {
+		if (strlen(val) >= sizeof(f->comm)) {
+			p_err("--comm: '%s' is longer than a command name can be (15 characters)", val);
+			return -1;
+		}
+		snprintf(f->comm, sizeof(f->comm), "%s", val);
+	} else if (!strcmp(opt, "--port")) {
+		if (!arg_uint(opt, val, 1, 65535, &n))
+			return -1;
+		f->port = n;
+	} else if (!strcmp(opt, "--method")) {
+		if (!*val || strlen(val) >= sizeof(f->method)) {
+			p_err("--method: '%s' is not a request method", val);
+			return -1;
+		}
+		snprintf(f->method, sizeof(f->method), "%s", val);
+	} else if (!strcmp(opt, "--path")) {
+		if (strlen(val) >= sizeof(f->path)) {
+			p_err("--path: prefix longer than %zu bytes", sizeof(f->path) - 1);
+			return -1;
+		}
+		snprintf(f->path, sizeof(f->path), "%s", val);
+	} else {
+		if (!span_filter_parse_status(val, &f->status_min, &f->status_max)) {
+			p_err("--status takes a code (404) or a class (5xx), not '%s'", val);
+			return -1;
+		}
+	}
+	return 2;
+}
+
+bool span_filter_match(const struct span_filter *f, const struct span *s)
+{
+	size_t i;
+
+	if (f->npids) {
+		for (i = 0; i < f->npids; i++)
+			if (f->pids[i] == s->pid)
+				break;
+		if (i == f->npids)
+			return false;
+	}
+	if (f->comm[0] && strncmp(f->comm, s->comm, sizeof(s->comm)) != 0)
+		return false;
+	if (f->port && f->port != s->local.port && f->port != s->remote.port)
+		return false;
+	if (f->method[0] && strcasecmp(f->method, s->method ? s->method : "") != 0)
+		return false;
+	if (f->path[0] && (!s->target || strncmp(s->target, f->path, strlen(f->path)) != 0))
+		return false;
+	if (f->status_min && (s->status < f->status_min || s->status > f->status_max))
+		return false;
+	if (f->since_ns && s->start_ns < f->since_ns)
+		return false;
+	if (f->until_ns && s->start_ns > f->until_ns)
+		return false;
+	return true;
+}
