@@ -1,0 +1,87 @@
+# ehttp check --json against ground truth the test obtains itself: uname, the BTF file,
+# the lockdown file (securityfs mounted by the test, in its own mount namespace), a raw
+# bpf(2) load of a bpf_probe_write_user program, tracefs event directories.
+. tests/integration/lib.sh
+command -v jq >/dev/null || fail "jq is needed (packaging/deps.sh installs it)"
+
+cc -O2 -o "$TMP/pwu_probe" tests/fixtures/pwu_probe.c || fail "build pwu_probe"
+
+# Run in a private mount namespace with tracefs and securityfs unmounted, as at boot:
+# check must mount what it needs itself. The host's mounts stay as they are.
+cat >"$TMP/inner.sh" <<'INNER'
+set -u
+umount /sys/kernel/security 2>/dev/null
+umount /sys/kernel/debug/tracing 2>/dev/null
+umount /sys/kernel/tracing 2>/dev/null
+umount /sys/kernel/debug 2>/dev/null
+grep -qE ' (securityfs|tracefs) ' /proc/self/mounts && { echo "could not unmount"; exit 3; }
+"$EHTTP" -j check >"$TMP/check.json"
+echo $? >"$TMP/check.rc"
+grep -E ' (securityfs|tracefs) ' /proc/self/mounts >"$TMP/mounts.after"
+# Ground truth, read after the same mounts exist.
+cat /sys/kernel/security/lockdown >"$TMP/lockdown.truth" 2>/dev/null
+ls /sys/kernel/tracing/events/syscalls >"$TMP/syscall_events.truth" 2>/dev/null
+INNER
+TMP=$TMP EHTTP=$EHTTP unshare -m --propagation private bash "$TMP/inner.sh" || fail "namespace run"
+
+j="$TMP/check.json"
+jq -e . "$j" >/dev/null || fail "not JSON: $(cat "$j")"
+expect_eq "exit status (syscall capture possible as root)" 0 "$(cat "$TMP/check.rc")"
+grep -q '^securityfs /sys/kernel/security ' "$TMP/mounts.after" || fail "check did not mount securityfs"
+grep -q '^tracefs /sys/kernel/tracing ' "$TMP/mounts.after" || fail "check did not mount tracefs"
+expect_eq "securityfs reported as mounted by ehttp" true "$(jq -r .filesystems.securityfs.mounted_by_ehttp "$j")"
+expect_eq "tracefs reported as mounted by ehttp" true "$(jq -r .filesystems.tracefs.mounted_by_ehttp "$j")"
+
+expect_eq "kernel.release" "$(uname -r)" "$(jq -r .kernel.release "$j")"
+expect_eq "kernel.version" "$(uname -r | grep -oE '^[0-9]+\.[0-9]+(\.[0-9]+)?' | awk -F. '{printf "%d.%d.%d", $1, $2, $3}')" \
+	"$(jq -r .kernel.version "$j")"
+expect_eq "kernel.arch" "$(uname -m)" "$(jq -r .kernel.arch "$j")"
+
+if [ -r /sys/kernel/btf/vmlinux ] && bpftool btf dump file /sys/kernel/btf/vmlinux >/dev/null 2>&1; then btf=true; else btf=false; fi
+expect_eq "btf" "$btf" "$(jq -r .btf "$j")"
+
+lockdown=$(grep -oE '\[[a-z]+\]' "$TMP/lockdown.truth" | tr -d '[]')
+[ -n "$lockdown" ] || lockdown=unknown
+expect_eq "lockdown" "$lockdown" "$(jq -r .lockdown "$j")"
+
+truth=$("$TMP/pwu_probe")
+echo "raw bpf(2) says: $truth"
+case $truth in accepted) pwu=true ;; *) pwu=false ;; esac
+expect_eq "features.probe_write_user" "$pwu" "$(jq -r .features.probe_write_user "$j")"
+expect_eq "verdicts.propagation_memory_write.ok" "$pwu" "$(jq -r .verdicts.propagation_memory_write.ok "$j")"
+if [ "$pwu" = false ]; then
+	reason=${truth#refused: }
+	jq -r .verdicts.propagation_memory_write.reason "$j" | grep -qF "$reason" ||
+		fail "the verdict should quote the verifier ('$reason'): $(jq -r .verdicts.propagation_memory_write.reason "$j")"
+	[ "$lockdown" = none ] || jq -r .verdicts.propagation_memory_write.remedy "$j" | grep -q 'lockdown=none' ||
+		fail "remedy should mention lockdown=none"
+fi
+
+# kprobes: the kernel has them exactly when the kprobe PMU exists.
+[ -e /sys/bus/event_source/devices/kprobe ] && kp=true || kp=false
+expect_eq "features.kprobe" "$kp" "$(jq -r .features.kprobe "$j")"
+
+# Every syscall tracepoint capture needs: present in tracefs ⇔ reported usable.
+for sc in connect accept accept4 close read write readv writev sendto recvfrom sendmsg recvmsg; do
+	grep -qx "sys_enter_$sc" "$TMP/syscall_events.truth" && grep -qx "sys_exit_$sc" "$TMP/syscall_events.truth" && want=true || want=false
+	expect_eq "features.syscall_$sc" "$want" "$(jq -r ".features.syscall_$sc" "$j")"
+done
+expect_eq "features.ringbuf" true "$(jq -r .features.ringbuf "$j")"
+expect_eq "features.tracepoint" true "$(jq -r .features.tracepoint "$j")"
+expect_eq "features.uprobe" true "$(jq -r .features.uprobe "$j")"
+expect_eq "verdicts.syscall_capture.ok" true "$(jq -r .verdicts.syscall_capture.ok "$j")"
+expect_eq "privileges.euid" 0 "$(jq -r .privileges.euid "$j")"
+
+# Unprivileged: still reports, says probes need root, exits 1 (capture impossible).
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$EHTTP" -j check >"$TMP/user.json" 2>"$TMP/user.err"
+expect_eq "unprivileged exit status" 1 "$?"
+expect_eq "unprivileged may_trace" false "$(jq -r .privileges.may_trace "$TMP/user.json")"
+expect_eq "unprivileged kernel.release" "$(uname -r)" "$(jq -r .kernel.release "$TMP/user.json")"
+jq -r .verdicts.syscall_capture.remedy "$TMP/user.json" | grep -q root || fail "unprivileged remedy should say root"
+jq -r .feature_details.uprobe "$TMP/user.json" | grep -q "needs root" || fail "unprivileged probes should say they need root"
+
+# Text mode says the same things in words.
+"$EHTTP" check >"$TMP/check.txt" || fail "text check failed"
+grep -qE "^  lockdown +$lockdown" "$TMP/check.txt" || fail "text lockdown line"
+grep -qE "^  propagation_memory_write +(ok|NO)" "$TMP/check.txt" || fail "text verdict line"
+echo "all check facts match"

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Verdicts follow from facts: each capability's blocker is named with its remedy. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "check.h"
+
+/* A host where everything works, then each test breaks one thing. */
+static void healthy(struct check_report *r)
+{
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->btf = true;
+	r->may_trace = true;
+	r->probed = true;
+	r->lockdown = LOCKDOWN_NONE;
+	r->fs[KFS_TRACEFS].mounted = true;
+	for (i = 0; i < FEAT__COUNT; i++)
+		r->features[i].ok = true;
+	for (i = 0; i < capture_syscalls_count; i++)
+		r->syscalls[i].enter.ok = r->syscalls[i].exit.ok = true;
+}
+
+Test(check, healthy_host_all_ok)
+{
+	struct check_report r;
+
+	healthy(&r);
+	check_judge(&r);
+	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok);
+	cr_expect(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].ok);
+	cr_expect_str_empty(r.verdicts[VERDICT_SYSCALL_CAPTURE].remedy);
+}
+
+Test(check, integrity_lockdown_blocks_only_memory_write)
+{
+	struct check_report r;
+
+	healthy(&r);
+	r.lockdown = LOCKDOWN_INTEGRITY;
+	r.features[FEAT_PROBE_WRITE_USER].ok = false;
+	strcpy(r.features[FEAT_PROBE_WRITE_USER].reason, "program of this type cannot use helper");
+	check_judge(&r);
+	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok);
+	cr_expect_not(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].reason, "integrity"));
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].remedy, "lockdown=none"));
+}
+
+Test(check, unprivileged_blocks_everything)
+{
+	struct check_report r;
+	int i;
+
+	healthy(&r);
+	r.may_trace = false;
+	check_judge(&r);
+	for (i = 0; i < VERDICT__COUNT; i++) {
+		cr_expect_not(r.verdicts[i].ok, "%s", check_verdict_name(i));
+		cr_expect(strstr(r.verdicts[i].remedy, "root") != NULL, "%s remedy: %s",
+			  check_verdict_name(i), r.verdicts[i].remedy);
+	}
+}
+
+Test(check, missing_syscall_tracepoint_is_named)
+{
+	struct check_report r;
+
+	healthy(&r);
+	r.syscalls[5].exit.ok = false;
+	strcpy(r.syscalls[5].exit.reason, "No such file or directory");
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason, capture_syscalls[5]) != NULL,
+		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
+	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok, "uprobes do not need syscall tracepoints");
+}
+
+Test(check, no_btf_or_ringbuf)
+{
+	struct check_report r;
+
+	healthy(&r);
+	r.btf = false;
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].remedy, "BTF") != NULL);
+
+	healthy(&r);
+	r.features[FEAT_RINGBUF].ok = false;
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].remedy, "5.8") != NULL);
+}
+
+Test(check, no_uprobes_blocks_go_and_propagation)
+{
+	struct check_report r;
+
+	healthy(&r);
+	r.features[FEAT_UPROBE].ok = false;
+	check_judge(&r);
+	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect_not(r.verdicts[VERDICT_GO_UPROBES].ok);
+	cr_expect_not(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].ok);
+}
+
+Test(check, json_contract_keys)
+{
+	struct check_report r;
+	json_t *j, *v;
+
+	healthy(&r);
+	strcpy(r.release, "6.18.44-fc-v782");
+	r.version_ok = true;
+	r.version = (struct kernel_version){ 6, 18, 44 };
+	strcpy(r.arch, "x86_64");
+	r.lockdown = LOCKDOWN_INTEGRITY;
+	check_judge(&r);
+	j = check_report_json(&r);
+	cr_assert_not_null(j);
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(j, "kernel"), "version")), "6.18.44");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "lockdown")), "integrity");
+	cr_expect(json_is_true(json_object_get(j, "btf")));
+	cr_expect(json_is_object(json_object_get(j, "privileges")));
+	v = json_object_get(j, "features");
+	cr_expect(json_is_boolean(json_object_get(v, "probe_write_user")));
+	cr_expect(json_is_boolean(json_object_get(v, "ringbuf")));
+	cr_expect(json_is_boolean(json_object_get(v, "tracepoint")));
+	cr_expect(json_is_boolean(json_object_get(v, "uprobe")));
+	v = json_object_get(json_object_get(j, "verdicts"), "propagation_memory_write");
+	cr_expect(json_is_boolean(json_object_get(v, "ok")));
+	cr_expect(json_is_string(json_object_get(v, "reason")));
+	cr_expect(json_is_string(json_object_get(v, "remedy")));
+	json_decref(j);
+}

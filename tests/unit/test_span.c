@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The span model's helpers: W3C traceparent parsing, addresses, ids, filters. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "span.h"
+#include "span_filter.h"
+
+static bool tp(const char *value, uint8_t *tid, uint8_t *pid)
+{
+	return span_parse_traceparent(value, strlen(value), tid, pid);
+}
+
+Test(span, traceparent_valid)
+{
+	uint8_t tid[16], pid[8];
+
+	/* The example from the W3C Trace Context specification. */
+	cr_assert(tp("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", tid, pid));
+	cr_expect_eq(tid[0], 0x4b);
+	cr_expect_eq(tid[15], 0x36);
+	cr_expect_eq(pid[0], 0x00);
+	cr_expect_eq(pid[7], 0xb7);
+	cr_expect(tp(" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00 ", tid, pid));
+	/* A future version may append fields after a dash. */
+	cr_expect(tp("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", tid, pid));
+}
+
+Test(span, traceparent_invalid)
+{
+	uint8_t tid[16], pid[8];
+
+	cr_expect_not(tp("", tid, pid));
+	cr_expect_not(tp("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", tid, pid));
+	cr_expect_not(tp("00-00000000000000000000000000000000-00f067aa0ba902b7-01", tid, pid));
+	cr_expect_not(tp("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", tid, pid));
+	cr_expect_not(tp("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", tid, pid));
+	cr_expect_not(tp("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", tid, pid));
+	cr_expect_not(tp("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", tid, pid));
+	cr_expect_not(tp("00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01", tid, pid));
+}
+
+Test(span, addr_format)
+{
+	struct span_addr a = { .family = AF_INET, .port = 8080 };
+	char buf[64];
+
+	inet_pton(AF_INET, "127.0.0.1", a.addr);
+	cr_expect_str_eq(span_addr_format(&a, buf, sizeof(buf)), "127.0.0.1:8080");
+	a.family = AF_INET6;
+	inet_pton(AF_INET6, "::1", a.addr);
+	cr_expect_str_eq(span_addr_format(&a, buf, sizeof(buf)), "[::1]:8080");
+	a.family = 0;
+	cr_expect_str_eq(span_addr_format(&a, buf, sizeof(buf)), "-");
+}
+
+Test(span, ids_unique_and_nonzero)
+{
+	uint8_t a[8], b[8], zero[8] = { 0 };
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		span_new_id(a);
+		span_new_id(b);
+		cr_assert(memcmp(a, b, 8) != 0);
+		cr_assert(memcmp(a, zero, 8) != 0);
+	}
+}
+
+Test(span, json_keys)
+{
+	struct span s = { .start_ns = 1000, .end_ns = 3500, .pid = 42, .tid = 43,
+			  .role = SPAN_ROLE_SERVER, .source = SPAN_SOURCE_SYSCALL,
+			  .http_major = 1, .http_minor = 1, .method = "GET", .target = "/x?y=1",
+			  .host = "h", .status = 200, .req_bytes = 10, .resp_bytes = 20 };
+	json_t *j;
+
+	strcpy(s.comm, "nginx");
+	j = span_to_json(&s, false);
+	cr_assert_not_null(j);
+	cr_expect_eq(json_integer_value(json_object_get(j, "duration_ns")), 2500);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "role")), "server");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "version")), "HTTP/1.1");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "source")), "syscall");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "local")), "-");
+	cr_expect_null(json_object_get(j, "trace_id"), "no trace id without a traceparent");
+	json_decref(j);
+}
+
+Test(span, filter_status)
+{
+	uint16_t lo, hi;
+
+	cr_expect(span_filter_parse_status("404", &lo, &hi));
+	cr_expect(lo == 404 && hi == 404);
+	cr_expect(span_filter_parse_status("5xx", &lo, &hi));
+	cr_expect(lo == 500 && hi == 599);
+	cr_expect_not(span_filter_parse_status("6xx", &lo, &hi));
+	cr_expect_not(span_filter_parse_status("40", &lo, &hi));
+	cr_expect_not(span_filter_parse_status("4x4", &lo, &hi));
+}
+
+Test(span, filter_match, .init = cr_redirect_stderr)
+{
+	struct span s = { .pid = 7, .method = "POST", .target = "/api/users/1", .status = 503,
+			  .local = { .port = 80 }, .remote = { .port = 51000 } };
+	struct span_filter f;
+	char *args[][2] = { { "--method", "post" }, { "--path", "/api" }, { "--status", "5xx" },
+			    { "--port", "51000" }, { "-p", "7" } };
+	size_t i;
+
+	strcpy(s.comm, "curl");
+	span_filter_init(&f);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(span_filter_parse(&f, 2, args[i]), 2);
+	cr_expect(span_filter_match(&f, &s));
+	s.status = 200;
+	cr_expect_not(span_filter_match(&f, &s));
+	s.status = 503;
+	s.pid = 8;
+	cr_expect_not(span_filter_match(&f, &s));
+
+	cr_expect_eq(span_filter_parse(&f, 1, (char *[]){ "--port" }), -1);
+	cr_expect_eq(span_filter_parse(&f, 2, (char *[]){ "--port", "70000" }), -1);
+	cr_expect_eq(span_filter_parse(&f, 2, (char *[]){ "--frob", "1" }), 0);
+}
