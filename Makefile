@@ -63,7 +63,8 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 MAN_SRCS   := $(sort $(wildcard docs/man/*.rst))
 MAN_PAGES  := $(patsubst docs/man/%.rst,$(OUT)/man/%.8,$(MAN_SRCS))
 
-.PHONY: all deps test unit integration fuzz bench demo man install clean vmlinux deb rpm
+
+.PHONY: all bpf deps test unit integration fuzz bench demo man install clean vmlinux deb rpm
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -92,6 +93,9 @@ $(OUT)/skel/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# BPF objects and skeletons only: `make bpf ARCH=arm64 OUT=build/arm64` cross-builds them.
+bpf: $(BPF_OBJS) $(SKELS)
 
 # Regenerate the checked-in per-architecture vmlinux.h (needs network access to Debian).
 vmlinux:
