@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -17,22 +18,37 @@ const char *check_verdict_name(enum check_verdict_id id)
 	return id < VERDICT__COUNT ? verdict_names[id] : "?";
 }
 
+static void *probe_uprobe_thread(void *arg)
+{
+	(void)arg;
+	kernel_probe(FEAT_UPROBE);
+	return NULL;
+}
+
 void check_gather(const struct kernel_paths *paths, struct check_report *r)
 {
+	pthread_t uprobe_thread;
+	bool threaded = false;
 	struct kernel_fs_state sfs;
 	struct utsname uts;
 	size_t i;
 	int fs;
 
 	memset(r, 0, sizeof(*r));
+	kernel_read_privileges(paths, &r->priv);
+	r->may_trace = kernel_may_trace(&r->priv);
+	r->probed = r->may_trace;
+	/* Registering a uprobe waits for an RCU grace period (tens of ms): run that probe
+	 * while the rest is gathered. Each probe owns its own cached result. */
+	if (r->probed)
+		threaded = pthread_create(&uprobe_thread, NULL, probe_uprobe_thread, NULL) == 0;
+
 	if (uname(&uts) == 0) {
 		snprintf(r->release, sizeof(r->release), "%s", uts.release);
 		snprintf(r->arch, sizeof(r->arch), "%s", uts.machine);
 	}
 	r->version_ok = kernel_parse_release(r->release, &r->version) == 0;
 	r->btf = kernel_btf_usable(paths, r->btf_detail, sizeof(r->btf_detail));
-	kernel_read_privileges(paths, &r->priv);
-	r->may_trace = kernel_may_trace(&r->priv);
 	r->lockdown = kernel_read_lockdown(paths, &sfs, r->lockdown_detail,
 					   sizeof(r->lockdown_detail));
 
@@ -46,14 +62,6 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 			kernel_fs_query(paths, fs, &r->fs[fs]);
 	}
 
-	r->probed = r->may_trace;
-	for (i = 0; i < FEAT__COUNT; i++) {
-		if (r->probed)
-			r->features[i] = *kernel_probe(i);
-		else
-			snprintf(r->features[i].reason, sizeof(r->features[i].reason),
-				 "not probed: needs root (or CAP_BPF and CAP_PERFMON)");
-	}
 	for (i = 0; i < capture_syscalls_count; i++) {
 		struct check_syscall *sc = &r->syscalls[i];
 
@@ -64,6 +72,15 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 			snprintf(sc->enter.reason, sizeof(sc->enter.reason), "not probed: needs root");
 			sc->exit = sc->enter;
 		}
+	}
+	if (threaded)
+		pthread_join(uprobe_thread, NULL);
+	for (i = 0; i < FEAT__COUNT; i++) {
+		if (r->probed)
+			r->features[i] = *kernel_probe(i);
+		else
+			snprintf(r->features[i].reason, sizeof(r->features[i].reason),
+				 "not probed: needs root (or CAP_BPF and CAP_PERFMON)");
 	}
 	kernel_probe_release();
 	check_judge(r);

@@ -91,10 +91,15 @@ static size_t nparked;
 
 static void park_fd(int fd)
 {
-	if (nparked < MAX_PARKED)
-		parked[nparked++] = fd;
-	else
+	/* Probes may run on several threads (check overlaps the slow uprobe probe). */
+	size_t slot = __atomic_fetch_add(&nparked, 1, __ATOMIC_RELAXED);
+
+	if (slot < MAX_PARKED) {
+		parked[slot] = fd;
+	} else {
+		__atomic_fetch_sub(&nparked, 1, __ATOMIC_RELAXED);
 		close(fd);
+	}
 }
 
 void kernel_probe_release(void)
