@@ -60,11 +60,17 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               -std=gnu11 -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -Ibpf
 
+# Man pages: docs/man/NAME.rst -> build/man/NAME.8. Sources are staged in build/man/src
+# next to what is generated from them (the command list of ehttp(8)), so that
+# `.. include::` finds both the shared docs/man/*.inc and the generated files.
 MAN_SRCS   := $(sort $(wildcard docs/man/*.rst))
+MAN_CMDS   := $(filter docs/man/ehttp-%.rst,$(MAN_SRCS))
+MAN_INCS   := $(patsubst docs/man/%,$(OUT)/man/src/%,$(wildcard docs/man/*.inc)) \
+              $(OUT)/man/src/commands.inc $(OUT)/man/src/see-also.inc
 MAN_PAGES  := $(patsubst docs/man/%.rst,$(OUT)/man/%.8,$(MAN_SRCS))
 
 
-.PHONY: all bpf deps test unit integration fuzz bench demo man install clean vmlinux deb rpm
+.PHONY: all bpf deps test unit integration fuzz bench demo man install clean vmlinux deb rpm FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -138,9 +144,23 @@ demo: deps all
 	tests/demo.sh
 
 # ---- documentation and install ---------------------------------------------------------
-$(OUT)/man/%.8: docs/man/%.rst
-	$(call msg,MAN,$@)
+$(OUT)/man/src/%: docs/man/%
 	$(Q)mkdir -p $(@D)
+	$(Q)cp $< $@
+
+# The list of command pages, rewritten only when it changes (a page added or removed).
+$(OUT)/man/src/pages.list: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '$(MAN_CMDS)' | cmp -s - $@ || echo '$(MAN_CMDS)' > $@
+
+# Regenerated when a command page is added or removed, or its subtitle changes.
+$(OUT)/man/src/commands.inc $(OUT)/man/src/see-also.inc: $(MAN_CMDS) $(OUT)/man/src/pages.list docs/man/index.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)docs/man/index.sh $(basename $(@F)) $(MAN_CMDS) > $@
+
+$(OUT)/man/%.8: $(OUT)/man/src/%.rst $(MAN_INCS)
+	$(call msg,MAN,$@)
 	$(Q)rst2man --exit-status=2 $< > $@
 
 man: $(MAN_PAGES)
@@ -154,5 +174,7 @@ install: $(BIN) $(MAN_PAGES)
 
 clean:
 	rm -rf $(OUT)
+
+FORCE:
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)

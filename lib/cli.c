@@ -50,6 +50,10 @@ int cli_dispatch(const struct cli_cmd *table, int argc, char **argv,
 		return EXIT_USAGE;
 	}
 
+	/* "COMMAND help" prints text only: it must work unprivileged and without side
+	 * effects (no mounts), since bash completion runs it to learn the options. */
+	if (argc > 1 && strcmp(argv[1], "help") == 0)
+		return match->handler(argc, argv);
 	err = cli_satisfy_needs(match->needs);
 	if (err)
 		return err;
