@@ -7,6 +7,7 @@
 set -eu
 mode=$1
 shift
+[ $# -gt 0 ] || { echo "Error: no command pages (docs/man/ehttp-COMMAND.rst)" >&2; exit 1; }
 [ "$mode" != see-also ] || printf '.. |command-pages| replace::'
 sep=" "
 for page in "$@"; do
