@@ -5,7 +5,10 @@
 #   make fuzz       libFuzzer harnesses for every parser, FUZZ_SECONDS each
 #   make bench      benchmarks (figures on stdout, no pass/fail on timing)
 #   make demo       the README's main job
-#   make install    DESTDIR/PREFIX aware
+#   make install    DESTDIR/PREFIX aware (make uninstall undoes it)
+#   make man        man pages (build/man/*.8)
+#   make deb        Debian package (build/deb/*.deb), with dpkg-buildpackage
+#   make rpm        RPM package (build/rpm/RPMS/*/*.rpm), with rpmbuild
 #
 # V=1 shows commands; WERROR=1 turns warnings into errors (CI sets it).
 
@@ -70,7 +73,7 @@ MAN_INCS   := $(patsubst docs/man/%,$(OUT)/man/src/%,$(wildcard docs/man/*.inc))
 MAN_PAGES  := $(patsubst docs/man/%.rst,$(OUT)/man/%.8,$(MAN_SRCS))
 
 
-.PHONY: all bpf deps test unit integration fuzz bench demo man install clean vmlinux deb rpm FORCE
+.PHONY: all bpf deps test unit integration fuzz bench demo man install uninstall clean vmlinux deb rpm FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -165,12 +168,65 @@ $(OUT)/man/%.8: $(OUT)/man/src/%.rst $(MAN_INCS)
 
 man: $(MAN_PAGES)
 
+# The Debian and RPM packages install through this rule too.
 install: $(BIN) $(MAN_PAGES)
-	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/ehttp
-	install -d $(DESTDIR)$(MANDIR)/man8
-	$(if $(MAN_PAGES),install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/)
-	$(if $(wildcard packaging/bash-completion/ehttp),install -D -m 0644 packaging/bash-completion/ehttp $(DESTDIR)$(BASHCOMPDIR)/ehttp)
-	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/ehttp
+	$(Q)install -d $(DESTDIR)$(MANDIR)/man8
+	$(Q)install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
+	$(Q)install -D -m 0644 packaging/bash-completion/ehttp $(DESTDIR)$(BASHCOMPDIR)/ehttp
+	$(Q)install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/ehttp $(DESTDIR)$(BASHCOMPDIR)/ehttp \
+		$(patsubst $(OUT)/man/%,$(DESTDIR)$(MANDIR)/man8/%,$(MAN_PAGES))
+	$(Q)rm -rf $(DESTDIR)$(DOCDIR)
+
+# ---- packages --------------------------------------------------------------------------
+# Both are built from one source tarball of this tree (uncommitted changes included),
+# which is rewritten only when its contents change: an unchanged tree is not rebuilt.
+DIST       := ehttp-$(VERSION)
+TARBALL    := $(OUT)/$(DIST).tar.gz
+PKG_LOG     = $(if $(filter 1,$(V)),,>$(1) 2>&1 || { tail -n 40 $(1); exit 1; })
+
+$(TARBALL): FORCE
+	$(Q)packaging/dist.sh $@ $(VERSION)
+
+# Debian wants debian/ at the top of the source: unpack the tarball under build/deb,
+# put packaging/deb there as debian/, build unsigned binary packages.
+$(OUT)/deb/stamp: $(TARBALL)
+	$(call msg,DEB,$(OUT)/deb)
+	$(Q)v=$$(dpkg-parsechangelog -l packaging/deb/changelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "Error: packaging/deb/changelog is at $$v, VERSION is $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(OUT)/deb && mkdir -p $(OUT)/deb
+	$(Q)tar -C $(OUT)/deb -xzf $(TARBALL)
+	$(Q)cp -a $(OUT)/deb/$(DIST)/packaging/deb $(OUT)/deb/$(DIST)/debian
+	$(Q)cd $(OUT)/deb/$(DIST) && dpkg-buildpackage -b -us -uc -j2 $(call PKG_LOG,../build.log)
+	$(Q)touch $@
+
+deb: $(OUT)/deb/stamp
+
+# rpmbuild resolves BuildRequires against the RPM database, which is empty on Debian:
+# --nodeps (the Debian build dependencies above are the same libraries and tools).
+# On a Debian host, also: the compiler flags are Debian's hardened ones (plain rpm's
+# optflags are only -O2 -g), and brp-compress, which needs bash but says #!/bin/sh,
+# runs under bash so that man pages are compressed.
+RPM_HOST_DEFS = $(if $(wildcard /usr/bin/dpkg-buildflags),\
+	--define "optflags $$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS) $$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CFLAGS)" \
+	--define "build_ldflags $$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get LDFLAGS)" \
+	--define '__brp_compress bash %{_rpmconfigdir}/brp-compress %{?_prefix}')
+$(OUT)/rpm/stamp: $(TARBALL) packaging/rpm/ehttp.spec
+	$(call msg,RPM,$(OUT)/rpm)
+	$(Q)v=$$(rpmspec -q --srpm --qf '%{VERSION}' packaging/rpm/ehttp.spec 2>/dev/null); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "Error: packaging/rpm/ehttp.spec is at $$v, VERSION is $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(OUT)/rpm && mkdir -p $(OUT)/rpm/SOURCES
+	$(Q)cp $(TARBALL) $(OUT)/rpm/SOURCES/
+	$(Q)rpmbuild -bb --nodeps --define "_topdir $(abspath $(OUT)/rpm)" $(RPM_HOST_DEFS) packaging/rpm/ehttp.spec \
+		$(call PKG_LOG,$(OUT)/rpm/build.log)
+	$(Q)touch $@
+
+rpm: $(OUT)/rpm/stamp
 
 clean:
 	rm -rf $(OUT)
