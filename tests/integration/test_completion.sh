@@ -60,15 +60,20 @@ chmod +x "$stub"
 sleep 300 &
 sleeper=$!
 on_exit "kill $sleeper"
+# Ground truth: the PIDs in /proc before and after, listed independently. Those in both
+# must all be offered; others may come and go (the completion's own processes among them).
+proc_pids() { find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -printf '%f\n' | sort -u; }
+before=$(proc_pids)
 pids=$(complete_words "$stub" attach -p "")
+after=$(proc_pids)
 grep -qx "$sleeper" <<<"$pids" || fail "-p does not offer the PID of a running process ($sleeper)"
 grep -qx "$$" <<<"$pids" || fail "-p does not offer this shell's PID"
 [ -z "$(grep -vxE '[0-9]+' <<<"$pids")" ] || fail "-p offers something other than PIDs"
-# Ground truth: the PIDs in /proc, independently (allowing processes that come and go).
-known=$(ls /proc | grep -xE '[0-9]+' | sort -u)
-extra=$(comm -23 <(echo "$pids") <(echo "$known") | wc -l)
-[ "$extra" -le 5 ] || fail "-p offers $extra PIDs that /proc does not have"
-echo "ok: -p offers $(wc -l <<<"$pids") running PIDs, $sleeper among them"
+missing=$(comm -12 <(echo "$before") <(echo "$after") | comm -23 - <(echo "$pids"))
+[ -z "$missing" ] || fail "-p does not offer running PIDs: $(echo $missing)"
+extra=$(comm -23 <(echo "$pids") <(sort -u <(echo "$before") <(echo "$after")) | wc -l)
+[ "$extra" -le 30 ] || fail "-p offers $extra PIDs that /proc never had"
+echo "ok: -p offers all $(wc -l <<<"$pids") running PIDs, $sleeper among them ($extra short-lived)"
 expect_eq "--pid PREFIX" "$sleeper" "$(complete_words "$stub" attach --pid "$sleeper" | grep -x "$sleeper")"
 expect_eq "--pid=PREFIX" "$sleeper" "$(complete_words "$stub" replay "--pid=$sleeper" | grep -x "$sleeper")"
 expect_eq "global -p is --pretty, not a PID" "$(list attach attest)" "$(complete_words "$stub" -p at)"
