@@ -44,7 +44,7 @@ case "\$*" in
 help) exec "$EHTTP" help ;;
 "attach help") printf '%s\n' \
 	'Usage: ehttp attach [-p PID] [--port PORT] [-o FILE] [-q]' \
-	'       ehttp attach help' '' 'Options:' \
+	'       ehttp attach help' '' 'Prose may mention global options: with -j, JSON.' '' 'Options:' \
 	'  -p, --pid PID       only this process' \
 	'  --port PORT         only this port' \
 	'  -o, --output FILE   write spans to FILE' \

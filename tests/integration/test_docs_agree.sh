@@ -7,8 +7,14 @@
 command -v rst2man >/dev/null || skip "rst2man missing (sh packaging/deps.sh)"
 make --no-print-directory -s man || fail "make man"
 
-# Ground truth for option names: every -x/--long word a help text shows, as a plain grep.
-help_options() { grep -oE -- '(^|[[:space:]([|,])--?[[:alpha:]][-[:alnum:]]*' | sed 's/^[^-]*//' | sort -u; }
+# Ground truth for option names: the -x/--long words of a help text's usage lines and of
+# its option list (the part before the description), by plain text matching. Prose is
+# left out: it may mention global options ("with -j, ...").
+help_options() {
+	sed -nE -e 's/^[[:space:]]+(-[^[:space:]].*)$/\1/; T usage' -e 's/(  |\t).*//p; d' \
+		-e ':usage' -e '/^(Usage:)?[[:space:]]*ehttp[[:space:]]/p' |
+		grep -oE -- '(^|[^-[:alnum:]])--?[[:alpha:]][-[:alnum:]]*' | sed 's/^[^-]*//' | sort -u
+}
 # Rendered man page text, wide and without overstrikes.
 render() { MANWIDTH=250 man -l "$1" 2>/dev/null | col -b; }
 # Lines of section $2 of rendered page $1.

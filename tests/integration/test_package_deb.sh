@@ -52,6 +52,22 @@ for so in $(readelf -d "$TMP/payload/usr/sbin/ehttp" | sed -n 's/.*(NEEDED).*\[\
 	echo "ok: $so → Depends on $pkg"
 done
 
+# Build-Depends has the -dev package of every library the package build linked with
+# (read from the link command in its log): a library added to the Makefile without its
+# Build-Depends would still build here, where it happens to be installed.
+link=$(grep -E -- '-o build/ehttp( |$)' build/deb/build.log | tail -n 1)
+[ -n "$link" ] || fail "no link command in build/deb/build.log"
+build_deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' packaging/deb/control)
+for lib in $(grep -oE -- ' -l[^ ]+' <<<"$link" | sed 's/ -l//' | sort -u); do
+	so=$(gcc -print-file-name="lib$lib.so")
+	[ "$so" != "lib$lib.so" ] || continue # in libc itself (libpthread): nothing to install
+	pkg=$(dpkg -S "$(realpath -sm "$so")" 2>/dev/null | head -n 1 | cut -d: -f1)
+	[ -n "$pkg" ] || fail "-l$lib: no Debian package ships $so"
+	[ "$pkg" != libc6-dev ] || continue # build-essential
+	grep -qE "(^|[ ,])$pkg([ ,(]|$)" <<<"$build_deps" || fail "links -l$lib but Build-Depends lacks $pkg"
+	echo "ok: -l$lib → Build-Depends on $pkg"
+done
+
 # ---- install, system-wide, briefly ----
 # Never touch an ehttp that this test did not install.
 # dpkg status of a package this machine has no trace of: nothing, or "... not-installed".
