@@ -12,6 +12,8 @@ done
 version=$(cat VERSION)
 darch=$(dpkg --print-architecture)
 
+# The checks below read the build log, which a V=1 build does not write.
+[ -f build/deb/build.log ] || rm -f build/deb/stamp
 make --no-print-directory deb >"$TMP/build.log" 2>&1 || fail "make deb: $(tail -n 30 "$TMP/build.log")"
 deb=build/deb/ehttp_${version}_$darch.deb
 [ -f "$deb" ] || fail "$deb was not built: $(ls build/deb)"

@@ -9,6 +9,8 @@ done
 version=$(cat VERSION)
 arch=$(uname -m)
 
+# The checks below read the build log, which a V=1 build does not write.
+[ -f build/rpm/build.log ] || rm -f build/rpm/stamp
 make --no-print-directory rpm >"$TMP/build.log" 2>&1 || fail "make rpm: $(tail -n 30 "$TMP/build.log")"
 rpms=(build/rpm/RPMS/"$arch"/ehttp-"$version"-*."$arch".rpm)
 [ ${#rpms[@]} -eq 1 ] && [ -f "${rpms[0]}" ] || fail "expected one ehttp $version rpm, found: ${rpms[*]}"
@@ -51,6 +53,25 @@ for page in "$TMP"/payload/usr/share/man/man8/*.8.gz; do
 done
 cmp -s packaging/bash-completion/ehttp "$TMP/payload/usr/share/bash-completion/completions/ehttp" ||
 	fail "packaged completion differs from packaging/bash-completion/ehttp"
+
+# BuildRequires covers every library the build linked with (read from the link command
+# in the build log): as pkgconfig(NAME) for the .pc file of the Debian -dev package that
+# ships it, or, for a library without one, a NAME-devel.
+link=$(grep -E -- '-o build/ehttp( |$)' build/rpm/build.log | tail -n 1)
+[ -n "$link" ] || fail "no link command in build/rpm/build.log"
+breqs=$(rpmspec -q --buildrequires packaging/rpm/ehttp.spec 2>/dev/null)
+for lib in $(grep -oE -- ' -l[^ ]+' <<<"$link" | sed 's/ -l//' | sort -u); do
+	so=$(gcc -print-file-name="lib$lib.so")
+	[ "$so" != "lib$lib.so" ] || continue # in libc itself (libpthread)
+	pkg=$(dpkg -S "$(realpath -sm "$so")" 2>/dev/null | head -n 1 | cut -d: -f1)
+	[ "$pkg" != libc6-dev ] || continue # the C library: always there
+	pcs=$(dpkg -L "$pkg" 2>/dev/null | sed -n 's|.*/\([^/]*\)\.pc$|\1|p')
+	found=
+	for pc in $pcs; do grep -qxF "pkgconfig($pc)" <<<"$breqs" && found="pkgconfig($pc)"; done
+	[ -n "$pcs" ] || found=$(grep -ixE "(lib)?$lib-devel" <<<"$breqs" | head -n 1)
+	[ -n "$found" ] || fail "links -l$lib but BuildRequires has none of: $(for pc in $pcs; do printf 'pkgconfig(%s) ' "$pc"; done)${pcs:-$lib-devel}"
+	echo "ok: -l$lib → BuildRequires $found"
+done
 
 # rpmlint, with the settings of the RPM distributions (see packaging/rpm/rpmlint.toml).
 rpmlint -c packaging/rpm/rpmlint.toml "$rpm" packaging/rpm/ehttp.spec >"$TMP/lint" 2>&1
