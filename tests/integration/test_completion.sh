@@ -10,12 +10,13 @@
 complete_words() {
 	BC=${BC:-1} bash -c '
 		[ "$BC" = 0 ] || source /usr/share/bash-completion/bash_completion
-		source packaging/bash-completion/ehttp
+		source "$COMPLETION"
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
 		_ehttp
-		printf "%s\n" "${COMPREPLY[@]}"' _ "$@" | sed '/^$/d' | sort -u
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$@" | sed '/^$/d' | sort
 }
 list() { printf '%s\n' "$@" | sort -u; }
+export COMPLETION=$PWD/packaging/bash-completion/ehttp
 
 # Loaded the way bash-completion loads it: on demand, by the command's name.
 bash -c 'source /usr/share/bash-completion/bash_completion
@@ -87,6 +88,9 @@ expect_eq "replay FILE completes files and directories" \
 	"$(list "$TMP/files/"{fig.bin,first.spans,other,sub})" "$(complete_words "$stub" replay "$TMP/files/")"
 expect_eq "replay FILE, second file" "$TMP/files/other" "$(complete_words "$stub" replay "$TMP/files/first.spans" "$TMP/files/o")"
 expect_eq "options of offsets" "--json-only" "$(complete_words "$stub" offsets --)"
+touch "$TMP/files/help.txt"
+expect_eq "keywords and files together, once each" "$(list help help.txt)" \
+	"$(cd "$TMP/files" && complete_words "$stub" offsets h)"
 expect_eq "without bash-completion: -p PID" "$sleeper" "$(BC=0 complete_words "$stub" attach -p "$sleeper" | grep -x "$sleeper")"
 expect_eq "without bash-completion: --pid=PID" "$sleeper" "$(BC=0 complete_words "$stub" attach --pid = "$sleeper" | grep -x "$sleeper")"
 expect_eq "without bash-completion: files" "$TMP/files/other" "$(BC=0 complete_words "$stub" offsets "$TMP/files/o")"
