@@ -168,14 +168,16 @@ $(OUT)/man/%.8: $(OUT)/man/src/%.rst $(MAN_INCS)
 
 man: $(MAN_PAGES)
 
-# The Debian and RPM packages install through this rule too.
+# The Debian and RPM packages install through this rule too. Docs: the README and
+# docs/*.md (formats, design).
 install: $(BIN) $(MAN_PAGES)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/ehttp
 	$(Q)install -d $(DESTDIR)$(MANDIR)/man8
 	$(Q)install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
 	$(Q)install -D -m 0644 packaging/bash-completion/ehttp $(DESTDIR)$(BASHCOMPDIR)/ehttp
-	$(Q)install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)install -d $(DESTDIR)$(DOCDIR)
+	$(Q)install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))

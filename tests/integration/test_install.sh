@@ -1,5 +1,6 @@
 # make install, with DESTDIR and PREFIX: the binary, one man page per docs/man page, the
-# bash completion and the docs, where a system tool's files go, and nothing else.
+# bash completion and the docs (README, docs/*.md), where a system tool's files go, and
+# nothing else.
 . tests/integration/lib.sh
 
 command -v rst2man >/dev/null || skip "rst2man missing (sh packaging/deps.sh)"
@@ -10,6 +11,7 @@ expected() { # PREFIX
 		echo "$1/sbin/ehttp"
 		echo "$1/share/bash-completion/completions/ehttp"
 		echo "$1/share/doc/ehttp/README.md"
+		for doc in docs/*.md; do [ -e "$doc" ] && echo "$1/share/doc/ehttp/$(basename "$doc")"; done
 		for src in docs/man/*.rst; do echo "$1/share/man/man8/$(basename "$src" .rst).8"; done
 	} | sort
 }

@@ -23,8 +23,11 @@ expect_eq "license" "GPL-2.0-only" "$(rpm -qp --qf '%{LICENSE}' "$rpm")"
 # with man pages gzipped, plus the license file and rpm's build-id links.
 make --no-print-directory -s install DESTDIR="$TMP/root" PREFIX=/usr >/dev/null 2>&1 || fail "make install"
 want=$(cd "$TMP/root" && find . -type f | sed 's|^\.||; s|^\(/usr/share/man/.*\)$|\1.gz|' | sort)
-got=$(rpm -qlp "$rpm" | grep -v -e '^/usr/lib/\.build-id' -e '^/usr/share/licenses/' | sort)
-expect_eq "rpm file list (rpm -qlp)" "$want" "$got"
+# (rpm -qlp lists directories the package owns too: tell them apart by mode.)
+got=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm" | awk '$1 !~ /^d/ { print $2 }' |
+	grep -v -e '^/usr/lib/\.build-id' -e '^/usr/share/licenses/' | sort)
+expect_eq "rpm file list" "$want" "$got"
+rpm -qlp "$rpm" | grep -qx /usr/share/doc/ehttp || fail "the rpm does not own /usr/share/doc/ehttp"
 rpm -qlp "$rpm" | grep -qE '^/usr/share/licenses/ehttp[^/]*/COPYING$' || fail "no license file in the rpm"
 rpm -qlp "$rpm" | grep -qx /usr/sbin/ehttp || fail "/usr/sbin/ehttp missing"
 
