@@ -147,7 +147,13 @@ demo: deps all
 	tests/demo.sh
 
 # ---- documentation and install ---------------------------------------------------------
-$(OUT)/man/src/%: docs/man/%
+# Pages get the version for their footer (":Version:"), unless they set one.
+$(OUT)/man/src/%.rst: docs/man/%.rst VERSION
+	$(Q)mkdir -p $(@D)
+	$(Q)if grep -q '^:Version:' $<; then cp $< $@; \
+	else sed '/^:Manual section:/a :Version: ehttp $(VERSION)' $< > $@; fi
+
+$(OUT)/man/src/%.inc: docs/man/%.inc
 	$(Q)mkdir -p $(@D)
 	$(Q)cp $< $@
 
