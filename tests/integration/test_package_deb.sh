@@ -12,8 +12,9 @@ done
 version=$(cat VERSION)
 darch=$(dpkg --print-architecture)
 
-# The checks below read the build log, which a V=1 build does not write.
-[ -f build/deb/build.log ] || rm -f build/deb/stamp
+# The checks below read the build log, which a V=1 build does not write; and a package
+# removed by hand is built again.
+{ [ -f build/deb/build.log ] && ls build/deb/*.deb >/dev/null 2>&1; } || rm -f build/deb/stamp
 make --no-print-directory deb >"$TMP/build.log" 2>&1 || fail "make deb: $(tail -n 30 "$TMP/build.log")"
 deb=build/deb/ehttp_${version}_$darch.deb
 [ -f "$deb" ] || fail "$deb was not built: $(ls build/deb)"

@@ -9,8 +9,9 @@ done
 version=$(cat VERSION)
 arch=$(uname -m)
 
-# The checks below read the build log, which a V=1 build does not write.
-[ -f build/rpm/build.log ] || rm -f build/rpm/stamp
+# The checks below read the build log, which a V=1 build does not write; and a package
+# removed by hand is built again.
+{ [ -f build/rpm/build.log ] && ls build/rpm/RPMS/*/*.rpm >/dev/null 2>&1; } || rm -f build/rpm/stamp
 make --no-print-directory rpm >"$TMP/build.log" 2>&1 || fail "make rpm: $(tail -n 30 "$TMP/build.log")"
 rpms=(build/rpm/RPMS/"$arch"/ehttp-"$version"-*."$arch".rpm)
 [ ${#rpms[@]} -eq 1 ] && [ -f "${rpms[0]}" ] || fail "expected one ehttp $version rpm, found: ${rpms[*]}"
