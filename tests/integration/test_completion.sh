@@ -50,7 +50,7 @@ help) exec "$EHTTP" help ;;
 	'  --port PORT         only this port' \
 	'  -o, --output FILE   write spans to FILE' \
 	'  -q, --quiet         no summary' ;;
-"offsets help") printf '%s\n' 'Usage: ehttp offsets [--json-only] BINARY' '       ehttp offsets help' ;;
+"offsets help") printf '%s\n' 'Usage: ehttp offsets [--json-only] [-p N] BINARY' '       ehttp offsets help' ;;
 "replay help") printf '%s\n' 'Usage: ehttp replay [--pid=PID] FILE...' '       ehttp replay help' ;;
 "check help") exec "$EHTTP" check help ;;
 *) exit 2 ;;
@@ -88,6 +88,7 @@ expect_eq "replay FILE completes files and directories" \
 	"$(list "$TMP/files/"{fig.bin,first.spans,other,sub})" "$(complete_words "$stub" replay "$TMP/files/")"
 expect_eq "replay FILE, second file" "$TMP/files/other" "$(complete_words "$stub" replay "$TMP/files/first.spans" "$TMP/files/o")"
 expect_eq "options of offsets" "--json-only" "$(complete_words "$stub" offsets --)"
+expect_eq "-p N is a PID too" "$sleeper" "$(complete_words "$stub" offsets -p "$sleeper" | grep -x "$sleeper")"
 touch "$TMP/files/help.txt"
 expect_eq "keywords and files together, once each" "$(list help help.txt)" \
 	"$(cd "$TMP/files" && complete_words "$stub" offsets h)"
