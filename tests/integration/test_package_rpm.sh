@@ -73,7 +73,7 @@ for lib in $(grep -oE -- ' -l[^ ]+' <<<"$link" | sed 's/ -l//' | sort -u); do
 	found=
 	for pc in $pcs; do grep -qxF "pkgconfig($pc)" <<<"$breqs" && found="pkgconfig($pc)"; done
 	[ -n "$pcs" ] || found=$(grep -ixE "(lib)?$lib-devel" <<<"$breqs" | head -n 1)
-	[ -n "$found" ] || fail "links -l$lib but BuildRequires has none of: $(for pc in $pcs; do printf 'pkgconfig(%s) ' "$pc"; done)${pcs:-$lib-devel}"
+	[ -n "$found" ] || fail "links -l$lib but BuildRequires has none of: $(for pc in $pcs; do printf 'pkgconfig(%s) ' "$pc"; done)${pcs:-${lib,,}-devel}"
 	echo "ok: -l$lib → BuildRequires $found"
 done
 
