@@ -1,6 +1,6 @@
 # make deb: lintian reports no errors; the package's files are what `make install`
 # installs; installed with dpkg -i it works (/usr/sbin/ehttp check, man -w ehttp, bash
-# completion); dpkg --purge leaves nothing of it behind. The package is installed
+# completion); dpkg -r leaves nothing of it behind. The package is installed
 # system-wide for a few seconds only, and removed even when the test fails.
 . tests/integration/lib.sh
 # Interrupted or killed, still run the clean-ups (which remove the package).
@@ -124,20 +124,21 @@ expect_eq "installed completion offers the commands" "$(/usr/sbin/ehttp -j help 
 	"$(tail -n 1 <<<"$loaded")"
 
 # ---- remove: nothing of the package is left ----
-dpkg_retry --purge ehttp >"$TMP/purge.log" || fail "dpkg --purge: $(cat "$TMP/purge.log")"
-absent || fail "dpkg status after purge: $(dpkg-query -W -f='${Status}' ehttp)"
+# dpkg -r, not --purge: the package has no conffiles, so removing it must leave nothing.
+dpkg_retry -r ehttp >"$TMP/remove.log" || fail "dpkg -r: $(cat "$TMP/remove.log")"
+absent || fail "dpkg status after dpkg -r: $(dpkg-query -W -f='${Status}' ehttp)"
 for f in $files; do
-	[ ! -e "$f" ] || fail "$f is left after dpkg --purge"
+	[ ! -e "$f" ] || fail "$f is left after dpkg -r"
 done
 for d in $dirs; do
 	if grep -qx "$d" "$existed"; then
 		[ -d "$d" ] || fail "$d existed before the install and is gone"
 	else
-		[ ! -e "$d" ] || fail "$d was created by the install and is left after dpkg --purge"
+		[ ! -e "$d" ] || fail "$d was created by the install and is left after dpkg -r"
 	fi
 done
 left=$(ls /var/lib/dpkg/info/ehttp.* 2>/dev/null)
 [ -z "$left" ] || fail "dpkg metadata left: $left"
-man -w ehttp >/dev/null 2>&1 && fail "man still finds ehttp after purge"
+man -w ehttp >/dev/null 2>&1 && fail "man still finds ehttp after dpkg -r"
 echo "ok: nothing of the package is left ($(wc -w <<<"$files") files, $(wc -w <<<"$dirs") directories checked)"
 echo "the deb is right"
