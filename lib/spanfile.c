@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "output.h"
 #include "spanfile.h"
@@ -50,7 +51,8 @@
 
 /* Fixed part of a span record, version 1.0 (after the 4-byte record header). */
 #define SPAN_FIXED_LEN 124
-#define REC_HDR_LEN 4
+/* kind u16, fixed_len u16, CRC-32 of the bytes after the header */
+#define REC_HDR_LEN 8
 /* Sanity limit for one block: a span's header blocks are bounded by the snap length. */
 #define MAX_BLOCK (16u << 20)
 #define MAX_IFACES 1024
@@ -629,6 +631,7 @@ size_t spanfile_encode_span(const struct span *s, uint8_t *buf, size_t cap)
 	if (rsh)
 		memcpy(buf + o + 4, s->resp_headers, rsh);
 	o += 4 + rsh;
+	put32(buf + 4, (uint32_t)crc32(0, buf + REC_HDR_LEN, (uInt)(o - REC_HDR_LEN)));
 	return o;
 }
 
@@ -762,6 +765,7 @@ struct spanfile_reader {
 	uint64_t base;       /* file offset of data[0] */
 	bool eof;
 	bool quiet;
+	bool verify;         /* check record checksums */
 	bool started;        /* the first section header was read */
 	bool swap;           /* section is big-endian */
 	bool seen_ehttp;     /* some interface carried spans */
@@ -824,6 +828,7 @@ static int reader_alloc(struct spanfile_reader **out, const char *name)
 		return -ENOMEM;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->fd = -1;
+	r->verify = true;
 	*out = r;
 	return 0;
 }
@@ -878,6 +883,11 @@ int spanfile_reader_open(struct spanfile_reader **out, const char *path)
 void spanfile_reader_set_quiet(struct spanfile_reader *r, bool quiet)
 {
 	r->quiet = quiet;
+}
+
+void spanfile_reader_set_verify(struct spanfile_reader *r, bool verify)
+{
+	r->verify = verify;
 }
 
 /* Make @n bytes available at pos (reading more input if needed). */
@@ -1220,6 +1230,8 @@ static int decode_record(struct spanfile_reader *r, const uint8_t *d, size_t n, 
 	char *out;
 
 	if (n < REC_HDR_LEN)
+		return -1;
+	if (r->verify && get32(d + 4) != (uint32_t)crc32(0, d + REC_HDR_LEN, (uInt)(n - REC_HDR_LEN)))
 		return -1;
 	kind = get16(d);
 	fixed_len = get16(d + 2);

@@ -18,7 +18,8 @@
 #define SPANFILE_VERSION_MINOR 0
 #define SPANFILE_LINKTYPE 147 /* LINKTYPE_USER0 */
 
-/* Record kinds: the first two bytes of every packet's data. */
+/* Record kinds: the first two bytes of every packet's data (the record header is kind
+ * u16, fixed_len u16, CRC-32 u32 of the rest). */
 enum spanfile_kind {
 	SPANFILE_KIND_SPAN = 1,
 };
@@ -105,6 +106,8 @@ int spanfile_reader_open_mem(struct spanfile_reader **out, const void *data, siz
 			     const char *name);
 /* Warnings counted but not printed (fuzzing, tests). */
 void spanfile_reader_set_quiet(struct spanfile_reader *r, bool quiet);
+/* Checksums are verified unless turned off (so a fuzzer can reach the decoder). */
+void spanfile_reader_set_verify(struct spanfile_reader *r, bool verify);
 /*
  * The next item. A span's strings point into the reader and stay valid until the next
  * call. Errors are reported (p_err, unless quiet) once.

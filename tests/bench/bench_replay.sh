@@ -1,6 +1,6 @@
 # replay --stats throughput and memory on warm span files: spans/s, peak RSS for a small
 # and a four times larger file (constant memory means the same RSS), bytes per span on
-# disk. The files come from tests/bench/spangen.c, which uses the span file writer.
+# disk. The files come from tests/fixtures/spangen.c, which uses the span file writer.
 #   SPANS=1000000 BIG=4000000 tests/bench/bench_replay.sh
 set -u
 EHTTP=${EHTTP:-build/ehttp}
@@ -9,8 +9,8 @@ BIG=${BIG:-$((SPANS * 4))}
 DIR=build/bench
 mkdir -p "$DIR"
 GEN=$DIR/spangen
-${CC:-cc} -O2 -D_GNU_SOURCE -Ilib -o "$GEN" tests/bench/spangen.c build/libehttp.a \
-	$(pkg-config --libs jansson 2>/dev/null || echo -ljansson) || exit 1
+${CC:-cc} -O2 -D_GNU_SOURCE -Ilib -o "$GEN" tests/fixtures/spangen.c build/libehttp.a \
+	$(pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lz || exit 1
 
 # peak RSS in KiB and wall seconds of a command, from wait4's rusage
 measure() {

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "spanfile.h"
 #include "spanfile_merge.h"
@@ -526,7 +527,8 @@ Test(spanfile, refuses_newer_major_accepts_newer_minor)
 Test(spanfile, forward_compatible_kinds_fields_and_blocks)
 {
 	struct buf f = { .n = 0 }, custom = { .n = 0 };
-	uint8_t rec[512], big[600], unknown[12] = { 99, 0, 4, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t rec[512], big[600], unknown[16] = { 99, 0, 4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint32_t crc;
 	struct span s;
 	char target[128], *want;
 	size_t n, fixed;
@@ -538,11 +540,16 @@ Test(spanfile, forward_compatible_kinds_fields_and_blocks)
 	cr_assert(n);
 	/* a later minor version: 8 more fixed bytes, and a trailing field after the strings */
 	fixed = rec[2] | rec[3] << 8;
-	memcpy(big, rec, 4 + fixed);
+	memcpy(big, rec, 8 + fixed);
 	big[2] = (uint8_t)(fixed + 8);
-	memset(big + 4 + fixed, 0xee, 8);
-	memcpy(big + 4 + fixed + 8, rec + 4 + fixed, n - 4 - fixed);
+	memset(big + 8 + fixed, 0xee, 8);
+	memcpy(big + 8 + fixed + 8, rec + 8 + fixed, n - 8 - fixed);
 	memcpy(big + n + 8, "\x05\x00\x00\x00hello", 9);
+	/* the checksum covers everything after the 8-byte record header (zlib's CRC-32) */
+	crc = crc32(0, big + 8, n + 17 - 8);
+	memcpy(big + 4, &crc, 4);
+	crc = crc32(0, unknown + 8, sizeof(unknown) - 8);
+	memcpy(unknown + 4, &crc, 4);
 
 	b_shb(&f);
 	b_idb(&f, 147, "ehttp spans 1.3");
@@ -618,4 +625,23 @@ Test(spanfile, escape_round_trip)
 	n = spanfile_unescape(esc, strlen(esc), out, sizeof(out) + 1);
 	cr_expect_eq(n, 256);
 	cr_expect_eq(memcmp(in, out, 256), 0);
+}
+
+Test(spanfile, checksum_catches_payload_damage)
+{
+	size_t len, ends[16];
+	uint8_t *data;
+	struct read_result res;
+
+	write_spans(tmp_path("crc.pcapng"), 5, 0);
+	data = slurp(tmp_path("crc.pcapng"), &len);
+	block_ends(data, len, ends, 16);
+	/* a byte inside the third span's fixed part: the framing stays intact */
+	data[ends[3] + 28 + 8 + 40] ^= 0x20;
+	read_mem(data, len, &res);
+	cr_expect_eq(res.last, SPANFILE_END);
+	cr_expect_eq(res.spans, 4);
+	cr_expect_eq(res.st.skipped_records, 1);
+	free_result(&res);
+	free(data);
 }
