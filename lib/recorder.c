@@ -98,7 +98,7 @@ static int close_current(struct recorder *r)
 	r->closed_bytes += spanfile_writer_bytes(r->w);
 	err = spanfile_writer_close(r->w);
 	r->w = NULL;
-	if (err)
+	if (err && err != -EPIPE)
 		p_err("writing %s: %s", r->path, strerror(-err));
 	return err;
 }
@@ -144,7 +144,8 @@ int recorder_write(struct recorder *r, const struct span *s, uint64_t now_ns)
 	}
 	err = spanfile_write_span(r->w, s);
 	if (err) {
-		p_err("writing %s: %s", r->path, strerror(-err));
+		if (err != -EPIPE) /* the reader of a pipe went away: not worth a word */
+			p_err("writing %s: %s", r->path, strerror(-err));
 		r->failed = true;
 		return err;
 	}
@@ -164,10 +165,16 @@ int recorder_tick(struct recorder *r, uint64_t now_ns)
 		return rotate(r, now_ns);
 	err = spanfile_writer_flush(r->w);
 	if (err) {
-		p_err("writing %s: %s", r->path, strerror(-err));
+		if (err != -EPIPE)
+			p_err("writing %s: %s", r->path, strerror(-err));
 		r->failed = true;
 	}
 	return err;
+}
+
+bool recorder_failed(const struct recorder *r)
+{
+	return r->failed;
 }
 
 const char *recorder_path(const struct recorder *r)

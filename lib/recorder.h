@@ -41,6 +41,8 @@ int recorder_write(struct recorder *r, const struct span *span, uint64_t now_ns)
 /* Time-based rotation and hand buffered records to the kernel (call every poll). */
 int recorder_tick(struct recorder *r, uint64_t now_ns);
 const char *recorder_path(const struct recorder *r); /* the file being written */
+/* A write failed (and was reported, unless it was a closed pipe). */
+bool recorder_failed(const struct recorder *r);
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
 int recorder_close(struct recorder *r);
 
