@@ -401,8 +401,22 @@ static void b_add(struct buf *b, const void *p, size_t n)
 	b->n += n;
 }
 
-static void b_u16(struct buf *b, uint16_t v) { b_add(b, &v, 2); }
-static void b_u32(struct buf *b, uint32_t v) { b_add(b, &v, 4); }
+/* framing written big-endian, as a section from a big-endian machine would be */
+static bool big_endian;
+
+static void b_u16(struct buf *b, uint16_t v)
+{
+	if (big_endian)
+		v = __builtin_bswap16(v);
+	b_add(b, &v, 2);
+}
+
+static void b_u32(struct buf *b, uint32_t v)
+{
+	if (big_endian)
+		v = __builtin_bswap32(v);
+	b_add(b, &v, 4);
+}
 
 static void b_opt(struct buf *b, uint16_t code, const void *p, size_t n)
 {
@@ -644,4 +658,30 @@ Test(spanfile, checksum_catches_payload_damage)
 	cr_expect_eq(res.st.skipped_records, 1);
 	free_result(&res);
 	free(data);
+}
+
+Test(spanfile, big_endian_section)
+{
+	struct buf f = { .n = 0 };
+	uint8_t rec[512];
+	struct span s;
+	char target[128], *want;
+	size_t n;
+	struct read_result res;
+
+	make_span(&s, 3, target, sizeof(target));
+	want = json_of(&s);
+	n = spanfile_encode_span(&s, rec, sizeof(rec));
+	big_endian = true;
+	b_shb(&f);
+	b_idb(&f, 147, "ehttp spans 1.0");
+	b_epb(&f, rec, n, s.start_ns); /* the span record itself stays little-endian */
+	big_endian = false;
+	cr_assert_eq(f.d[8], 0x1A, "byte-order magic written big-endian");
+	read_mem(f.d, f.n, &res);
+	cr_expect_eq(res.last, SPANFILE_END);
+	cr_assert_eq(res.spans, 1);
+	cr_expect_str_eq(res.json[0], want);
+	free_result(&res);
+	free(want);
 }
