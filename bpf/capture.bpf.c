@@ -252,52 +252,55 @@ static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 ro
 
 /* ---- classification: mirrors httpconn_classify() ------------------------------------- */
 
-#define CLASSIFY_TOKEN_MAX 20
+/* Eight bytes as a little-endian word, so a prefix compares in one masked operation. */
+#define W8(a, b, c, d, e, f, g, h)                                                      \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |            \
+	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 
-static __always_inline __u8 status_prefix_char(int i)
+/* What a connection's first message may start with: the methods httpconn_classify()
+ * accepts, each with its space, and the status line's "HTTP/1.". */
+static const struct {
+	__u64 word;
+	__u32 len;
+} start_tokens[] = {
+	{ W8('G', 'E', 'T', ' ', 0, 0, 0, 0), 4 },
+	{ W8('H', 'E', 'A', 'D', ' ', 0, 0, 0), 5 },
+	{ W8('P', 'O', 'S', 'T', ' ', 0, 0, 0), 5 },
+	{ W8('P', 'U', 'T', ' ', 0, 0, 0, 0), 4 },
+	{ W8('D', 'E', 'L', 'E', 'T', 'E', ' ', 0), 7 },
+	{ W8('C', 'O', 'N', 'N', 'E', 'C', 'T', ' '), 8 },
+	{ W8('O', 'P', 'T', 'I', 'O', 'N', 'S', ' '), 8 },
+	{ W8('T', 'R', 'A', 'C', 'E', ' ', 0, 0), 6 },
+	{ W8('P', 'A', 'T', 'C', 'H', ' ', 0, 0), 6 },
+	{ W8('H', 'T', 'T', 'P', '/', '1', '.', 0), 7 },
+};
+
+static __always_inline __u64 low_bytes_mask(__u32 n)
 {
-	switch (i) {
-	case 0: return 'H';
-	case 1: return 'T';
-	case 2: return 'T';
-	case 3: return 'P';
-	case 4: return '/';
-	case 5: return '1';
-	default: return '.';
-	}
+	return n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
 }
 
-/*
- * A status line ("HTTP/1.") or a request line's method token ([A-Z_-], 1..20 chars)
- * followed by a space. UNKNOWN while the bytes so far could still become either.
- */
+/* HTTP when the bytes start with a token, UNKNOWN while they are a proper prefix of
+ * one (too short to say), NOT_HTTP otherwise. Mirrors httpconn_classify(). */
 static __always_inline __u8 classify(const __u8 *data, __u32 len)
 {
-	bool status = true;
+	__u8 verdict = CAPTURE_CLASS_NOT_HTTP;
+	__u64 word = 0;
 	int i;
 
-	for (i = 0; i < 7; i++) {
-		if (i >= len)
-			break;
-		if (data[i] != status_prefix_char(i)) {
-			status = false;
-			break;
-		}
-	}
-	if (status)
-		return len >= 7 ? CAPTURE_CLASS_HTTP : CAPTURE_CLASS_UNKNOWN;
-	for (i = 0; i <= CLASSIFY_TOKEN_MAX; i++) {
-		__u8 ch;
+	for (i = 0; i < 8; i++)
+		if (i < len)
+			word |= (__u64)data[i] << (8 * i);
+	for (i = 0; i < sizeof(start_tokens) / sizeof(start_tokens[0]); i++) {
+		__u32 n = start_tokens[i].len, seen = len < n ? len : n;
 
-		if (i >= len)
-			return CAPTURE_CLASS_UNKNOWN;
-		ch = data[i];
-		if (ch == ' ')
-			return i > 0 ? CAPTURE_CLASS_HTTP : CAPTURE_CLASS_NOT_HTTP;
-		if (!((ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-'))
-			return CAPTURE_CLASS_NOT_HTTP;
+		if ((word ^ start_tokens[i].word) & low_bytes_mask(seen))
+			continue;
+		if (len >= n)
+			return CAPTURE_CLASS_HTTP;
+		verdict = CAPTURE_CLASS_UNKNOWN;
 	}
-	return CAPTURE_CLASS_NOT_HTTP;
+	return verdict;
 }
 
 /* ---- events --------------------------------------------------------------------------- */
