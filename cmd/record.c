@@ -73,20 +73,24 @@ static void format_size(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%.1f MB", n / 1e6);
 }
 
-static void print_status(const struct recorder *rec, const struct capture *cap, uint64_t start_ns)
+/* The rate is over the last interval, so it shows the traffic now, not the average. */
+static void print_status(const struct recorder *rec, const struct capture *cap, uint64_t now_ns,
+			 uint64_t *last_ns, uint64_t *last_spans)
 {
 	struct recorder_stats rs;
 	struct capture_stats cs;
 	char size[32];
-	double secs = (mono_ns() - start_ns) / 1e9;
+	double secs = (now_ns - *last_ns) / 1e9;
 
 	recorder_get_stats(rec, &rs);
 	capture_get_stats(cap, &cs);
 	format_size(rs.bytes, size, sizeof(size));
 	fprintf(stderr, "\r\033[K%llu spans (%.0f/s), %s written to %s, %llu dropped",
-		(unsigned long long)rs.spans, secs > 0 ? rs.spans / secs : 0.0, size,
+		(unsigned long long)rs.spans, secs > 0 ? (rs.spans - *last_spans) / secs : 0.0, size,
 		recorder_path(rec), (unsigned long long)cs.dropped);
 	fflush(stderr);
+	*last_ns = now_ns;
+	*last_spans = rs.spans;
 }
 
 int do_record(int argc, char **argv)
@@ -101,7 +105,7 @@ int do_record(int argc, char **argv)
 	struct utsname uts;
 	char hostname[256] = "", filters[1024] = "", targets[512];
 	bool status, write_failed = false, rec_failed;
-	uint64_t start_ns, last_status = 0;
+	uint64_t start_ns, last_status, last_spans = 0;
 	unsigned long n;
 	int rc, taken, i, err;
 	size_t flen = 0;
@@ -175,6 +179,7 @@ int do_record(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	recorder_sink_init(&sink, rec);
+	last_status = start_ns;
 	status = isatty(STDERR_FILENO) && !json_output;
 	/* Tests and scripts wait for this line before sending traffic. */
 	fprintf(stderr, "Recording HTTP%s to %s (Ctrl-C to stop)\n",
@@ -191,10 +196,8 @@ int do_record(int argc, char **argv)
 		now = mono_ns();
 		if (rc >= 0 && (werr = recorder_tick(rec, now)))
 			rc = werr;
-		if (status && now - last_status >= 1000000000ull) {
-			print_status(rec, cap, start_ns);
-			last_status = now;
-		}
+		if (status && now - last_status >= 1000000000ull)
+			print_status(rec, cap, now, &last_status, &last_spans);
 	} while (rc == 0 && !loader_stop);
 	if (rc < 0)
 		write_failed = true;
