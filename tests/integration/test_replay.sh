@@ -106,6 +106,37 @@ got=$(wc -l <"$TMP/dmg.out")
 grep -q "^Warning: .*damaged" "$TMP/dmg.err" || fail "no damage warning"
 echo "ok: damaged file: $got of $N spans, warned"
 
+# a file written from the specification alone by another implementation
+cat >"$TMP/py.json" <<'JSON'
+[{"start_ns": 1795625400000000001, "end_ns": 1795625400001000001, "role": "server",
+  "method": "GET", "target": "/users/7?x=1", "host": "example.org", "status": 200,
+  "version": "HTTP/1.1", "pid": 4242, "tid": 4243, "comm": "pyserver",
+  "local": "127.0.0.1:8080", "remote": "10.0.0.9:51000", "req_bytes": 77,
+  "resp_bytes": 1234, "source": "syscall", "span_id": "0102030405060708", "conn_id": 9},
+ {"start_ns": 1795625400002000000, "end_ns": 1795625400002500000, "role": "client",
+  "method": "POST", "target": "/bad-\u00ff", "host": "", "status": 503,
+  "version": "HTTP/1.0", "pid": 4242, "tid": 4244, "comm": "pyserver",
+  "local": "127.0.0.1:40000", "remote": "127.0.0.1:9090", "req_bytes": 1,
+  "resp_bytes": 2, "source": "syscall", "span_id": "1112131415161718", "conn_id": 10}]
+JSON
+python3 tests/fixtures/spanfile_writer.py "$TMP/py.pcapng" <"$TMP/py.json" || fail "python writer"
+"$EHTTP" -j replay "$TMP/py.pcapng" >"$TMP/py.out" 2>"$TMP/py.err"
+expect_eq "spec-written file: exit" 0 $?
+python3 - "$TMP/py.json" "$TMP/py.out" <<'PY' || fail "spans read back differ from what was written"
+import json, sys
+want = json.load(open(sys.argv[1]))[0]
+got = json.loads(open(sys.argv[2]).readline())
+for k, v in want.items():
+    assert got[k] == v, (k, got[k], v)
+assert got["duration_ns"] == want["end_ns"] - want["start_ns"]
+print("ok: a span written from the specification reads back field by field")
+PY
+expect_eq "non-UTF-8 target: JSON lines" 1 "$(wc -l <"$TMP/py.out")"
+grep -q "^Warning: 1 span not printed: .*UTF-8" "$TMP/py.err" || fail "no warning for the unprintable span"
+expect_eq "non-UTF-8 target: text lines" 2 "$("$EHTTP" replay "$TMP/py.pcapng" | wc -l)"
+"$EHTTP" replay "$TMP/py.pcapng" | LC_ALL=C grep -q ' client 127.0.0.1:9090 POST /bad-.* 503 ' ||
+	fail "text line of the second span"
+
 # not span files: one error line, exit 1
 : >"$TMP/empty"
 echo "hello, world" >"$TMP/text"
