@@ -962,7 +962,7 @@ static bool known_block_type(uint32_t type)
 
 /*
  * Is there a whole, self-consistent block at pos? 1 yes, 0 no, -1 not enough input to
- * tell (the input ends inside it). @swap_out receives the section byte order for a SHB.
+ * tell (the input ends inside it). A section header is judged by its own byte-order magic.
  */
 static int block_at(struct spanfile_reader *r, uint32_t *type_out, uint32_t *len_out)
 {
