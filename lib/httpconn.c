@@ -125,14 +125,17 @@ static uint64_t wall(const struct httpconn *c, uint64_t ts)
 	return c->opts.clock ? span_clock_wall(c->opts.clock, ts) : ts;
 }
 
-/* Bytes kept in spans become JSON strings: keep them printable ASCII. */
-static char clean(unsigned char ch)
+/* Bytes kept in spans become JSON strings and text lines: keep them printable ASCII
+ * (header blocks keep their line structure and tabs). */
+static char clean(unsigned char ch, bool block)
 {
-	return (ch >= 0x20 && ch < 0x7f) || ch == '\t' || ch == '\r' || ch == '\n' ? ch : '?';
+	if (ch >= 0x20 && ch < 0x7f)
+		return ch;
+	return block && (ch == '\t' || ch == '\r' || ch == '\n') ? ch : '?';
 }
 
 /* Append up to @max total; returns false when something did not fit. */
-static bool sbuf_append(struct sbuf *b, const char *data, size_t n, uint32_t max)
+static bool sbuf_append_as(struct sbuf *b, const char *data, size_t n, uint32_t max, bool block)
 {
 	size_t room = max > b->len ? max - b->len : 0, take = n < room ? n : room, i;
 
@@ -149,10 +152,22 @@ static bool sbuf_append(struct sbuf *b, const char *data, size_t n, uint32_t max
 		b->cap = cap;
 	}
 	for (i = 0; i < take; i++)
-		b->p[b->len + i] = clean(data[i]);
+		b->p[b->len + i] = clean(data[i], block);
 	b->len += take;
 	b->p[b->len] = '\0';
 	return take == n;
+}
+
+/* a header block */
+static bool sbuf_append(struct sbuf *b, const char *data, size_t n, uint32_t max)
+{
+	return sbuf_append_as(b, data, n, max, true);
+}
+
+/* a one-line string: target, Host */
+static bool sbuf_append_str(struct sbuf *b, const char *data, size_t n, uint32_t max)
+{
+	return sbuf_append_as(b, data, n, max, false);
 }
 
 static void sbuf_reset(struct sbuf *b)
@@ -397,21 +412,37 @@ static void copy_method(struct req *r, const char *m, size_t n)
 	r->is_connect = n == 7 && !memcmp(m, "CONNECT", 7);
 }
 
+/* The start of a request line cut by a gap or the line cap: a method token and a
+ * space. Returns the method's length, 0 when it is not one. */
+static size_t partial_method(const char *line, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i <= HTTP1_METHOD_MAX; i++) {
+		if (line[i] == ' ')
+			return i;
+		if (!((line[i] >= 'A' && line[i] <= 'Z') || line[i] == '-' || line[i] == '_'))
+			return 0;
+	}
+	return 0;
+}
+
 /* A request line cut by a gap or the line cap: keep what can be trusted. */
 static void req_line_partial(struct req *r, const char *line, size_t n)
 {
-	const char *sp = memchr(line, ' ', n);
+	size_t m = partial_method(line, n);
+	const char *sp = line + m;
 	const char *t;
 	size_t tn;
 
-	if (!sp)
+	if (!m)
 		return;
-	copy_method(r, line, sp - line);
+	copy_method(r, line, m);
 	t = sp + 1;
 	tn = line + n - t;
 	if (memchr(t, ' ', tn))
 		tn = (const char *)memchr(t, ' ', tn) - t;
-	sbuf_append(&r->target, t, tn, TARGET_MAX);
+	sbuf_append_str(&r->target, t, tn, TARGET_MAX);
 }
 
 /* ---- head lines ----------------------------------------------------------------------- */
@@ -440,7 +471,7 @@ static bool start_line(struct httpconn *c, struct stream *s, enum httpconn_dir d
 			copy_method(r, rl.method, rl.method_len);
 			r->major = rl.major;
 			r->minor = rl.minor;
-			if (!sbuf_append(&r->target, rl.target, rl.target_len, TARGET_MAX) || s->line_cut)
+			if (!sbuf_append_str(&r->target, rl.target, rl.target_len, TARGET_MAX) || s->line_cut)
 				r->flags |= SPAN_F_TRUNCATED;
 		}
 	} else if (s->kind != K_REQ && http1_parse_status_line(line, n, &sl)) {
@@ -520,7 +551,7 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 		break;
 	case HTTP1_F_HOST:
 		if (r && !r->host.len)
-			sbuf_append(&r->host, value, value_len, HOST_MAX);
+			sbuf_append_str(&r->host, value, value_len, HOST_MAX);
 		break;
 	case HTTP1_F_TRACEPARENT:
 		if (r && !r->has_parent)
@@ -884,7 +915,9 @@ static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t 
 			lose_framing(c, s, 0);
 			break;
 		}
-		if (s->msg == M_PENDING && s->kind != K_UNKNOWN && s->linelen) {
+		if (s->msg == M_PENDING && s->linelen &&
+		    ((s->kind == K_REQ && partial_method(s->line, s->linelen)) ||
+		     (s->kind == K_RESP && http1_response_start((const uint8_t *)s->line, s->linelen) == HTTP1_YES))) {
 			/* what was seen of the start line makes the message */
 			const char *line = s->line;
 			size_t len = s->linelen;
