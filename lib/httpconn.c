@@ -350,6 +350,9 @@ static struct req *req_create(struct httpconn *c, struct stream *s)
 {
 	struct req *r;
 
+	/* A new request while a response's end is unknown: that response is over. */
+	if (c->resp.active && resp_stream(c)->state == P_SYNC)
+		resp_complete(c, 0);
 	s->cur = NO_REQ;
 	if (c->q_count == MAX_PENDING || c->untracked) {
 		c->untracked++;
@@ -463,9 +466,6 @@ static bool start_line(struct httpconn *c, struct stream *s, enum httpconn_dir d
 
 		if (s->kind == K_UNKNOWN)
 			set_kinds(c, dir, K_REQ);
-		/* A new request while a response's end is unknown: that response is over. */
-		if (c->resp.active && resp_stream(c)->state == P_SYNC)
-			resp_complete(c, 0);
 		r = req_create(c, s);
 		if (r) {
 			copy_method(r, rl.method, rl.method_len);
@@ -524,8 +524,24 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 	}
 	s->drop_fold = false;
 	if (!http1_parse_field(line, n, &name, &name_len, &value, &value_len)) {
-		if (hdrs)
+		/* Not a valid field ("Cookie : x"): a lenient peer may still take it, so
+		 * a credential's value is not kept either. */
+		const char *colon = memchr(line, ':', n);
+
+		name = line;
+		name_len = colon ? (size_t)(colon - line) : 0;
+		while (name_len && (line[name_len - 1] == ' ' || line[name_len - 1] == '\t'))
+			name_len--;
+		if (name_len && http1_field_kind(name, name_len) == HTTP1_F_CREDENTIAL &&
+		    !c->opts.no_redact) {
+			if (hdrs)
+				ok = sbuf_append(hdrs, line, colon - line, max) &&
+				     sbuf_append(hdrs, ": " REDACTED "\r\n", sizeof(REDACTED) + 3, max);
+			*flags |= SPAN_F_REDACTED;
+			s->drop_fold = true;
+		} else if (hdrs) {
 			ok = sbuf_append(hdrs, line, n, max) && sbuf_append(hdrs, "\r\n", 2, max);
+		}
 		if (!ok || s->line_cut)
 			*flags |= SPAN_F_TRUNCATED;
 		return;
@@ -863,8 +879,16 @@ static void parse(struct httpconn *c, enum httpconn_dir dir, const uint8_t *data
 			account(c, s, used, ts);
 			p += used;
 			if (!on_line(c, s, dir, line, len, ts)) {
-				dead(c);
-				return;
+				if (c->state != HTTPCONN_HTTP) {
+					dead(c);
+					return;
+				}
+				/* HTTP was seen here already: more likely the framing
+				 * was misread (a HEAD response whose request was not
+				 * seen) than the protocol changed. Find the next start. */
+				lose_framing(c, s, 0);
+				s->at_line_start = true;
+				continue;
 			}
 			s->linelen = 0;
 			s->line_cut = false;
@@ -895,7 +919,7 @@ static void parse(struct httpconn *c, enum httpconn_dir dir, const uint8_t *data
 }
 
 /* @n bytes of stream @dir went by without being captured. */
-static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t ts)
+static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t ts, uint32_t tid)
 {
 	struct stream *s = &c->s[dir];
 	uint64_t take;
@@ -911,9 +935,22 @@ static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t 
 		break;
 	case P_START:
 		if (s->msg == M_NONE) {
-			/* a whole message start unseen: nothing to count it toward */
-			lose_framing(c, s, 0);
-			break;
+			/* A whole message start unseen (the kernel could not copy it). On an
+			 * HTTP connection it is still a message: keep it in the queue with
+			 * what is known (nothing but its size), so that pairing stays in
+			 * step; its end is found as after any lost framing. */
+			if (c->state != HTTPCONN_HTTP || s->kind == K_UNKNOWN ||
+			    (s->kind == K_RESP && !c->q_count)) {
+				lose_framing(c, s, 0);
+				break;
+			}
+			msg_begin(s, ts, tid);
+			if (s->kind == K_REQ) {
+				req_create(c, s);
+			} else {
+				resp_create(c, s);
+				c->resp.status = 0;
+			}
 		}
 		if (s->msg == M_PENDING && s->linelen &&
 		    ((s->kind == K_REQ && partial_method(s->line, s->linelen)) ||
@@ -1028,7 +1065,7 @@ int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uin
 	if (captured)
 		parse(c, dir, data, captured, ts_ns, tid);
 	if (len > captured && c->state != HTTPCONN_NOT_HTTP)
-		gap(c, dir, len - captured, ts_ns);
+		gap(c, dir, len - captured, ts_ns, tid);
 	c->sink = NULL;
 	return c->err ? c->err : c->state;
 }
