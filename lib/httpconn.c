@@ -25,6 +25,7 @@
 #include "httpconn.h"
 
 #define MAX_PENDING 32	     /* requests queued per connection (pipelining depth) */
+#define INLINE_PENDING 2     /* most connections have one request in flight */
 #define LINE_MAX_BYTES 8192  /* longest head line buffered across feeds; longer is cut */
 #define DEFAULT_HEADER_BYTES 4096
 #define TARGET_MAX 4096	     /* target kept per request */
@@ -108,8 +109,11 @@ struct httpconn {
 	struct stream s[2]; /* by enum httpconn_dir */
 	struct resp resp;
 	/* FIFO of requests waiting for their response: sequence numbers head..head+count-1
-	 * live in q[seq % MAX_PENDING]; past MAX_PENDING only a count is kept. */
-	struct req q[MAX_PENDING];
+	 * live in q[seq % q_cap]; past MAX_PENDING only a count is kept. The ring starts
+	 * inline and moves to the heap only for pipelining. */
+	struct req *q;
+	uint32_t q_cap;
+	struct req q_inline[INLINE_PENDING];
 	uint64_t q_head;
 	uint32_t q_count;
 	uint64_t untracked;
@@ -191,7 +195,7 @@ static struct req *req_by_seq(struct httpconn *c, uint64_t seq)
 {
 	if (seq == NO_REQ || seq < c->q_head || seq >= c->q_head + c->q_count)
 		return NULL;
-	return &c->q[seq % MAX_PENDING];
+	return &c->q[seq % c->q_cap];
 }
 
 static void set_kinds(struct httpconn *c, enum httpconn_dir dir, enum kind kind)
@@ -292,7 +296,7 @@ static void resp_complete(struct httpconn *c, uint32_t flags)
 	struct stream *rs = resp_stream(c);
 
 	if (p->active && p->paired && c->q_count) {
-		emit(c, &c->q[c->q_head % MAX_PENDING], p, flags, c->sink);
+		emit(c, &c->q[c->q_head % c->q_cap], p, flags, c->sink);
 		pop_request(c);
 	}
 	resp_reset(p);
@@ -345,6 +349,24 @@ static void msg_begin(struct stream *s, uint64_t ts, uint32_t tid)
 	s->content_length = 0;
 }
 
+/* Double the request ring. It is full, so every slot moves (buffers included) to
+ * where its sequence number maps in the larger ring. */
+static void queue_grow(struct httpconn *c)
+{
+	uint32_t cap = c->q_cap * 2;
+	struct req *q = calloc(cap, sizeof(*q));
+	uint64_t seq;
+
+	if (!q)
+		return; /* stays at its size: later requests are counted, not tracked */
+	for (seq = c->q_head; seq < c->q_head + c->q_count; seq++)
+		q[seq % cap] = c->q[seq % c->q_cap];
+	if (c->q != c->q_inline)
+		free(c->q);
+	c->q = q;
+	c->q_cap = cap;
+}
+
 /* A request start line (or what was seen of it): queue the request. */
 static struct req *req_create(struct httpconn *c, struct stream *s)
 {
@@ -354,13 +376,15 @@ static struct req *req_create(struct httpconn *c, struct stream *s)
 	if (c->resp.active && resp_stream(c)->state == P_SYNC)
 		resp_complete(c, 0);
 	s->cur = NO_REQ;
-	if (c->q_count == MAX_PENDING || c->untracked) {
+	if (c->q_count == c->q_cap && c->q_cap < MAX_PENDING)
+		queue_grow(c);
+	if (c->q_count == c->q_cap || c->untracked) {
 		c->untracked++;
 		s->msg = M_ACTIVE;
 		return NULL;
 	}
 	s->cur = c->q_head + c->q_count++;
-	r = &c->q[s->cur % MAX_PENDING];
+	r = &c->q[s->cur % c->q_cap];
 	r->start_ts = s->msg_ts;
 	r->tid = s->msg_tid;
 	r->bytes = s->pre_bytes;
@@ -394,7 +418,7 @@ static void resp_create(struct httpconn *c, struct stream *s)
 	if (!p->decided) {
 		p->decided = true;
 		if (c->q_count) {
-			struct req *r = &c->q[c->q_head % MAX_PENDING];
+			struct req *r = &c->q[c->q_head % c->q_cap];
 
 			p->paired = true;
 			p->is_head = r->is_head;
@@ -1027,6 +1051,8 @@ struct httpconn *httpconn_new(const struct httpconn_info *info, const struct htt
 		c->opts = *opts;
 	if (!c->opts.max_header_bytes)
 		c->opts.max_header_bytes = DEFAULT_HEADER_BYTES;
+	c->q = c->q_inline;
+	c->q_cap = INLINE_PENDING;
 	c->role = info->role;
 	if (c->role == SPAN_ROLE_SERVER) {
 		c->s[HTTPCONN_INGRESS].kind = K_REQ;
@@ -1099,14 +1125,16 @@ void httpconn_close(struct httpconn *c, uint64_t ts_ns, struct span_sink *sink)
 		resp_complete(c, complete ? 0 : SPAN_F_PARTIAL);
 	}
 	while (c->q_count) {
-		emit(c, &c->q[c->q_head % MAX_PENDING], NULL, SPAN_F_PARTIAL, sink);
+		emit(c, &c->q[c->q_head % c->q_cap], NULL, SPAN_F_PARTIAL, sink);
 		pop_request(c);
 	}
-	for (i = 0; i < MAX_PENDING; i++) {
+	for (i = 0; i < (int)c->q_cap; i++) {
 		free(c->q[i].target.p);
 		free(c->q[i].host.p);
 		free(c->q[i].hdrs.p);
 	}
+	if (c->q != c->q_inline)
+		free(c->q);
 	free(c->resp.hdrs.p);
 	free(c->s[0].line);
 	free(c->s[1].line);
