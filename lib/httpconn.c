@@ -903,13 +903,14 @@ static void parse(struct httpconn *c, enum httpconn_dir dir, const uint8_t *data
 			account(c, s, used, ts);
 			p += used;
 			if (!on_line(c, s, dir, line, len, ts)) {
-				if (c->state != HTTPCONN_HTTP) {
+				if (c->state != HTTPCONN_HTTP && !c->info.midstream) {
 					dead(c);
 					return;
 				}
 				/* HTTP was seen here already: more likely the framing
 				 * was misread (a HEAD response whose request was not
-				 * seen) than the protocol changed. Find the next start. */
+				 * seen) than the protocol changed. Mid-stream, body
+				 * text can look like a message start. Find the next. */
 				lose_framing(c, s, 0);
 				s->at_line_start = true;
 				continue;

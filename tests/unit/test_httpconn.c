@@ -812,6 +812,19 @@ Test(httpconn, midstream_boundary_inside_a_feed)
 	httpconn_close(c, 30, &sink);
 }
 
+Test(httpconn, midstream_false_start_is_skipped)
+{
+	struct httpconn *c = conn(SPAN_ROLE_SERVER, true);
+
+	/* body text that starts like a request, then a real one */
+	cr_expect_eq(feed(c, IN, 10, "GET is what we said\r\nHTTP/1.1 is nice\r\n"), HTTPCONN_UNKNOWN);
+	cr_expect_eq(feed(c, IN, 20, "GET /real HTTP/1.1\r\n\r\n"), HTTPCONN_HTTP);
+	feed(c, OUT, 30, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(col.n, 1);
+	expect_span(0, "GET", "/real", "", 200, 22, 38, SPAN_F_MIDSTREAM);
+	httpconn_close(c, 40, &sink);
+}
+
 Test(httpconn, midstream_nothing_found_gives_up)
 {
 	struct httpconn *c = conn(SPAN_ROLE_SERVER, true);
