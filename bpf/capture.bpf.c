@@ -102,6 +102,14 @@ struct {
 	__type(value, struct capture_counters);
 } counters SEC(".maps");
 
+/* Processes that sent events: only their exits concern user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} active_pids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -428,7 +436,12 @@ static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret
 		return;
 	}
 	c->gap[0] = c->gap[1] = 0;
-	c->announced = 1;
+	if (!c->announced) {
+		__u8 one = 1;
+
+		c->announced = 1;
+		bpf_map_update_elem(&active_pids, &tgid, &one, BPF_ANY);
+	}
 }
 
 /* ---- handlers ------------------------------------------------------------------------- */
@@ -715,10 +728,12 @@ SEC("tracepoint/sched/sched_process_exit")
 int process_exit(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
 	struct capture_event *e;
 
-	if ((__u32)id != id >> 32 || !traced_process(id >> 32))
+	if ((__u32)id != tgid || !bpf_map_lookup_elem(&active_pids, &tgid))
 		return 0;
+	bpf_map_delete_elem(&active_pids, &tgid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_drop(0);

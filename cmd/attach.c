@@ -24,7 +24,8 @@ static int attach_help(void)
 	       "process on the host. Ctrl-C, the count or the duration ends it; a summary goes\n"
 	       "to stderr.\n"
 	       "\n"
-	       "Options:\n" CAPTURE_USAGE);
+	       "Options:\n" CAPTURE_USAGE
+	       "  --headers            with -j, include the header blocks (credentials redacted)\n");
 	return EXIT_OK;
 }
 
@@ -52,6 +53,11 @@ int do_attach(int argc, char **argv)
 	if (argc == 1 && is_prefix(*argv, "help"))
 		return attach_help();
 	while (argc > 0) {
+		if (!strcmp(*argv, "--headers")) {
+			printer.with_headers = true;
+			NEXT_ARG();
+			continue;
+		}
 		taken = capture_parse_opt(&opts, argc, argv);
 		if (taken < 0)
 			return EXIT_USAGE;

@@ -25,6 +25,7 @@
 #include "httpconn.h"
 
 #define MAX_PENDING 32	     /* requests queued per connection (pipelining depth) */
+#define INLINE_PENDING 2     /* most connections have one request in flight */
 #define LINE_MAX_BYTES 8192  /* longest head line buffered across feeds; longer is cut */
 #define DEFAULT_HEADER_BYTES 4096
 #define TARGET_MAX 4096	     /* target kept per request */
@@ -108,8 +109,11 @@ struct httpconn {
 	struct stream s[2]; /* by enum httpconn_dir */
 	struct resp resp;
 	/* FIFO of requests waiting for their response: sequence numbers head..head+count-1
-	 * live in q[seq % MAX_PENDING]; past MAX_PENDING only a count is kept. */
-	struct req q[MAX_PENDING];
+	 * live in q[seq % q_cap]; past MAX_PENDING only a count is kept. The ring starts
+	 * inline and moves to the heap only for pipelining. */
+	struct req *q;
+	uint32_t q_cap;
+	struct req q_inline[INLINE_PENDING];
 	uint64_t q_head;
 	uint32_t q_count;
 	uint64_t untracked;
@@ -125,14 +129,17 @@ static uint64_t wall(const struct httpconn *c, uint64_t ts)
 	return c->opts.clock ? span_clock_wall(c->opts.clock, ts) : ts;
 }
 
-/* Bytes kept in spans become JSON strings: keep them printable ASCII. */
-static char clean(unsigned char ch)
+/* Bytes kept in spans become JSON strings and text lines: keep them printable ASCII
+ * (header blocks keep their line structure and tabs). */
+static char clean(unsigned char ch, bool block)
 {
-	return (ch >= 0x20 && ch < 0x7f) || ch == '\t' || ch == '\r' || ch == '\n' ? ch : '?';
+	if (ch >= 0x20 && ch < 0x7f)
+		return ch;
+	return block && (ch == '\t' || ch == '\r' || ch == '\n') ? ch : '?';
 }
 
 /* Append up to @max total; returns false when something did not fit. */
-static bool sbuf_append(struct sbuf *b, const char *data, size_t n, uint32_t max)
+static bool sbuf_append_as(struct sbuf *b, const char *data, size_t n, uint32_t max, bool block)
 {
 	size_t room = max > b->len ? max - b->len : 0, take = n < room ? n : room, i;
 
@@ -149,10 +156,22 @@ static bool sbuf_append(struct sbuf *b, const char *data, size_t n, uint32_t max
 		b->cap = cap;
 	}
 	for (i = 0; i < take; i++)
-		b->p[b->len + i] = clean(data[i]);
+		b->p[b->len + i] = clean(data[i], block);
 	b->len += take;
 	b->p[b->len] = '\0';
 	return take == n;
+}
+
+/* a header block */
+static bool sbuf_append(struct sbuf *b, const char *data, size_t n, uint32_t max)
+{
+	return sbuf_append_as(b, data, n, max, true);
+}
+
+/* a one-line string: target, Host */
+static bool sbuf_append_str(struct sbuf *b, const char *data, size_t n, uint32_t max)
+{
+	return sbuf_append_as(b, data, n, max, false);
 }
 
 static void sbuf_reset(struct sbuf *b)
@@ -176,7 +195,7 @@ static struct req *req_by_seq(struct httpconn *c, uint64_t seq)
 {
 	if (seq == NO_REQ || seq < c->q_head || seq >= c->q_head + c->q_count)
 		return NULL;
-	return &c->q[seq % MAX_PENDING];
+	return &c->q[seq % c->q_cap];
 }
 
 static void set_kinds(struct httpconn *c, enum httpconn_dir dir, enum kind kind)
@@ -277,7 +296,7 @@ static void resp_complete(struct httpconn *c, uint32_t flags)
 	struct stream *rs = resp_stream(c);
 
 	if (p->active && p->paired && c->q_count) {
-		emit(c, &c->q[c->q_head % MAX_PENDING], p, flags, c->sink);
+		emit(c, &c->q[c->q_head % c->q_cap], p, flags, c->sink);
 		pop_request(c);
 	}
 	resp_reset(p);
@@ -330,19 +349,42 @@ static void msg_begin(struct stream *s, uint64_t ts, uint32_t tid)
 	s->content_length = 0;
 }
 
+/* Double the request ring. It is full, so every slot moves (buffers included) to
+ * where its sequence number maps in the larger ring. */
+static void queue_grow(struct httpconn *c)
+{
+	uint32_t cap = c->q_cap * 2;
+	struct req *q = calloc(cap, sizeof(*q));
+	uint64_t seq;
+
+	if (!q)
+		return; /* stays at its size: later requests are counted, not tracked */
+	for (seq = c->q_head; seq < c->q_head + c->q_count; seq++)
+		q[seq % cap] = c->q[seq % c->q_cap];
+	if (c->q != c->q_inline)
+		free(c->q);
+	c->q = q;
+	c->q_cap = cap;
+}
+
 /* A request start line (or what was seen of it): queue the request. */
 static struct req *req_create(struct httpconn *c, struct stream *s)
 {
 	struct req *r;
 
+	/* A new request while a response's end is unknown: that response is over. */
+	if (c->resp.active && resp_stream(c)->state == P_SYNC)
+		resp_complete(c, 0);
 	s->cur = NO_REQ;
-	if (c->q_count == MAX_PENDING || c->untracked) {
+	if (c->q_count == c->q_cap && c->q_cap < MAX_PENDING)
+		queue_grow(c);
+	if (c->q_count == c->q_cap || c->untracked) {
 		c->untracked++;
 		s->msg = M_ACTIVE;
 		return NULL;
 	}
 	s->cur = c->q_head + c->q_count++;
-	r = &c->q[s->cur % MAX_PENDING];
+	r = &c->q[s->cur % c->q_cap];
 	r->start_ts = s->msg_ts;
 	r->tid = s->msg_tid;
 	r->bytes = s->pre_bytes;
@@ -376,7 +418,7 @@ static void resp_create(struct httpconn *c, struct stream *s)
 	if (!p->decided) {
 		p->decided = true;
 		if (c->q_count) {
-			struct req *r = &c->q[c->q_head % MAX_PENDING];
+			struct req *r = &c->q[c->q_head % c->q_cap];
 
 			p->paired = true;
 			p->is_head = r->is_head;
@@ -397,21 +439,37 @@ static void copy_method(struct req *r, const char *m, size_t n)
 	r->is_connect = n == 7 && !memcmp(m, "CONNECT", 7);
 }
 
+/* The start of a request line cut by a gap or the line cap: a method token and a
+ * space. Returns the method's length, 0 when it is not one. */
+static size_t partial_method(const char *line, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i <= HTTP1_METHOD_MAX; i++) {
+		if (line[i] == ' ')
+			return i;
+		if (!((line[i] >= 'A' && line[i] <= 'Z') || line[i] == '-' || line[i] == '_'))
+			return 0;
+	}
+	return 0;
+}
+
 /* A request line cut by a gap or the line cap: keep what can be trusted. */
 static void req_line_partial(struct req *r, const char *line, size_t n)
 {
-	const char *sp = memchr(line, ' ', n);
+	size_t m = partial_method(line, n);
+	const char *sp = line + m;
 	const char *t;
 	size_t tn;
 
-	if (!sp)
+	if (!m)
 		return;
-	copy_method(r, line, sp - line);
+	copy_method(r, line, m);
 	t = sp + 1;
 	tn = line + n - t;
 	if (memchr(t, ' ', tn))
 		tn = (const char *)memchr(t, ' ', tn) - t;
-	sbuf_append(&r->target, t, tn, TARGET_MAX);
+	sbuf_append_str(&r->target, t, tn, TARGET_MAX);
 }
 
 /* ---- head lines ----------------------------------------------------------------------- */
@@ -432,15 +490,12 @@ static bool start_line(struct httpconn *c, struct stream *s, enum httpconn_dir d
 
 		if (s->kind == K_UNKNOWN)
 			set_kinds(c, dir, K_REQ);
-		/* A new request while a response's end is unknown: that response is over. */
-		if (c->resp.active && resp_stream(c)->state == P_SYNC)
-			resp_complete(c, 0);
 		r = req_create(c, s);
 		if (r) {
 			copy_method(r, rl.method, rl.method_len);
 			r->major = rl.major;
 			r->minor = rl.minor;
-			if (!sbuf_append(&r->target, rl.target, rl.target_len, TARGET_MAX) || s->line_cut)
+			if (!sbuf_append_str(&r->target, rl.target, rl.target_len, TARGET_MAX) || s->line_cut)
 				r->flags |= SPAN_F_TRUNCATED;
 		}
 	} else if (s->kind != K_REQ && http1_parse_status_line(line, n, &sl)) {
@@ -493,8 +548,24 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 	}
 	s->drop_fold = false;
 	if (!http1_parse_field(line, n, &name, &name_len, &value, &value_len)) {
-		if (hdrs)
+		/* Not a valid field ("Cookie : x"): a lenient peer may still take it, so
+		 * a credential's value is not kept either. */
+		const char *colon = memchr(line, ':', n);
+
+		name = line;
+		name_len = colon ? (size_t)(colon - line) : 0;
+		while (name_len && (line[name_len - 1] == ' ' || line[name_len - 1] == '\t'))
+			name_len--;
+		if (name_len && http1_field_kind(name, name_len) == HTTP1_F_CREDENTIAL &&
+		    !c->opts.no_redact) {
+			if (hdrs)
+				ok = sbuf_append(hdrs, line, colon - line, max) &&
+				     sbuf_append(hdrs, ": " REDACTED "\r\n", sizeof(REDACTED) + 3, max);
+			*flags |= SPAN_F_REDACTED;
+			s->drop_fold = true;
+		} else if (hdrs) {
 			ok = sbuf_append(hdrs, line, n, max) && sbuf_append(hdrs, "\r\n", 2, max);
+		}
 		if (!ok || s->line_cut)
 			*flags |= SPAN_F_TRUNCATED;
 		return;
@@ -520,7 +591,7 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 		break;
 	case HTTP1_F_HOST:
 		if (r && !r->host.len)
-			sbuf_append(&r->host, value, value_len, HOST_MAX);
+			sbuf_append_str(&r->host, value, value_len, HOST_MAX);
 		break;
 	case HTTP1_F_TRACEPARENT:
 		if (r && !r->has_parent)
@@ -832,8 +903,17 @@ static void parse(struct httpconn *c, enum httpconn_dir dir, const uint8_t *data
 			account(c, s, used, ts);
 			p += used;
 			if (!on_line(c, s, dir, line, len, ts)) {
-				dead(c);
-				return;
+				if (c->state != HTTPCONN_HTTP && !c->info.midstream) {
+					dead(c);
+					return;
+				}
+				/* HTTP was seen here already: more likely the framing
+				 * was misread (a HEAD response whose request was not
+				 * seen) than the protocol changed. Mid-stream, body
+				 * text can look like a message start. Find the next. */
+				lose_framing(c, s, 0);
+				s->at_line_start = true;
+				continue;
 			}
 			s->linelen = 0;
 			s->line_cut = false;
@@ -864,7 +944,7 @@ static void parse(struct httpconn *c, enum httpconn_dir dir, const uint8_t *data
 }
 
 /* @n bytes of stream @dir went by without being captured. */
-static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t ts)
+static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t ts, uint32_t tid)
 {
 	struct stream *s = &c->s[dir];
 	uint64_t take;
@@ -880,11 +960,26 @@ static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t 
 		break;
 	case P_START:
 		if (s->msg == M_NONE) {
-			/* a whole message start unseen: nothing to count it toward */
-			lose_framing(c, s, 0);
-			break;
+			/* A whole message start unseen (the kernel could not copy it). On an
+			 * HTTP connection it is still a message: keep it in the queue with
+			 * what is known (nothing but its size), so that pairing stays in
+			 * step; its end is found as after any lost framing. */
+			if (c->state != HTTPCONN_HTTP || s->kind == K_UNKNOWN ||
+			    (s->kind == K_RESP && !c->q_count)) {
+				lose_framing(c, s, 0);
+				break;
+			}
+			msg_begin(s, ts, tid);
+			if (s->kind == K_REQ) {
+				req_create(c, s);
+			} else {
+				resp_create(c, s);
+				c->resp.status = 0;
+			}
 		}
-		if (s->msg == M_PENDING && s->kind != K_UNKNOWN && s->linelen) {
+		if (s->msg == M_PENDING && s->linelen &&
+		    ((s->kind == K_REQ && partial_method(s->line, s->linelen)) ||
+		     (s->kind == K_RESP && http1_response_start((const uint8_t *)s->line, s->linelen) == HTTP1_YES))) {
 			/* what was seen of the start line makes the message */
 			const char *line = s->line;
 			size_t len = s->linelen;
@@ -957,6 +1052,8 @@ struct httpconn *httpconn_new(const struct httpconn_info *info, const struct htt
 		c->opts = *opts;
 	if (!c->opts.max_header_bytes)
 		c->opts.max_header_bytes = DEFAULT_HEADER_BYTES;
+	c->q = c->q_inline;
+	c->q_cap = INLINE_PENDING;
 	c->role = info->role;
 	if (c->role == SPAN_ROLE_SERVER) {
 		c->s[HTTPCONN_INGRESS].kind = K_REQ;
@@ -995,7 +1092,7 @@ int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uin
 	if (captured)
 		parse(c, dir, data, captured, ts_ns, tid);
 	if (len > captured && c->state != HTTPCONN_NOT_HTTP)
-		gap(c, dir, len - captured, ts_ns);
+		gap(c, dir, len - captured, ts_ns, tid);
 	c->sink = NULL;
 	return c->err ? c->err : c->state;
 }
@@ -1029,14 +1126,16 @@ void httpconn_close(struct httpconn *c, uint64_t ts_ns, struct span_sink *sink)
 		resp_complete(c, complete ? 0 : SPAN_F_PARTIAL);
 	}
 	while (c->q_count) {
-		emit(c, &c->q[c->q_head % MAX_PENDING], NULL, SPAN_F_PARTIAL, sink);
+		emit(c, &c->q[c->q_head % c->q_cap], NULL, SPAN_F_PARTIAL, sink);
 		pop_request(c);
 	}
-	for (i = 0; i < MAX_PENDING; i++) {
+	for (i = 0; i < (int)c->q_cap; i++) {
 		free(c->q[i].target.p);
 		free(c->q[i].host.p);
 		free(c->q[i].hdrs.p);
 	}
+	if (c->q != c->q_inline)
+		free(c->q);
 	free(c->resp.hdrs.p);
 	free(c->s[0].line);
 	free(c->s[1].line);

@@ -1,51 +1,20 @@
 # ehttp attach against nginx (headers with writev, files with sendfile) and curl:
-# keep-alive, a 1 MB file, 404, 5xx, HEAD, a POST of 40 KB, a query string, IPv6
-# loopback, a PUT nginx stores (dav), concurrent connections and pipelined requests. Ground truth: nginx's own
-# access log (method, target, status, bytes, connection number) for server spans, and
-# what curl and the pipelining client report for client spans.
+# keep-alive, a 1 MB file, 404, 5xx, HEAD, a POST of 40 KB, a PUT nginx stores, a
+# query string, IPv6 loopback, concurrent connections and pipelined requests. Ground
+# truth: nginx's own access log (method, target, status, bytes, connection number) for
+# server spans, and what curl and the pipelining client report for client spans.
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
-command -v nginx >/dev/null || skip "nginx is not installed"
+. tests/integration/nginx_lib.sh
 
-port=$(free_port)
 ng=$TMP/nginx
-mkdir -p "$ng/www" "$ng/logs" "$ng/tmp"
+mkdir -p "$ng/www"
 echo "<html>hello</html>" >"$ng/www/index.html"
 echo "over IPv6" >"$ng/www/v6.html"
 head -c 1048576 /dev/urandom >"$ng/www/big.bin"
 head -c 40000 /dev/urandom >"$TMP/post.bin"
-cat >"$ng/nginx.conf" <<CONF
-user root;
-daemon off;
-worker_processes 2;
-pid $ng/nginx.pid;
-error_log $ng/logs/error.log;
-events { worker_connections 256; }
-http {
-    log_format truth '\$connection \$request_method \$request_uri \$status \$request_length \$bytes_sent';
-    access_log $ng/logs/access.log truth;
-    client_body_temp_path $ng/tmp/body;
-    proxy_temp_path $ng/tmp/proxy;
-    fastcgi_temp_path $ng/tmp/fastcgi;
-    uwsgi_temp_path $ng/tmp/uwsgi;
-    scgi_temp_path $ng/tmp/scgi;
-    sendfile on;
-    keepalive_requests 1000;
-    default_type application/octet-stream;
-    server {
-        listen 127.0.0.1:$port;
-        listen [::1]:$port;
-        root $ng/www;
-        location = /post { client_max_body_size 1m; return 201 "created\n"; }
-        location = /fail { return 503; }
-        location /upload/ { dav_methods PUT; create_full_put_path on; client_max_body_size 1m; }
-    }
-}
-CONF
-nginx -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log" &
-ngpid=$!
-on_exit "kill $ngpid 2>/dev/null; wait $ngpid 2>/dev/null"
-wait_port "$port"
+nginx_start 2
+port=$NGINX_PORT
 
 out=$TMP/spans.json
 attach_start "$out" --port "$port"

@@ -663,6 +663,87 @@ Test(httpconn, gap_in_response_head)
 	httpconn_close(c, 50, &sink);
 }
 
+Test(httpconn, whole_response_unseen_keeps_pairing)
+{
+	struct httpconn *c = conn(SPAN_ROLE_SERVER, false);
+
+	feed(c, IN, 10, "GET /a HTTP/1.1\r\n\r\n");
+	/* the kernel could not copy any of the response */
+	feed_cut(c, OUT, 20, NULL, 0, 500);
+	cr_expect_eq(col.n, 0);
+	feed(c, IN, 30, "GET /b HTTP/1.1\r\n\r\n");
+	cr_assert_eq(col.n, 1);
+	expect_span(0, "GET", "/a", "", 0, 19, 500, SPAN_F_TRUNCATED);
+	cr_expect_eq(col.spans[0].s.end_ns, 20);
+	feed(c, OUT, 40, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(col.n, 2);
+	expect_span(1, "GET", "/b", "", 200, 19, 38, 0);
+	httpconn_close(c, 50, &sink);
+}
+
+Test(httpconn, whole_request_unseen_keeps_pairing)
+{
+	struct httpconn *c = conn(SPAN_ROLE_SERVER, false);
+
+	feed(c, IN, 10, "GET /a HTTP/1.1\r\n\r\n");
+	feed(c, OUT, 20, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	feed_cut(c, IN, 30, NULL, 0, 77);
+	feed(c, OUT, 40, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(col.n, 2);
+	expect_span(1, "", "", "", 404, 77, 45, SPAN_F_TRUNCATED);
+	feed(c, IN, 50, "GET /c HTTP/1.1\r\n\r\n");
+	feed(c, OUT, 60, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(col.n, 3);
+	expect_span(2, "GET", "/c", "", 200, 19, 38, 0);
+	httpconn_close(c, 70, &sink);
+}
+
+Test(httpconn, http10_keepalive)
+{
+	struct httpconn *c = conn(SPAN_ROLE_SERVER, false);
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		feed(c, IN, 10 + i, "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+		feed(c, OUT, 20 + i, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc");
+	}
+	cr_assert_eq(col.n, 3);
+	for (i = 0; i < 3; i++) {
+		expect_span(i, "GET", "/k", "", 200, 43, 65, 0);
+		cr_expect_eq(col.spans[i].s.http_minor, 0);
+	}
+	httpconn_close(c, 50, &sink);
+}
+
+Test(httpconn, response_to_nothing_is_dropped)
+{
+	struct httpconn *c = conn(SPAN_ROLE_CLIENT, false);
+
+	/* a response with no request seen (e.g. a server's unsolicited 408) */
+	feed(c, IN, 10, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+	cr_expect_eq(col.n, 0);
+	feed(c, OUT, 20, "GET /after HTTP/1.1\r\n\r\n");
+	feed(c, IN, 30, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(col.n, 1);
+	expect_span(0, "GET", "/after", "", 200, 23, 38, 0);
+	httpconn_close(c, 40, &sink);
+}
+
+Test(httpconn, midstream_with_unknown_role)
+{
+	struct httpconn *c = conn(SPAN_ROLE_UNKNOWN, true);
+
+	feed(c, OUT, 10, "rest of something\r\n");
+	feed(c, IN, 20, "xyz");
+	/* the process sends a request: a client */
+	feed(c, OUT, 30, "PUT /p HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+	feed(c, IN, 40, "HTTP/1.1 204 No Content\r\n\r\n");
+	cr_assert_eq(col.n, 1);
+	cr_expect_eq(col.spans[0].s.role, SPAN_ROLE_CLIENT);
+	expect_span(0, "PUT", "/p", "", 204, 40, 27, SPAN_F_MIDSTREAM);
+	httpconn_close(c, 50, &sink);
+}
+
 /* ---- garbage and mid-stream ------------------------------------------------------------- */
 
 Test(httpconn, garbage_is_not_http)
@@ -681,13 +762,18 @@ Test(httpconn, garbage_is_not_http)
 	cr_expect_eq(feed(c, IN, 11, "SX"), HTTPCONN_NOT_HTTP);
 	httpconn_close(c, 30, &sink);
 
-	/* a valid first message, then garbage where the next one should start */
+	/* a valid first message, then garbage where the next one should start: after
+	 * HTTP was seen, that is taken as misread framing, and parsing resumes at the
+	 * next message start */
 	c = conn(SPAN_ROLE_SERVER, false);
 	feed(c, IN, 10, "GET / HTTP/1.1\r\n\r\n");
 	feed(c, OUT, 20, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	cr_expect_eq(feed(c, IN, 30, "\x01\x02\x03 binary\r\n"), HTTPCONN_NOT_HTTP);
-	httpconn_close(c, 40, &sink);
-	cr_expect_eq(col.n, 1);
+	cr_expect_eq(feed(c, IN, 30, "\x01\x02\x03 binary\r\nmore"), HTTPCONN_HTTP);
+	feed(c, IN, 40, "GET /b HTTP/1.1\r\n\r\n");
+	feed(c, OUT, 50, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	httpconn_close(c, 60, &sink);
+	cr_assert_eq(col.n, 2);
+	expect_span(1, "GET", "/b", "", 200, 19, 38, 0);
 
 	/* an SMTP banner where a server's response would be */
 	c = conn(SPAN_ROLE_CLIENT, false);
@@ -726,6 +812,19 @@ Test(httpconn, midstream_boundary_inside_a_feed)
 	httpconn_close(c, 30, &sink);
 }
 
+Test(httpconn, midstream_false_start_is_skipped)
+{
+	struct httpconn *c = conn(SPAN_ROLE_SERVER, true);
+
+	/* body text that starts like a request, then a real one */
+	cr_expect_eq(feed(c, IN, 10, "GET is what we said\r\nHTTP/1.1 is nice\r\n"), HTTPCONN_UNKNOWN);
+	cr_expect_eq(feed(c, IN, 20, "GET /real HTTP/1.1\r\n\r\n"), HTTPCONN_HTTP);
+	feed(c, OUT, 30, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(col.n, 1);
+	expect_span(0, "GET", "/real", "", 200, 22, 38, SPAN_F_MIDSTREAM);
+	httpconn_close(c, 40, &sink);
+}
+
 Test(httpconn, midstream_nothing_found_gives_up)
 {
 	struct httpconn *c = conn(SPAN_ROLE_SERVER, true);
@@ -759,6 +858,19 @@ Test(httpconn, credentials_redacted)
 			 "Host: api\r\nAuthorization: [redacted]\r\nProxy-Authorization: [redacted]\r\n"
 			 "Cookie: [redacted]\r\nAccept: */*\r\n");
 	cr_expect_str_eq(col.spans[0].resp_headers, "Set-Cookie: [redacted]\r\nContent-Length: 0\r\n");
+	httpconn_close(c, 30, &sink);
+}
+
+Test(httpconn, malformed_credential_fields_redacted)
+{
+	struct httpconn *c = conn(SPAN_ROLE_CLIENT, false);
+
+	feed(c, OUT, 10, "GET / HTTP/1.1\r\nCookie : sid=abc\r\nauthorization\t: Basic eA==\r\n\r\n");
+	feed(c, IN, 20, "HTTP/1.1 200 OK\r\nSET-COOKIE: a=b\r\n continued=secret\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(col.n, 1);
+	cr_expect_str_eq(col.spans[0].req_headers, "Cookie : [redacted]\r\nauthorization\t: [redacted]\r\n");
+	cr_expect_str_eq(col.spans[0].resp_headers, "SET-COOKIE: [redacted]\r\nContent-Length: 0\r\n");
+	cr_expect_eq(col.spans[0].s.flags, SPAN_F_REDACTED);
 	httpconn_close(c, 30, &sink);
 }
 
