@@ -13,7 +13,10 @@ static int do_help(int argc, char **argv);
 
 /* Only commands that work are listed: a row is added when its command lands. */
 static const struct cli_cmd commands[] = {
+	{ "attach", do_attach, NEED_ROOT | NEED_TRACEFS | NEED_BPF, "trace live HTTP traffic as spans" },
 	{ "check", do_check, NEED_BPF, "can this kernel do what ehttp needs?" },
+	{ "record", do_record, NEED_ROOT | NEED_TRACEFS | NEED_BPF, "capture HTTP spans into span files (pcapng)" },
+	{ "replay", do_replay, 0, "read span files: print, filter, statistics" },
 	{ "help", do_help, 0, "this text" },
 	{ NULL },
 };

@@ -3,6 +3,9 @@
 #ifndef EHTTP_CMD_MAIN_H
 #define EHTTP_CMD_MAIN_H
 
+int do_attach(int argc, char **argv);
 int do_check(int argc, char **argv);
+int do_record(int argc, char **argv);
+int do_replay(int argc, char **argv);
 
 #endif

@@ -58,5 +58,9 @@ void capture_get_stats(const struct capture *c, struct capture_stats *stats);
 /* Drain what the kernel still holds, emit requests still waiting as partial spans to
  * @sink (may be NULL), detach and free. */
 void capture_close(struct capture *c, struct span_sink *sink);
+/* The first half of capture_close for callers that report statistics: detach, drain
+ * and emit the partial spans to @sink, keeping the statistics readable. capture_close
+ * afterwards only frees. */
+void capture_finish(struct capture *c, struct span_sink *sink);
 
 #endif

@@ -56,12 +56,26 @@ struct httpconn *httpconn_new(const struct httpconn_info *info, const struct htt
  * and Content-Length bodies; a gap inside a head truncates that message. Every span
  * this completes is handed to @sink. Returns the connection's state afterwards; a
  * sink error is returned as a negative errno.
+ *
+ * Feeds must come in the order the bytes went, per direction, and a response after
+ * its request. Bytes lost on the way (events the kernel could not queue) are best
+ * fed as a gap (@captured 0, @len the lost count): a whole message lost that way
+ * still takes its place in request/response pairing.
+ *
+ * After a 101 Switching Protocols, or a 2xx answer to CONNECT, the connection no
+ * longer speaks HTTP: that span is handed out and the state becomes
+ * HTTPCONN_NOT_HTTP. A connection whose first bytes are not HTTP/1.x becomes
+ * HTTPCONN_NOT_HTTP at once; one that spoke HTTP and then shows a start line that
+ * does not parse is resynchronised at the next message start instead.
  */
 int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uint32_t tid,
 		  const uint8_t *data, uint32_t captured, uint64_t len, struct span_sink *sink);
 
 /* Classify a connection's first bytes alone (what the kernel side also does):
- * HTTPCONN_HTTP, HTTPCONN_NOT_HTTP, or HTTPCONN_UNKNOWN when too short to say. */
+ * HTTPCONN_HTTP, HTTPCONN_NOT_HTTP, or HTTPCONN_UNKNOWN when too short to say.
+ * HTTP/1.x starts with "HTTP/1." (a response) or with one of GET HEAD POST PUT DELETE
+ * CONNECT OPTIONS TRACE PATCH followed by a space (a request), case-sensitive; at
+ * most the first 8 bytes are looked at. */
 int httpconn_classify(const uint8_t *data, uint32_t len);
 
 /* The connection closed at @ts_ns (or the capture stops): complete what can be

@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * HTTP/1.x capture from syscall tracepoints. Enter handlers decide whether the fd is a
+ * TCP connection worth following (from the task's own file table, not from guesses)
+ * and stash the arguments per thread; exit handlers copy what the syscall actually
+ * moved, up to the snap length, into the ring buffer. A connection whose first bytes
+ * are not HTTP stops producing events after that message.
+ *
+ * Written for kernels >= 5.8: bounded loops only, helpers of that era, CO-RE reads.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "capture.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define CAP_AF_INET 2
+#define CAP_AF_INET6 10
+#define CAP_SOCK_STREAM 1
+#define CAP_PROTO_TCP 6
+#define CAP_S_IFMT 00170000
+#define CAP_S_IFSOCK 0140000
+#define CAP_EINPROGRESS 115
+#define CAP_MSG_PEEK 2
+
+/* ---- configuration, set by user space before load ---------------------------------- */
+const volatile __u32 self_tgid = 0;      /* ehttp itself: never traced */
+const volatile __u32 snaplen = CAPTURE_SNAPLEN_DEFAULT;
+const volatile __u32 targ_npids = 0;
+const volatile __u32 targ_pids[CAPTURE_MAX_PIDS] = {};
+const volatile bool filter_comm = false;
+const volatile char targ_comm[16] = {};
+const volatile __u16 targ_port = 0;
+/* Wake the reader only once this much is waiting; it polls on a short timer anyway,
+ * and a wakeup per event would cost more than the event under load. */
+const volatile __u64 wakeup_bytes = 1 << 16;
+
+/* ---- maps ---------------------------------------------------------------------------- */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* user space sets the size */
+} events SEC(".maps");
+
+/* Connections (and fds known not to be), key tgid << 32 | fd. LRU: a close we missed
+ * (exec, dup2, exit) cannot leak an entry; stale ones are caught by the file pointer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct capture_conn);
+} conns SEC(".maps");
+
+enum stash_kind {
+	STASH_BUF = 1,      /* read/write/sendto/recvfrom: one buffer */
+	STASH_IOV = 2,      /* readv/writev: an iovec array */
+	STASH_MSG = 3,      /* sendmsg/recvmsg: a msghdr */
+	STASH_UNSEEN = 4,   /* sendfile/splice: count only */
+	STASH_ACCEPT = 5,
+	STASH_CONNECT = 6,
+};
+
+/* Arguments from sys_enter_* kept for sys_exit_*, per thread. */
+struct stash {
+	__u64 ptr;   /* buffer, iovec array or msghdr */
+	__u64 count; /* iovcnt */
+	__s32 fd;
+	__u8 kind;   /* enum stash_kind */
+	__u8 dir;    /* enum capture_dir */
+	__u8 pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct stash);
+} stashes SEC(".maps");
+
+/* One event under construction per CPU: header, then room for two snap lengths so
+ * that a masked offset plus a bounded length provably stays inside. An array indexed
+ * by CPU rather than a per-CPU array: per-CPU values are capped at 32 KiB. */
+struct scratch {
+	struct capture_event hdr;
+	__u8 data[2 * CAPTURE_SNAPLEN_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* user space sets the number of possible CPUs */
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct capture_counters);
+} counters SEC(".maps");
+
+/* Processes that sent events: only their exits concern user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} active_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} conn_seq SEC(".maps");
+
+/* ---- filters ------------------------------------------------------------------------- */
+
+static __always_inline bool traced_process(__u32 tgid)
+{
+	if (tgid == self_tgid || tgid == 0)
+		return false;
+	if (targ_npids) {
+		bool found = false;
+
+		for (int i = 0; i < CAPTURE_MAX_PIDS; i++) {
+			if (i >= targ_npids)
+				break;
+			if (targ_pids[i] == tgid) {
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			return false;
+	}
+	if (filter_comm) {
+		char comm[16];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (int i = 0; i < 16; i++) {
+			if (comm[i] != targ_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+/* ---- sockets from the file table ----------------------------------------------------- */
+
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *file = NULL;
+
+	if (fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (!fds || bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return NULL;
+	return file;
+}
+
+static __always_inline void read_endpoint(struct sock *sk, __u16 family, struct capture_conn *c)
+{
+	c->local.family = c->remote.family = family;
+	c->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->remote.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == CAP_AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)c->local.addr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)c->remote.addr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO((struct in6_addr *)c->local.addr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)c->remote.addr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* Is @file an IPv4/IPv6 TCP socket? Fill the 4-tuple when it is. */
+static __always_inline bool tcp_socket(struct file *file, struct capture_conn *c)
+{
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family, proto;
+	umode_t mode;
+
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & CAP_S_IFMT) != CAP_S_IFSOCK)
+		return false;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, type) != CAP_SOCK_STREAM)
+		return false;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return false;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != CAP_AF_INET && family != CAP_AF_INET6)
+		return false;
+	/* A bitfield before 5.6, a u16 since: the probed read handles both layouts. */
+	proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (proto != CAP_PROTO_TCP)
+		return false;
+	read_endpoint(sk, family, c);
+	return true;
+}
+
+static __always_inline __u64 next_conn_id(void)
+{
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&conn_seq, &zero);
+
+	if (!seq)
+		return 0;
+	*seq += 1;
+	/* CPU in the top bits, a per-CPU sequence below: unique without atomics. */
+	return ((__u64)bpf_get_smp_processor_id() + 1) << 44 | (*seq & ((1ull << 44) - 1));
+}
+
+static __always_inline __u64 conn_key(__u32 tgid, int fd)
+{
+	return (__u64)tgid << 32 | (__u32)fd;
+}
+
+/*
+ * The state for @fd of the current process, learned now when it is new, the fd was
+ * reused for another file, or @role says accept/connect just made it.
+ */
+static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 role, bool fresh)
+{
+	struct capture_conn *c, n = {};
+	struct file *file = fd_file(fd);
+	__u64 key = conn_key(tgid, fd);
+
+	if (!file)
+		return NULL;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && c->file == (__u64)file && !fresh)
+		return c;
+	n.file = (__u64)file;
+	if (!tcp_socket(file, &n)) {
+		n.class = CAPTURE_CLASS_IGNORED;
+	} else {
+		n.role = role;
+		n.conn_id = next_conn_id();
+		if (targ_port && n.local.port != targ_port && n.remote.port != targ_port)
+			n.class = CAPTURE_CLASS_IGNORED;
+	}
+	bpf_map_update_elem(&conns, &key, &n, BPF_ANY);
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+/* ---- classification: mirrors httpconn_classify() ------------------------------------- */
+
+/* Eight bytes as a little-endian word, so a prefix compares in one masked operation. */
+#define W8(a, b, c, d, e, f, g, h)                                                      \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |            \
+	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+
+/* What a connection's first message may start with: the methods httpconn_classify()
+ * accepts, each with its space, and the status line's "HTTP/1.". */
+static const struct {
+	__u64 word;
+	__u32 len;
+} start_tokens[] = {
+	{ W8('G', 'E', 'T', ' ', 0, 0, 0, 0), 4 },
+	{ W8('H', 'E', 'A', 'D', ' ', 0, 0, 0), 5 },
+	{ W8('P', 'O', 'S', 'T', ' ', 0, 0, 0), 5 },
+	{ W8('P', 'U', 'T', ' ', 0, 0, 0, 0), 4 },
+	{ W8('D', 'E', 'L', 'E', 'T', 'E', ' ', 0), 7 },
+	{ W8('C', 'O', 'N', 'N', 'E', 'C', 'T', ' '), 8 },
+	{ W8('O', 'P', 'T', 'I', 'O', 'N', 'S', ' '), 8 },
+	{ W8('T', 'R', 'A', 'C', 'E', ' ', 0, 0), 6 },
+	{ W8('P', 'A', 'T', 'C', 'H', ' ', 0, 0), 6 },
+	{ W8('H', 'T', 'T', 'P', '/', '1', '.', 0), 7 },
+};
+
+static __always_inline __u64 low_bytes_mask(__u32 n)
+{
+	return n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
+}
+
+/* HTTP when the bytes start with a token, UNKNOWN while they are a proper prefix of
+ * one (too short to say), NOT_HTTP otherwise. Mirrors httpconn_classify(). */
+static __always_inline __u8 classify(const __u8 *data, __u32 len)
+{
+	__u8 verdict = CAPTURE_CLASS_NOT_HTTP;
+	__u64 word = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (i < len)
+			word |= (__u64)data[i] << (8 * i);
+	for (i = 0; i < sizeof(start_tokens) / sizeof(start_tokens[0]); i++) {
+		__u32 n = start_tokens[i].len, seen = len < n ? len : n;
+
+		if ((word ^ start_tokens[i].word) & low_bytes_mask(seen))
+			continue;
+		if (len >= n)
+			return CAPTURE_CLASS_HTTP;
+		verdict = CAPTURE_CLASS_UNKNOWN;
+	}
+	return verdict;
+}
+
+/* ---- events --------------------------------------------------------------------------- */
+
+static __always_inline void count_drop(__u64 bytes)
+{
+	__u32 zero = 0;
+	struct capture_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+	if (cnt) {
+		cnt->dropped++;
+		cnt->dropped_bytes += bytes;
+	}
+}
+
+static __always_inline __u64 wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill_header(struct capture_event *e, __u32 type, __u64 id, int fd,
+					const struct capture_conn *c)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = type;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->fd = fd;
+	e->conn_id = c->conn_id;
+	e->role = c->role;
+	e->class = c->class;
+	e->local = c->local;
+	e->remote = c->remote;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/* Copy up to @total bytes scattered over @cnt iovecs at @iov into @data. */
+static __always_inline __u32 copy_iov(__u8 *data, const struct iovec *iov, __u64 cnt, __u32 total)
+{
+	__u32 off = 0;
+
+	for (int i = 0; i < CAPTURE_MAX_IOV; i++) {
+		struct iovec v;
+		__u64 n;
+
+		if (i >= cnt || off >= total)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			break;
+		n = v.iov_len;
+		if (n > total - off)
+			n = total - off;
+		if (n > CAPTURE_SNAPLEN_MAX)
+			n = CAPTURE_SNAPLEN_MAX;
+		if (bpf_probe_read_user(data + (off & (CAPTURE_SNAPLEN_MAX - 1)), n, v.iov_base))
+			break;
+		off += n;
+	}
+	return off;
+}
+
+static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret)
+{
+	__u32 tgid = id >> 32, cpu = bpf_get_smp_processor_id();
+	__u64 key = conn_key(tgid, s->fd);
+	struct capture_conn *c;
+	struct scratch *sc;
+	__u32 total = 0, size;
+	__u8 class;
+
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || c->class >= CAPTURE_CLASS_NOT_HTTP)
+		return;
+	sc = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!sc)
+		return;
+
+	if (s->kind != STASH_UNSEEN) {
+		total = ret < snaplen ? ret : snaplen;
+		if (total > CAPTURE_SNAPLEN_MAX)
+			total = CAPTURE_SNAPLEN_MAX;
+	}
+	if (s->kind == STASH_BUF) {
+		if (bpf_probe_read_user(sc->data, total, (void *)s->ptr))
+			total = 0;
+	} else if (s->kind == STASH_IOV) {
+		total = copy_iov(sc->data, (const struct iovec *)s->ptr, s->count, total);
+	} else if (s->kind == STASH_MSG) {
+		struct user_msghdr msg;
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)s->ptr))
+			total = 0;
+		else
+			total = copy_iov(sc->data, msg.msg_iov, msg.msg_iovlen, total);
+	}
+
+	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, s->fd, c);
+	sc->hdr.len = ret;
+	sc->hdr.dir = s->dir;
+	sc->hdr.flags = s->kind == STASH_UNSEEN ? CAPTURE_DF_UNSEEN : 0;
+	sc->hdr.gap[0] = c->gap[0];
+	sc->hdr.gap[1] = c->gap[1];
+
+	if (c->class == CAPTURE_CLASS_UNKNOWN && total) {
+		class = classify(sc->data, total);
+		if (class == CAPTURE_CLASS_NOT_HTTP && c->role == CAPTURE_ROLE_UNKNOWN &&
+		    ++c->tries < CAPTURE_MIDSTREAM_TRIES)
+			class = CAPTURE_CLASS_UNKNOWN; /* mid-body, perhaps: look at the next one */
+		if (class != CAPTURE_CLASS_UNKNOWN) {
+			c->class = class;
+			sc->hdr.flags |= CAPTURE_DF_CLASSIFY;
+		}
+		sc->hdr.class = class;
+	}
+
+	sc->hdr.captured = total;
+	/* A no-op for the value (total <= CAPTURE_SNAPLEN_MAX) that keeps the verifier's
+	 * bound on it where the compiler would recompute it from an unbounded register. */
+	size = sizeof(sc->hdr) + (total & (2 * CAPTURE_SNAPLEN_MAX - 1));
+	if (bpf_ringbuf_output(&events, sc, size, wakeup_flags())) {
+		count_drop(ret);
+		if (s->dir <= CAPTURE_INGRESS)
+			c->gap[s->dir & 1] += ret;
+		return;
+	}
+	c->gap[0] = c->gap[1] = 0;
+	if (!c->announced) {
+		__u8 one = 1;
+
+		c->announced = 1;
+		bpf_map_update_elem(&active_pids, &tgid, &one, BPF_ANY);
+	}
+}
+
+/* ---- handlers ------------------------------------------------------------------------- */
+
+static __always_inline int enter_io(int fd, __u64 ptr, __u64 count, __u8 kind, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct capture_conn *c;
+	struct stash s = {};
+
+	if (!traced_process(id >> 32))
+		return 0;
+	c = conn_get(id >> 32, fd, CAPTURE_ROLE_UNKNOWN, false);
+	if (!c || c->class >= CAPTURE_CLASS_NOT_HTTP)
+		return 0;
+	s.ptr = ptr;
+	s.count = count;
+	s.fd = fd;
+	s.kind = kind;
+	s.dir = dir;
+	bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int exit_io(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *sp, s;
+
+	sp = bpf_map_lookup_elem(&stashes, &id);
+	if (!sp)
+		return 0;
+	s = *sp;
+	bpf_map_delete_elem(&stashes, &id);
+	if (ret <= 0)
+		return 0;
+	emit_data(id, &s, ret);
+	return 0;
+}
+
+#define ARG(n) (ctx->args[n])
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ARG(0), ARG(1), 0, STASH_BUF, CAPTURE_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int exit_read(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ARG(0), ARG(1), 0, STASH_BUF, CAPTURE_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int exit_write(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ARG(0), ARG(1), ARG(2), STASH_IOV, CAPTURE_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_readv")
+int exit_readv(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ARG(0), ARG(1), ARG(2), STASH_IOV, CAPTURE_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_writev")
+int exit_writev(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ARG(0), ARG(1), 0, STASH_BUF, CAPTURE_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ARG(3) & CAP_MSG_PEEK) /* the bytes will be read again */
+		return 0;
+	return enter_io(ARG(0), ARG(1), 0, STASH_BUF, CAPTURE_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ARG(0), ARG(1), 0, STASH_MSG, CAPTURE_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ARG(2) & CAP_MSG_PEEK)
+		return 0;
+	return enter_io(ARG(0), ARG(1), 0, STASH_MSG, CAPTURE_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+/* sendfile(out_fd, in_fd, offset, count): nginx's static bodies, counted not copied. */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ARG(0), 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int exit_sendfile(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+/* splice(fd_in, off_in, fd_out, off_out, len, flags): whichever end is our socket. */
+SEC("tracepoint/syscalls/sys_enter_splice")
+int enter_splice(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct capture_conn *c;
+
+	if (!traced_process(id >> 32))
+		return 0;
+	c = conn_get(id >> 32, ARG(2), CAPTURE_ROLE_UNKNOWN, false);
+	if (c && c->class != CAPTURE_CLASS_IGNORED)
+		return enter_io(ARG(2), 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
+	return enter_io(ARG(0), 0, 0, STASH_UNSEEN, CAPTURE_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_splice")
+int exit_splice(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_io(ctx->ret);
+}
+
+/* accept/accept4 return the server side of a connection. */
+static __always_inline int enter_accept_common(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash s = { .kind = STASH_ACCEPT };
+
+	if (traced_process(id >> 32))
+		bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int exit_accept_common(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
+
+	if (!sp)
+		return 0;
+	bpf_map_delete_elem(&stashes, &id);
+	if (ret >= 0)
+		conn_get(id >> 32, ret, CAPTURE_ROLE_SERVER, true);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_accept_common();
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_accept_common(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_accept_common();
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_accept_common(ctx->ret);
+}
+
+/* connect: the client side; the local port is bound by the time it returns, even
+ * when a non-blocking connect is still in progress. */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash s = { .kind = STASH_CONNECT, .fd = ARG(0) };
+
+	if (traced_process(id >> 32))
+		bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
+	int fd;
+
+	if (!sp)
+		return 0;
+	fd = sp->fd;
+	bpf_map_delete_elem(&stashes, &id);
+	if (ctx->ret == 0 || ctx->ret == -CAP_EINPROGRESS)
+		conn_get(id >> 32, fd, CAPTURE_ROLE_CLIENT, true);
+	return 0;
+}
+
+/* close: tell user space (when it holds state for the connection) and forget it. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	int fd = ARG(0);
+	__u64 key = conn_key(id >> 32, fd);
+	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct capture_event *e;
+
+	if (!c)
+		return 0;
+	if (c->announced) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			__builtin_memset(e, 0, sizeof(*e));
+			fill_header(e, CAPTURE_EV_CLOSE, id, fd, c);
+			e->gap[0] = c->gap[0];
+			e->gap[1] = c->gap[1];
+			bpf_ringbuf_submit(e, wakeup_flags());
+		} else {
+			count_drop(0);
+		}
+	}
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/* A process ended: user space drops what it held for it. */
+SEC("tracepoint/sched/sched_process_exit")
+int process_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct capture_event *e;
+
+	if ((__u32)id != tgid || !bpf_map_lookup_elem(&active_pids, &tgid))
+		return 0;
+	bpf_map_delete_elem(&active_pids, &tgid);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(0);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = CAPTURE_EV_EXIT;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->fd = -1;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, wakeup_flags());
+	return 0;
+}

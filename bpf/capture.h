@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What bpf/capture.bpf.c and lib/capture.c share: fixed-width event records, the
+ * limits both sides rely on, and the layout of the per-connection state user space may
+ * update (to tell the kernel a connection turned out not to be HTTP).
+ */
+#ifndef EHTTP_BPF_CAPTURE_H
+#define EHTTP_BPF_CAPTURE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/*
+ * Payload bytes copied per syscall. 4 KiB holds the request and response heads of
+ * ordinary traffic (browsers send 0.5-2 KiB with cookies, servers answer with well under
+ * 1 KiB) plus the start of a small body, while keeping a saturated ring buffer's
+ * throughput in events per second high; bodies past it are counted, not copied.
+ */
+#define CAPTURE_SNAPLEN_DEFAULT 4096
+/* Power of two: the copy offsets are masked with CAPTURE_SNAPLEN_MAX - 1, and the
+ * scratch buffer is twice as large so offset + length is provably inside it. */
+#define CAPTURE_SNAPLEN_MAX 16384
+#define CAPTURE_SNAPLEN_MIN 64
+/* iovecs looked at per readv/writev/sendmsg/recvmsg (nginx writes head + body in 2-3) */
+#define CAPTURE_MAX_IOV 16
+/* -p PIDs the kernel filters on */
+#define CAPTURE_MAX_PIDS 64
+/* Messages a connection picked up mid-stream may send before it is judged not HTTP:
+ * its first bytes can be the middle of a body rather than a message boundary. */
+#define CAPTURE_MIDSTREAM_TRIES 16
+
+enum capture_event_type {
+	CAPTURE_EV_DATA = 1,  /* bytes went through a socket (some or none copied) */
+	CAPTURE_EV_CLOSE = 2, /* the process closed a connection it had sent events for */
+	CAPTURE_EV_EXIT = 3,  /* a process exited: its connections are gone */
+};
+
+/* Which way bytes went, from the traced process's point of view (= enum httpconn_dir). */
+enum capture_dir {
+	CAPTURE_EGRESS = 0,
+	CAPTURE_INGRESS = 1,
+};
+
+/* Where the kernel learned of the connection (= enum span_role). */
+enum capture_role {
+	CAPTURE_ROLE_UNKNOWN = 0, /* already open when the capture started */
+	CAPTURE_ROLE_SERVER = 1,  /* accept/accept4 returned it */
+	CAPTURE_ROLE_CLIENT = 2,  /* connect succeeded (or is in progress) on it */
+};
+
+/* The kernel's classification of a connection (= enum httpconn_state, plus IGNORED). */
+enum capture_class {
+	CAPTURE_CLASS_UNKNOWN = 0,  /* no payload judged yet */
+	CAPTURE_CLASS_HTTP = 1,     /* first bytes were an HTTP/1.x request or status line */
+	CAPTURE_CLASS_NOT_HTTP = 2, /* first bytes were something else: no more events */
+	CAPTURE_CLASS_IGNORED = 3,  /* not a TCP socket, or outside the kernel filters */
+};
+
+enum capture_data_flag {
+	CAPTURE_DF_UNSEEN = 1u << 0,  /* sendfile/splice: bytes counted, never copied */
+	CAPTURE_DF_CLASSIFY = 1u << 1,/* this message decided the connection's class */
+};
+
+/* An endpoint, as struct span_addr wants it: address in network order, port host order. */
+struct capture_addr {
+	__u8 addr[16];
+	__u16 port;
+	__u8 family; /* AF_INET, AF_INET6, 0 when unknown */
+	__u8 pad;
+};
+
+/* Every record starts with this. */
+struct capture_event {
+	__u64 ts_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) at syscall exit */
+	__u64 conn_id;  /* unique per connection within a capture */
+	__u64 len;      /* bytes the syscall moved (return value) */
+	__u32 type;     /* enum capture_event_type */
+	__u32 pid;      /* tgid */
+	__u32 tid;
+	__s32 fd;
+	__u32 captured; /* payload bytes following this header (<= snaplen) */
+	__u32 flags;    /* enum capture_data_flag */
+	__u8 dir;       /* enum capture_dir */
+	__u8 role;      /* enum capture_role */
+	__u8 class;     /* enum capture_class after this message */
+	__u8 pad[5];
+	/* Bytes this connection moved (egress, ingress) whose events the ring buffer had no
+	 * room for since its last event: user space counts them as unseen, in order. */
+	__u64 gap[2];
+	char comm[16];
+	struct capture_addr local, remote;
+	/* __u8 data[captured] follows for CAPTURE_EV_DATA */
+};
+
+/* The conns map: key (tgid << 32 | fd), value below. */
+struct capture_conn {
+	__u64 file;    /* the struct file the entry was learned from: a reused fd differs */
+	__u64 conn_id;
+	struct capture_addr local, remote;
+	__u8 role;     /* enum capture_role */
+	__u8 class;    /* enum capture_class; user space may set NOT_HTTP */
+	__u8 announced;/* an event went out: user space holds state and needs the close */
+	__u8 tries;    /* unclassified messages so far */
+	__u32 pad;
+	__u64 gap[2];  /* bytes of dropped events, per direction, not yet reported */
+};
+
+/* Per-CPU counters (an array map of these, one slot per CPU). */
+struct capture_counters {
+	__u64 dropped;     /* events the ring buffer had no room for */
+	__u64 dropped_bytes;
+};
+
+#endif

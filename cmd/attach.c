@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* ehttp attach: trace live HTTP traffic of every process, or of some, as spans. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capture.h"
+#include "cli.h"
+#include "loader.h"
+#include "main.h"
+
+#define POLL_MS 100
+
+static int attach_help(void)
+{
+	if (json_output)
+		return EXIT_OK;
+	printf("Usage: ehttp attach [OPTIONS]\n"
+	       "       ehttp attach help\n"
+	       "\n"
+	       "Trace the HTTP/1.x exchanges processes make and serve, from syscall tracepoints,\n"
+	       "and print each request with its response as one span as it completes: a text\n"
+	       "line, or with -j one JSON object per line. With no -p, --comm or --port, every\n"
+	       "process on the host. Ctrl-C, the count or the duration ends it; a summary goes\n"
+	       "to stderr.\n"
+	       "\n"
+	       "Options:\n" CAPTURE_USAGE
+	       "  --headers            with -j, include the header blocks (credentials redacted)\n");
+	return EXIT_OK;
+}
+
+static void print_summary(const struct capture_stats *st)
+{
+	/* stderr in every mode: stdout carries spans only, and drops are never silent. */
+	fprintf(stderr,
+		"%llu span%s, %llu events, %llu connections, %llu dropped, %llu lost\n",
+		(unsigned long long)st->spans, st->spans == 1 ? "" : "s",
+		(unsigned long long)st->events, (unsigned long long)st->conns,
+		(unsigned long long)st->dropped, (unsigned long long)st->lost);
+}
+
+int do_attach(int argc, char **argv)
+{
+	struct capture_opts opts;
+	struct capture_stats st;
+	struct span_printer printer = { 0 };
+	struct span_sink sink;
+	struct capture *cap;
+	int rc, taken;
+
+	capture_opts_init(&opts);
+	NEXT_ARG();
+	if (argc == 1 && is_prefix(*argv, "help"))
+		return attach_help();
+	while (argc > 0) {
+		if (!strcmp(*argv, "--headers")) {
+			printer.with_headers = true;
+			NEXT_ARG();
+			continue;
+		}
+		taken = capture_parse_opt(&opts, argc, argv);
+		if (taken < 0)
+			return EXIT_USAGE;
+		if (taken == 0)
+			return BAD_ARG();
+		argc -= taken;
+		argv += taken;
+	}
+
+	loader_catch_signals();
+	if (capture_open(&cap, &opts))
+		return EXIT_FAIL;
+	span_printer_init(&sink, &printer);
+	/* Tests and scripts wait for this line before sending traffic. */
+	fprintf(stderr, "Attached: tracing HTTP%s (Ctrl-C to stop)\n",
+		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process");
+	fflush(stderr);
+
+	do
+		rc = capture_poll(cap, POLL_MS, &sink);
+	while (rc == 0 && !loader_stop);
+
+	capture_finish(cap, rc < 0 ? NULL : &sink);
+	capture_get_stats(cap, &st);
+	capture_close(cap, NULL);
+	print_summary(&st);
+	if (rc < 0 && rc != -EPIPE) {
+		p_err("capture failed: %s", strerror(-rc));
+		return EXIT_FAIL;
+	}
+	if (st.dropped)
+		p_warn("%llu events were dropped: the ring buffer was full", (unsigned long long)st.dropped);
+	return EXIT_OK;
+}

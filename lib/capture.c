@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The syscall capture source: load bpf/capture.bpf.c through the shared loader, read
+ * its ring buffer, keep one HTTP/1.x parser (lib/httpconn.h) per connection and hand
+ * the spans they complete, filtered, to the caller's sink.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../bpf/capture.h" /* the event records shared with the BPF side */
+#include "capture.h"
+#include "capture.skel.h"
+#include "cli.h"
+#include "httpconn.h"
+#include "loader.h"
+
+#define CAPTURE_RINGBUF_KB_DEFAULT (16 * 1024)
+/* Connections followed at once in user space; the least recently used one goes when
+ * more arrive (its request, if any, is reported as partial). Matches the kernel map. */
+#define CAPTURE_MAX_CONNS 65536
+#define CONN_BUCKETS 16384
+/* Longest wait for the next batch: events are woken for in batches (see wakeup_bytes
+ * in the BPF side), so this bounds how late a span can be printed. */
+#define POLL_SLICE_MS 20
+
+struct conn {
+	uint64_t key; /* pid << 32 | fd */
+	uint64_t conn_id;
+	uint32_t pid;
+	struct httpconn *http; /* NULL once the connection was judged not HTTP */
+	struct conn *hnext;    /* hash chain */
+	struct conn *prev, *next; /* use order, least recent first */
+};
+
+struct capture {
+	struct capture_bpf *skel;
+	struct loader loader;
+	struct ring_buffer *rb;
+	struct capture_opts opts;
+	struct span_clock clock;
+	struct httpconn_opts http_opts;
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
+	bool done;            /* count or duration reached */
+	bool finished;        /* detached and drained */
+
+	struct conn *buckets[CONN_BUCKETS];
+	struct conn *lru_head, *lru_tail;
+	size_t nconns;
+
+	struct span_sink filtered; /* what parsers emit into: filter, count, forward */
+	struct span_sink *sink;    /* the caller's sink during poll/close */
+	int sink_err;
+
+	struct capture_stats stats;
+};
+
+static const struct loader_optional optional_progs[] = {
+	/* Byte counting for bodies the parser never sees: worth having, not essential. */
+	{ "enter_sendfile", -1 }, { "exit_sendfile", -1 },
+	{ "enter_splice", -1 },	  { "exit_splice", -1 },
+	/* Without it, state of exited processes goes at close or eviction instead. */
+	{ "process_exit", -1 },
+	{ NULL, 0 },
+};
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ---- options ------------------------------------------------------------------------- */
+
+void capture_opts_init(struct capture_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	span_filter_init(&opts->filter);
+}
+
+int capture_parse_opt(struct capture_opts *opts, int argc, char **argv)
+{
+	const char *opt = argv[0], *val = argc > 1 ? argv[1] : NULL;
+	unsigned long n;
+	int taken;
+
+	taken = span_filter_parse(&opts->filter, argc, argv);
+	if (taken)
+		return taken;
+	if (!strcmp(opt, "--no-redact")) {
+		opts->no_redact = true;
+		return 1;
+	}
+	if (strcmp(opt, "-c") && strcmp(opt, "--count") && strcmp(opt, "--duration") &&
+	    strcmp(opt, "--snaplen"))
+		return 0;
+	if (!val) {
+		p_err("%s needs a value", opt);
+		return -1;
+	}
+	if (!strcmp(opt, "--snaplen")) {
+		if (!arg_uint(opt, val, CAPTURE_SNAPLEN_MIN, CAPTURE_SNAPLEN_MAX, &n))
+			return -1;
+		opts->snaplen = n;
+	} else if (!strcmp(opt, "--duration")) {
+		if (!arg_uint(opt, val, 1, 365ul * 24 * 3600, &n))
+			return -1;
+		opts->duration_s = n;
+	} else {
+		if (!arg_uint(opt, val, 1, ~0ul, &n))
+			return -1;
+		opts->max_spans = n;
+	}
+	return 2;
+}
+
+/* ---- connection table ------------------------------------------------------------------ */
+
+static uint64_t conn_key(uint32_t pid, int32_t fd)
+{
+	return (uint64_t)pid << 32 | (uint32_t)fd;
+}
+
+static size_t bucket_of(uint64_t key)
+{
+	return (key * 0x9e3779b97f4a7c15ull) >> 50 & (CONN_BUCKETS - 1);
+}
+
+static void lru_unlink(struct capture *c, struct conn *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		c->lru_head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		c->lru_tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void lru_append(struct capture *c, struct conn *e)
+{
+	e->prev = c->lru_tail;
+	e->next = NULL;
+	if (c->lru_tail)
+		c->lru_tail->next = e;
+	else
+		c->lru_head = e;
+	c->lru_tail = e;
+}
+
+static struct conn *conn_find(struct capture *c, uint64_t key)
+{
+	struct conn *e;
+
+	for (e = c->buckets[bucket_of(key)]; e; e = e->hnext)
+		if (e->key == key)
+			return e;
+	return NULL;
+}
+
+/* Complete what the connection can complete and forget it. */
+static void conn_remove(struct capture *c, struct conn *e, uint64_t ts_ns)
+{
+	struct conn **pp = &c->buckets[bucket_of(e->key)];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	lru_unlink(c, e);
+	c->nconns--;
+	if (e->http)
+		httpconn_close(e->http, ts_ns, c->sink ? &c->filtered : NULL);
+	free(e);
+}
+
+static void addr_from_event(struct span_addr *out, const struct capture_addr *in)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(out, 0, sizeof(*out));
+	out->family = in->family;
+	out->port = in->port;
+	/* A dual-stack socket talking IPv4 shows the IPv4 address people know. */
+	if (in->family == AF_INET6 && !memcmp(in->addr, v4mapped, sizeof(v4mapped))) {
+		out->family = AF_INET;
+		memcpy(out->addr, in->addr + 12, 4);
+	} else {
+		memcpy(out->addr, in->addr, in->family == AF_INET ? 4 : 16);
+	}
+}
+
+static struct conn *conn_add(struct capture *c, const struct capture_event *ev)
+{
+	struct httpconn_info info = {
+		.conn_id = ev->conn_id,
+		.pid = ev->pid,
+		.role = ev->role,
+		.midstream = ev->role == CAPTURE_ROLE_UNKNOWN,
+		.source = SPAN_SOURCE_SYSCALL,
+	};
+	struct conn *e;
+	size_t b;
+
+	if (c->nconns >= CAPTURE_MAX_CONNS) {
+		p_debug("connection table full: forgetting the least recently used one");
+		c->stats.lost++;
+		conn_remove(c, c->lru_head, ev->ts_ns);
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	memcpy(info.comm, ev->comm, sizeof(info.comm));
+	info.comm[sizeof(info.comm) - 1] = '\0';
+	addr_from_event(&info.local, &ev->local);
+	addr_from_event(&info.remote, &ev->remote);
+	e->http = httpconn_new(&info, &c->http_opts);
+	if (!e->http) {
+		free(e);
+		return NULL;
+	}
+	e->key = conn_key(ev->pid, ev->fd);
+	e->conn_id = ev->conn_id;
+	e->pid = ev->pid;
+	b = bucket_of(e->key);
+	e->hnext = c->buckets[b];
+	c->buckets[b] = e;
+	lru_append(c, e);
+	c->nconns++;
+	c->stats.conns++;
+	return e;
+}
+
+/* The parser gave up on the connection: the kernel stops sending its bytes. */
+static void tell_kernel_not_http(struct capture *c, const struct conn *e, int32_t fd)
+{
+	struct capture_conn kc;
+	uint64_t key = e->key;
+	int map = bpf_map__fd(c->skel->maps.conns);
+
+	(void)fd;
+	if (bpf_map_lookup_elem(map, &key, &kc) || kc.conn_id != e->conn_id)
+		return;
+	kc.class = CAPTURE_CLASS_NOT_HTTP;
+	bpf_map_update_elem(map, &key, &kc, BPF_EXIST);
+}
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+static void debug_event(const struct capture_event *ev, const uint8_t *data)
+{
+	static const char *const types[] = { "?", "data", "close", "exit" };
+	char text[81];
+	uint32_t i, n = ev->captured < 80 ? ev->captured : 80;
+
+	for (i = 0; i < n; i++)
+		text[i] = data[i] >= 0x20 && data[i] < 0x7f ? (char)data[i] : '.';
+	text[n] = '\0';
+	p_debug("event %s pid %u tid %u fd %d conn %#llx %s role %u class %u len %llu captured %u%s: %s",
+		types[ev->type <= CAPTURE_EV_EXIT ? ev->type : 0], ev->pid, ev->tid, ev->fd,
+		(unsigned long long)ev->conn_id, ev->dir == CAPTURE_EGRESS ? "out" : "in", ev->role,
+		ev->class, (unsigned long long)ev->len, ev->captured,
+		ev->flags & CAPTURE_DF_UNSEEN ? " unseen" : "", text);
+}
+
+/* Bytes whose events the kernel could not queue: counted, in place of the data. */
+static int feed_gaps(struct capture *c, struct conn *e, const struct capture_event *ev)
+{
+	int dir, rc = 0;
+
+	for (dir = 0; dir < 2 && e->http; dir++) {
+		if (!ev->gap[dir])
+			continue;
+		rc = httpconn_feed(e->http, dir, ev->ts_ns, ev->tid, NULL, 0, ev->gap[dir], &c->filtered);
+		if (rc < 0)
+			return rc;
+	}
+	return rc;
+}
+
+static void drop_pid(struct capture *c, uint32_t pid, uint64_t ts_ns)
+{
+	struct conn *e = c->lru_head, *next;
+
+	for (; e; e = next) {
+		next = e->next;
+		if (e->pid == pid)
+			conn_remove(c, e, ts_ns);
+	}
+}
+
+static int handle_data(struct capture *c, const struct capture_event *ev, const uint8_t *data)
+{
+	uint64_t key = conn_key(ev->pid, ev->fd);
+	struct conn *e = conn_find(c, key);
+	uint32_t captured = ev->flags & CAPTURE_DF_UNSEEN ? 0 : ev->captured;
+	int rc;
+
+	if (e && e->conn_id != ev->conn_id) {
+		/* The fd was closed (its close event lost) and reused. */
+		conn_remove(c, e, ev->ts_ns);
+		e = NULL;
+	}
+	if (!e) {
+		e = conn_add(c, ev);
+		if (!e)
+			return -ENOMEM;
+	} else {
+		lru_unlink(c, e);
+		lru_append(c, e);
+	}
+	if (!e->http)
+		return 0;
+	rc = feed_gaps(c, e, ev);
+	if (rc >= 0)
+		rc = httpconn_feed(e->http, ev->dir, ev->ts_ns, ev->tid, data, captured, ev->len,
+				   &c->filtered);
+	if (rc < 0)
+		return rc;
+	if (rc == HTTPCONN_NOT_HTTP) {
+		if (ev->class == CAPTURE_CLASS_HTTP)
+			c->stats.lost++; /* it looked like HTTP but was not parseable as such */
+		httpconn_close(e->http, ev->ts_ns, NULL);
+		e->http = NULL;
+		tell_kernel_not_http(c, e, ev->fd);
+	}
+	return 0;
+}
+
+static int handle_event(void *ctx, void *raw, size_t size)
+{
+	struct capture *c = ctx;
+	const struct capture_event *ev = raw;
+	const uint8_t *data = (const uint8_t *)(ev + 1);
+	struct conn *e;
+	int rc = 0;
+
+	if (size < sizeof(*ev) || ev->captured > size - sizeof(*ev))
+		return 0;
+	c->stats.events++;
+	if (debug_output)
+		debug_event(ev, data);
+	switch (ev->type) {
+	case CAPTURE_EV_DATA:
+		rc = handle_data(c, ev, data);
+		break;
+	case CAPTURE_EV_CLOSE:
+		e = conn_find(c, conn_key(ev->pid, ev->fd));
+		if (e && e->conn_id == ev->conn_id) {
+			rc = feed_gaps(c, e, ev);
+			conn_remove(c, e, ev->ts_ns);
+		}
+		break;
+	case CAPTURE_EV_EXIT:
+		drop_pid(c, ev->pid, ev->ts_ns);
+		break;
+	}
+	if (rc >= 0 && c->sink_err)
+		rc = c->sink_err;
+	if (rc < 0) {
+		c->sink_err = rc;
+		return rc;
+	}
+	/* Stop reading once the count is reached: what follows would not be printed. */
+	return c->done ? -ECANCELED : 0;
+}
+
+/* Parsers emit here: the user-space part of the filters, the count, then the sink. */
+static int filtered_emit(struct span_sink *sink, const struct span *span)
+{
+	struct capture *c = sink->ctx;
+	int rc;
+
+	if (!c->sink || (c->opts.max_spans && c->stats.spans >= c->opts.max_spans) ||
+	    !span_filter_match(&c->opts.filter, span))
+		return 0;
+	rc = c->sink->emit(c->sink, span);
+	if (rc) {
+		c->sink_err = rc < 0 ? rc : -EIO;
+		return rc;
+	}
+	c->stats.spans++;
+	if (c->opts.max_spans && c->stats.spans >= c->opts.max_spans)
+		c->done = true;
+	return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void configure(struct capture *c)
+{
+	struct capture_bpf *skel = c->skel;
+	const struct span_filter *f = &c->opts.filter;
+	uint32_t ring = (c->opts.ringbuf_kb ? c->opts.ringbuf_kb : CAPTURE_RINGBUF_KB_DEFAULT) * 1024;
+	size_t i;
+	int ncpus = libbpf_num_possible_cpus();
+
+	/* The ring must be a power-of-two number of pages. */
+	for (i = 4096; i < ring && i < (1u << 30); i <<= 1)
+		;
+	ring = i;
+	bpf_map__set_max_entries(skel->maps.events, ring);
+	bpf_map__set_max_entries(skel->maps.scratch, ncpus > 0 ? ncpus : 1);
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->snaplen = c->opts.snaplen ? c->opts.snaplen : CAPTURE_SNAPLEN_DEFAULT;
+	skel->rodata->wakeup_bytes = ring / 16;
+	/* The process filters the kernel can apply; the span filter checks them again. */
+	for (i = 0; i < f->npids && i < CAPTURE_MAX_PIDS; i++)
+		skel->rodata->targ_pids[i] = f->pids[i];
+	skel->rodata->targ_npids = i;
+	if (f->comm[0]) {
+		skel->rodata->filter_comm = true;
+		memcpy((char *)skel->rodata->targ_comm, f->comm, sizeof(f->comm));
+	}
+	skel->rodata->targ_port = f->port;
+}
+
+int capture_open(struct capture **out, const struct capture_opts *opts)
+{
+	struct capture *c;
+	int err;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		p_err("out of memory");
+		return -ENOMEM;
+	}
+	c->opts = *opts;
+	c->filtered.emit = filtered_emit;
+	c->filtered.ctx = c;
+	c->http_opts.no_redact = opts->no_redact;
+	c->http_opts.max_header_bytes = opts->snaplen ? opts->snaplen : CAPTURE_SNAPLEN_DEFAULT;
+	c->http_opts.clock = &c->clock;
+
+	loader_setup_libbpf();
+	c->skel = capture_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		p_err("opening the BPF capture object failed: %s", strerror(-err));
+		goto fail;
+	}
+	configure(c);
+	err = loader_load(&c->loader, c->skel->obj, optional_progs);
+	if (err)
+		goto fail;
+	err = loader_attach_all(&c->loader, optional_progs);
+	if (err)
+		goto fail;
+	loader_report_skips(&c->loader);
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), handle_event, c, NULL);
+	if (!c->rb) {
+		err = -errno;
+		p_err("setting up the ring buffer reader failed: %s", strerror(-err));
+		goto fail;
+	}
+	/* Events carry the kernel's monotonic time; one anchor maps them to wall time. */
+	span_clock_now(&c->clock);
+	if (opts->duration_s)
+		c->deadline_ns = mono_now() + opts->duration_s * 1000000000ull;
+	*out = c;
+	return 0;
+fail:
+	c->sink = NULL;
+	capture_close(c, NULL);
+	return err;
+}
+
+const struct span_clock *capture_clock(const struct capture *c)
+{
+	return &c->clock;
+}
+
+static int consume(struct capture *c, struct span_sink *sink, int timeout_ms)
+{
+	int rc;
+
+	c->sink = sink;
+	rc = ring_buffer__poll(c->rb, timeout_ms);
+	/* Events are queued without waking us until a batch is waiting: take them now. */
+	if (rc >= 0 || rc == -EINTR)
+		rc = ring_buffer__consume(c->rb);
+	c->sink = NULL;
+	if (rc == -EINTR)
+		rc = 0;
+	if (c->sink_err)
+		return c->sink_err;
+	if (c->done || rc == -ECANCELED)
+		return 1;
+	return rc < 0 ? rc : 0;
+}
+
+int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink)
+{
+	int slice = timeout_ms < 0 || timeout_ms > POLL_SLICE_MS ? POLL_SLICE_MS : timeout_ms;
+	int rc;
+
+	if (c->done)
+		return 1;
+	rc = consume(c, sink, slice);
+	if (rc)
+		return rc;
+	if (c->deadline_ns && mono_now() >= c->deadline_ns) {
+		c->done = true;
+		return 1;
+	}
+	return 0;
+}
+
+void capture_get_stats(const struct capture *c, struct capture_stats *stats)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct capture_counters *per_cpu;
+	uint32_t zero = 0;
+	int i;
+
+	*stats = c->stats;
+	if (!c->skel || ncpus <= 0)
+		return;
+	per_cpu = calloc(ncpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return;
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.counters), &zero, per_cpu) == 0)
+		for (i = 0; i < ncpus; i++)
+			stats->dropped += per_cpu[i].dropped;
+	free(per_cpu);
+}
+
+void capture_finish(struct capture *c, struct span_sink *sink)
+{
+	uint64_t now;
+
+	if (!c || c->finished)
+		return;
+	c->finished = true;
+	/* Stop new events first, then take what is already queued. */
+	loader_detach(&c->loader);
+	if (c->rb && !c->sink_err) {
+		c->sink = sink;
+		ring_buffer__consume(c->rb);
+	}
+	c->sink = c->sink_err ? NULL : sink;
+	now = mono_now();
+	while (c->lru_head)
+		conn_remove(c, c->lru_head, now);
+	c->sink = NULL;
+}
+
+void capture_close(struct capture *c, struct span_sink *sink)
+{
+	if (!c)
+		return;
+	capture_finish(c, sink);
+	ring_buffer__free(c->rb);
+	capture_bpf__destroy(c->skel);
+	free(c);
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+#include "recorder.h"
+
+struct recorder {
+	struct recorder_opts opts;
+	struct spanfile_writer *w;
+	char path[4096];
+	uint64_t index;        /* files opened so far */
+	uint64_t file_start_ns;
+	uint64_t closed_spans, closed_bytes;
+	bool rotate_pending;
+	bool failed;
+};
+
+bool recorder_opts_valid(const struct recorder_opts *o)
+{
+	bool rotating = o->rotate_bytes || o->rotate_ns;
+
+	if (!o->path || !*o->path) {
+		p_err("where to? (-o FILE, or -o - for standard output)");
+		return false;
+	}
+	if (rotating && !strcmp(o->path, "-")) {
+		p_err("-C and -G rotate files: they do not go with -o -");
+		return false;
+	}
+	if (o->ring && !rotating) {
+		p_err("-W bounds the files -C or -G create: give one of them");
+		return false;
+	}
+	return true;
+}
+
+static bool uses_strftime(const struct recorder_opts *o)
+{
+	return o->rotate_ns && strchr(o->path, '%');
+}
+
+void recorder_file_name(const struct recorder_opts *o, uint64_t index, time_t when, char *buf,
+			size_t len)
+{
+	char base[4096];
+	struct tm tm;
+
+	if (uses_strftime(o) && localtime_r(&when, &tm) && strftime(base, sizeof(base), o->path, &tm))
+		;
+	else
+		snprintf(base, sizeof(base), "%s", o->path);
+	if (!o->rotate_bytes && !o->rotate_ns) {
+		snprintf(buf, len, "%s", base);
+	} else if (o->ring) {
+		int width = 1;
+		unsigned int n;
+
+		for (n = o->ring - 1; n >= 10; n /= 10)
+			width++;
+		snprintf(buf, len, "%s%0*llu", base, width, (unsigned long long)(index % o->ring));
+	} else if (uses_strftime(o) && !o->rotate_bytes) {
+		snprintf(buf, len, "%s", base);
+	} else if (index == 0) {
+		snprintf(buf, len, "%s", base);
+	} else {
+		snprintf(buf, len, "%s%llu", base, (unsigned long long)index);
+	}
+}
+
+static int open_next(struct recorder *r, uint64_t now_ns)
+{
+	int err;
+
+	recorder_file_name(&r->opts, r->index, time(NULL), r->path, sizeof(r->path));
+	err = spanfile_writer_open(&r->w, r->path, &r->opts.meta);
+	if (err) {
+		r->w = NULL;
+		r->failed = true;
+		return err;
+	}
+	r->index++;
+	r->file_start_ns = now_ns;
+	r->rotate_pending = false;
+	return 0;
+}
+
+static int close_current(struct recorder *r)
+{
+	int err;
+
+	if (!r->w)
+		return 0;
+	r->closed_spans += spanfile_writer_spans(r->w);
+	r->closed_bytes += spanfile_writer_bytes(r->w);
+	err = spanfile_writer_close(r->w);
+	r->w = NULL;
+	if (err && err != -EPIPE)
+		p_err("writing %s: %s", r->path, strerror(-err));
+	return err;
+}
+
+static int rotate(struct recorder *r, uint64_t now_ns)
+{
+	int err = close_current(r);
+
+	if (err) {
+		r->failed = true;
+		return err;
+	}
+	return open_next(r, now_ns);
+}
+
+int recorder_open(struct recorder **out, const struct recorder_opts *opts, uint64_t now_ns)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->opts = *opts;
+	err = open_next(r, now_ns);
+	if (err) {
+		free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int recorder_write(struct recorder *r, const struct span *s, uint64_t now_ns)
+{
+	int err;
+
+	if (r->failed || !r->w)
+		return -EIO;
+	if (r->rotate_pending || (r->opts.rotate_ns && now_ns - r->file_start_ns >= r->opts.rotate_ns)) {
+		err = rotate(r, now_ns);
+		if (err)
+			return err;
+	}
+	err = spanfile_write_span(r->w, s);
+	if (err) {
+		if (err != -EPIPE) /* the reader of a pipe went away: not worth a word */
+			p_err("writing %s: %s", r->path, strerror(-err));
+		r->failed = true;
+		return err;
+	}
+	/* Rotate on the next span rather than now, so no file is ever left empty by -C. */
+	if (r->opts.rotate_bytes && spanfile_writer_bytes(r->w) >= r->opts.rotate_bytes)
+		r->rotate_pending = true;
+	return 0;
+}
+
+int recorder_tick(struct recorder *r, uint64_t now_ns)
+{
+	int err;
+
+	if (r->failed || !r->w)
+		return -EIO;
+	if (r->opts.rotate_ns && now_ns - r->file_start_ns >= r->opts.rotate_ns)
+		return rotate(r, now_ns);
+	err = spanfile_writer_flush(r->w);
+	if (err) {
+		if (err != -EPIPE)
+			p_err("writing %s: %s", r->path, strerror(-err));
+		r->failed = true;
+	}
+	return err;
+}
+
+bool recorder_failed(const struct recorder *r)
+{
+	return r->failed;
+}
+
+const char *recorder_path(const struct recorder *r)
+{
+	return r->path;
+}
+
+void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)
+{
+	st->spans = r->closed_spans + (r->w ? spanfile_writer_spans(r->w) : 0);
+	st->bytes = r->closed_bytes + (r->w ? spanfile_writer_bytes(r->w) : 0);
+	st->files = r->index;
+}
+
+int recorder_close(struct recorder *r)
+{
+	int err;
+
+	if (!r)
+		return 0;
+	err = close_current(r);
+	free(r);
+	return err;
+}
+
+static int sink_emit(struct span_sink *sink, const struct span *span)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return recorder_write(sink->ctx, span, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+}
+
+void recorder_sink_init(struct span_sink *sink, struct recorder *r)
+{
+	sink->emit = sink_emit;
+	sink->ctx = r;
+}

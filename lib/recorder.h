@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The span sink of `ehttp record`: span files with tcpdump-style rotation. By size (-C)
+ * or time (-G), files FILE, FILE1, FILE2, ...; with a ring of N files (-W N) the names
+ * are FILE0 .. FILE<N-1> (zero-padded) and the oldest is overwritten. With -G, a FILE
+ * holding strftime(3) conversions is expanded at each rotation (and, with neither -C nor
+ * -W, gets no number, as tcpdump does).
+ */
+#ifndef EHTTP_RECORDER_H
+#define EHTTP_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "spanfile.h"
+
+struct recorder_opts {
+	const char *path;       /* "-" = standard output (no rotation) */
+	uint64_t rotate_bytes;  /* -C: start a new file once this many bytes are written */
+	uint64_t rotate_ns;     /* -G: start a new file this often */
+	unsigned int ring;      /* -W: keep at most this many files, reusing names */
+	struct spanfile_meta meta;
+};
+
+struct recorder_stats {
+	uint64_t spans;   /* written, all files */
+	uint64_t bytes;   /* written, all files */
+	uint64_t files;   /* opened */
+};
+
+struct recorder;
+
+/* Validate option combinations; reports the problem. */
+bool recorder_opts_valid(const struct recorder_opts *opts);
+/* Open the first file. @now_ns: CLOCK_MONOTONIC. Reports errors. Returns 0 or -errno. */
+int recorder_open(struct recorder **out, const struct recorder_opts *opts, uint64_t now_ns);
+/* Write one span, opening the next file first when a limit was reached. */
+int recorder_write(struct recorder *r, const struct span *span, uint64_t now_ns);
+/* Time-based rotation and hand buffered records to the kernel (call every poll). */
+int recorder_tick(struct recorder *r, uint64_t now_ns);
+const char *recorder_path(const struct recorder *r); /* the file being written */
+/* A write failed (and was reported, unless it was a closed pipe). */
+bool recorder_failed(const struct recorder *r);
+void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
+int recorder_close(struct recorder *r);
+
+/* File name number @index (0-based count of files opened) would get; for tests and docs. */
+void recorder_file_name(const struct recorder_opts *opts, uint64_t index, time_t when, char *buf,
+			size_t len);
+
+/* A sink writing to @r (the clock read per span is CLOCK_MONOTONIC). */
+void recorder_sink_init(struct span_sink *sink, struct recorder *r);
+
+#endif

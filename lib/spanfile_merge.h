@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Several span files read as one stream in time order: a k-way merge on each file's
+ * next span start time (a rotated set, or recordings of several hosts).
+ */
+#ifndef EHTTP_SPANFILE_MERGE_H
+#define EHTTP_SPANFILE_MERGE_H
+
+#include <stddef.h>
+
+#include "spanfile.h"
+
+struct spanfile_merge;
+
+/* Open every file ("-" = stdin, at most once). Reports errors. Returns 0 or -errno. */
+int spanfile_merge_open(struct spanfile_merge **out, char *const *paths, size_t n);
+/* Spans by start time; a process record comes before the first span that needs it. */
+enum spanfile_item spanfile_merge_next(struct spanfile_merge *m, struct span *span,
+				       struct spanfile_process *proc);
+/* Counters summed over the files. */
+void spanfile_merge_stats(const struct spanfile_merge *m, struct spanfile_read_stats *st);
+void spanfile_merge_close(struct spanfile_merge *m);
+
+#endif

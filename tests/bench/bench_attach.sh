@@ -1,0 +1,130 @@
+# What `ehttp attach` costs a busy server: wrk → nginx (one worker) on loopback,
+# interleaved runs without tracing, with `ehttp -j attach -p WORKER > file`, and with
+# bpftrace capturing the same syscalls' payload prefixes for the same pid (a peer).
+# Reports requests/s and p99 latency against the untraced runs, ehttp's CPU time,
+# completeness (server spans / requests wrk completed) and drops.
+#
+#   DURATION=10 ROUNDS=3 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_attach.sh
+set -u
+. tests/integration/lib.sh
+. tests/integration/nginx_lib.sh
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+WRK_THREADS=${WRK_THREADS:-1}
+WRK_CONNS=${WRK_CONNS:-32}
+for tool in wrk nginx jq; do command -v $tool >/dev/null || { echo "   $tool is missing"; exit 1; }; done
+have_bpftrace=true
+command -v bpftrace >/dev/null || have_bpftrace=false
+
+mkdir -p "$TMP/nginx/www"
+head -c 1200 /dev/urandom >"$TMP/nginx/www/page.bin" # a small page: the per-request cost shows
+NGINX_NO_LOG=1 nginx_start 1
+for _ in $(seq 1 50); do
+	worker=$(pgrep -P "$NGINX_PID" | head -n 1)
+	[ -n "$worker" ] && break
+	sleep 0.1
+done
+[ -n "$worker" ] || { echo "   no nginx worker"; exit 1; }
+url=http://127.0.0.1:$NGINX_PORT/page.bin
+wrk -t1 -c4 -d1s "$url" >/dev/null # warm up
+
+# Run the tracer $@ in the background, its CPU time (user+sys, s) to $TMP/cpu when it ends.
+start_tracer() { # ready-pattern ready-file cmd...
+	local pattern=$1 file=$2 i
+	shift 2
+	python3 -c '
+import resource, signal, subprocess, sys
+p = subprocess.Popen(sys.argv[2:])
+signal.signal(signal.SIGINT, lambda *a: p.send_signal(signal.SIGINT))
+signal.signal(signal.SIGTERM, lambda *a: p.send_signal(signal.SIGINT))
+p.wait()
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.2f\n" % (r.ru_utime + r.ru_stime))
+' "$TMP/cpu" "$@" &
+	TRACER=$!
+	for i in $(seq 1 600); do
+		grep -qs "$pattern" "$file" && return 0
+		kill -0 "$TRACER" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "   tracer did not start: $(tail -n 3 "$file")"
+	exit 1
+}
+stop_tracer() {
+	kill -INT "$TRACER"
+	wait "$TRACER"
+}
+
+cat >"$TMP/peer.bt" <<'BT'
+tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_enter_write
+/pid == $1/ { @buf[tid] = args->buf; }
+tracepoint:syscalls:sys_enter_sendto /pid == $1/ { @buf[tid] = args->buff; }
+tracepoint:syscalls:sys_enter_recvfrom /pid == $1/ { @buf[tid] = args->ubuf; }
+tracepoint:syscalls:sys_enter_readv, tracepoint:syscalls:sys_enter_writev
+/pid == $1/ { @buf[tid] = ((struct iovec *)args->vec)->iov_base; }
+tracepoint:syscalls:sys_enter_sendmsg, tracepoint:syscalls:sys_enter_recvmsg
+/pid == $1/ { @buf[tid] = ((struct iovec *)((struct user_msghdr *)args->msg)->msg_iov)->iov_base; }
+tracepoint:syscalls:sys_exit_read, tracepoint:syscalls:sys_exit_write,
+tracepoint:syscalls:sys_exit_recvfrom, tracepoint:syscalls:sys_exit_sendto,
+tracepoint:syscalls:sys_exit_readv, tracepoint:syscalls:sys_exit_writev,
+tracepoint:syscalls:sys_exit_sendmsg, tracepoint:syscalls:sys_exit_recvmsg
+/@buf[tid]/ {
+	if (args->ret > 0) { printf("%d %d %r\n", tid, args->ret, buf(@buf[tid], 64)); }
+	delete(@buf[tid]);
+}
+tracepoint:syscalls:sys_enter_close, tracepoint:syscalls:sys_enter_accept4,
+tracepoint:syscalls:sys_enter_connect, tracepoint:syscalls:sys_enter_sendfile64
+/pid == $1/ { @calls[probe] = count(); }
+BT
+
+run_wrk() { # mode round
+	wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --latency "$url" >"$TMP/wrk.$1.$2" 2>&1
+	local rps p99 done
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.$1.$2")
+	done=$(awk '/requests in/ {print $1}' "$TMP/wrk.$1.$2")
+	# "     99%    1.23ms" → microseconds
+	p99=$(awk '$1 == "99%" { v = $2; u = 1; if (v ~ /us$/) u = 1; else if (v ~ /ms$/) u = 1000; else if (v ~ /s$/) u = 1000000; sub(/[a-z]+$/, "", v); printf "%.0f", v * u }' "$TMP/wrk.$1.$2")
+	echo "$1 $2 $rps $p99 $done" >>"$TMP/results"
+}
+
+: >"$TMP/results"
+for round in $(seq 1 "$ROUNDS"); do
+	run_wrk base "$round"
+
+	start_tracer '^Attached' "$TMP/ehttp.err.$round" \
+		sh -c "exec \"$EHTTP\" -j attach -p $worker >\"$TMP/ehttp.out.$round\" 2>\"$TMP/ehttp.err.$round\""
+	run_wrk ehttp "$round"
+	stop_tracer
+	spans=$(wc -l <"$TMP/ehttp.out.$round")
+	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/ehttp.err.$round")
+	echo "ehttp-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?}" >>"$TMP/results"
+
+	if $have_bpftrace; then
+		start_tracer '^Attaching' "$TMP/bt.out.$round" \
+			sh -c "exec bpftrace \"$TMP/peer.bt\" $worker >\"$TMP/bt.out.$round\" 2>&1"
+		run_wrk bpftrace "$round"
+		stop_tracer
+		echo "bpftrace-extra $round $(cat "$TMP/cpu") $(grep -c '^[0-9]' "$TMP/bt.out.$round")" >>"$TMP/results"
+	fi
+done
+
+awk -v dur="$DURATION" -v rounds="$ROUNDS" '
+$1 == "base" || $1 == "ehttp" || $1 == "bpftrace" { rps[$1] += $3; p99[$1] += $4; n[$1]++
+	if ($1 == "ehttp") done[$2] = $5 }
+$1 == "ehttp-extra" { cpu["ehttp"] += $3; spans += $4; dropped += $5; completed += done[$2] }
+$1 == "bpftrace-extra" { cpu["bpftrace"] += $3; lines += $4 }
+END {
+	printf "   %d rounds of %ds, wrk → nginx (1 worker), interleaved\n", rounds, dur
+	for (m in n) { rps[m] /= n[m]; p99[m] /= n[m] }
+	printf "   %-10s %10.0f req/s   p99 %7.0f us\n", "untraced", rps["base"], p99["base"]
+	printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f\n", "ehttp",
+		rps["ehttp"], p99["ehttp"], rps["ehttp"] / rps["base"], p99["ehttp"] / p99["base"]
+	if (n["bpftrace"])
+		printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f\n", "bpftrace",
+			rps["bpftrace"], p99["bpftrace"], rps["bpftrace"] / rps["base"], p99["bpftrace"] / p99["base"]
+	printf "   ehttp CPU  %.2f s per run (%.0f%% of one core)\n", cpu["ehttp"] / rounds, 100 * cpu["ehttp"] / rounds / dur
+	if (n["bpftrace"])
+		printf "   bpftrace CPU %.2f s per run (%.0f%% of one core)\n", cpu["bpftrace"] / rounds, 100 * cpu["bpftrace"] / rounds / dur
+	printf "   completeness %d server spans / %d requests wrk completed = %.4f; %d events dropped\n",
+		spans, completed, completed ? spans / completed : 0, dropped
+}' "$TMP/results"
