@@ -24,14 +24,17 @@ bash -c 'source /usr/share/bash-completion/bash_completion
 	grep -qx 'complete -F _ehttp ehttp' || fail "the completion does not register _ehttp for ehttp"
 
 # ---- the real binary ----
-expect_eq "commands" "$(list check help)" "$(complete_words "$EHTTP" "")"
+# The commands are whatever the binary lists in its help: the completion must offer those.
+commands=$("$EHTTP" -j help | jq -r '.commands[]' | sort -u)
+[ -n "$commands" ] || fail "ehttp -j help lists no commands"
+expect_eq "commands" "$commands" "$(complete_words "$EHTTP" "")"
 expect_eq "command prefix" "check" "$(complete_words "$EHTTP" c)"
 expect_eq "after a global option, commands" "check" "$(complete_words "$EHTTP" -j ch)"
 expect_eq "global long options" "$(list --debug --help --json --pretty --version)" "$(complete_words "$EHTTP" --)"
 expect_eq "'check' takes help and nothing else" "help" "$(complete_words "$EHTTP" check "")"
 expect_eq "a unique prefix names the command" "help" "$(complete_words "$EHTTP" ch "")"
 expect_eq "nothing after 'check help'" "" "$(complete_words "$EHTTP" check help "")"
-expect_eq "without bash-completion: commands" "$(list check help)" "$(BC=0 complete_words "$EHTTP" "")"
+expect_eq "without bash-completion: commands" "$commands" "$(BC=0 complete_words "$EHTTP" "")"
 
 # ---- a stand-in with commands that take PIDs and files ----
 stub=$TMP/bin/ehttp
