@@ -14,6 +14,7 @@ static int do_help(int argc, char **argv);
 /* Only commands that work are listed: a row is added when its command lands. */
 static const struct cli_cmd commands[] = {
 	{ "check", do_check, NEED_BPF, "can this kernel do what ehttp needs?" },
+	{ "offsets", do_offsets, 0, "everything needed to instrument a Go binary, from the binary" },
 	{ "help", do_help, 0, "this text" },
 	{ NULL },
 };

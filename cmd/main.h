@@ -4,5 +4,6 @@
 #define EHTTP_CMD_MAIN_H
 
 int do_check(int argc, char **argv);
+int do_offsets(int argc, char **argv);
 
 #endif
