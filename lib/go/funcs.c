@@ -60,8 +60,9 @@ static void add_func(struct goelf *g, struct collect *c, const char *name, uint6
 	avail = s->filesz - rel;
 	f->address = addr;
 	f->offset = s->off + rel;
-	f->size = size;
-	if (scan_returns(g->arch, g->data + f->offset, size < avail ? size : avail, addr,
+	/* a corrupt size cannot reach past the segment's bytes in the file */
+	f->size = size < avail ? size : avail;
+	if (scan_returns(g->arch, g->data + f->offset, f->size, addr,
 			 &f->returns, &f->nreturns))
 		c->err = -1;
 }
@@ -76,6 +77,56 @@ static bool from_symtab(struct goelf *g, const GElf_Sym *sym, const char *name, 
 	if (!c->match || c->match(name, c->arg))
 		add_func(g, c, name, sym->st_value, sym->st_size);
 	return c->err != 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	const struct goelf_func *fa = a, *fb = b;
+	int c = strcmp(fa->name, fb->name);
+
+	return c ? c : fa->address < fb->address ? -1 : fa->address > fb->address;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	const struct goelf_func *fa = a, *fb = b;
+
+	return fa->address < fb->address ? -1 : fa->address > fb->address;
+}
+
+/*
+ * The pclntab names an ABI wrapper (".abi0" in the symbol table) like the function it
+ * wraps; a probe belongs on the real one. Drop an entry whose code branches straight to
+ * another entry of the same name.
+ */
+static void drop_abi_wrappers(struct goelf *g, struct goelf_funcs *fs)
+{
+	size_t i, j, k, out = 0;
+
+	if (fs->n < 2)
+		return;
+	qsort(fs->v, fs->n, sizeof(*fs->v), cmp_name);
+	for (i = 0; i < fs->n; i = j) {
+		for (j = i + 1; j < fs->n && !strcmp(fs->v[i].name, fs->v[j].name); j++)
+			;
+		for (k = i; k < j; k++) {
+			struct goelf_func *f = &fs->v[k];
+			bool wrapper = false;
+			size_t m;
+
+			for (m = i; m < j && !wrapper && j - i > 1; m++)
+				wrapper = m != k && code_branches_to(g->arch, g->data + f->offset,
+								     f->size, f->address, fs->v[m].address);
+			if (wrapper) {
+				free(f->name);
+				free(f->returns);
+			} else {
+				fs->v[out++] = *f;
+			}
+		}
+	}
+	fs->n = out;
+	qsort(fs->v, fs->n, sizeof(*fs->v), cmp_addr);
 }
 
 int goelf_find_funcs(struct goelf *g, bool (*match)(const char *name, void *arg), void *arg,
@@ -103,6 +154,8 @@ int goelf_find_funcs(struct goelf *g, bool (*match)(const char *name, void *arg)
 			if (!match || match(name, arg))
 				add_func(g, &c, name, entry, end - entry);
 		}
+		if (!c.err)
+			drop_abi_wrappers(g, out);
 	}
 	if (c.err) {
 		goelf_funcs_free(out);

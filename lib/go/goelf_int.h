@@ -107,6 +107,9 @@ bool go_version_parse(const char *s, char *out, size_t outlen, int *minor);
 int scan_returns(enum goelf_arch arch, const uint8_t *code, size_t len, uint64_t base,
 		 uint64_t **ret, size_t *n);
 
+bool code_branches_to(enum goelf_arch arch, const uint8_t *code, size_t len, uint64_t base,
+		      uint64_t target);
+
 /* ---- the open binary ---- */
 struct gseg {
 	uint64_t vaddr, memsz, off, filesz;

@@ -10,7 +10,8 @@
 #define BUILDINFO_SCAN 65536
 
 /* The blob: the section, or (no section headers) a 16-byte aligned scan of the first
- * 64 KiB of the first writable, non-executable segment (src/debug/buildinfo). */
+ * 64 KiB of writable, non-executable segments (src/debug/buildinfo looks at the first
+ * only, which in a PIE is the relocated read-only data). */
 static const uint8_t *find_buildinfo(struct goelf *g, size_t *len)
 {
 	uint64_t off, size;
@@ -34,7 +35,7 @@ static const uint8_t *find_buildinfo(struct goelf *g, size_t *len)
 				return p;
 			}
 		}
-		break;
+		/* PIE puts a writable .data.rel.ro first: look at the next one too. */
 	}
 	return NULL;
 }

@@ -73,3 +73,45 @@ int scan_returns(enum goelf_arch arch, const uint8_t *code, size_t len, uint64_t
 	return arch == GOELF_ARCH_ARM64 ? scan_arm64(code, len, base, ret, n)
 					: scan_amd64(code, len, base, ret, n);
 }
+
+/* Does @code (at @base) call or jump directly to @target? ABI wrappers do, to the
+ * function they wrap, which carries the same name in the pclntab. */
+bool code_branches_to(enum goelf_arch arch, const uint8_t *code, size_t len, uint64_t base,
+		      uint64_t target)
+{
+	size_t off = 0;
+
+	if (arch == GOELF_ARCH_ARM64) {
+		for (off = (4 - (base & 3)) & 3; off + 4 <= len; off += 4) {
+			uint32_t w = ld32(code + off);
+			int64_t imm;
+
+			if ((w & 0x7c000000) != 0x14000000) /* B, BL */
+				continue;
+			/* imm26, sign-extended, times 4 */
+			imm = (int64_t)(int32_t)((w & 0x03ffffff) << 6) >> 4;
+			if (base + off + (uint64_t)imm == target)
+				return true;
+		}
+		return false;
+	}
+	ZydisDecoder dec;
+	ZydisDecodedInstruction insn;
+
+	if (ZYAN_FAILED(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+		return false;
+	while (off < len) {
+		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&dec, NULL, code + off, len - off,
+							      &insn))) {
+			off++;
+			continue;
+		}
+		if (insn.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+		    (insn.opcode == 0xe8 || insn.opcode == 0xe9 || insn.opcode == 0xeb) &&
+		    insn.raw.imm[0].is_relative &&
+		    base + off + insn.length + (uint64_t)insn.raw.imm[0].value.s == target)
+			return true;
+		off += insn.length;
+	}
+	return false;
+}
