@@ -96,7 +96,8 @@ static int build_index(struct dw_state *st)
 		if (rc < 0)
 			return -1;
 	}
-	qsort(st->idx, st->n, sizeof(*st->idx), cmp_entry);
+	if (st->n)
+		qsort(st->idx, st->n, sizeof(*st->idx), cmp_entry);
 	return 0;
 }
 

@@ -149,8 +149,10 @@ int goelf_find_funcs(struct goelf *g, bool (*match)(const char *name, void *arg)
 			uint64_t entry, end;
 			const char *name;
 
-			if (!pclntab_func(t, i, &entry, &end, &name))
+			if (!pclntab_func(t, i, &entry, &end, &name)) {
+				goelf_funcs_free(out);
 				return goelf_fail(g, "corrupt pclntab entry %llu", (unsigned long long)i);
+			}
 			if (!match || match(name, arg))
 				add_func(g, &c, name, entry, end - entry);
 		}

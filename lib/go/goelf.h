@@ -55,7 +55,8 @@ struct goelf_info {
 	bool dynamic;        /* PT_INTERP present */
 	const char *go_version;     /* "go1.19.8"; a range such as "go1.18-go1.19" when only the pclntab says */
 	const char *version_source; /* how go_version was found */
-	int go_minor;               /* 19 for go1.19.8; 0 when unknown */
+	int go_minor;               /* 19 for go1.19.8; the lowest possible when not exact */
+	bool version_exact;         /* false when only the pclntab generation says */
 	const char *pclntab_gen;    /* "1.2", "1.16", "1.18", "1.20" */
 	enum goelf_abi abi;
 	const char *g_register;     /* where the current goroutine is: "r14", "x28", "tls" */

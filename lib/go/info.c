@@ -153,6 +153,7 @@ int goelf_load_info(struct goelf *g)
 	if (minor && minor < GO_MIN_MINOR)
 		return goelf_fail(g, "%s is too old: ehttp reads Go 1.%d and later", g->version,
 				  GO_MIN_MINOR);
+	in->version_exact = !strstr(g->version_source, "pclntab");
 	in->go_version = g->version;
 	in->version_source = g->version_source;
 	in->go_minor = minor;

@@ -429,7 +429,8 @@ static int load(struct goelf *g)
 	free(st.v);
 	free(rt->seen);
 	rt->seen = NULL;
-	qsort(rt->idx, rt->n, sizeof(*rt->idx), cmp_rt);
+	if (rt->n)
+		qsort(rt->idx, rt->n, sizeof(*rt->idx), cmp_rt);
 	g->rt_state = 1;
 	return 0;
 }
@@ -449,21 +450,28 @@ void goelf_rt_free(struct goelf *g)
 	g->rt = NULL;
 }
 
-/* Field offsets: offset<<1|embedded for Go 1.9–1.18, plain from 1.19. When the version is
- * unknown, the plain reading must fit inside the struct. */
+/*
+ * Field offsets: offset<<1|embedded for Go 1.9–1.18, plain from 1.19. When only the
+ * pclntab generation dates the binary (1.18 or 1.19), the plain reading must lay the
+ * fields out one after the other inside the struct.
+ */
 static bool plain_offsets(struct goelf *g, struct rtypes *rt, uint64_t fields, uint64_t n,
 			  uint64_t size)
 {
-	uint64_t i, off, prev = 0;
+	uint64_t i, off, typ, end = 0;
+	const uint8_t *th;
 
-	if (rt->minor >= 19)
-		return true;
-	if (rt->minor && rt->minor < 18)
+	if (g->info.version_exact || rt->minor >= 20)
+		return rt->minor >= 19;
+	if (rt->minor < 18)
 		return false;
 	for (i = 0; i < n; i++) {
-		if (!rd(g, fields + i * 24 + 16, &off) || off > size || off < prev)
+		if (!rd(g, fields + i * 24 + 16, &off) || !rd(g, fields + i * 24 + 8, &typ) ||
+		    !(th = goelf_vbytes(g, typ, T_HDR)) || off < end)
 			return false;
-		prev = off;
+		end = off + ld64(th + T_SIZE);
+		if (end < off || end > size)
+			return false;
 	}
 	return true;
 }

@@ -7,6 +7,8 @@
  */
 #include <criterion/criterion.h>
 #include <elf.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "go/goelf_int.h"
@@ -456,6 +458,87 @@ static const uint8_t text[] = {
 	0xc3, 0x31, 0xc0, 0xc3,
 };
 
+/*
+ * Runtime type descriptors (src/internal/abi/type.go) and the moduledata pointing at
+ * them, for Go 1.@minor: struct main.T { A int; b int } reached from *main.T in the
+ * typelinks. Names are uvarint-prefixed from 1.17 (a big-endian u16 before); field
+ * offsets are offset<<1|embedded before 1.19.
+ */
+#define TYPES (RODATA + 0x200)
+static size_t put_name(uint8_t *p, const char *s, uint8_t flags, int minor)
+{
+	size_t n = strlen(s);
+
+	p[0] = flags;
+	if (minor >= 17) {
+		p[1] = (uint8_t)n;
+		memcpy(p + 2, s, n);
+		return n + 2;
+	}
+	p[1] = 0;
+	p[2] = (uint8_t)n;
+	memcpy(p + 3, s, n);
+	return n + 3;
+}
+
+static void add_types(int minor)
+{
+	uint8_t *t = img + 0x2200; /* file offset of TYPES */
+	const uint64_t st = 0x0, fields = 0x60, intt = 0xc0, ptr = 0x100, names = 0x180;
+	uint64_t n_T, n_int, n_ptr, n_main, n_A, n_b, pos = names, md;
+	/* moduledata offsets: text, etext, types, etypes, typelinks, itablinks */
+	unsigned int L[6];
+
+	n_T = pos; pos += put_name(t + pos, "main.T", 1, minor);
+	n_int = pos; pos += put_name(t + pos, "int", 1, minor);
+	n_ptr = pos; pos += put_name(t + pos, "*main.T", 1, minor);
+	n_main = pos; pos += put_name(t + pos, "main", 0, minor);
+	n_A = pos; pos += put_name(t + pos, "A", 1, minor);
+	n_b = pos; pos += put_name(t + pos, "b", 0, minor);
+	cr_assert_lt(pos, 0x200);
+
+	st64(t + st, 16);          /* size */
+	t[st + 20] = 1;            /* tflag: uncommon */
+	t[st + 23] = 25;           /* struct */
+	st32(t + st + 40, n_T);
+	st64(t + st + 56, TYPES + fields);
+	st64(t + st + 64, 2);
+	st64(t + st + 72, 2);
+	st32(t + st + 80, n_main); /* uncommon: pkgPath */
+	st64(t + fields, TYPES + n_A);
+	st64(t + fields + 8, TYPES + intt);
+	st64(t + fields + 16, 0);
+	st64(t + fields + 24, TYPES + n_b);
+	st64(t + fields + 32, TYPES + intt);
+	st64(t + fields + 40, minor >= 19 ? 8 : 8 << 1);
+	st64(t + intt, 8);
+	t[intt + 23] = 2;          /* int */
+	st32(t + intt + 40, n_int);
+	st64(t + ptr, 8);
+	t[ptr + 23] = 22;          /* pointer */
+	st32(t + ptr + 40, n_ptr);
+	st64(t + ptr + 48, TYPES + st);
+	st32(t + 0x1f0, ptr);      /* typelinks: []int32 */
+
+	if (minor >= 20)
+		memcpy(L, (unsigned int[]){ 176, 184, 296, 304, 352, 376 }, sizeof(L));
+	else if (minor >= 18)
+		memcpy(L, (unsigned int[]){ 176, 184, 280, 288, 336, 360 }, sizeof(L));
+	else if (minor >= 16)
+		memcpy(L, (unsigned int[]){ 176, 184, 280, 288, 320, 344 }, sizeof(L));
+	else
+		memcpy(L, (unsigned int[]){ 96, 104, 200, 208, 240, 264 }, sizeof(L));
+	md = 0x3900; /* in the data segment; starts with the pclntab's address */
+	st64(img + md, RODATA);
+	st64(img + md + L[0], TEXT);
+	st64(img + md + L[1], TEXT + 0x20);
+	st64(img + md + L[2], TYPES);
+	st64(img + md + L[3], TYPES + 0x200);
+	st64(img + md + L[4], TYPES + 0x1f0);
+	st64(img + md + L[4] + 8, 1);
+	st64(img + md + L[4] + 16, 1);
+}
+
 static void build_image(enum pcln_gen gen, bool pointer_form, const char *version,
 			uint16_t machine)
 {
@@ -477,7 +560,7 @@ static void build_image(enum pcln_gen gen, bool pointer_form, const char *versio
 	st16(e + 56, 3);  /* e_phnum */
 	phdr(e + 64, PF_R | PF_X, 0x1000, TEXT, 0x100);
 	phdr(e + 64 + 56, PF_R, 0x2000, RODATA, 0x400);
-	phdr(e + 64 + 112, PF_R | PF_W, 0x3000, DATA, 0x800);
+	phdr(e + 64 + 112, PF_R | PF_W, 0x3000, DATA, 0xc00);
 	memcpy(img + 0x1000, text, sizeof(text));
 	if (machine == EM_AARCH64) { /* word-aligned: ret, nop, ret x1 */
 		for (i = 0; i < 0x30; i += 4)
@@ -485,7 +568,8 @@ static void build_image(enum pcln_gen gen, bool pointer_form, const char *versio
 		st32(img + 0x1000 + 0x8, 0xd65f03c0);
 		st32(img + 0x1000 + 0x18, 0xd65f0020);
 	}
-	build_pclntab(img + 0x2000, 0x400, gen, 8, TEXT, three, 2, TEXT + 0x20);
+	build_pclntab(img + 0x2000, 0x200, gen, 8, TEXT, three, 2, TEXT + 0x20);
+	add_types(atoi(version + 4));
 	if (pointer_form) {
 		uint8_t b[64];
 		size_t n = pointer_buildinfo(b, version);
@@ -622,11 +706,134 @@ Test(goelf_image, too_old_unsupported_and_not_go)
 	cr_expect_null(goelf_open_mem(img, sizeof(img), err, sizeof(err)));
 	cr_expect(strstr(err, "unsupported architecture"), "%s", err);
 	build_image(PCLN_118, false, "go1.19.8", EM_X86_64);
-	memset(img + 0x2000, 0, 0x400);
-	memset(img + 0x3000, 0, 0x800);
+	memset(img + 0x2000, 0, 0x200);
+	memset(img + 0x3000, 0, 0x100);
 	cr_expect_null(goelf_open_mem(img, sizeof(img), err, sizeof(err)));
 	cr_expect(strstr(err, "not a Go binary"), "%s", err);
 	build_image(PCLN_118, false, "go1.19.8", EM_X86_64);
 	cr_expect_null(goelf_open_mem(img, 0x2800, err, sizeof(err)), "truncated");
 	cr_expect(strstr(err, "truncated"), "%s", err);
+}
+
+static void check_struct_T(const char *version, enum pcln_gen gen, bool pointer_form)
+{
+	struct goelf_struct s;
+	struct goelf *g;
+
+	build_image(gen, pointer_form, version, EM_X86_64);
+	g = open_image();
+	cr_assert_eq(goelf_struct(g, "main.T", GOELF_ONLY_RUNTIME, &s), 0, "%s: %s", version,
+		     goelf_error(g));
+	cr_expect_eq(s.source, GOELF_SRC_RUNTIME);
+	cr_expect_eq(s.size, 16);
+	cr_assert_eq(s.nfields, 2, "%s", version);
+	cr_expect_str_eq(s.fields[0].name, "A");
+	cr_expect_eq(s.fields[0].offset, 0);
+	cr_expect_str_eq(s.fields[0].type, "int");
+	cr_expect_eq(s.fields[0].size, 8);
+	cr_expect_str_eq(s.fields[1].name, "b");
+	cr_expect_eq(s.fields[1].offset, 8, "%s: field offset encoding", version);
+	goelf_struct_free(&s);
+	cr_expect_eq(goelf_struct(g, "main.U", GOELF_ONLY_RUNTIME, &s), 1, "absent type");
+	goelf_close(g);
+}
+
+Test(goelf_runtime_types, go1_14_moduledata_and_u16_names) { check_struct_T("go1.14.15", PCLN_12, true); }
+Test(goelf_runtime_types, go1_16_offset_shifted) { check_struct_T("go1.16.15", PCLN_116, true); }
+Test(goelf_runtime_types, go1_18_varint_names_offset_shifted) { check_struct_T("go1.18.10", PCLN_118, false); }
+Test(goelf_runtime_types, go1_19_plain_offsets) { check_struct_T("go1.19.8", PCLN_118, false); }
+Test(goelf_runtime_types, go1_21_moduledata_with_coverage_counters) { check_struct_T("go1.21.0", PCLN_120, false); }
+
+/* Every truncation and every single-byte corruption of a whole image fails cleanly. */
+Test(goelf_image, truncations_and_byte_flips_never_crash)
+{
+	char err[GOELF_ERR_MAX];
+	static uint8_t copy[IMG_SIZE];
+	size_t len, i;
+
+	build_image(PCLN_118, false, "go1.19.8", EM_X86_64);
+	memcpy(copy, img, sizeof(img));
+	for (len = 0; len <= sizeof(img); len += 61) {
+		struct goelf *g = goelf_open_mem(copy, len, err, sizeof(err));
+
+		if (g) {
+			struct goelf_struct s;
+			struct goelf_funcs fs;
+
+			if (!goelf_find_funcs(g, NULL, NULL, &fs))
+				goelf_funcs_free(&fs);
+			if (!goelf_struct(g, "main.T", GOELF_ONLY_RUNTIME, &s))
+				goelf_struct_free(&s);
+			goelf_close(g);
+		}
+	}
+	for (i = 0; i < 0x3a00; i += 3) {
+		struct goelf *g;
+
+		memcpy(copy, img, sizeof(img));
+		copy[i] ^= 0xa5;
+		g = goelf_open_mem(copy, sizeof(copy), err, sizeof(err));
+		if (g) {
+			struct goelf_struct s;
+			struct goelf_funcs fs;
+
+			if (!goelf_find_funcs(g, NULL, NULL, &fs))
+				goelf_funcs_free(&fs);
+			if (!goelf_struct(g, "main.T", GOELF_ONLY_RUNTIME, &s))
+				goelf_struct_free(&s);
+			goelf_close(g);
+		}
+	}
+}
+
+/* With EHTTP_FUZZ_SEEDS=DIR the images are written there: the fuzz corpus seeds. */
+Test(goelf_image, write_fuzz_seeds)
+{
+	static const struct {
+		const char *name, *version;
+		enum pcln_gen gen;
+		bool pointer_form;
+		uint16_t machine;
+	} seeds[] = {
+		{ "go114-amd64", "go1.14.15", PCLN_12, true, EM_X86_64 },
+		{ "go116-amd64", "go1.16.15", PCLN_116, true, EM_X86_64 },
+		{ "go119-amd64", "go1.19.8", PCLN_118, false, EM_X86_64 },
+		{ "go121-arm64", "go1.21.0", PCLN_120, false, EM_AARCH64 },
+	};
+	const char *dir = getenv("EHTTP_FUZZ_SEEDS");
+
+	if (!dir)
+		return;
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		char path[512];
+		FILE *f;
+
+		build_image(seeds[i].gen, seeds[i].pointer_form, seeds[i].version, seeds[i].machine);
+		snprintf(path, sizeof(path), "%s/%s", dir, seeds[i].name);
+		f = fopen(path, "wb");
+		cr_assert_not_null(f, "%s", path);
+		fwrite(img, 1, sizeof(img), f);
+		fclose(f);
+	}
+}
+
+/* Without build info a 1.18-generation pclntab means 1.18 or 1.19: the two field offset
+ * encodings are told apart by whether the fields fit the struct. */
+Test(goelf_runtime_types, offset_encoding_when_only_the_pclntab_dates_the_binary)
+{
+	static const char *const versions[] = { "go1.18.10", "go1.19.8" };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct goelf_struct s;
+		struct goelf *g;
+
+		build_image(PCLN_118, false, versions[i], EM_X86_64);
+		memset(img + 0x3000, 0, 0x100); /* build info gone */
+		g = open_image();
+		cr_assert_eq(goelf_struct(g, "main.T", GOELF_ONLY_RUNTIME, &s), 0, "%s", goelf_error(g));
+		cr_assert_eq(s.nfields, 2);
+		cr_expect_eq(s.fields[1].offset, 8, "built as %s", versions[i]);
+		goelf_struct_free(&s);
+		goelf_close(g);
+	}
 }
