@@ -112,6 +112,67 @@ static int64_t table_offset(int minor, const char *strct, const char *field)
 	return -1;
 }
 
+/* The package of "net/http.Request" is "net/http": its functions are named "net/http.". */
+static size_t pkg_len(const char *strct)
+{
+	const char *slash = strrchr(strct, '/'), *dot = strchr(slash ? slash : strct, '.');
+
+	return dot ? (size_t)(dot - strct) : strlen(strct);
+}
+
+struct pkg_seen {
+	const char *pkgs[16];
+	size_t n;
+	unsigned int seen; /* bit per pkgs[] entry */
+};
+
+static bool note_package(const char *name, void *arg)
+{
+	struct pkg_seen *p = arg;
+	size_t i, l;
+
+	for (i = 0; i < p->n; i++) {
+		l = pkg_len(p->pkgs[i]);
+		if (!strncmp(name, p->pkgs[i], l) && name[l] == '.')
+			p->seen |= 1u << i;
+	}
+	return false; /* collect nothing */
+}
+
+/*
+ * The table describes net/http and friends as linked into a program that uses them; a
+ * program without a package's code has none of its structs, and gets no table rows.
+ */
+static void table_fallback(struct goelf *g, struct goelf_field_offset *out)
+{
+	struct pkg_seen p = { .n = 0 };
+	struct goelf_funcs none;
+	size_t i, j;
+
+	for (i = 0; i < goelf_want_fields_count; i++) {
+		if (out[i].source != GOELF_SRC_NONE)
+			continue;
+		for (j = 0; j < p.n && strcmp(p.pkgs[j], out[i].strct); j++)
+			;
+		if (j == p.n && p.n < 16)
+			p.pkgs[p.n++] = out[i].strct;
+	}
+	if (!p.n || goelf_find_funcs(g, note_package, &p, &none))
+		return;
+	goelf_funcs_free(&none);
+	for (i = 0; i < goelf_want_fields_count; i++) {
+		if (out[i].source != GOELF_SRC_NONE)
+			continue;
+		for (j = 0; j < p.n && strcmp(p.pkgs[j], out[i].strct); j++)
+			;
+		if (j == p.n || !(p.seen & (1u << j)))
+			continue;
+		out[i].offset = table_offset(g->info.go_minor, out[i].strct, out[i].field);
+		if (out[i].offset >= 0)
+			out[i].source = GOELF_SRC_TABLE;
+	}
+}
+
 int goelf_want_offsets(struct goelf *g, enum goelf_source_pref pref,
 		       struct goelf_field_offset *out)
 {
@@ -139,15 +200,8 @@ int goelf_want_offsets(struct goelf *g, enum goelf_source_pref pref,
 				}
 		goelf_struct_free(&s);
 	}
-	if (pref != GOELF_PREFER_AUTO && pref != GOELF_ONLY_TABLE)
-		return 0;
-	for (i = 0; i < goelf_want_fields_count; i++) {
-		if (out[i].source != GOELF_SRC_NONE)
-			continue;
-		out[i].offset = table_offset(g->info.go_minor, out[i].strct, out[i].field);
-		if (out[i].offset >= 0)
-			out[i].source = GOELF_SRC_TABLE;
-	}
+	if (pref == GOELF_PREFER_AUTO || pref == GOELF_ONLY_TABLE)
+		table_fallback(g, out);
 	return 0;
 }
 

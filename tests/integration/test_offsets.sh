@@ -155,6 +155,22 @@ for i in $(seq 0 $((n - 1))); do
 done
 echo "ok: stripped server without reflection: all $n fields from runtime type descriptors"
 
+# the built-in table (last resort) agrees with this Go release, and says it is the table
+"$EHTTP" -j offsets "$GO/httpserver" --source table >"$TMP/tab.json" || fail "--source table"
+n=$(jq '[.fields[] | select(.source == "table")] | length' "$TMP/tab.json")
+expect_eq "every field from the table with --source table" "$(jq '.fields | length' "$TMP/tab.json")" "$n"
+for i in $(seq 0 $((n - 1))); do
+	read -r s f off < <(jq -r ".fields[$i] | \"\(.struct) \(.field) \(.offset)\"" "$TMP/tab.json")
+	[ "$off" = "$(truth_offset "$s" "$f")" ] || fail "table $s.$f: $off"
+done
+# a Go program without net/http gets no net/http offsets from the table
+tool=$(go env GOTOOLDIR)/asm
+if [ -x "$tool" ]; then
+	"$EHTTP" -j offsets "$tool" >"$TMP/tool.json" || fail "offsets $tool"
+	expect_eq "no net/http rows for a program without net/http" 0 \
+		"$(jq '[.fields[] | select((.struct | startswith("net/http.")) and .offset != null)] | length' "$TMP/tool.json")"
+fi
+
 # ---- --func against go tool nm ---------------------------------------------------------
 "$EHTTP" -j offsets "$GO/plain" --func 'net/http.(\*conn).*' >"$TMP/f.json" || fail "--func"
 expect_eq "--func glob matches go tool nm" \
