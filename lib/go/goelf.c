@@ -15,8 +15,6 @@
 
 #include "goelf_int.h"
 
-/* Oldest Go whose build info and type descriptors we read. */
-#define GO_MIN_MINOR 13
 
 int goelf_fail(struct goelf *g, const char *fmt, ...)
 {
