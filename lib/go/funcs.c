@@ -15,7 +15,24 @@ struct collect {
 	bool (*match)(const char *name, void *arg);
 	void *arg;
 	int err;
+	uint64_t scanned, budget; /* code bytes decoded so far, and the most we will */
 };
+
+/*
+ * Real functions do not overlap, so decoding them all reads each code byte once. A
+ * crafted symbol table could make every symbol span all the code: give up past a few
+ * times the code's size rather than take quadratic time.
+ */
+static uint64_t scan_budget(struct goelf *g)
+{
+	uint64_t code = 0;
+	size_t i;
+
+	for (i = 0; i < g->nsegs; i++)
+		if (g->segs[i].flags & PF_X)
+			code += g->segs[i].filesz;
+	return 4 * code + (1u << 20);
+}
 
 static const struct gseg *exec_seg(struct goelf *g, uint64_t vaddr)
 {
@@ -62,6 +79,11 @@ static void add_func(struct goelf *g, struct collect *c, const char *name, uint6
 	f->offset = s->off + rel;
 	/* a corrupt size cannot reach past the segment's bytes in the file */
 	f->size = size < avail ? size : avail;
+	c->scanned += f->size;
+	if (c->scanned > c->budget) {
+		c->err = -2;
+		return;
+	}
 	if (scan_returns(g->arch, g->data + f->offset, f->size, addr,
 			 &f->returns, &f->nreturns))
 		c->err = -1;
@@ -109,12 +131,14 @@ static void drop_abi_wrappers(struct goelf *g, struct goelf_funcs *fs)
 	for (i = 0; i < fs->n; i = j) {
 		for (j = i + 1; j < fs->n && !strcmp(fs->v[i].name, fs->v[j].name); j++)
 			;
+		/* a wrapper and its function come in pairs: a crowd of one name is corrupt
+		 * or generated, and comparing it pairwise would be quadratic */
 		for (k = i; k < j; k++) {
 			struct goelf_func *f = &fs->v[k];
 			bool wrapper = false;
 			size_t m;
 
-			for (m = i; m < j && !wrapper && j - i > 1; m++)
+			for (m = i; m < j && !wrapper && j - i > 1 && j - i <= 8; m++)
 				wrapper = m != k && code_branches_to(g->arch, g->data + f->offset,
 								     f->size, f->address, fs->v[m].address);
 			if (wrapper) {
@@ -132,7 +156,7 @@ static void drop_abi_wrappers(struct goelf *g, struct goelf_funcs *fs)
 int goelf_find_funcs(struct goelf *g, bool (*match)(const char *name, void *arg), void *arg,
 		     struct goelf_funcs *out)
 {
-	struct collect c = { .out = out, .match = match, .arg = arg };
+	struct collect c = { .out = out, .match = match, .arg = arg, .budget = scan_budget(g) };
 
 	memset(out, 0, sizeof(*out));
 	if (goelf_has_symtab(g)) {
@@ -161,6 +185,8 @@ int goelf_find_funcs(struct goelf *g, bool (*match)(const char *name, void *arg)
 	}
 	if (c.err) {
 		goelf_funcs_free(out);
+		if (c.err == -2)
+			return goelf_fail(g, "corrupt symbol table: functions overlap");
 		return goelf_fail(g, "out of memory");
 	}
 	return 0;
