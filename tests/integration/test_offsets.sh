@@ -1,7 +1,8 @@
 # ehttp offsets against ground truth that does not come from ehttp: the fixture's own
 # reflect output (field offsets), `go version -m` (build info), `go tool nm` (function
 # addresses and sizes) and objdump (return instructions, bytes at file offsets), over
-# every build variant: plain, stripped, PIE, static, arm64, and no section headers.
+# every build variant: plain, stripped, PIE, static, arm64 (plain, stripped, stripped
+# PIE), externally linked (plain, stripped PIE), and no section headers.
 . tests/integration/lib.sh
 
 command -v go >/dev/null || skip "no go toolchain"
@@ -19,6 +20,9 @@ variants=(
 	"static||||static|dwarf"
 	"arm64|||arm64|arm64|dwarf"
 	"arm64stripped|||arm64|arm64|runtime"
+	"arm64piestripped|||arm64|arm64pie|runtime"
+	"external||||external|dwarf"
+	"externalpiestripped||||externalpie|runtime"
 )
 go_build offsets "$GO/plain"
 go_build offsets "$GO/stripped" -ldflags='-s -w'
@@ -27,6 +31,12 @@ go_build offsets "$GO/piestripped" -buildmode=pie -ldflags='-s -w'
 CGO_ENABLED=0 go_build offsets "$GO/static"
 GOARCH=arm64 go_build offsets "$GO/arm64"
 GOARCH=arm64 go_build offsets "$GO/arm64stripped" -ldflags='-s -w'
+GOARCH=arm64 go_build offsets "$GO/arm64pie" -buildmode=pie
+GOARCH=arm64 go_build offsets "$GO/arm64piestripped" -buildmode=pie -ldflags='-s -w'
+# linked by the system linker (cgo's way), plain and PIE
+go_build offsets "$GO/external" -ldflags=-linkmode=external
+go_build offsets "$GO/externalpie" -buildmode=pie -ldflags=-linkmode=external
+go_build offsets "$GO/externalpiestripped" -buildmode=pie -ldflags='-linkmode=external -s -w'
 go_build httpserver "$GO/httpserver" -ldflags='-s -w'
 # Section headers gone (as after sstrip): e_shoff, e_shnum and e_shstrndx zeroed.
 noshdr() {
@@ -94,7 +104,7 @@ for v in "${variants[@]}"; do
 	[ "$nf" -ge 9 ] || fail "$name: only $nf functions"
 	for i in $(seq 0 $((nf - 1))); do
 		read -r fn addr off size < <(jq -r ".functions[$i] | \"\(.name) \(.address) \(.offset) \(.size)\"" "$J")
-		read -r nmaddr nmsize < <(awk -v n="$fn" '$4==n && $3=="T" {print $1, $2}' "$TMP/nm")
+		read -r nmaddr nmsize < <(awk -v n="$fn" '$4==n && ($3=="T" || $3=="t") {print $1, $2}' "$TMP/nm")
 		[ -n "$nmaddr" ] || fail "$name: $fn not in go tool nm"
 		expect_eq "$name $fn address" "$((16#$nmaddr))" "$addr" >/dev/null
 		if jq -e '.symtab' "$J" >/dev/null; then
