@@ -96,11 +96,11 @@ bool goelf_ptr(struct goelf *g, uint64_t vaddr, uint64_t *out)
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
 
-			if (g->rel_off[mid] == vaddr) {
-				*out = g->rel_add[mid];
+			if (g->rels[mid].off == vaddr) {
+				*out = g->rels[mid].addend;
 				return true;
 			}
-			if (g->rel_off[mid] < vaddr)
+			if (g->rels[mid].off < vaddr)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -252,38 +252,35 @@ static void add_relas(struct goelf *g, const uint8_t *p, uint64_t size, size_t *
 			continue;
 		if (g->nrel == *cap) {
 			size_t nc = *cap ? *cap * 2 : 1024;
-			uint64_t *o = realloc(g->rel_off, nc * sizeof(*o));
+			struct grel *v = realloc(g->rels, nc * sizeof(*v));
 
-			if (!o)
+			if (!v)
 				return;
-			g->rel_off = o;
-			o = realloc(g->rel_add, nc * sizeof(*o));
-			if (!o)
-				return;
-			g->rel_add = o;
+			g->rels = v;
 			*cap = nc;
 		}
-		g->rel_off[g->nrel] = ld64(p + i);
-		g->rel_add[g->nrel] = ld64(p + i + 16);
+		g->rels[g->nrel].off = ld64(p + i);
+		g->rels[g->nrel].addend = ld64(p + i + 16);
 		g->nrel++;
 	}
 }
 
+static int cmp_rel(const void *a, const void *b)
+{
+	const struct grel *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
 static void sort_relocs(struct goelf *g)
 {
-	/* Usually already sorted by the linker: check, and insertion-sort the rare rest. */
-	size_t i, j;
+	size_t i;
 
-	for (i = 1; i < g->nrel; i++) {
-		uint64_t o = g->rel_off[i], a = g->rel_add[i];
-
-		for (j = i; j > 0 && g->rel_off[j - 1] > o; j--) {
-			g->rel_off[j] = g->rel_off[j - 1];
-			g->rel_add[j] = g->rel_add[j - 1];
-		}
-		g->rel_off[j] = o;
-		g->rel_add[j] = a;
-	}
+	/* The linker sorts them; check before paying for a sort. */
+	for (i = 1; i < g->nrel && g->rels[i - 1].off <= g->rels[i].off; i++)
+		;
+	if (i < g->nrel)
+		qsort(g->rels, g->nrel, sizeof(*g->rels), cmp_rel);
 }
 
 void goelf_load_relocs(struct goelf *g)
@@ -503,8 +500,7 @@ void goelf_close(struct goelf *g)
 	}
 	if (g->fd >= 0)
 		close(g->fd);
-	free(g->rel_off);
-	free(g->rel_add);
+	free(g->rels);
 	buildinfo_free(&g->bi);
 	modinfo_free(&g->mi);
 	free(g);

@@ -134,7 +134,9 @@ struct goelf {
 
 	/* relocations with addends (R_*_RELATIVE), sorted by address */
 	bool relocs_loaded;
-	uint64_t *rel_off, *rel_add;
+	struct grel {
+		uint64_t off, addend;
+	} *rels;
 	size_t nrel;
 
 	bool symtab_checked;

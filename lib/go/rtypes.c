@@ -57,6 +57,7 @@ struct rtypes {
 	size_t seen_cap, seen_n;
 	struct rt_entry *idx;
 	size_t n, cap;
+	uint64_t edges, max_edges; /* references followed, and the most we follow */
 };
 
 struct moduledata_found {
@@ -132,7 +133,7 @@ static int find_moduledata(struct goelf *g, struct moduledata_found *f)
 	if (g->etype == ET_DYN) {
 		goelf_load_relocs(g);
 		for (k = 0; k < g->nrel; k++)
-			if (g->rel_add[k] == pc && check_md_any(g, g->rel_off[k], g->info.go_minor, f))
+			if (g->rels[k].addend == pc && check_md_any(g, g->rels[k].off, g->info.go_minor, f))
 				return 0;
 	}
 	return goelf_fail(g, "Go runtime type information not found (moduledata)");
@@ -259,6 +260,10 @@ struct stack {
 
 static void push(struct rtypes *rt, struct stack *st, uint64_t a)
 {
+	/* A real binary has a few references per type; a crafted one could claim 65535
+	 * methods on every type: stop following past a multiple of the table's size. */
+	if (++rt->edges > rt->max_edges)
+		return;
 	if (a < rt->types || a >= rt->etypes || !seen_add(rt, a))
 		return;
 	if (st->n == st->cap) {
@@ -410,6 +415,7 @@ static int load(struct goelf *g)
 	rt->types = f.types;
 	rt->etypes = f.etypes;
 	rt->minor = g->info.go_minor;
+	rt->max_edges = 4 * (rt->etypes - rt->types) + (1u << 20);
 	rt->varint_names = rt->minor >= 17;
 
 	tl = f.ntypelinks ? goelf_vbytes(g, f.typelinks, f.ntypelinks * 4) : NULL;

@@ -837,3 +837,52 @@ Test(goelf_runtime_types, offset_encoding_when_only_the_pclntab_dates_the_binary
 		goelf_close(g);
 	}
 }
+
+/*
+ * PIE without section headers: the moduledata's pointers are zero in the file and set by
+ * R_X86_64_RELATIVE relocations, found through PT_DYNAMIC (DT_RELA, DT_RELASZ).
+ */
+Test(goelf_runtime_types, pie_pointers_from_relocations_via_the_dynamic_segment)
+{
+	static const unsigned int md_words[] = { 0, 176, 184, 280, 288, 336 };
+	const uint64_t md = 0x3900, dyn = 0x3b00, rela = 0x3b40; /* md ends at 0x3a68 */
+	const struct goelf_info *in;
+	struct goelf_struct s;
+	struct goelf *g;
+	size_t i, k = 0;
+
+	build_image(PCLN_118, false, "go1.19.8", EM_X86_64);
+	st16(img + 16, ET_DYN);
+	st16(img + 56, 4);
+	st32(img + 64 + 3 * 56, PT_DYNAMIC);
+	st32(img + 64 + 3 * 56 + 4, PF_R | PF_W);
+	st64(img + 64 + 3 * 56 + 8, dyn);
+	st64(img + 64 + 3 * 56 + 16, DATA + (dyn - 0x3000));
+	st64(img + 64 + 3 * 56 + 32, 48);
+	for (i = 0; i < sizeof(md_words) / sizeof(md_words[0]); i++, k++) {
+		uint8_t *r = img + rela + k * 24;
+
+		st64(r, DATA + (md - 0x3000) + md_words[i]);
+		st64(r + 8, 8 /* R_X86_64_RELATIVE */);
+		st64(r + 16, ld64(img + md + md_words[i]));
+		st64(img + md + md_words[i], 0); /* only the relocation knows */
+	}
+	/* and the struct's fields slice pointer */
+	st64(img + rela + k * 24, TYPES + 56);
+	st64(img + rela + k * 24 + 8, 8);
+	st64(img + rela + k * 24 + 16, ld64(img + 0x2200 + 56));
+	st64(img + 0x2200 + 56, 0);
+	k++;
+	st64(img + dyn, DT_RELA);
+	st64(img + dyn + 8, DATA + (rela - 0x3000));
+	st64(img + dyn + 16, DT_RELASZ);
+	st64(img + dyn + 24, k * 24);
+	g = open_image();
+	cr_assert_eq(goelf_info(g, &in), 0, "%s", goelf_error(g));
+	cr_expect(in->pie);
+	cr_assert_eq(goelf_struct(g, "main.T", GOELF_ONLY_RUNTIME, &s), 0, "%s", goelf_error(g));
+	cr_assert_eq(s.nfields, 2);
+	cr_expect_eq(s.fields[1].offset, 8);
+	goelf_struct_free(&s);
+	goelf_close(g);
+}
