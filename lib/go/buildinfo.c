@@ -247,7 +247,7 @@ bool go_version_parse(const char *s, char *out, size_t outlen, int *minor)
 
 	if (n >= outlen)
 		n = outlen - 1;
-	memcpy(out, s, n);
+	memmove(out, s, n); /* may parse in place */
 	out[n] = 0;
 	*minor = 0;
 	if (strncmp(out, "go1", 3))

@@ -134,13 +134,15 @@ int goelf_load_info(struct goelf *g)
 		int idx = t->gen == PCLN_12 ? 0 : t->gen == PCLN_116 ? 1 : t->gen == PCLN_118 ? 2 : 3;
 		static const int low[] = { 13, 16, 18, 20 };
 
-		/* A devel build still says what it is; keep its string. */
-		snprintf(g->version, sizeof(g->version), "%s",
-			 have_bi ? g->bi.version : range[idx]);
-		g->version[strcspn(g->version, " ")] = 0;
-		if (have_bi && strchr(g->bi.version, ' ')) /* "devel +abc Tue ...": keep the hash */
-			snprintf(g->version, sizeof(g->version), "%.*s", (int)strcspn(g->bi.version + 6, " ") + 6,
-				 g->bi.version);
+		/* A devel build still says what it is: keep "devel +hash" */
+		if (have_bi && !strncmp(g->bi.version, "devel ", 6))
+			snprintf(g->version, sizeof(g->version), "devel %.*s",
+				 (int)strcspn(g->bi.version + 6, " "), g->bi.version + 6);
+		else if (have_bi)
+			snprintf(g->version, sizeof(g->version), "%.*s",
+				 (int)strcspn(g->bi.version, " "), g->bi.version);
+		else
+			snprintf(g->version, sizeof(g->version), "%s", range[idx]);
 		snprintf(g->version_source, sizeof(g->version_source), "pclntab magic (Go %s%s)",
 			 range[idx] + 2, have_bi ? ", build info names no release" : "");
 		minor = low[idx];

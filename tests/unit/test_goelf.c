@@ -886,3 +886,18 @@ Test(goelf_runtime_types, pie_pointers_from_relocations_via_the_dynamic_segment)
 	goelf_struct_free(&s);
 	goelf_close(g);
 }
+
+Test(goelf_image, devel_build_is_dated_by_its_pclntab)
+{
+	const struct goelf_info *in;
+	struct goelf *g;
+
+	build_image(PCLN_120, false, "devel +571d93e977 Tue Jan 1 00:00:00 2030 +0000", EM_X86_64);
+	g = open_image();
+	cr_assert_eq(goelf_info(g, &in), 0, "%s", goelf_error(g));
+	cr_expect_str_eq(in->go_version, "devel +571d93e977");
+	cr_expect(strstr(in->version_source, "pclntab magic (Go 1.20+"), "%s", in->version_source);
+	cr_expect_not(in->version_exact);
+	cr_expect_eq(in->go_minor, 20);
+	goelf_close(g);
+}
