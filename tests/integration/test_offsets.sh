@@ -123,7 +123,7 @@ for v in "${variants[@]}"; do
 		# the file offset holds the entry's bytes
 		first=$(awk -F'\t' -v a="$(printf '%x' "$addr")" '$1 ~ ("^ *" a ":") {gsub(" ","",$2); print $2; exit}' "$TMP/dis")
 		[ -n "$first" ] || fail "$name $fn: no instruction at entry"
-		got_bytes=$(xxd -s "$off" -l $(( ${#first} / 2 )) -p "$bin")
+		got_bytes=$(od -An -tx1 -v -j "$off" -N $(( ${#first} / 2 )) "$bin" | tr -d " \n")
 		if [ "$want_arch" = arm64 ]; then # objdump prints the word, the file holds it little-endian
 			first=$(echo "$first" | sed -E 's/(..)(..)(..)(..)/\4\3\2\1/')
 		fi
