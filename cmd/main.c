@@ -15,6 +15,7 @@ static int do_help(int argc, char **argv);
 static const struct cli_cmd commands[] = {
 	{ "attach", do_attach, NEED_ROOT | NEED_TRACEFS | NEED_BPF, "trace live HTTP traffic as spans" },
 	{ "check", do_check, NEED_BPF, "can this kernel do what ehttp needs?" },
+	{ "offsets", do_offsets, 0, "everything needed to instrument a Go binary, from the binary" },
 	{ "record", do_record, NEED_ROOT | NEED_TRACEFS | NEED_BPF, "capture HTTP spans into span files (pcapng)" },
 	{ "replay", do_replay, 0, "read span files: print, filter, statistics" },
 	{ "help", do_help, 0, "this text" },

@@ -5,6 +5,7 @@
 
 int do_attach(int argc, char **argv);
 int do_check(int argc, char **argv);
+int do_offsets(int argc, char **argv);
 int do_record(int argc, char **argv);
 int do_replay(int argc, char **argv);
 
