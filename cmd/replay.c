@@ -77,7 +77,7 @@ int do_replay(int argc, char **argv)
 	struct span span;
 	bool want_stats = false, processes = false;
 	unsigned long max_spans = 0, n;
-	uint64_t matched = 0, unprintable = 0;
+	uint64_t matched = 0;
 	char **files;
 	size_t nfiles = 0;
 	int rc = EXIT_OK, taken, item;
@@ -154,6 +154,7 @@ int do_replay(int argc, char **argv)
 		}
 		span_stats_sink_init(&sink, &stats);
 	} else {
+		printer.batch = true;
 		span_printer_init(&sink, &printer);
 	}
 
@@ -165,15 +166,8 @@ int do_replay(int argc, char **argv)
 		}
 		if (processes || !span_filter_match(&filter, &span))
 			continue;
-		if (sink.emit(&sink, &span)) {
-			/* The JSON encoder refuses strings that are not UTF-8 (bytes as they were
-			 * on the wire): count those; anything else means stdout went away. */
-			if (json_output && !want_stats && !ferror(stdout)) {
-				unprintable++;
-				continue;
-			}
-			break;
-		}
+		if (sink.emit(&sink, &span))
+			break; /* stdout went away */
 		if (max_spans && ++matched >= max_spans)
 			break;
 	}
@@ -189,10 +183,6 @@ int do_replay(int argc, char **argv)
 			span_stats_print(&stats, stdout);
 		}
 	}
-	if (unprintable)
-		p_warn("%llu span%s not printed: a string in %s is not valid UTF-8, which JSON "
-		       "cannot carry", (unsigned long long)unprintable, unprintable == 1 ? "" : "s",
-		       unprintable == 1 ? "it" : "them");
 	spanfile_merge_stats(merge, &rst);
 	if (rst.damaged_regions || rst.truncated_bytes || rst.skipped_records)
 		p_warn("read %llu spans; skipped %llu damaged region%s (%llu bytes), %llu record%s "
@@ -201,6 +191,10 @@ int do_replay(int argc, char **argv)
 		       rst.damaged_regions == 1 ? "" : "s", (unsigned long long)rst.damaged_bytes,
 		       (unsigned long long)rst.skipped_records, rst.skipped_records == 1 ? "" : "s",
 		       (unsigned long long)rst.truncated_bytes);
+	if (fflush(stdout) && errno != EPIPE) {
+		p_err("writing the output: %s", strerror(errno));
+		rc = EXIT_FAIL;
+	}
 out:
 	if (want_stats)
 		span_stats_free(&stats);

@@ -67,7 +67,7 @@ void p_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-int out_json(json_t *value)
+static int dump_json(json_t *value, bool flush)
 {
 	size_t flags = JSON_PRESERVE_ORDER | (pretty_output ? JSON_INDENT(2) : JSON_COMPACT);
 	int err;
@@ -78,5 +78,17 @@ int out_json(json_t *value)
 	json_decref(value);
 	if (err || fputc('\n', stdout) == EOF)
 		return -1;
+	if (!flush)
+		return ferror(stdout) ? -1 : 0;
 	return fflush(stdout) ? -1 : 0;
+}
+
+int out_json(json_t *value)
+{
+	return dump_json(value, true);
+}
+
+int out_json_buffered(json_t *value)
+{
+	return dump_json(value, false);
 }

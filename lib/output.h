@@ -22,5 +22,7 @@ void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print one JSON value on stdout (one line, or indented with -p) and release it.
  * Returns 0, or -1 when stdout could not be written. */
 int out_json(json_t *value);
+/* As out_json, but stdio decides when to write: for bulk output read from files. */
+int out_json_buffered(json_t *value);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -153,26 +154,65 @@ static void hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/*
+ * JSON carries UTF-8 only, while a span's strings are bytes from the wire or from a
+ * file. A string that is not valid UTF-8 is printed with every non-ASCII byte as '?':
+ * the span is still printed, and what is shown is never mistaken for what was sent.
+ */
+static json_t *json_text(const char *text, size_t len)
+{
+	json_t *j;
+	char *copy;
+	size_t i;
+
+	if (!text)
+		return json_string("");
+	j = json_stringn(text, len);
+	if (j)
+		return j;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return NULL;
+	for (i = 0; i < len; i++)
+		copy[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
+	j = json_stringn(copy, len);
+	free(copy);
+	return j;
+}
+
+static void set_text(json_t *o, const char *key, const char *text)
+{
+	json_object_set_new(o, key, json_text(text, text ? strlen(text) : 0));
+}
+
 json_t *span_to_json(const struct span *s, bool with_headers)
 {
 	char local[64], remote[64], version[16], span_id[17], trace_id[33], parent[17];
-	json_t *o;
+	json_t *o = json_object();
 
-	snprintf(version, sizeof(version), "HTTP/%u.%u", s->http_major, s->http_minor);
-	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, span_id);
-	o = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:s, s:I, s:I, s:s}",
-		      "start_ns", (json_int_t)s->start_ns, "end_ns", (json_int_t)s->end_ns,
-		      "duration_ns", (json_int_t)(s->end_ns - s->start_ns),
-		      "role", span_role_name(s->role), "method", s->method ? s->method : "",
-		      "target", s->target ? s->target : "", "host", s->host ? s->host : "",
-		      "status", (int)s->status, "version", version, "pid", (int)s->pid,
-		      "tid", (int)s->tid, "comm", s->comm,
-		      "local", span_addr_format(&s->local, local, sizeof(local)),
-		      "remote", span_addr_format(&s->remote, remote, sizeof(remote)),
-		      "req_bytes", (json_int_t)s->req_bytes, "resp_bytes", (json_int_t)s->resp_bytes,
-		      "source", span_source_name(s->source));
 	if (!o)
 		return NULL;
+	snprintf(version, sizeof(version), "HTTP/%u.%u", s->http_major, s->http_minor);
+	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, span_id);
+	json_object_set_new(o, "start_ns", json_integer((json_int_t)s->start_ns));
+	json_object_set_new(o, "end_ns", json_integer((json_int_t)s->end_ns));
+	json_object_set_new(o, "duration_ns", json_integer((json_int_t)(s->end_ns - s->start_ns)));
+	json_object_set_new(o, "role", json_string(span_role_name(s->role)));
+	set_text(o, "method", s->method);
+	set_text(o, "target", s->target);
+	set_text(o, "host", s->host);
+	json_object_set_new(o, "status", json_integer(s->status));
+	json_object_set_new(o, "version", json_string(version));
+	json_object_set_new(o, "pid", json_integer(s->pid));
+	json_object_set_new(o, "tid", json_integer(s->tid));
+	json_object_set_new(o, "comm", json_text(s->comm, strnlen(s->comm, sizeof(s->comm))));
+	json_object_set_new(o, "local",
+			    json_string(span_addr_format(&s->local, local, sizeof(local))));
+	json_object_set_new(o, "remote",
+			    json_string(span_addr_format(&s->remote, remote, sizeof(remote))));
+	json_object_set_new(o, "req_bytes", json_integer((json_int_t)s->req_bytes));
+	json_object_set_new(o, "resp_bytes", json_integer((json_int_t)s->resp_bytes));
+	json_object_set_new(o, "source", json_string(span_source_name(s->source)));
 	json_object_set_new(o, "span_id", json_string(span_id));
 	if (s->has_parent) {
 		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, trace_id);
@@ -196,10 +236,10 @@ json_t *span_to_json(const struct span *s, bool with_headers)
 	if (with_headers) {
 		if (s->req_headers)
 			json_object_set_new(o, "req_headers",
-					    json_stringn_nocheck(s->req_headers, s->req_headers_len));
+					    json_text(s->req_headers, s->req_headers_len));
 		if (s->resp_headers)
 			json_object_set_new(o, "resp_headers",
-					    json_stringn_nocheck(s->resp_headers, s->resp_headers_len));
+					    json_text(s->resp_headers, s->resp_headers_len));
 	}
 	return o;
 }
@@ -255,10 +295,13 @@ static int printer_emit(struct span_sink *sink, const struct span *s)
 	char line[8192];
 
 	if (json_output) {
-		if (out_json(span_to_json(s, p->with_headers)))
+		json_t *j = span_to_json(s, p->with_headers);
+
+		if (p->batch ? out_json_buffered(j) : out_json(j))
 			return -EPIPE;
 	} else {
-		if (printf("%s\n", span_format_text(s, line, sizeof(line))) < 0 || fflush(stdout))
+		if (printf("%s\n", span_format_text(s, line, sizeof(line))) < 0 ||
+		    (!p->batch && fflush(stdout)))
 			return -EPIPE;
 	}
 	p->printed++;

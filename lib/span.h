@@ -126,6 +126,8 @@ char *span_format_text(const struct span *span, char *buf, size_t len);
 /* The printer sink: text lines, or one JSON object per line (json_output/pretty). */
 struct span_printer {
 	bool with_headers; /* include header blocks in JSON */
+	bool batch;        /* spans come from files: let stdio buffer instead of a write
+			    * per span, which live output needs and bulk output pays for */
 	uint64_t printed;
 };
 void span_printer_init(struct span_sink *sink, struct span_printer *printer);

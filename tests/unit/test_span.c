@@ -127,3 +127,28 @@ Test(span, filter_match, .init = cr_redirect_stderr)
 	cr_expect_eq(span_filter_parse(&f, 2, (char *[]){ "--port", "70000" }), -1);
 	cr_expect_eq(span_filter_parse(&f, 2, (char *[]){ "--frob", "1" }), 0);
 }
+
+Test(span, json_survives_bytes_that_are_not_utf8)
+{
+	/* Targets and headers are bytes off the wire or out of a file; a span whose
+	 * strings are not UTF-8 must still print, as valid JSON, with those bytes shown
+	 * as '?' and the valid text around them kept. */
+	char comm[16] = "srv\xff";
+	struct span s = { .method = "GET", .target = "/caf\xe9?x=\xc3", .host = "h\x80st",
+			  .req_headers = "X-A: \xfe\r\n", .req_headers_len = 8 };
+	json_t *j;
+	char *text;
+
+	memcpy(s.comm, comm, sizeof(comm));
+	j = span_to_json(&s, true);
+	cr_assert_not_null(j);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "target")), "/caf??x=?");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "host")), "h?st");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "comm")), "srv?");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "req_headers")), "X-A: ?\r\n");
+	text = json_dumps(j, 0);
+	cr_assert_not_null(text);
+	cr_expect_not_null(json_loads(text, 0, NULL));
+	free(text);
+	json_decref(j);
+}
