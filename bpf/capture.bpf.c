@@ -346,38 +346,73 @@ static __always_inline void fill_header(struct capture_event *e, __u32 type, __u
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-/* Copy up to @total bytes scattered over @cnt iovecs at @iov into @data. */
-static __always_inline __u32 copy_iov(__u8 *data, const struct iovec *iov, __u64 cnt, __u32 total)
+/*
+ * Copy bytes [@from, @to) of the stream scattered over @cnt iovecs at @iov to @dst, at
+ * most @limit (a power of two, a constant): with it the verifier can bound every write.
+ */
+static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 from,
+				      __u64 to, const __u32 limit)
 {
-	__u32 off = 0;
+	__u64 pos = 0;
+	__u32 out = 0;
 
 	for (int i = 0; i < CAPTURE_MAX_IOV; i++) {
 		struct iovec v;
-		__u64 n;
+		__u64 start, end, n; /* 64-bit: the bound checked is the register passed */
 
-		if (i >= cnt || off >= total)
+		if (i >= cnt || pos >= to)
 			break;
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			break;
-		n = v.iov_len;
-		if (n > total - off)
-			n = total - off;
-		if (n > CAPTURE_SNAPLEN_MAX)
-			n = CAPTURE_SNAPLEN_MAX;
-		if (bpf_probe_read_user(data + (off & (CAPTURE_SNAPLEN_MAX - 1)), n, v.iov_base))
+		start = pos > from ? pos : from;
+		end = pos + v.iov_len < to ? pos + v.iov_len : to;
+		pos += v.iov_len;
+		if (start >= end)
+			continue;
+		n = end - start;
+		if (n > limit)
+			n = limit;
+		if (bpf_probe_read_user(dst + (out & (limit - 1)), n,
+					(__u8 *)v.iov_base + (start - (pos - v.iov_len))))
 			break;
-		off += n;
+		out += n;
 	}
-	return off;
+	return out;
 }
 
-static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret)
+/* Copy bytes [@from, @to) of what the syscall moved (one buffer, iovecs, or a msghdr's
+ * iovecs) to @dst. */
+static __always_inline __u32 copy_payload(__u8 *dst, const struct stash *s, const __u8 kind,
+					  __u64 from, __u64 to, const __u32 limit)
+{
+	struct user_msghdr msg;
+	__u64 n = to - from;
+
+	if (n > limit)
+		n = limit;
+	switch (kind) {
+	case STASH_BUF:
+		return bpf_probe_read_user(dst, n, (__u8 *)s->ptr + from) ? 0 : n;
+	case STASH_IOV:
+		return copy_iov(dst, (const struct iovec *)s->ptr, s->count, from, to, limit);
+	case STASH_MSG:
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)s->ptr))
+			return 0;
+		return copy_iov(dst, msg.msg_iov, msg.msg_iovlen, from, to, limit);
+	}
+	return 0;
+}
+
+/* @kind is a constant in each exit program, so each is verified with its own copy
+ * path only. */
+static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret, const __u8 kind)
 {
 	__u32 tgid = id >> 32, cpu = bpf_get_smp_processor_id();
 	__u64 key = conn_key(tgid, s->fd);
 	struct capture_conn *c;
 	struct scratch *sc;
-	__u32 total = 0, size;
+	__u32 total = 0, tail_len = 0, size;
+	__u64 len64;
 	__u8 class;
 
 	c = bpf_map_lookup_elem(&conns, &key);
@@ -387,34 +422,33 @@ static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret
 	if (!sc)
 		return;
 
-	if (s->kind != STASH_UNSEEN) {
-		total = ret < snaplen ? ret : snaplen;
-		if (total > CAPTURE_SNAPLEN_MAX)
-			total = CAPTURE_SNAPLEN_MAX;
-	}
-	if (s->kind == STASH_BUF) {
-		if (bpf_probe_read_user(sc->data, total, (void *)s->ptr))
-			total = 0;
-	} else if (s->kind == STASH_IOV) {
-		total = copy_iov(sc->data, (const struct iovec *)s->ptr, s->count, total);
-	} else if (s->kind == STASH_MSG) {
-		struct user_msghdr msg;
+	if (kind == STASH_BUF && ret > snaplen) {
+		/* The start, and the end, where the next message may begin. Single buffers
+		 * only: a second walk over iovecs would exceed what the verifier explores. */
+		__u32 tail = snaplen >> CAPTURE_TAIL_SHIFT, head = snaplen - tail;
 
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)s->ptr))
-			total = 0;
-		else
-			total = copy_iov(sc->data, msg.msg_iov, msg.msg_iovlen, total);
+		total = copy_payload(sc->data, s, kind, 0, head, CAPTURE_SNAPLEN_MAX);
+		if (total == head) {
+			tail_len = copy_payload(sc->data + (head & (CAPTURE_SNAPLEN_MAX - 1)), s, kind,
+						ret - tail, ret, CAPTURE_SNAPLEN_MAX >> CAPTURE_TAIL_SHIFT);
+			total += tail_len;
+		}
+	} else if (kind != STASH_UNSEEN) {
+		total = copy_payload(sc->data, s, kind, 0, ret < snaplen ? ret : snaplen, CAPTURE_SNAPLEN_MAX);
 	}
+	if (total > CAPTURE_SNAPLEN_MAX)
+		total = CAPTURE_SNAPLEN_MAX;
 
 	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, s->fd, c);
 	sc->hdr.len = ret;
 	sc->hdr.dir = s->dir;
-	sc->hdr.flags = s->kind == STASH_UNSEEN ? CAPTURE_DF_UNSEEN : 0;
+	sc->hdr.flags = kind == STASH_UNSEEN ? CAPTURE_DF_UNSEEN : 0;
+	sc->hdr.tail = tail_len;
 	sc->hdr.gap[0] = c->gap[0];
 	sc->hdr.gap[1] = c->gap[1];
 
 	if (c->class == CAPTURE_CLASS_UNKNOWN && total) {
-		class = classify(sc->data, total);
+		class = classify(sc->data, total - tail_len);
 		if (class == CAPTURE_CLASS_NOT_HTTP && c->role == CAPTURE_ROLE_UNKNOWN &&
 		    ++c->tries < CAPTURE_MIDSTREAM_TRIES)
 			class = CAPTURE_CLASS_UNKNOWN; /* mid-body, perhaps: look at the next one */
@@ -426,9 +460,11 @@ static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret
 	}
 
 	sc->hdr.captured = total;
-	/* A no-op for the value (total <= CAPTURE_SNAPLEN_MAX) that keeps the verifier's
-	 * bound on it where the compiler would recompute it from an unbounded register. */
-	size = sizeof(sc->hdr) + (total & (2 * CAPTURE_SNAPLEN_MAX - 1));
+	/* The mask is a no-op for the value (total <= CAPTURE_SNAPLEN_MAX) that gives the
+	 * verifier its bound; the barrier keeps the compiler from dropping it as such. */
+	len64 = total;
+	barrier_var(len64);
+	size = sizeof(sc->hdr) + (len64 & (2 * CAPTURE_SNAPLEN_MAX - 1));
 	if (bpf_ringbuf_output(&events, sc, size, wakeup_flags())) {
 		count_drop(ret);
 		if (s->dir <= CAPTURE_INGRESS)
@@ -466,7 +502,7 @@ static __always_inline int enter_io(int fd, __u64 ptr, __u64 count, __u8 kind, _
 	return 0;
 }
 
-static __always_inline int exit_io(long ret)
+static __always_inline int exit_io(long ret, const __u8 kind)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash *sp, s;
@@ -476,9 +512,9 @@ static __always_inline int exit_io(long ret)
 		return 0;
 	s = *sp;
 	bpf_map_delete_elem(&stashes, &id);
-	if (ret <= 0)
+	if (ret <= 0 || s.kind != kind)
 		return 0;
-	emit_data(id, &s, ret);
+	emit_data(id, &s, ret, kind);
 	return 0;
 }
 
@@ -493,7 +529,7 @@ int enter_read(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
@@ -505,7 +541,7 @@ int enter_write(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_write")
 int exit_write(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
@@ -517,7 +553,7 @@ int enter_readv(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_readv")
 int exit_readv(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_IOV);
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
@@ -529,7 +565,7 @@ int enter_writev(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_writev")
 int exit_writev(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_IOV);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
@@ -541,7 +577,7 @@ int enter_sendto(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
@@ -555,7 +591,7 @@ int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
@@ -567,7 +603,7 @@ int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_MSG);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
@@ -581,7 +617,7 @@ int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_MSG);
 }
 
 /* sendfile(out_fd, in_fd, offset, count): nginx's static bodies, counted not copied. */
@@ -594,7 +630,7 @@ int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_sendfile64")
 int exit_sendfile(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_UNSEEN);
 }
 
 /* splice(fd_in, off_in, fd_out, off_out, len, flags): whichever end is our socket. */
@@ -615,7 +651,7 @@ int enter_splice(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_splice")
 int exit_splice(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_UNSEEN);
 }
 
 /* accept/accept4 return the server side of a connection. */

@@ -322,9 +322,17 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 	if (!e->http)
 		return 0;
 	rc = feed_gaps(c, e, ev);
-	if (rc >= 0)
+	if (rc >= 0 && ev->tail && ev->tail < captured && ev->len > captured) {
+		/* The start, the bytes between (unseen), then the end. */
+		rc = httpconn_feed(e->http, ev->dir, ev->ts_ns, ev->tid, data, captured - ev->tail,
+				   ev->len - ev->tail, &c->filtered);
+		if (rc >= 0 && e->http && rc != HTTPCONN_NOT_HTTP)
+			rc = httpconn_feed(e->http, ev->dir, ev->ts_ns, ev->tid, data + captured - ev->tail,
+					   ev->tail, ev->tail, &c->filtered);
+	} else if (rc >= 0) {
 		rc = httpconn_feed(e->http, ev->dir, ev->ts_ns, ev->tid, data, captured, ev->len,
 				   &c->filtered);
+	}
 	if (rc < 0)
 		return rc;
 	if (rc == HTTPCONN_NOT_HTTP) {
