@@ -382,6 +382,53 @@ Test(httpconn, one_byte_per_feed)
 	run_split(0, 0, true);
 }
 
+/*
+ * A pipelined exchange with every kind of framing, fed as one request stream and one
+ * response stream, each cut at two positions: the spans never depend on the cuts.
+ */
+#define PIPE_REQ                                                                             \
+	REQ1 "HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n"                                          \
+	     "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nab\r\n0\r\nT: 1\r\n\r\n" \
+	     "GET /n HTTP/1.1\r\nIf-None-Match: \"e\"\r\n\r\n"
+#define PIPE_RESP                                                                            \
+	RESP1 "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"                               \
+	      "HTTP/1.1 100 Continue\r\n\r\n" RESP2 "HTTP/1.1 304 Not Modified\r\n\r\n"
+
+static void run_pipe_split(size_t a1, size_t a2, size_t b1, size_t b2)
+{
+	const uint8_t *rq = (const uint8_t *)PIPE_REQ, *rs = (const uint8_t *)PIPE_RESP;
+	size_t rn = strlen(PIPE_REQ), pn = strlen(PIPE_RESP);
+	size_t rc[4] = { 0, a1, a2, rn }, pc[4] = { 0, b1, b2, pn };
+	struct httpconn *c = conn(SPAN_ROLE_SERVER, false);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		httpconn_feed(c, IN, 100, 1, rq + rc[i], rc[i + 1] - rc[i], rc[i + 1] - rc[i], &sink);
+	for (i = 0; i < 3; i++)
+		httpconn_feed(c, OUT, 200, 1, rs + pc[i], pc[i + 1] - pc[i], pc[i + 1] - pc[i], &sink);
+	cr_assert_eq(col.n, 4, "cuts %zu,%zu / %zu,%zu: %d spans", a1, a2, b1, b2, col.n);
+	expect_span(0, "GET", "/index.html?a=1", "example.com", 200, 66, 69, 0);
+	expect_span(1, "HEAD", "/h", "h", 200, 29, 39, 0);
+	expect_span(2, "POST", "/c", "", 201, 70, 25 + 94, 0);
+	expect_span(3, "GET", "/n", "", 304, 39, 29, 0);
+	httpconn_close(c, 300, &sink);
+	cr_assert_eq(col.n, 4);
+}
+
+Test(httpconn, pipelined_split_anywhere)
+{
+	size_t rn = strlen(PIPE_REQ), pn = strlen(PIPE_RESP), i, j;
+
+	cr_assert_eq(rn, 66 + 29 + 70 + 39);
+	cr_assert_eq(pn, 69 + 39 + 25 + 94 + 29);
+	for (i = 0; i <= rn; i++)
+		for (j = i; j <= rn; j += 3)
+			run_pipe_split(i, j, pn / 2, pn / 2);
+	for (i = 0; i <= pn; i++)
+		for (j = i; j <= pn; j += 3)
+			run_pipe_split(rn / 3, rn / 3, i, j);
+}
+
 Test(httpconn, pipelining_fifo)
 {
 	struct httpconn *c = conn(SPAN_ROLE_SERVER, false);
