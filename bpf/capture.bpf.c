@@ -59,8 +59,7 @@ enum stash_kind {
 	STASH_IOV = 2,      /* readv/writev: an iovec array */
 	STASH_MSG = 3,      /* sendmsg/recvmsg: a msghdr */
 	STASH_UNSEEN = 4,   /* sendfile/splice: count only */
-	STASH_ACCEPT = 5,
-	STASH_CONNECT = 6,
+	STASH_CONNECT = 5,
 };
 
 /* Arguments from sys_enter_* kept for sys_exit_*, per thread. */
@@ -654,46 +653,24 @@ int exit_splice(struct trace_event_raw_sys_exit *ctx)
 	return exit_io(ctx->ret, STASH_UNSEEN);
 }
 
-/* accept/accept4 return the server side of a connection. */
-static __always_inline int enter_accept_common(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct stash s = { .kind = STASH_ACCEPT };
-
-	if (traced_process(id >> 32))
-		bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
-	return 0;
-}
-
+/*
+ * accept/accept4 return the server side of a connection. Nothing to stash: the exit
+ * alone knows the new fd, so a server already blocked in accept when the capture
+ * started still gets its role.
+ */
 static __always_inline int exit_accept_common(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
 
-	if (!sp)
-		return 0;
-	bpf_map_delete_elem(&stashes, &id);
-	if (ret >= 0)
+	if (ret >= 0 && traced_process(id >> 32))
 		conn_get(id >> 32, ret, CAPTURE_ROLE_SERVER, true);
 	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept")
-int enter_accept(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_accept_common();
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int exit_accept(struct trace_event_raw_sys_exit *ctx)
 {
 	return exit_accept_common(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int enter_accept4(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_accept_common();
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
