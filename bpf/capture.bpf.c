@@ -45,14 +45,23 @@ struct {
 	__uint(max_entries, 16 << 20); /* user space sets the size */
 } events SEC(".maps");
 
-/* Connections (and fds known not to be), key tgid << 32 | fd. LRU: a close we missed
- * (exec, dup2, exit) cannot leak an entry; stale ones are caught by the file pointer. */
+/* Connections followed, key tgid << 32 | fd. LRU: a close we missed (exec, dup2, exit)
+ * cannot leak an entry; stale ones are caught by the file pointer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct capture_conn);
 } conns SEC(".maps");
+
+/* fds known not to matter (files, pipes, UDP, filtered-out ports) → their struct file.
+ * Apart from conns so that a host's file reads cannot evict its connections. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} ignored SEC(".maps");
 
 enum stash_kind {
 	STASH_BUF = 1,      /* read/write/sendto/recvfrom: one buffer */
@@ -231,28 +240,35 @@ static __always_inline __u64 conn_key(__u32 tgid, int fd)
 
 /*
  * The state for @fd of the current process, learned now when it is new, the fd was
- * reused for another file, or @role says accept/connect just made it.
+ * reused for another file, or @fresh (accept/connect just made it). NULL when the fd
+ * is not a TCP connection the filters let through.
  */
 static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 role, bool fresh)
 {
 	struct capture_conn *c, n = {};
 	struct file *file = fd_file(fd);
-	__u64 key = conn_key(tgid, fd);
+	__u64 key = conn_key(tgid, fd), *ig;
 
 	if (!file)
 		return NULL;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (c && c->file == (__u64)file && !fresh)
 		return c;
+	ig = bpf_map_lookup_elem(&ignored, &key);
+	if (ig && *ig == (__u64)file && !fresh)
+		return NULL;
 	n.file = (__u64)file;
-	if (!tcp_socket(file, &n)) {
-		n.class = CAPTURE_CLASS_IGNORED;
-	} else {
-		n.role = role;
-		n.conn_id = next_conn_id();
-		if (targ_port && n.local.port != targ_port && n.remote.port != targ_port)
-			n.class = CAPTURE_CLASS_IGNORED;
+	if (!tcp_socket(file, &n) ||
+	    (targ_port && n.local.port != targ_port && n.remote.port != targ_port)) {
+		bpf_map_update_elem(&ignored, &key, &n.file, BPF_ANY);
+		if (c)
+			bpf_map_delete_elem(&conns, &key);
+		return NULL;
 	}
+	if (ig)
+		bpf_map_delete_elem(&ignored, &key);
+	n.role = role;
+	n.conn_id = next_conn_id();
 	bpf_map_update_elem(&conns, &key, &n, BPF_ANY);
 	return bpf_map_lookup_elem(&conns, &key);
 }
@@ -642,7 +658,7 @@ int enter_splice(struct trace_event_raw_sys_enter *ctx)
 	if (!traced_process(id >> 32))
 		return 0;
 	c = conn_get(id >> 32, ARG(2), CAPTURE_ROLE_UNKNOWN, false);
-	if (c && c->class != CAPTURE_CLASS_IGNORED)
+	if (c)
 		return enter_io(ARG(2), 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
 	return enter_io(ARG(0), 0, 0, STASH_UNSEEN, CAPTURE_INGRESS);
 }
@@ -718,8 +734,10 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
 	struct capture_event *e;
 
-	if (!c)
+	if (!c) {
+		bpf_map_delete_elem(&ignored, &key);
 		return 0;
+	}
 	if (c->announced) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e) {

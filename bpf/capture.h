@@ -52,12 +52,11 @@ enum capture_role {
 	CAPTURE_ROLE_CLIENT = 2,  /* connect succeeded (or is in progress) on it */
 };
 
-/* The kernel's classification of a connection (= enum httpconn_state, plus IGNORED). */
+/* The kernel's classification of a connection (= enum httpconn_state). */
 enum capture_class {
 	CAPTURE_CLASS_UNKNOWN = 0,  /* no payload judged yet */
 	CAPTURE_CLASS_HTTP = 1,     /* first bytes were an HTTP/1.x request or status line */
 	CAPTURE_CLASS_NOT_HTTP = 2, /* first bytes were something else: no more events */
-	CAPTURE_CLASS_IGNORED = 3,  /* not a TCP socket, or outside the kernel filters */
 };
 
 enum capture_data_flag {
