@@ -5,6 +5,7 @@
  * the spans they complete, filtered, to the caller's sink.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -439,6 +440,12 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 	int err;
 
 	*out = NULL;
+	for (size_t i = 0; i < opts->filter.npids; i++) {
+		if (kill(opts->filter.pids[i], 0) && errno == ESRCH) {
+			p_err("no process with pid %u", opts->filter.pids[i]);
+			return -ESRCH;
+		}
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		p_err("out of memory");
