@@ -45,8 +45,9 @@ struct {
 	__uint(max_entries, 16 << 20); /* user space sets the size */
 } events SEC(".maps");
 
-/* Connections followed, key tgid << 32 | fd. LRU: a close we missed (exec, dup2, exit)
- * cannot leak an entry; stale ones are caught by the file pointer. */
+/* Connections followed, key tgid << 32 | fd. close and dup2/dup3 forget them; entries
+ * of an image that exec replaced, or of a process that exited, are told apart by their
+ * generation; LRU, so none can leak. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -54,8 +55,9 @@ struct {
 	__type(value, struct capture_conn);
 } conns SEC(".maps");
 
-/* fds known not to matter (files, pipes, UDP, filtered-out ports) → their struct file.
- * Apart from conns so that a host's file reads cannot evict its connections. */
+/* fds known not to matter (files, pipes, UDP, filtered-out ports) → the generation
+ * they were judged in. Apart from conns so that a host's file reads cannot evict its
+ * connections. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -109,6 +111,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct capture_counters);
 } counters SEC(".maps");
+
+/* Each process image's generation, unique within the capture: assigned when the
+ * process is first seen, renewed at exec (close-on-exec fds vanish without close),
+ * dropped at exit (the pid may come back as another process). Checking it costs one
+ * lookup where checking the fd table costs five reads of kernel memory per syscall. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, __u64);
+} gens SEC(".maps");
 
 /* Processes that sent events: only their exits concern user space. */
 struct {
@@ -238,29 +251,42 @@ static __always_inline __u64 conn_key(__u32 tgid, int fd)
 	return (__u64)tgid << 32 | (__u32)fd;
 }
 
+static __always_inline __u64 proc_gen(__u32 tgid)
+{
+	__u64 *gen = bpf_map_lookup_elem(&gens, &tgid), fresh;
+
+	if (gen)
+		return *gen;
+	fresh = next_conn_id();
+	bpf_map_update_elem(&gens, &tgid, &fresh, BPF_NOEXIST);
+	gen = bpf_map_lookup_elem(&gens, &tgid);
+	return gen ? *gen : fresh;
+}
+
 /*
- * The state for @fd of the current process, learned now when it is new, the fd was
- * reused for another file, or @fresh (accept/connect just made it). NULL when the fd
- * is not a TCP connection the filters let through.
+ * The state for @fd of the current process: the entry learned earlier in this process
+ * image, or learned now from the fd table when there is none or @fresh (accept/connect
+ * just made it). NULL when the fd is not a TCP connection the filters let through.
  */
 static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 role, bool fresh)
 {
 	struct capture_conn *c, n = {};
-	struct file *file = fd_file(fd);
-	__u64 key = conn_key(tgid, fd), *ig;
+	__u64 key = conn_key(tgid, fd), gen = proc_gen(tgid), *ig;
+	struct file *file;
 
-	if (!file)
-		return NULL;
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (c && c->file == (__u64)file && !fresh)
+	if (c && c->gen == gen && !fresh)
 		return c;
 	ig = bpf_map_lookup_elem(&ignored, &key);
-	if (ig && *ig == (__u64)file && !fresh)
+	if (ig && *ig == gen && !fresh)
 		return NULL;
-	n.file = (__u64)file;
+	file = fd_file(fd);
+	if (!file)
+		return NULL;
+	n.gen = gen;
 	if (!tcp_socket(file, &n) ||
 	    (targ_port && n.local.port != targ_port && n.remote.port != targ_port)) {
-		bpf_map_update_elem(&ignored, &key, &n.file, BPF_ANY);
+		bpf_map_update_elem(&ignored, &key, &gen, BPF_ANY);
 		if (c)
 			bpf_map_delete_elem(&conns, &key);
 		return NULL;
@@ -724,12 +750,11 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-/* close: tell user space (when it holds state for the connection) and forget it. */
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+/* The fd stops naming what it named: tell user space (when it holds state for the
+ * connection) and forget it. */
+static __always_inline int forget_fd(int fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	int fd = ARG(0);
 	__u64 key = conn_key(id >> 32, fd);
 	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
 	struct capture_event *e;
@@ -754,6 +779,36 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return forget_fd(ARG(0));
+}
+
+/* dup2/dup3(oldfd, newfd) close newfd first. */
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	return ARG(0) == ARG(1) ? 0 : forget_fd(ARG(1));
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	return forget_fd(ARG(1));
+}
+
+/* A new image: fds closed on exec vanished without close; learn the rest anew. */
+SEC("tracepoint/sched/sched_process_exec")
+int process_exec(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 fresh = next_conn_id();
+
+	bpf_map_update_elem(&gens, &tgid, &fresh, BPF_ANY);
+	return 0;
+}
+
 /* A process ended: user space drops what it held for it. */
 SEC("tracepoint/sched/sched_process_exit")
 int process_exit(void *ctx)
@@ -762,7 +817,10 @@ int process_exit(void *ctx)
 	__u32 tgid = id >> 32;
 	struct capture_event *e;
 
-	if ((__u32)id != tgid || !bpf_map_lookup_elem(&active_pids, &tgid))
+	if ((__u32)id != tgid)
+		return 0;
+	bpf_map_delete_elem(&gens, &tgid);
+	if (!bpf_map_lookup_elem(&active_pids, &tgid))
 		return 0;
 	bpf_map_delete_elem(&active_pids, &tgid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

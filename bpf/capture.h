@@ -101,7 +101,7 @@ struct capture_event {
 
 /* The conns map: key (tgid << 32 | fd), value below. */
 struct capture_conn {
-	__u64 file;    /* the struct file the entry was learned from: a reused fd differs */
+	__u64 gen;     /* the process image it was learned in (see proc_gen): exec differs */
 	__u64 conn_id;
 	struct capture_addr local, remote;
 	__u8 role;     /* enum capture_role */
