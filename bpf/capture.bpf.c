@@ -83,12 +83,36 @@ struct stash {
 	__u8 pad[2];
 };
 
+/* Entries stay, marked taken, for the thread's next syscall: rewriting one in place
+ * is cheaper than deleting and inserting; LRU lets those of dead threads go. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct stash);
 } stashes SEC(".maps");
+
+static __always_inline void stash_put(__u64 id, const struct stash *s)
+{
+	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
+
+	if (sp)
+		*sp = *s;
+	else
+		bpf_map_update_elem(&stashes, &id, s, BPF_ANY);
+}
+
+/* What this thread's enter of a syscall of @kind left, taken once. */
+static __always_inline bool stash_take(__u64 id, __u8 kind, struct stash *out)
+{
+	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
+
+	if (!sp || sp->kind != kind)
+		return false;
+	*out = *sp;
+	sp->kind = 0;
+	return true;
+}
 
 /* One event under construction per CPU: header, then room for two snap lengths so
  * that a masked offset plus a bounded length provably stays inside. An array indexed
@@ -539,21 +563,16 @@ static __always_inline int enter_io(int fd, __u64 ptr, __u64 count, __u8 kind, _
 	s.fd = fd;
 	s.kind = kind;
 	s.dir = dir;
-	bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
+	stash_put(id, &s);
 	return 0;
 }
 
 static __always_inline int exit_io(long ret, const __u8 kind)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct stash *sp, s;
+	struct stash s;
 
-	sp = bpf_map_lookup_elem(&stashes, &id);
-	if (!sp)
-		return 0;
-	s = *sp;
-	bpf_map_delete_elem(&stashes, &id);
-	if (ret <= 0 || s.kind != kind)
+	if (!stash_take(id, kind, &s) || ret <= 0)
 		return 0;
 	emit_data(id, &s, ret, kind);
 	return 0;
@@ -730,7 +749,7 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx)
 	struct stash s = { .kind = STASH_CONNECT, .fd = ARG(0) };
 
 	if (traced_process(id >> 32))
-		bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
+		stash_put(id, &s);
 	return 0;
 }
 
@@ -738,15 +757,12 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
-	int fd;
+	struct stash s;
 
-	if (!sp)
+	if (!stash_take(id, STASH_CONNECT, &s))
 		return 0;
-	fd = sp->fd;
-	bpf_map_delete_elem(&stashes, &id);
 	if (ctx->ret == 0 || ctx->ret == -CAP_EINPROGRESS)
-		conn_get(id >> 32, fd, CAPTURE_ROLE_CLIENT, true);
+		conn_get(id >> 32, s.fd, CAPTURE_ROLE_CLIENT, true);
 	return 0;
 }
 
