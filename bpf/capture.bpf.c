@@ -572,7 +572,8 @@ static __always_inline int exit_io(long ret, const __u8 kind)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash s;
 
-	if (!stash_take(id, kind, &s) || ret <= 0)
+	/* Untraced processes leave no stash: spare them the lookup. */
+	if (!traced_process(id >> 32) || !stash_take(id, kind, &s) || ret <= 0)
 		return 0;
 	emit_data(id, &s, ret, kind);
 	return 0;
@@ -772,9 +773,12 @@ static __always_inline int forget_fd(int fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 key = conn_key(id >> 32, fd);
-	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct capture_conn *c;
 	struct capture_event *e;
 
+	if (!traced_process(id >> 32)) /* it has no entries */
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c) {
 		bpf_map_delete_elem(&ignored, &key);
 		return 0;
