@@ -45,8 +45,9 @@ struct {
 	__uint(max_entries, 16 << 20); /* user space sets the size */
 } events SEC(".maps");
 
-/* Connections (and fds known not to be), key tgid << 32 | fd. LRU: a close we missed
- * (exec, dup2, exit) cannot leak an entry; stale ones are caught by the file pointer. */
+/* Connections followed, key tgid << 32 | fd. close and dup2/dup3 forget them; entries
+ * of an image that exec replaced, or of a process that exited, are told apart by their
+ * generation; LRU, so none can leak. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -54,13 +55,22 @@ struct {
 	__type(value, struct capture_conn);
 } conns SEC(".maps");
 
+/* fds known not to matter (files, pipes, UDP, filtered-out ports) → the generation
+ * they were judged in. Apart from conns so that a host's file reads cannot evict its
+ * connections. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} ignored SEC(".maps");
+
 enum stash_kind {
 	STASH_BUF = 1,      /* read/write/sendto/recvfrom: one buffer */
 	STASH_IOV = 2,      /* readv/writev: an iovec array */
 	STASH_MSG = 3,      /* sendmsg/recvmsg: a msghdr */
 	STASH_UNSEEN = 4,   /* sendfile/splice: count only */
-	STASH_ACCEPT = 5,
-	STASH_CONNECT = 6,
+	STASH_CONNECT = 5,
 };
 
 /* Arguments from sys_enter_* kept for sys_exit_*, per thread. */
@@ -73,12 +83,36 @@ struct stash {
 	__u8 pad[2];
 };
 
+/* Entries stay, marked taken, for the thread's next syscall: rewriting one in place
+ * is cheaper than deleting and inserting; LRU lets those of dead threads go. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct stash);
 } stashes SEC(".maps");
+
+static __always_inline void stash_put(__u64 id, const struct stash *s)
+{
+	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
+
+	if (sp)
+		*sp = *s;
+	else
+		bpf_map_update_elem(&stashes, &id, s, BPF_ANY);
+}
+
+/* What this thread's enter of a syscall of @kind left, taken once. */
+static __always_inline bool stash_take(__u64 id, __u8 kind, struct stash *out)
+{
+	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
+
+	if (!sp || sp->kind != kind)
+		return false;
+	*out = *sp;
+	sp->kind = 0;
+	return true;
+}
 
 /* One event under construction per CPU: header, then room for two snap lengths so
  * that a masked offset plus a bounded length provably stays inside. An array indexed
@@ -101,6 +135,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct capture_counters);
 } counters SEC(".maps");
+
+/* Each process image's generation, unique within the capture: assigned when the
+ * process is first seen, renewed at exec (close-on-exec fds vanish without close),
+ * dropped at exit (the pid may come back as another process). Checking it costs one
+ * lookup where checking the fd table costs five reads of kernel memory per syscall. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, __u64);
+} gens SEC(".maps");
 
 /* Processes that sent events: only their exits concern user space. */
 struct {
@@ -230,30 +275,50 @@ static __always_inline __u64 conn_key(__u32 tgid, int fd)
 	return (__u64)tgid << 32 | (__u32)fd;
 }
 
+static __always_inline __u64 proc_gen(__u32 tgid)
+{
+	__u64 *gen = bpf_map_lookup_elem(&gens, &tgid), fresh;
+
+	if (gen)
+		return *gen;
+	fresh = next_conn_id();
+	bpf_map_update_elem(&gens, &tgid, &fresh, BPF_NOEXIST);
+	gen = bpf_map_lookup_elem(&gens, &tgid);
+	return gen ? *gen : fresh;
+}
+
 /*
- * The state for @fd of the current process, learned now when it is new, the fd was
- * reused for another file, or @role says accept/connect just made it.
+ * The state for @fd of the current process: the entry learned earlier in this process
+ * image, or learned now from the fd table when there is none or @fresh (accept/connect
+ * just made it). NULL when the fd is not a TCP connection the filters let through.
  */
 static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 role, bool fresh)
 {
 	struct capture_conn *c, n = {};
-	struct file *file = fd_file(fd);
-	__u64 key = conn_key(tgid, fd);
+	__u64 key = conn_key(tgid, fd), gen = proc_gen(tgid), *ig;
+	struct file *file;
 
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && c->gen == gen && !fresh)
+		return c;
+	ig = bpf_map_lookup_elem(&ignored, &key);
+	if (ig && *ig == gen && !fresh)
+		return NULL;
+	file = fd_file(fd);
 	if (!file)
 		return NULL;
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (c && c->file == (__u64)file && !fresh)
-		return c;
-	n.file = (__u64)file;
-	if (!tcp_socket(file, &n)) {
-		n.class = CAPTURE_CLASS_IGNORED;
-	} else {
-		n.role = role;
-		n.conn_id = next_conn_id();
-		if (targ_port && n.local.port != targ_port && n.remote.port != targ_port)
-			n.class = CAPTURE_CLASS_IGNORED;
+	n.gen = gen;
+	if (!tcp_socket(file, &n) ||
+	    (targ_port && n.local.port != targ_port && n.remote.port != targ_port)) {
+		bpf_map_update_elem(&ignored, &key, &gen, BPF_ANY);
+		if (c)
+			bpf_map_delete_elem(&conns, &key);
+		return NULL;
 	}
+	if (ig)
+		bpf_map_delete_elem(&ignored, &key);
+	n.role = role;
+	n.conn_id = next_conn_id();
 	bpf_map_update_elem(&conns, &key, &n, BPF_ANY);
 	return bpf_map_lookup_elem(&conns, &key);
 }
@@ -346,38 +411,73 @@ static __always_inline void fill_header(struct capture_event *e, __u32 type, __u
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-/* Copy up to @total bytes scattered over @cnt iovecs at @iov into @data. */
-static __always_inline __u32 copy_iov(__u8 *data, const struct iovec *iov, __u64 cnt, __u32 total)
+/*
+ * Copy bytes [@from, @to) of the stream scattered over @cnt iovecs at @iov to @dst, at
+ * most @limit (a power of two, a constant): with it the verifier can bound every write.
+ */
+static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 from,
+				      __u64 to, const __u32 limit)
 {
-	__u32 off = 0;
+	__u64 pos = 0;
+	__u32 out = 0;
 
 	for (int i = 0; i < CAPTURE_MAX_IOV; i++) {
 		struct iovec v;
-		__u64 n;
+		__u64 start, end, n; /* 64-bit: the bound checked is the register passed */
 
-		if (i >= cnt || off >= total)
+		if (i >= cnt || pos >= to)
 			break;
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			break;
-		n = v.iov_len;
-		if (n > total - off)
-			n = total - off;
-		if (n > CAPTURE_SNAPLEN_MAX)
-			n = CAPTURE_SNAPLEN_MAX;
-		if (bpf_probe_read_user(data + (off & (CAPTURE_SNAPLEN_MAX - 1)), n, v.iov_base))
+		start = pos > from ? pos : from;
+		end = pos + v.iov_len < to ? pos + v.iov_len : to;
+		pos += v.iov_len;
+		if (start >= end)
+			continue;
+		n = end - start;
+		if (n > limit)
+			n = limit;
+		if (bpf_probe_read_user(dst + (out & (limit - 1)), n,
+					(__u8 *)v.iov_base + (start - (pos - v.iov_len))))
 			break;
-		off += n;
+		out += n;
 	}
-	return off;
+	return out;
 }
 
-static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret)
+/* Copy bytes [@from, @to) of what the syscall moved (one buffer, iovecs, or a msghdr's
+ * iovecs) to @dst. */
+static __always_inline __u32 copy_payload(__u8 *dst, const struct stash *s, const __u8 kind,
+					  __u64 from, __u64 to, const __u32 limit)
+{
+	struct user_msghdr msg;
+	__u64 n = to - from;
+
+	if (n > limit)
+		n = limit;
+	switch (kind) {
+	case STASH_BUF:
+		return bpf_probe_read_user(dst, n, (__u8 *)s->ptr + from) ? 0 : n;
+	case STASH_IOV:
+		return copy_iov(dst, (const struct iovec *)s->ptr, s->count, from, to, limit);
+	case STASH_MSG:
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)s->ptr))
+			return 0;
+		return copy_iov(dst, msg.msg_iov, msg.msg_iovlen, from, to, limit);
+	}
+	return 0;
+}
+
+/* @kind is a constant in each exit program, so each is verified with its own copy
+ * path only. */
+static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret, const __u8 kind)
 {
 	__u32 tgid = id >> 32, cpu = bpf_get_smp_processor_id();
 	__u64 key = conn_key(tgid, s->fd);
 	struct capture_conn *c;
 	struct scratch *sc;
-	__u32 total = 0, size;
+	__u32 total = 0, tail_len = 0, size;
+	__u64 len64;
 	__u8 class;
 
 	c = bpf_map_lookup_elem(&conns, &key);
@@ -387,34 +487,33 @@ static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret
 	if (!sc)
 		return;
 
-	if (s->kind != STASH_UNSEEN) {
-		total = ret < snaplen ? ret : snaplen;
-		if (total > CAPTURE_SNAPLEN_MAX)
-			total = CAPTURE_SNAPLEN_MAX;
-	}
-	if (s->kind == STASH_BUF) {
-		if (bpf_probe_read_user(sc->data, total, (void *)s->ptr))
-			total = 0;
-	} else if (s->kind == STASH_IOV) {
-		total = copy_iov(sc->data, (const struct iovec *)s->ptr, s->count, total);
-	} else if (s->kind == STASH_MSG) {
-		struct user_msghdr msg;
+	if (kind == STASH_BUF && ret > snaplen) {
+		/* The start, and the end, where the next message may begin. Single buffers
+		 * only: a second walk over iovecs would exceed what the verifier explores. */
+		__u32 tail = snaplen >> CAPTURE_TAIL_SHIFT, head = snaplen - tail;
 
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)s->ptr))
-			total = 0;
-		else
-			total = copy_iov(sc->data, msg.msg_iov, msg.msg_iovlen, total);
+		total = copy_payload(sc->data, s, kind, 0, head, CAPTURE_SNAPLEN_MAX);
+		if (total == head) {
+			tail_len = copy_payload(sc->data + (head & (CAPTURE_SNAPLEN_MAX - 1)), s, kind,
+						ret - tail, ret, CAPTURE_SNAPLEN_MAX >> CAPTURE_TAIL_SHIFT);
+			total += tail_len;
+		}
+	} else if (kind != STASH_UNSEEN) {
+		total = copy_payload(sc->data, s, kind, 0, ret < snaplen ? ret : snaplen, CAPTURE_SNAPLEN_MAX);
 	}
+	if (total > CAPTURE_SNAPLEN_MAX)
+		total = CAPTURE_SNAPLEN_MAX;
 
 	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, s->fd, c);
 	sc->hdr.len = ret;
 	sc->hdr.dir = s->dir;
-	sc->hdr.flags = s->kind == STASH_UNSEEN ? CAPTURE_DF_UNSEEN : 0;
+	sc->hdr.flags = kind == STASH_UNSEEN ? CAPTURE_DF_UNSEEN : 0;
+	sc->hdr.tail = tail_len;
 	sc->hdr.gap[0] = c->gap[0];
 	sc->hdr.gap[1] = c->gap[1];
 
 	if (c->class == CAPTURE_CLASS_UNKNOWN && total) {
-		class = classify(sc->data, total);
+		class = classify(sc->data, total - tail_len);
 		if (class == CAPTURE_CLASS_NOT_HTTP && c->role == CAPTURE_ROLE_UNKNOWN &&
 		    ++c->tries < CAPTURE_MIDSTREAM_TRIES)
 			class = CAPTURE_CLASS_UNKNOWN; /* mid-body, perhaps: look at the next one */
@@ -426,9 +525,11 @@ static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret
 	}
 
 	sc->hdr.captured = total;
-	/* A no-op for the value (total <= CAPTURE_SNAPLEN_MAX) that keeps the verifier's
-	 * bound on it where the compiler would recompute it from an unbounded register. */
-	size = sizeof(sc->hdr) + (total & (2 * CAPTURE_SNAPLEN_MAX - 1));
+	/* The mask is a no-op for the value (total <= CAPTURE_SNAPLEN_MAX) that gives the
+	 * verifier its bound; the barrier keeps the compiler from dropping it as such. */
+	len64 = total;
+	barrier_var(len64);
+	size = sizeof(sc->hdr) + (len64 & (2 * CAPTURE_SNAPLEN_MAX - 1));
 	if (bpf_ringbuf_output(&events, sc, size, wakeup_flags())) {
 		count_drop(ret);
 		if (s->dir <= CAPTURE_INGRESS)
@@ -462,23 +563,19 @@ static __always_inline int enter_io(int fd, __u64 ptr, __u64 count, __u8 kind, _
 	s.fd = fd;
 	s.kind = kind;
 	s.dir = dir;
-	bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
+	stash_put(id, &s);
 	return 0;
 }
 
-static __always_inline int exit_io(long ret)
+static __always_inline int exit_io(long ret, const __u8 kind)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct stash *sp, s;
+	struct stash s;
 
-	sp = bpf_map_lookup_elem(&stashes, &id);
-	if (!sp)
+	/* Untraced processes leave no stash: spare them the lookup. */
+	if (!traced_process(id >> 32) || !stash_take(id, kind, &s) || ret <= 0)
 		return 0;
-	s = *sp;
-	bpf_map_delete_elem(&stashes, &id);
-	if (ret <= 0)
-		return 0;
-	emit_data(id, &s, ret);
+	emit_data(id, &s, ret, kind);
 	return 0;
 }
 
@@ -493,7 +590,7 @@ int enter_read(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
@@ -505,7 +602,7 @@ int enter_write(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_write")
 int exit_write(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
@@ -517,7 +614,7 @@ int enter_readv(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_readv")
 int exit_readv(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_IOV);
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
@@ -529,7 +626,7 @@ int enter_writev(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_writev")
 int exit_writev(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_IOV);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
@@ -541,7 +638,7 @@ int enter_sendto(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
@@ -555,7 +652,7 @@ int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
@@ -567,7 +664,7 @@ int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_MSG);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
@@ -581,7 +678,7 @@ int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_MSG);
 }
 
 /* sendfile(out_fd, in_fd, offset, count): nginx's static bodies, counted not copied. */
@@ -594,7 +691,7 @@ int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_sendfile64")
 int exit_sendfile(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_UNSEEN);
 }
 
 /* splice(fd_in, off_in, fd_out, off_out, len, flags): whichever end is our socket. */
@@ -607,7 +704,7 @@ int enter_splice(struct trace_event_raw_sys_enter *ctx)
 	if (!traced_process(id >> 32))
 		return 0;
 	c = conn_get(id >> 32, ARG(2), CAPTURE_ROLE_UNKNOWN, false);
-	if (c && c->class != CAPTURE_CLASS_IGNORED)
+	if (c)
 		return enter_io(ARG(2), 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
 	return enter_io(ARG(0), 0, 0, STASH_UNSEEN, CAPTURE_INGRESS);
 }
@@ -615,49 +712,27 @@ int enter_splice(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_splice")
 int exit_splice(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(ctx->ret);
+	return exit_io(ctx->ret, STASH_UNSEEN);
 }
 
-/* accept/accept4 return the server side of a connection. */
-static __always_inline int enter_accept_common(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct stash s = { .kind = STASH_ACCEPT };
-
-	if (traced_process(id >> 32))
-		bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
-	return 0;
-}
-
+/*
+ * accept/accept4 return the server side of a connection. Nothing to stash: the exit
+ * alone knows the new fd, so a server already blocked in accept when the capture
+ * started still gets its role.
+ */
 static __always_inline int exit_accept_common(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
 
-	if (!sp)
-		return 0;
-	bpf_map_delete_elem(&stashes, &id);
-	if (ret >= 0)
+	if (ret >= 0 && traced_process(id >> 32))
 		conn_get(id >> 32, ret, CAPTURE_ROLE_SERVER, true);
 	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept")
-int enter_accept(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_accept_common();
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int exit_accept(struct trace_event_raw_sys_exit *ctx)
 {
 	return exit_accept_common(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int enter_accept4(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_accept_common();
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
@@ -675,7 +750,7 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx)
 	struct stash s = { .kind = STASH_CONNECT, .fd = ARG(0) };
 
 	if (traced_process(id >> 32))
-		bpf_map_update_elem(&stashes, &id, &s, BPF_ANY);
+		stash_put(id, &s);
 	return 0;
 }
 
@@ -683,30 +758,31 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
-	int fd;
+	struct stash s;
 
-	if (!sp)
+	if (!stash_take(id, STASH_CONNECT, &s))
 		return 0;
-	fd = sp->fd;
-	bpf_map_delete_elem(&stashes, &id);
 	if (ctx->ret == 0 || ctx->ret == -CAP_EINPROGRESS)
-		conn_get(id >> 32, fd, CAPTURE_ROLE_CLIENT, true);
+		conn_get(id >> 32, s.fd, CAPTURE_ROLE_CLIENT, true);
 	return 0;
 }
 
-/* close: tell user space (when it holds state for the connection) and forget it. */
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+/* The fd stops naming what it named: tell user space (when it holds state for the
+ * connection) and forget it. */
+static __always_inline int forget_fd(int fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	int fd = ARG(0);
 	__u64 key = conn_key(id >> 32, fd);
-	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct capture_conn *c;
 	struct capture_event *e;
 
-	if (!c)
+	if (!traced_process(id >> 32)) /* it has no entries */
 		return 0;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c) {
+		bpf_map_delete_elem(&ignored, &key);
+		return 0;
+	}
 	if (c->announced) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e) {
@@ -723,6 +799,36 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return forget_fd(ARG(0));
+}
+
+/* dup2/dup3(oldfd, newfd) close newfd first. */
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	return ARG(0) == ARG(1) ? 0 : forget_fd(ARG(1));
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	return forget_fd(ARG(1));
+}
+
+/* A new image: fds closed on exec vanished without close; learn the rest anew. */
+SEC("tracepoint/sched/sched_process_exec")
+int process_exec(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 fresh = next_conn_id();
+
+	bpf_map_update_elem(&gens, &tgid, &fresh, BPF_ANY);
+	return 0;
+}
+
 /* A process ended: user space drops what it held for it. */
 SEC("tracepoint/sched/sched_process_exit")
 int process_exit(void *ctx)
@@ -731,7 +837,10 @@ int process_exit(void *ctx)
 	__u32 tgid = id >> 32;
 	struct capture_event *e;
 
-	if ((__u32)id != tgid || !bpf_map_lookup_elem(&active_pids, &tgid))
+	if ((__u32)id != tgid)
+		return 0;
+	bpf_map_delete_elem(&gens, &tgid);
+	if (!bpf_map_lookup_elem(&active_pids, &tgid))
 		return 0;
 	bpf_map_delete_elem(&active_pids, &tgid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -26,6 +26,9 @@
 #define CAPTURE_MAX_IOV 16
 /* -p PIDs the kernel filters on */
 #define CAPTURE_MAX_PIDS 64
+/* When a syscall moves more than the snap length, this share of it (1/4) is taken
+ * from the payload's end instead of its start. */
+#define CAPTURE_TAIL_SHIFT 2
 /* Messages a connection picked up mid-stream may send before it is judged not HTTP:
  * its first bytes can be the middle of a body rather than a message boundary. */
 #define CAPTURE_MIDSTREAM_TRIES 16
@@ -49,12 +52,11 @@ enum capture_role {
 	CAPTURE_ROLE_CLIENT = 2,  /* connect succeeded (or is in progress) on it */
 };
 
-/* The kernel's classification of a connection (= enum httpconn_state, plus IGNORED). */
+/* The kernel's classification of a connection (= enum httpconn_state). */
 enum capture_class {
 	CAPTURE_CLASS_UNKNOWN = 0,  /* no payload judged yet */
 	CAPTURE_CLASS_HTTP = 1,     /* first bytes were an HTTP/1.x request or status line */
 	CAPTURE_CLASS_NOT_HTTP = 2, /* first bytes were something else: no more events */
-	CAPTURE_CLASS_IGNORED = 3,  /* not a TCP socket, or outside the kernel filters */
 };
 
 enum capture_data_flag {
@@ -84,7 +86,11 @@ struct capture_event {
 	__u8 dir;       /* enum capture_dir */
 	__u8 role;      /* enum capture_role */
 	__u8 class;     /* enum capture_class after this message */
-	__u8 pad[5];
+	__u8 pad;
+	/* The last @tail of the @captured bytes are the payload's last bytes, not its
+	 * next ones: when a syscall moves more than the snap length, the next message
+	 * often starts near its end (pipelining, a body's end and the next head). */
+	__u32 tail;
 	/* Bytes this connection moved (egress, ingress) whose events the ring buffer had no
 	 * room for since its last event: user space counts them as unseen, in order. */
 	__u64 gap[2];
@@ -95,7 +101,7 @@ struct capture_event {
 
 /* The conns map: key (tgid << 32 | fd), value below. */
 struct capture_conn {
-	__u64 file;    /* the struct file the entry was learned from: a reused fd differs */
+	__u64 gen;     /* the process image it was learned in (see proc_gen): exec differs */
 	__u64 conn_id;
 	struct capture_addr local, remote;
 	__u8 role;     /* enum capture_role */

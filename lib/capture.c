@@ -5,6 +5,7 @@
  * the spans they complete, filtered, to the caller's sink.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,8 +15,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "../bpf/capture.h" /* the event records shared with the BPF side */
 #include "capture.h"
+#include "capture_feed.h"
 #include "capture.skel.h"
 #include "cli.h"
 #include "httpconn.h"
@@ -65,8 +66,12 @@ static const struct loader_optional optional_progs[] = {
 	/* Byte counting for bodies the parser never sees: worth having, not essential. */
 	{ "enter_sendfile", -1 }, { "exit_sendfile", -1 },
 	{ "enter_splice", -1 },	  { "exit_splice", -1 },
-	/* Without it, state of exited processes goes at close or eviction instead. */
+	/* Without them, state of exited processes goes at close or eviction instead, and
+	 * an fd replaced by dup2/dup3 or exec may be taken for the connection it was. */
 	{ "process_exit", -1 },
+	{ "process_exec", -1 },
+	{ "enter_dup2", -1 }, /* arm64 has only dup3 */
+	{ "enter_dup3", -1 },
 	{ NULL, 0 },
 };
 
@@ -242,13 +247,12 @@ static struct conn *conn_add(struct capture *c, const struct capture_event *ev)
 }
 
 /* The parser gave up on the connection: the kernel stops sending its bytes. */
-static void tell_kernel_not_http(struct capture *c, const struct conn *e, int32_t fd)
+static void tell_kernel_not_http(struct capture *c, const struct conn *e)
 {
 	struct capture_conn kc;
 	uint64_t key = e->key;
 	int map = bpf_map__fd(c->skel->maps.conns);
 
-	(void)fd;
 	if (bpf_map_lookup_elem(map, &key, &kc) || kc.conn_id != e->conn_id)
 		return;
 	kc.class = CAPTURE_CLASS_NOT_HTTP;
@@ -273,21 +277,6 @@ static void debug_event(const struct capture_event *ev, const uint8_t *data)
 		ev->flags & CAPTURE_DF_UNSEEN ? " unseen" : "", text);
 }
 
-/* Bytes whose events the kernel could not queue: counted, in place of the data. */
-static int feed_gaps(struct capture *c, struct conn *e, const struct capture_event *ev)
-{
-	int dir, rc = 0;
-
-	for (dir = 0; dir < 2 && e->http; dir++) {
-		if (!ev->gap[dir])
-			continue;
-		rc = httpconn_feed(e->http, dir, ev->ts_ns, ev->tid, NULL, 0, ev->gap[dir], &c->filtered);
-		if (rc < 0)
-			return rc;
-	}
-	return rc;
-}
-
 static void drop_pid(struct capture *c, uint32_t pid, uint64_t ts_ns)
 {
 	struct conn *e = c->lru_head, *next;
@@ -299,11 +288,11 @@ static void drop_pid(struct capture *c, uint32_t pid, uint64_t ts_ns)
 	}
 }
 
-static int handle_data(struct capture *c, const struct capture_event *ev, const uint8_t *data)
+static int handle_data(struct capture *c, const struct capture_event *ev, const uint8_t *data,
+		       size_t avail)
 {
 	uint64_t key = conn_key(ev->pid, ev->fd);
 	struct conn *e = conn_find(c, key);
-	uint32_t captured = ev->flags & CAPTURE_DF_UNSEEN ? 0 : ev->captured;
 	int rc;
 
 	if (e && e->conn_id != ev->conn_id) {
@@ -321,10 +310,7 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 	}
 	if (!e->http)
 		return 0;
-	rc = feed_gaps(c, e, ev);
-	if (rc >= 0)
-		rc = httpconn_feed(e->http, ev->dir, ev->ts_ns, ev->tid, data, captured, ev->len,
-				   &c->filtered);
+	rc = capture_feed(e->http, ev, data, avail, &c->filtered);
 	if (rc < 0)
 		return rc;
 	if (rc == HTTPCONN_NOT_HTTP) {
@@ -332,7 +318,7 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 			c->stats.lost++; /* it looked like HTTP but was not parseable as such */
 		httpconn_close(e->http, ev->ts_ns, NULL);
 		e->http = NULL;
-		tell_kernel_not_http(c, e, ev->fd);
+		tell_kernel_not_http(c, e);
 	}
 	return 0;
 }
@@ -352,12 +338,13 @@ static int handle_event(void *ctx, void *raw, size_t size)
 		debug_event(ev, data);
 	switch (ev->type) {
 	case CAPTURE_EV_DATA:
-		rc = handle_data(c, ev, data);
+		rc = handle_data(c, ev, data, size - sizeof(*ev));
 		break;
 	case CAPTURE_EV_CLOSE:
 		e = conn_find(c, conn_key(ev->pid, ev->fd));
 		if (e && e->conn_id == ev->conn_id) {
-			rc = feed_gaps(c, e, ev);
+			if (e->http)
+				rc = capture_feed(e->http, ev, data, 0, &c->filtered);
 			conn_remove(c, e, ev->ts_ns);
 		}
 		break;
@@ -431,6 +418,12 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 	int err;
 
 	*out = NULL;
+	for (size_t i = 0; i < opts->filter.npids; i++) {
+		if (kill(opts->filter.pids[i], 0) && errno == ESRCH) {
+			p_err("no process with pid %u", opts->filter.pids[i]);
+			return -ESRCH;
+		}
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		p_err("out of memory");

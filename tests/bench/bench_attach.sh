@@ -43,7 +43,14 @@ open(sys.argv[1], "w").write("%.2f\n" % (r.ru_utime + r.ru_stime))
 ' "$TMP/cpu" "$@" &
 	TRACER=$!
 	for i in $(seq 1 600); do
-		grep -qs "$pattern" "$file" && return 0
+		if grep -qs "$pattern" "$file"; then
+			# CPU spent starting (BPF verification, mostly), in seconds.
+			local child ticks
+			child=$(pgrep -P "$TRACER" | head -n 1)
+			ticks=$(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)
+			STARTUP_CPU=$(awk -v t="${ticks:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
+			return 0
+		fi
 		kill -0 "$TRACER" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -97,22 +104,22 @@ for round in $(seq 1 "$ROUNDS"); do
 	stop_tracer
 	spans=$(wc -l <"$TMP/ehttp.out.$round")
 	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/ehttp.err.$round")
-	echo "ehttp-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?}" >>"$TMP/results"
+	echo "ehttp-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
 
 	if $have_bpftrace; then
 		start_tracer '^Attaching' "$TMP/bt.out.$round" \
 			sh -c "exec bpftrace \"$TMP/peer.bt\" $worker >\"$TMP/bt.out.$round\" 2>&1"
 		run_wrk bpftrace "$round"
 		stop_tracer
-		echo "bpftrace-extra $round $(cat "$TMP/cpu") $(grep -c '^[0-9]' "$TMP/bt.out.$round")" >>"$TMP/results"
+		echo "bpftrace-extra $round $(cat "$TMP/cpu") $(grep -c '^[0-9]' "$TMP/bt.out.$round") $STARTUP_CPU" >>"$TMP/results"
 	fi
 done
 
 awk -v dur="$DURATION" -v rounds="$ROUNDS" '
 $1 == "base" || $1 == "ehttp" || $1 == "bpftrace" { rps[$1] += $3; p99[$1] += $4; n[$1]++
 	if ($1 == "ehttp") done[$2] = $5 }
-$1 == "ehttp-extra" { cpu["ehttp"] += $3; spans += $4; dropped += $5; completed += done[$2] }
-$1 == "bpftrace-extra" { cpu["bpftrace"] += $3; lines += $4 }
+$1 == "ehttp-extra" { cpu["ehttp"] += $3; spans += $4; dropped += $5; completed += done[$2]; start["ehttp"] += $6 }
+$1 == "bpftrace-extra" { cpu["bpftrace"] += $3; lines += $4; start["bpftrace"] += $5 }
 END {
 	printf "   %d rounds of %ds, wrk → nginx (1 worker), interleaved\n", rounds, dur
 	for (m in n) { rps[m] /= n[m]; p99[m] /= n[m] }
@@ -122,9 +129,10 @@ END {
 	if (n["bpftrace"])
 		printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f\n", "bpftrace",
 			rps["bpftrace"], p99["bpftrace"], rps["bpftrace"] / rps["base"], p99["bpftrace"] / p99["base"]
-	printf "   ehttp CPU  %.2f s per run (%.0f%% of one core)\n", cpu["ehttp"] / rounds, 100 * cpu["ehttp"] / rounds / dur
-	if (n["bpftrace"])
-		printf "   bpftrace CPU %.2f s per run (%.0f%% of one core)\n", cpu["bpftrace"] / rounds, 100 * cpu["bpftrace"] / rounds / dur
+	for (m in cpu)
+		printf "   %-10s CPU %.2f s per run: %.2f s starting (loading BPF), then %.2f s tracing = %.0f%% of one core\n",
+			m, cpu[m] / rounds, start[m] / rounds, (cpu[m] - start[m]) / rounds,
+			100 * (cpu[m] - start[m]) / rounds / dur
 	printf "   completeness %d server spans / %d requests wrk completed = %.4f; %d events dropped\n",
 		spans, completed, completed ? spans / completed : 0, dropped
 }' "$TMP/results"

@@ -15,6 +15,11 @@ expect_eq "bad --status exit status" 2 "$?"
 jq -e '.error | test("status")' "$TMP/err.json" >/dev/null || fail "JSON error: $(cat "$TMP/err.json")"
 "$EHTTP" attach --snaplen 100000 2>/dev/null
 expect_eq "--snaplen out of range" 2 "$?"
+sleep 0.1 & gone=$!
+wait "$gone"
+"$EHTTP" attach -p "$gone" 2>"$TMP/err"
+expect_eq "-p of a process that is gone: exit status" 1 "$?"
+grep -q "^Error: no process with pid $gone" "$TMP/err" || fail "-p message: $(cat "$TMP/err")"
 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$EHTTP" attach 2>"$TMP/err"
 expect_eq "unprivileged exit status" 1 "$?"
 grep -q "needs root" "$TMP/err" || fail "unprivileged message: $(cat "$TMP/err")"

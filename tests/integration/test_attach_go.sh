@@ -17,10 +17,11 @@ wait_port "$port"
 
 out=$TMP/spans.json
 attach_start "$out" --port "$port"
+all_pid=$ATTACH_PID
 filtered=$TMP/filtered.json
 attach_start "$filtered" --port "$port" --method get --status 4xx --path /status/
 filtered_pid=$ATTACH_PID
-ATTACH_PID=$(pgrep -f -- "attach --port $port\$") || fail "first attach is gone"
+ATTACH_PID=$all_pid
 
 base=http://127.0.0.1:$port
 head -c 40000 /dev/urandom >"$TMP/post.bin"
