@@ -76,11 +76,18 @@ int do_attach(int argc, char **argv)
 		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process");
 	fflush(stderr);
 
-	do
+	/* Spans are written as they complete and reach stdout once per poll round (a few
+	 * ms under load): a write per span would cost a busy host more than the rest of
+	 * the pipeline does. */
+	printer.batch = true;
+	do {
 		rc = capture_poll(cap, POLL_MS, &sink);
-	while (rc == 0 && !loader_stop);
+		if (fflush(stdout) && rc >= 0)
+			rc = -EPIPE;
+	} while (rc == 0 && !loader_stop);
 
 	capture_finish(cap, rc < 0 ? NULL : &sink);
+	fflush(stdout);
 	capture_get_stats(cap, &st);
 	capture_close(cap, NULL);
 	print_summary(&st);

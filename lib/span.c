@@ -155,92 +155,190 @@ static void hex_encode(const uint8_t *in, size_t n, char *out)
 }
 
 /*
- * JSON carries UTF-8 only, while a span's strings are bytes from the wire or from a
- * file. A string that is not valid UTF-8 is printed with every non-ASCII byte as '?':
- * the span is still printed, and what is shown is never mistaken for what was sent.
+ * Span JSON is written directly rather than built as a jansson object and dumped:
+ * attach prints tens of thousands of spans a second on the host it observes, and
+ * building objects cost several times more than the rest of the pipeline.
+ * span_to_json() parses this same text, so there is one serialization.
  */
-static json_t *json_text(const char *text, size_t len)
-{
-	json_t *j;
-	char *copy;
-	size_t i;
 
-	if (!text)
-		return json_string("");
-	j = json_stringn(text, len);
-	if (j)
-		return j;
-	copy = malloc(len ? len : 1);
-	if (!copy)
-		return NULL;
-	for (i = 0; i < len; i++)
-		copy[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
-	j = json_stringn(copy, len);
-	free(copy);
-	return j;
+/* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned int c = s[0], cp;
+	size_t len, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* no overlong forms, no surrogates, nothing past U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
 }
 
-static void set_text(json_t *o, const char *key, const char *text)
+static bool utf8_valid(const char *text, size_t len)
 {
-	json_object_set_new(o, key, json_text(text, text ? strlen(text) : 0));
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = utf8_seq(s + i, len - i);
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/*
+ * A JSON string. JSON carries UTF-8 only, while a span's strings are bytes from the
+ * wire or from a file: in a string that is not valid UTF-8 every non-ASCII byte is
+ * written as '?', so the span prints and what is shown is never mistaken for what
+ * was sent.
+ */
+static void json_put_string(FILE *f, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	bool ascii_only = !utf8_valid(text, len);
+	size_t i;
+
+	putc_unlocked('"', f);
+	for (i = 0; i < len; i++) {
+		unsigned char c = text[i];
+
+		switch (c) {
+		case '"': fputs_unlocked("\\\"", f); continue;
+		case '\\': fputs_unlocked("\\\\", f); continue;
+		case '\n': fputs_unlocked("\\n", f); continue;
+		case '\r': fputs_unlocked("\\r", f); continue;
+		case '\t': fputs_unlocked("\\t", f); continue;
+		case '\b': fputs_unlocked("\\b", f); continue;
+		case '\f': fputs_unlocked("\\f", f); continue;
+		}
+		if (c < 0x20) {
+			fputs_unlocked("\\u00", f);
+			putc_unlocked(hex[c >> 4], f);
+			putc_unlocked(hex[c & 15], f);
+		} else if (c >= 0x80 && ascii_only) {
+			putc_unlocked('?', f);
+		} else {
+			putc_unlocked(c, f);
+		}
+	}
+	putc_unlocked('"', f);
+}
+
+/* Members are written with their key literal, separator included: ",\"pid\":". */
+static void json_put_uint(FILE *f, const char *key, uint64_t v)
+{
+	char digits[24];
+	int i = sizeof(digits);
+
+	fputs_unlocked(key, f);
+	do
+		digits[--i] = '0' + v % 10;
+	while (v /= 10);
+	fwrite_unlocked(digits + i, 1, sizeof(digits) - i, f);
+}
+
+static void json_put_text(FILE *f, const char *key, const char *text, size_t len)
+{
+	fputs_unlocked(key, f);
+	json_put_string(f, text ? text : "", text ? len : 0);
+}
+
+static void json_put_cstr(FILE *f, const char *key, const char *text)
+{
+	json_put_text(f, key, text, text ? strlen(text) : 0);
+}
+
+void span_write_json(FILE *f, const struct span *s, bool with_headers)
+{
+	static const char *const flag_names[] = { "truncated", "partial", "midstream",
+						  "redacted", "body_unseen" };
+	char addr[64], version[16], hexid[33];
+	bool first = true;
+	size_t i;
+
+	snprintf(version, sizeof(version), "HTTP/%u.%u", s->http_major, s->http_minor);
+	json_put_uint(f, "{\"start_ns\":", s->start_ns);
+	json_put_uint(f, ",\"end_ns\":", s->end_ns);
+	json_put_uint(f, ",\"duration_ns\":", s->end_ns - s->start_ns);
+	json_put_cstr(f, ",\"role\":", span_role_name(s->role));
+	json_put_cstr(f, ",\"method\":", s->method);
+	json_put_cstr(f, ",\"target\":", s->target);
+	json_put_cstr(f, ",\"host\":", s->host);
+	json_put_uint(f, ",\"status\":", s->status);
+	json_put_cstr(f, ",\"version\":", version);
+	json_put_uint(f, ",\"pid\":", s->pid);
+	json_put_uint(f, ",\"tid\":", s->tid);
+	json_put_text(f, ",\"comm\":", s->comm, strnlen(s->comm, sizeof(s->comm)));
+	json_put_cstr(f, ",\"local\":", span_addr_format(&s->local, addr, sizeof(addr)));
+	json_put_cstr(f, ",\"remote\":", span_addr_format(&s->remote, addr, sizeof(addr)));
+	json_put_uint(f, ",\"req_bytes\":", s->req_bytes);
+	json_put_uint(f, ",\"resp_bytes\":", s->resp_bytes);
+	json_put_cstr(f, ",\"source\":", span_source_name(s->source));
+	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, hexid);
+	json_put_cstr(f, ",\"span_id\":", hexid);
+	if (s->has_parent) {
+		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, hexid);
+		json_put_cstr(f, ",\"trace_id\":", hexid);
+		hex_encode(s->parent_span_id, SPAN_SPAN_ID_LEN, hexid);
+		json_put_cstr(f, ",\"parent_span_id\":", hexid);
+	}
+	if (s->conn_id)
+		json_put_uint(f, ",\"conn_id\":", s->conn_id);
+	if (s->flags) {
+		fputs_unlocked(",\"flags\":[", f);
+		for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
+			if (!(s->flags & (1u << i)))
+				continue;
+			if (!first)
+				putc_unlocked(',', f);
+			first = false;
+			json_put_string(f, flag_names[i], strlen(flag_names[i]));
+		}
+		putc_unlocked(']', f);
+	}
+	if (with_headers && s->req_headers)
+		json_put_text(f, ",\"req_headers\":", s->req_headers, s->req_headers_len);
+	if (with_headers && s->resp_headers)
+		json_put_text(f, ",\"resp_headers\":", s->resp_headers, s->resp_headers_len);
+	putc_unlocked('}', f);
 }
 
 json_t *span_to_json(const struct span *s, bool with_headers)
 {
-	char local[64], remote[64], version[16], span_id[17], trace_id[33], parent[17];
-	json_t *o = json_object();
+	char *text = NULL;
+	size_t len = 0;
+	json_t *o = NULL;
+	FILE *f = open_memstream(&text, &len);
 
-	if (!o)
+	if (!f)
 		return NULL;
-	snprintf(version, sizeof(version), "HTTP/%u.%u", s->http_major, s->http_minor);
-	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, span_id);
-	json_object_set_new(o, "start_ns", json_integer((json_int_t)s->start_ns));
-	json_object_set_new(o, "end_ns", json_integer((json_int_t)s->end_ns));
-	json_object_set_new(o, "duration_ns", json_integer((json_int_t)(s->end_ns - s->start_ns)));
-	json_object_set_new(o, "role", json_string(span_role_name(s->role)));
-	set_text(o, "method", s->method);
-	set_text(o, "target", s->target);
-	set_text(o, "host", s->host);
-	json_object_set_new(o, "status", json_integer(s->status));
-	json_object_set_new(o, "version", json_string(version));
-	json_object_set_new(o, "pid", json_integer(s->pid));
-	json_object_set_new(o, "tid", json_integer(s->tid));
-	json_object_set_new(o, "comm", json_text(s->comm, strnlen(s->comm, sizeof(s->comm))));
-	json_object_set_new(o, "local",
-			    json_string(span_addr_format(&s->local, local, sizeof(local))));
-	json_object_set_new(o, "remote",
-			    json_string(span_addr_format(&s->remote, remote, sizeof(remote))));
-	json_object_set_new(o, "req_bytes", json_integer((json_int_t)s->req_bytes));
-	json_object_set_new(o, "resp_bytes", json_integer((json_int_t)s->resp_bytes));
-	json_object_set_new(o, "source", json_string(span_source_name(s->source)));
-	json_object_set_new(o, "span_id", json_string(span_id));
-	if (s->has_parent) {
-		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, trace_id);
-		hex_encode(s->parent_span_id, SPAN_SPAN_ID_LEN, parent);
-		json_object_set_new(o, "trace_id", json_string(trace_id));
-		json_object_set_new(o, "parent_span_id", json_string(parent));
-	}
-	if (s->conn_id)
-		json_object_set_new(o, "conn_id", json_integer((json_int_t)s->conn_id));
-	if (s->flags) {
-		static const char *const names[] = { "truncated", "partial", "midstream",
-						     "redacted", "body_unseen" };
-		json_t *flags = json_array();
-		size_t i;
-
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (s->flags & (1u << i))
-				json_array_append_new(flags, json_string(names[i]));
-		json_object_set_new(o, "flags", flags);
-	}
-	if (with_headers) {
-		if (s->req_headers)
-			json_object_set_new(o, "req_headers",
-					    json_text(s->req_headers, s->req_headers_len));
-		if (s->resp_headers)
-			json_object_set_new(o, "resp_headers",
-					    json_text(s->resp_headers, s->resp_headers_len));
-	}
+	span_write_json(f, s, with_headers);
+	if (!fclose(f))
+		o = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
+	free(text);
 	return o;
 }
 
@@ -294,10 +392,14 @@ static int printer_emit(struct span_sink *sink, const struct span *s)
 	struct span_printer *p = sink->ctx;
 	char line[8192];
 
-	if (json_output) {
+	if (json_output && pretty_output) {
 		json_t *j = span_to_json(s, p->with_headers);
 
 		if (p->batch ? out_json_buffered(j) : out_json(j))
+			return -EPIPE;
+	} else if (json_output) {
+		span_write_json(stdout, s, p->with_headers);
+		if (putc_unlocked('\n', stdout) == EOF || (!p->batch && fflush(stdout)))
 			return -EPIPE;
 	} else {
 		if (printf("%s\n", span_format_text(s, line, sizeof(line))) < 0 ||

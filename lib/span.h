@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -118,7 +119,10 @@ struct span_sink {
 	void *ctx;
 };
 
-/* The JSON object attach and replay print for a span (keys are a contract). */
+/* The JSON object attach and replay print for a span (keys are a contract): written
+ * as one compact line without a newline, or parsed into a jansson object. Strings
+ * that are not valid UTF-8 show their non-ASCII bytes as '?'. */
+void span_write_json(FILE *f, const struct span *span, bool with_headers);
 json_t *span_to_json(const struct span *span, bool with_headers);
 /* The one-line text form. Returns @buf. */
 char *span_format_text(const struct span *span, char *buf, size_t len);

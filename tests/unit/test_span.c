@@ -152,3 +152,44 @@ Test(span, json_survives_bytes_that_are_not_utf8)
 	free(text);
 	json_decref(j);
 }
+
+/* The target as JSON carries it, read back by jansson (an independent parser). */
+static char *target_through_json(const char *target)
+{
+	struct span s = { .method = "GET", .target = target, .host = "" };
+	char *text = NULL, *out;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	json_t *j;
+
+	span_write_json(f, &s, false);
+	fclose(f);
+	j = json_loadb(text, len, 0, NULL);
+	cr_assert_not_null(j, "not JSON: %s", text);
+	out = strdup(json_string_value(json_object_get(j, "target")));
+	json_decref(j);
+	free(text);
+	return out;
+}
+
+Test(span, json_strings_escape_and_keep_valid_utf8)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "/a\"b\\c", "/a\"b\\c" },
+		{ "/tab\there\r\n\x01\x1f\x7f", "/tab\there\r\n\x01\x1f\x7f" },
+		{ "/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80", "/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80" },
+		/* not UTF-8: an overlong '/', a surrogate, a cut sequence, past U+10FFFF */
+		{ "/\xc0\xaf", "/??" },
+		{ "/\xed\xa0\x80", "/???" },
+		{ "/\xc3\xa9\xe2\x82", "/????" },
+		{ "/\xf4\x90\x80\x80", "/????" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = target_through_json(cases[i].in);
+
+		cr_expect_str_eq(got, cases[i].want, "case %zu", i);
+		free(got);
+	}
+}
