@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * HTTP/1.x capture from syscall tracepoints. Enter handlers decide whether the fd is a
- * TCP connection worth following (from the task's own file table, not from guesses)
- * and stash the arguments per thread; exit handlers copy what the syscall actually
- * moved, up to the snap length, into the ring buffer. A connection whose first bytes
- * are not HTTP stops producing events after that message.
+ * HTTP/1.x capture from the raw syscall tracepoints. Enter handlers decide whether the
+ * fd is a TCP connection worth following (from the task's own file table, not from
+ * guesses) and stash the arguments per thread; exit handlers copy what the syscall
+ * actually moved, up to the snap length, into the ring buffer. A connection whose
+ * first bytes are not HTTP stops producing events after that message.
  *
  * Written for kernels >= 5.8: bounded loops only, helpers of that era, CO-RE reads.
  */
@@ -73,7 +73,7 @@ enum stash_kind {
 	STASH_CONNECT = 5,
 };
 
-/* Arguments from sys_enter_* kept for sys_exit_*, per thread. */
+/* Arguments from a syscall's enter kept for its exit, per thread. */
 struct stash {
 	__u64 ptr;   /* buffer, iovec array or msghdr */
 	__u64 count; /* iovcnt */
@@ -468,7 +468,7 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct stash *s, cons
 	return 0;
 }
 
-/* @kind is a constant in each exit program, so each is verified with its own copy
+/* @kind is a constant at each inlined call, so each copy is verified with its own copy
  * path only. */
 static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret, const __u8 kind)
 {
@@ -553,8 +553,6 @@ static __always_inline int enter_io(int fd, __u64 ptr, __u64 count, __u8 kind, _
 	struct capture_conn *c;
 	struct stash s = {};
 
-	if (!traced_process(id >> 32))
-		return 0;
 	c = conn_get(id >> 32, fd, CAPTURE_ROLE_UNKNOWN, false);
 	if (!c || c->class >= CAPTURE_CLASS_NOT_HTTP)
 		return 0;
@@ -572,147 +570,10 @@ static __always_inline int exit_io(long ret, const __u8 kind)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash s;
 
-	/* Untraced processes leave no stash: spare them the lookup. */
-	if (!traced_process(id >> 32) || !stash_take(id, kind, &s) || ret <= 0)
+	if (!stash_take(id, kind, &s) || ret <= 0)
 		return 0;
 	emit_data(id, &s, ret, kind);
 	return 0;
-}
-
-#define ARG(n) (ctx->args[n])
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ARG(0), ARG(1), 0, STASH_BUF, CAPTURE_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_read")
-int exit_read(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_BUF);
-}
-
-SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ARG(0), ARG(1), 0, STASH_BUF, CAPTURE_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_write")
-int exit_write(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_BUF);
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ARG(0), ARG(1), ARG(2), STASH_IOV, CAPTURE_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_readv")
-int exit_readv(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_IOV);
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ARG(0), ARG(1), ARG(2), STASH_IOV, CAPTURE_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_writev")
-int exit_writev(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_IOV);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ARG(0), ARG(1), 0, STASH_BUF, CAPTURE_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int exit_sendto(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_BUF);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ARG(3) & CAP_MSG_PEEK) /* the bytes will be read again */
-		return 0;
-	return enter_io(ARG(0), ARG(1), 0, STASH_BUF, CAPTURE_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_BUF);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ARG(0), ARG(1), 0, STASH_MSG, CAPTURE_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_MSG);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ARG(2) & CAP_MSG_PEEK)
-		return 0;
-	return enter_io(ARG(0), ARG(1), 0, STASH_MSG, CAPTURE_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_MSG);
-}
-
-/* sendfile(out_fd, in_fd, offset, count): nginx's static bodies, counted not copied. */
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ARG(0), 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendfile64")
-int exit_sendfile(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_UNSEEN);
-}
-
-/* splice(fd_in, off_in, fd_out, off_out, len, flags): whichever end is our socket. */
-SEC("tracepoint/syscalls/sys_enter_splice")
-int enter_splice(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct capture_conn *c;
-
-	if (!traced_process(id >> 32))
-		return 0;
-	c = conn_get(id >> 32, ARG(2), CAPTURE_ROLE_UNKNOWN, false);
-	if (c)
-		return enter_io(ARG(2), 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
-	return enter_io(ARG(0), 0, 0, STASH_UNSEEN, CAPTURE_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_splice")
-int exit_splice(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_io(ctx->ret, STASH_UNSEEN);
 }
 
 /*
@@ -724,46 +585,8 @@ static __always_inline int exit_accept_common(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (ret >= 0 && traced_process(id >> 32))
+	if (ret >= 0)
 		conn_get(id >> 32, ret, CAPTURE_ROLE_SERVER, true);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_accept_common(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_accept_common(ctx->ret);
-}
-
-/* connect: the client side; the local port is bound by the time it returns, even
- * when a non-blocking connect is still in progress. */
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct stash s = { .kind = STASH_CONNECT, .fd = ARG(0) };
-
-	if (traced_process(id >> 32))
-		stash_put(id, &s);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct stash s;
-
-	if (!stash_take(id, STASH_CONNECT, &s))
-		return 0;
-	if (ctx->ret == 0 || ctx->ret == -CAP_EINPROGRESS)
-		conn_get(id >> 32, s.fd, CAPTURE_ROLE_CLIENT, true);
 	return 0;
 }
 
@@ -776,8 +599,6 @@ static __always_inline int forget_fd(int fd)
 	struct capture_conn *c;
 	struct capture_event *e;
 
-	if (!traced_process(id >> 32)) /* it has no entries */
-		return 0;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c) {
 		bpf_map_delete_elem(&ignored, &key);
@@ -799,23 +620,189 @@ static __always_inline int forget_fd(int fd)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+/*
+ * Syscall numbers of the calls followed. One raw tracepoint pair sees every syscall:
+ * the per-syscall tracepoints cost a trace buffer and an argument copy for every call
+ * of every process before a program can even look at the pid, these cost a program
+ * run. arm64 numbers are the generic ones: no dup2 there.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define NR_READ 0
+#define NR_WRITE 1
+#define NR_CLOSE 3
+#define NR_READV 19
+#define NR_WRITEV 20
+#define NR_DUP2 33
+#define NR_SENDFILE 40
+#define NR_CONNECT 42
+#define NR_ACCEPT 43
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+#define NR_SENDMSG 46
+#define NR_RECVMSG 47
+#define NR_SPLICE 275
+#define NR_ACCEPT4 288
+#define NR_DUP3 292
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_DUP3 24
+#define NR_CLOSE 57
+#define NR_READ 63
+#define NR_WRITE 64
+#define NR_READV 65
+#define NR_WRITEV 66
+#define NR_SENDFILE 71
+#define NR_SPLICE 76
+#define NR_ACCEPT 202
+#define NR_CONNECT 203
+#define NR_SENDTO 206
+#define NR_RECVFROM 207
+#define NR_SENDMSG 211
+#define NR_RECVMSG 212
+#define NR_ACCEPT4 242
+#else
+#error "syscall numbers are known for x86 and arm64 only"
+#endif
+
+/* A 32-bit task's syscalls use another table: the same numbers mean other calls. */
+static __always_inline bool compat_task(struct pt_regs *regs)
 {
-	return forget_fd(ARG(0));
+#if defined(__TARGET_ARCH_x86)
+	return (BPF_CORE_READ(regs, cs) & 0xffff) != 0x33; /* not __USER_CS */
+#else
+	return BPF_CORE_READ((struct user_pt_regs *)regs, pstate) & 0x10; /* PSR_MODE32_BIT */
+#endif
 }
 
-/* dup2/dup3(oldfd, newfd) close newfd first. */
-SEC("tracepoint/syscalls/sys_enter_dup2")
-int enter_dup2(struct trace_event_raw_sys_enter *ctx)
+static __always_inline long syscall_nr_at_exit(struct pt_regs *regs)
 {
-	return ARG(0) == ARG(1) ? 0 : forget_fd(ARG(1));
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#else
+	return BPF_CORE_READ(regs, syscallno);
+#endif
 }
 
-SEC("tracepoint/syscalls/sys_enter_dup3")
-int enter_dup3(struct trace_event_raw_sys_enter *ctx)
+#define ARG1(r) PT_REGS_PARM1_CORE_SYSCALL(r)
+#define ARG2(r) PT_REGS_PARM2_CORE_SYSCALL(r)
+#define ARG3(r) PT_REGS_PARM3_CORE_SYSCALL(r)
+#define ARG4(r) PT_REGS_PARM4_CORE_SYSCALL(r)
+
+/* splice(fd_in, off_in, fd_out, off_out, len, flags): whichever end is our socket. */
+static __always_inline int enter_splice(__u32 tgid, int fd_in, int fd_out)
 {
-	return forget_fd(ARG(1));
+	if (conn_get(tgid, fd_out, CAPTURE_ROLE_UNKNOWN, false))
+		return enter_io(fd_out, 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
+	return enter_io(fd_in, 0, 0, STASH_UNSEEN, CAPTURE_INGRESS);
+}
+
+/* connect: the client side; the local port is bound by the time it returns, even
+ * when a non-blocking connect is still in progress. */
+static __always_inline int enter_connect(__u64 id, int fd)
+{
+	struct stash s = { .kind = STASH_CONNECT, .fd = fd };
+
+	stash_put(id, &s);
+	return 0;
+}
+
+static __always_inline int exit_connect(__u64 id, long ret)
+{
+	struct stash s;
+
+	if (!stash_take(id, STASH_CONNECT, &s))
+		return 0;
+	if (ret == 0 || ret == -CAP_EINPROGRESS)
+		conn_get(id >> 32, s.fd, CAPTURE_ROLE_CLIENT, true);
+	return 0;
+}
+
+/* raw_syscalls:sys_enter(regs, id): the process filter first, as nearly every call
+ * of the host lands here. */
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long nr = ctx->args[1];
+
+	if (!traced_process(id >> 32) || compat_task(regs))
+		return 0;
+	switch (nr) {
+	case NR_READ:
+		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_BUF, CAPTURE_INGRESS);
+	case NR_WRITE:
+		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_BUF, CAPTURE_EGRESS);
+	case NR_READV:
+		return enter_io(ARG1(regs), ARG2(regs), ARG3(regs), STASH_IOV, CAPTURE_INGRESS);
+	case NR_WRITEV:
+		return enter_io(ARG1(regs), ARG2(regs), ARG3(regs), STASH_IOV, CAPTURE_EGRESS);
+	case NR_SENDTO:
+		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_BUF, CAPTURE_EGRESS);
+	case NR_RECVFROM:
+		if (ARG4(regs) & CAP_MSG_PEEK) /* the bytes will be read again */
+			return 0;
+		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_BUF, CAPTURE_INGRESS);
+	case NR_SENDMSG:
+		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_MSG, CAPTURE_EGRESS);
+	case NR_RECVMSG:
+		if (ARG3(regs) & CAP_MSG_PEEK)
+			return 0;
+		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_MSG, CAPTURE_INGRESS);
+	/* sendfile(out_fd, in_fd, offset, count): nginx's static bodies, counted not copied. */
+	case NR_SENDFILE:
+		return enter_io(ARG1(regs), 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
+	case NR_SPLICE:
+		return enter_splice(id >> 32, ARG1(regs), ARG3(regs));
+	case NR_CONNECT:
+		return enter_connect(id, ARG1(regs));
+	case NR_CLOSE:
+		return forget_fd(ARG1(regs));
+#ifdef NR_DUP2
+	/* dup2/dup3(oldfd, newfd) close newfd first. */
+	case NR_DUP2: {
+		int oldfd = ARG1(regs), newfd = ARG2(regs);
+
+		return oldfd == newfd ? 0 : forget_fd(newfd);
+	}
+#endif
+	case NR_DUP3:
+		return forget_fd(ARG2(regs));
+	}
+	return 0;
+}
+
+/* raw_syscalls:sys_exit(regs, ret): the number is in the saved registers. */
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = ctx->args[1];
+
+	if (!traced_process(id >> 32) || compat_task(regs))
+		return 0;
+	switch (syscall_nr_at_exit(regs)) {
+	case NR_READ:
+	case NR_WRITE:
+	case NR_SENDTO:
+	case NR_RECVFROM:
+		return exit_io(ret, STASH_BUF);
+	case NR_READV:
+	case NR_WRITEV:
+		return exit_io(ret, STASH_IOV);
+	case NR_SENDMSG:
+	case NR_RECVMSG:
+		return exit_io(ret, STASH_MSG);
+	case NR_SENDFILE:
+	case NR_SPLICE:
+		return exit_io(ret, STASH_UNSEEN);
+	case NR_ACCEPT:
+	case NR_ACCEPT4:
+		return exit_accept_common(ret);
+	case NR_CONNECT:
+		return exit_connect(id, ret);
+	}
+	return 0;
 }
 
 /* A new image: fds closed on exec vanished without close; learn the rest anew. */

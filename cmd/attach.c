@@ -18,7 +18,7 @@ static int attach_help(void)
 	printf("Usage: ehttp attach [OPTIONS]\n"
 	       "       ehttp attach help\n"
 	       "\n"
-	       "Trace the HTTP/1.x exchanges processes make and serve, from syscall tracepoints,\n"
+	       "Trace the HTTP/1.x exchanges processes make and serve, from raw syscall tracepoints,\n"
 	       "and print each request with its response as one span as it completes: a text\n"
 	       "line, or with -j one JSON object per line. With no -p, --comm or --port, every\n"
 	       "process on the host. Ctrl-C, the count or the duration ends it; a summary goes\n"

@@ -59,7 +59,7 @@ static void print_text(const struct check_report *r)
 	for (i = 0; i < FEAT__COUNT; i++)
 		printf("  %-16s %s%s%s\n", kernel_feature_name(i), yes_no(r->features[i].ok),
 		       r->features[i].reason[0] ? ": " : "", r->features[i].reason);
-	printf("  syscall tracepoints (enter/exit):\n");
+	printf("  syscall tracepoints (enter/exit, not needed by capture):\n");
 	for (i = 0; i < capture_syscalls_count; i++) {
 		const struct check_syscall *sc = &r->syscalls[i];
 

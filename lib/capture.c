@@ -63,15 +63,12 @@ struct capture {
 };
 
 static const struct loader_optional optional_progs[] = {
-	/* Byte counting for bodies the parser never sees: worth having, not essential. */
-	{ "enter_sendfile", -1 }, { "exit_sendfile", -1 },
-	{ "enter_splice", -1 },	  { "exit_splice", -1 },
-	/* Without them, state of exited processes goes at close or eviction instead, and
-	 * an fd replaced by dup2/dup3 or exec may be taken for the connection it was. */
+	/* The syscalls themselves come from the raw_syscalls raw tracepoints (sys_enter,
+	 * sys_exit), which the capture cannot do without. Without these, state of exited
+	 * processes goes at close or eviction instead, and an fd replaced by exec may be
+	 * taken for the connection it was. */
 	{ "process_exit", -1 },
 	{ "process_exec", -1 },
-	{ "enter_dup2", -1 }, /* arm64 has only dup3 */
-	{ "enter_dup3", -1 },
 	{ NULL, 0 },
 };
 

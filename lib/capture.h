@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Live HTTP capture from syscall tracepoints: the source that attach and record share.
+ * Live HTTP capture from the raw syscall tracepoints: the source that attach and record share.
  * Load and attach the BPF programs, then poll: events are reassembled per connection,
  * parsed as HTTP/1.x and every completed span is handed to a sink.
  */

@@ -120,37 +120,20 @@ void check_judge(struct check_report *r)
 {
 	struct check_verdict *v;
 	char why[320];
-	size_t i;
 
 	/* syscall_capture */
 	v = &r->verdicts[VERDICT_SYSCALL_CAPTURE];
 	if (!common_blockers(r, v)) {
-		const char *missing = NULL;
-		const struct probe_result *res = NULL;
-
-		for (i = 0; i < capture_syscalls_count && !missing; i++) {
-			if (!r->syscalls[i].enter.ok)
-				missing = capture_syscalls[i], res = &r->syscalls[i].enter;
-			else if (!r->syscalls[i].exit.ok)
-				missing = capture_syscalls[i], res = &r->syscalls[i].exit;
-		}
-		if (!r->fs[KFS_TRACEFS].mounted) {
-			snprintf(why, sizeof(why), "tracefs is not mounted%s%s",
-				 r->fs[KFS_TRACEFS].error ? ": " : "",
-				 r->fs[KFS_TRACEFS].error ? strerror(r->fs[KFS_TRACEFS].error) : "");
-			verdict(v, false, why, "mount -t tracefs tracefs /sys/kernel/tracing");
-		} else if (!r->features[FEAT_TRACEPOINT].ok) {
-			snprintf(why, sizeof(why), "tracepoint programs do not attach: %s",
-				 r->features[FEAT_TRACEPOINT].reason);
-			verdict(v, false, why, "use a kernel with CONFIG_FTRACE_SYSCALLS and BPF tracepoint support");
-		} else if (missing) {
-			snprintf(why, sizeof(why), "syscall tracepoint for %s unusable: %s", missing,
-				 res->reason);
-			verdict(v, false, why, "use a kernel with CONFIG_FTRACE_SYSCALLS=y");
+		/* Capture runs raw tracepoint programs on raw_syscalls:sys_enter/sys_exit,
+		 * found without tracefs; the per-syscall tracepoints are reported, not needed. */
+		if (!r->features[FEAT_RAW_SYSCALLS].ok) {
+			snprintf(why, sizeof(why), "raw syscall tracepoints unusable: %s",
+				 r->features[FEAT_RAW_SYSCALLS].reason);
+			verdict(v, false, why,
+				"use a kernel >= 5.8 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)");
 		} else {
-			snprintf(why, sizeof(why), "all %zu syscall tracepoints (enter and exit) attach",
-				 capture_syscalls_count * 2);
-			verdict(v, true, why, "");
+			verdict(v, true,
+				"raw tracepoint programs attach to raw_syscalls sys_enter and sys_exit", "");
 		}
 	}
 

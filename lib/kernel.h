@@ -89,6 +89,7 @@ enum kernel_feature {
 	FEAT_UPROBE,           /* a uprobe attaches to a function of this executable */
 	FEAT_KPROBE,           /* a kprobe attaches (this tool does not need it) */
 	FEAT_PROBE_WRITE_USER, /* the verifier accepts bpf_probe_write_user */
+	FEAT_RAW_SYSCALLS,     /* a raw tracepoint program attaches to sys_enter and sys_exit */
 	FEAT__COUNT,
 };
 
@@ -104,7 +105,8 @@ const struct probe_result *kernel_probe(enum kernel_feature feat);
 /* Close the perf events the probes left open (in parallel: each close waits for RCU). */
 void kernel_probe_release(void);
 
-/* The syscalls whose enter and exit tracepoints HTTP capture needs. */
+/* The syscalls HTTP capture follows. It sees them through the raw_syscalls raw
+ * tracepoints (FEAT_RAW_SYSCALLS); their own tracepoints are probed for the report. */
 extern const char *const capture_syscalls[];
 extern const size_t capture_syscalls_count;
 /* Attach a trivial program to syscalls/sys_{enter,exit}_@name. */

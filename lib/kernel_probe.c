@@ -35,6 +35,7 @@ static const char *const feature_names[FEAT__COUNT] = {
 	[FEAT_UPROBE] = "uprobe",
 	[FEAT_KPROBE] = "kprobe",
 	[FEAT_PROBE_WRITE_USER] = "probe_write_user",
+	[FEAT_RAW_SYSCALLS] = "raw_syscalls",
 };
 
 const char *kernel_feature_name(enum kernel_feature feat)
@@ -230,6 +231,35 @@ static void attach_tracepoint(const char *category, const char *name, struct pro
 	close(prog);
 }
 
+/* What the capture's syscall programs are: raw tracepoint programs on raw_syscalls'
+ * sys_enter and sys_exit. They need no tracefs. */
+static void probe_raw_syscalls(struct probe_result *res)
+{
+	static const char *const tps[] = { "sys_enter", "sys_exit" };
+	char log[4096] = "";
+	int prog, fd;
+	size_t i;
+
+	prog = load_trivial(BPF_PROG_TYPE_RAW_TRACEPOINT, log, sizeof(log));
+	if (prog < 0) {
+		snprintf(res->reason, sizeof(res->reason), "raw tracepoint program refused: %s",
+			 strerror(-prog));
+		return;
+	}
+	for (i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		fd = bpf_raw_tracepoint_open(tps[i], prog);
+		if (fd < 0) {
+			snprintf(res->reason, sizeof(res->reason), "attach to raw_syscalls/%s: %s",
+				 tps[i], strerror(errno));
+			close(prog);
+			return;
+		}
+		park_fd(fd);
+	}
+	close(prog);
+	res->ok = true;
+}
+
 static void probe_ringbuf(struct probe_result *res)
 {
 	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "ehttp_probe", 0, 0, 4096, NULL);
@@ -418,6 +448,7 @@ const struct probe_result *kernel_probe(enum kernel_feature feat)
 	case FEAT_UPROBE: probe_uprobe(res); break;
 	case FEAT_KPROBE: probe_kprobe(res); break;
 	case FEAT_PROBE_WRITE_USER: probe_write_user(res); break;
+	case FEAT_RAW_SYSCALLS: probe_raw_syscalls(res); break;
 	default: break;
 	}
 	done[feat] = true;

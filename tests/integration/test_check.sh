@@ -21,6 +21,7 @@ grep -E ' (securityfs|tracefs) ' /proc/self/mounts >"$TMP/mounts.after"
 # Ground truth, read after the same mounts exist.
 cat /sys/kernel/security/lockdown >"$TMP/lockdown.truth" 2>/dev/null
 ls /sys/kernel/tracing/events/syscalls >"$TMP/syscall_events.truth" 2>/dev/null
+ls /sys/kernel/tracing/events/raw_syscalls >"$TMP/raw_events.truth" 2>/dev/null
 INNER
 TMP=$TMP EHTTP=$EHTTP unshare -m --propagation private bash "$TMP/inner.sh" || fail "namespace run"
 
@@ -61,11 +62,14 @@ fi
 [ -e /sys/bus/event_source/devices/kprobe ] && kp=true || kp=false
 expect_eq "features.kprobe" "$kp" "$(jq -r .features.kprobe "$j")"
 
-# Every syscall tracepoint capture needs: present in tracefs ⇔ reported usable.
+# Each syscall's own tracepoints (reported; capture runs on raw_syscalls): present in tracefs ⇔ reported usable.
 for sc in connect accept accept4 close read write readv writev sendto recvfrom sendmsg recvmsg; do
 	grep -qx "sys_enter_$sc" "$TMP/syscall_events.truth" && grep -qx "sys_exit_$sc" "$TMP/syscall_events.truth" && want=true || want=false
 	expect_eq "features.syscall_$sc" "$want" "$(jq -r ".features.syscall_$sc" "$j")"
 done
+# What capture runs on: raw_syscalls' tracepoints exist ⇔ reported usable.
+grep -qx sys_enter "$TMP/raw_events.truth" && grep -qx sys_exit "$TMP/raw_events.truth" && raw_truth=true || raw_truth=false
+expect_eq "features.raw_syscalls" "$raw_truth" "$(jq -r .features.raw_syscalls "$j")"
 expect_eq "features.ringbuf" true "$(jq -r .features.ringbuf "$j")"
 expect_eq "features.tracepoint" true "$(jq -r .features.tracepoint "$j")"
 expect_eq "features.uprobe" true "$(jq -r .features.uprobe "$j")"

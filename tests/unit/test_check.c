@@ -65,18 +65,31 @@ Test(check, unprivileged_blocks_everything)
 	}
 }
 
-Test(check, missing_syscall_tracepoint_is_named)
+Test(check, unusable_raw_syscalls_block_capture_with_reason)
+{
+	struct check_report r;
+
+	healthy(&r);
+	r.features[FEAT_RAW_SYSCALLS].ok = false;
+	strcpy(r.features[FEAT_RAW_SYSCALLS].reason, "attach to raw_syscalls/sys_exit: No such file or directory");
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason, "raw_syscalls/sys_exit") != NULL,
+		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
+	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok, "uprobes do not need syscall tracepoints");
+}
+
+/* Capture sees syscalls through raw_syscalls: their own tracepoints are only reported. */
+Test(check, per_syscall_tracepoints_are_not_needed)
 {
 	struct check_report r;
 
 	healthy(&r);
 	r.syscalls[5].exit.ok = false;
-	strcpy(r.syscalls[5].exit.reason, "No such file or directory");
+	r.fs[KFS_TRACEFS].mounted = false;
 	check_judge(&r);
-	cr_expect_not(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
-	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason, capture_syscalls[5]) != NULL,
-		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
-	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok, "uprobes do not need syscall tracepoints");
+	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok, "reason: %s",
+		  r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
 }
 
 Test(check, no_btf_or_ringbuf)
@@ -131,6 +144,11 @@ Test(check, json_contract_keys)
 	cr_expect(json_is_boolean(json_object_get(v, "ringbuf")));
 	cr_expect(json_is_boolean(json_object_get(v, "tracepoint")));
 	cr_expect(json_is_boolean(json_object_get(v, "uprobe")));
+	cr_expect(json_is_boolean(json_object_get(v, "raw_syscalls")));
+	cr_expect(json_is_boolean(json_object_get(v, "syscall_read")));
+	cr_expect(json_is_object(json_object_get(json_object_get(j, "syscall_tracepoints"), "read")));
+	cr_expect(json_is_boolean(json_object_get(json_object_get(json_object_get(j, "verdicts"),
+								    "syscall_capture"), "ok")));
 	v = json_object_get(json_object_get(j, "verdicts"), "propagation_memory_write");
 	cr_expect(json_is_boolean(json_object_get(v, "ok")));
 	cr_expect(json_is_string(json_object_get(v, "reason")));
