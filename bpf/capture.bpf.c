@@ -663,29 +663,27 @@ static __always_inline int forget_fd(int fd)
 #error "syscall numbers are known for x86 and arm64 only"
 #endif
 
+/*
+ * The BTF-typed raw tracepoints hand the programs the task's saved user registers as a
+ * typed pointer: fields are loaded directly (CO-RE relocated), with no helper call per
+ * argument.
+ */
+#if defined(__TARGET_ARCH_x86)
 /* A 32-bit task's syscalls use another table: the same numbers mean other calls. */
-static __always_inline bool compat_task(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-	return (BPF_CORE_READ(regs, cs) & 0xffff) != 0x33; /* not __USER_CS */
+#define COMPAT_TASK(r) (((r)->cs & 0xffff) != 0x33) /* not __USER_CS */
+#define NR_AT_EXIT(r) ((r)->orig_ax)
+#define ARG1(r) ((r)->di)
+#define ARG2(r) ((r)->si)
+#define ARG3(r) ((r)->dx)
+#define ARG4(r) ((r)->r10)
 #else
-	return BPF_CORE_READ((struct user_pt_regs *)regs, pstate) & 0x10; /* PSR_MODE32_BIT */
+#define COMPAT_TASK(r) ((r)->pstate & 0x10) /* PSR_MODE32_BIT */
+#define NR_AT_EXIT(r) ((r)->syscallno)
+#define ARG1(r) ((r)->orig_x0)
+#define ARG2(r) ((r)->regs[1])
+#define ARG3(r) ((r)->regs[2])
+#define ARG4(r) ((r)->regs[3])
 #endif
-}
-
-static __always_inline long syscall_nr_at_exit(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
-#else
-	return BPF_CORE_READ(regs, syscallno);
-#endif
-}
-
-#define ARG1(r) PT_REGS_PARM1_CORE_SYSCALL(r)
-#define ARG2(r) PT_REGS_PARM2_CORE_SYSCALL(r)
-#define ARG3(r) PT_REGS_PARM3_CORE_SYSCALL(r)
-#define ARG4(r) PT_REGS_PARM4_CORE_SYSCALL(r)
 
 /* splice(fd_in, off_in, fd_out, off_out, len, flags): whichever end is our socket. */
 static __always_inline int enter_splice(__u32 tgid, int fd_in, int fd_out)
@@ -718,14 +716,12 @@ static __always_inline int exit_connect(__u64 id, long ret)
 
 /* raw_syscalls:sys_enter(regs, id): the process filter first, as nearly every call
  * of the host lands here. */
-SEC("raw_tracepoint/sys_enter")
-int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long nr = ctx->args[1];
 
-	if (!traced_process(id >> 32) || compat_task(regs))
+	if (!traced_process(id >> 32) || COMPAT_TASK(regs))
 		return 0;
 	switch (nr) {
 	case NR_READ:
@@ -772,16 +768,14 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* raw_syscalls:sys_exit(regs, ret): the number is in the saved registers. */
-SEC("raw_tracepoint/sys_exit")
-int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long ret = ctx->args[1];
 
-	if (!traced_process(id >> 32) || compat_task(regs))
+	if (!traced_process(id >> 32) || COMPAT_TASK(regs))
 		return 0;
-	switch (syscall_nr_at_exit(regs)) {
+	switch (NR_AT_EXIT(regs)) {
 	case NR_READ:
 	case NR_WRITE:
 	case NR_SENDTO:

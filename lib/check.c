@@ -124,7 +124,7 @@ void check_judge(struct check_report *r)
 	/* syscall_capture */
 	v = &r->verdicts[VERDICT_SYSCALL_CAPTURE];
 	if (!common_blockers(r, v)) {
-		/* Capture runs raw tracepoint programs on raw_syscalls:sys_enter/sys_exit,
+		/* Capture runs BTF raw tracepoint programs on raw_syscalls:sys_enter/sys_exit,
 		 * found without tracefs; the per-syscall tracepoints are reported, not needed. */
 		if (!r->features[FEAT_RAW_SYSCALLS].ok) {
 			snprintf(why, sizeof(why), "raw syscall tracepoints unusable: %s",
@@ -133,7 +133,7 @@ void check_judge(struct check_report *r)
 				"use a kernel >= 5.8 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)");
 		} else {
 			verdict(v, true,
-				"raw tracepoint programs attach to raw_syscalls sys_enter and sys_exit", "");
+				"BTF raw tracepoint programs attach to raw_syscalls sys_enter and sys_exit", "");
 		}
 	}
 

@@ -89,7 +89,7 @@ enum kernel_feature {
 	FEAT_UPROBE,           /* a uprobe attaches to a function of this executable */
 	FEAT_KPROBE,           /* a kprobe attaches (this tool does not need it) */
 	FEAT_PROBE_WRITE_USER, /* the verifier accepts bpf_probe_write_user */
-	FEAT_RAW_SYSCALLS,     /* a raw tracepoint program attaches to sys_enter and sys_exit */
+	FEAT_RAW_SYSCALLS,     /* a BTF raw tracepoint program attaches to sys_enter/sys_exit */
 	FEAT__COUNT,
 };
 

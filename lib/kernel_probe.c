@@ -231,23 +231,41 @@ static void attach_tracepoint(const char *category, const char *name, struct pro
 	close(prog);
 }
 
-/* What the capture's syscall programs are: raw tracepoint programs on raw_syscalls'
- * sys_enter and sys_exit. They need no tracefs. */
+/* What the capture's syscall programs are: BTF-typed raw tracepoint programs on
+ * raw_syscalls' sys_enter and sys_exit. They need kernel BTF, not tracefs. */
 static void probe_raw_syscalls(struct probe_result *res)
 {
 	static const char *const tps[] = { "sys_enter", "sys_exit" };
-	char log[4096] = "";
-	int prog, fd;
+	const struct bpf_insn insns[] = { MOV64_IMM(BPF_REG_0, 0), EXIT() };
+	char log[4096];
+	int btf_id, prog, fd;
 	size_t i;
 
-	prog = load_trivial(BPF_PROG_TYPE_RAW_TRACEPOINT, log, sizeof(log));
-	if (prog < 0) {
-		snprintf(res->reason, sizeof(res->reason), "raw tracepoint program refused: %s",
-			 strerror(-prog));
-		return;
-	}
 	for (i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
-		fd = bpf_raw_tracepoint_open(tps[i], prog);
+		LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
+			    .log_level = 1, .expected_attach_type = BPF_TRACE_RAW_TP);
+
+		log[0] = '\0';
+		btf_id = libbpf_find_vmlinux_btf_id(tps[i], BPF_TRACE_RAW_TP);
+		if (btf_id < 0) {
+			snprintf(res->reason, sizeof(res->reason),
+				 "raw_syscalls/%s not in the kernel BTF: %s", tps[i], strerror(-btf_id));
+			return;
+		}
+		opts.attach_btf_id = btf_id;
+		prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ehttp_probe", "GPL", insns, 2, &opts);
+		if (prog < 0) {
+			int err = errno;
+
+			if (log[0])
+				log_reason(log, res->reason, sizeof(res->reason));
+			else
+				snprintf(res->reason, sizeof(res->reason),
+					 "raw tracepoint program for raw_syscalls/%s refused: %s", tps[i],
+					 strerror(err));
+			return;
+		}
+		fd = bpf_raw_tracepoint_open(NULL, prog);
 		if (fd < 0) {
 			snprintf(res->reason, sizeof(res->reason), "attach to raw_syscalls/%s: %s",
 				 tps[i], strerror(errno));
@@ -255,8 +273,8 @@ static void probe_raw_syscalls(struct probe_result *res)
 			return;
 		}
 		park_fd(fd);
+		close(prog);
 	}
-	close(prog);
 	res->ok = true;
 }
 
