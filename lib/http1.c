@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "http1.h"
+#include "hex.h"
 
 /* The methods a connection's first message may start with. Kept short and fixed so the
  * kernel side can mirror it with bounded loops. */
@@ -223,24 +224,13 @@ bool http1_te_chunked(const char *value, size_t len)
 	return end - start == 7 && !strncasecmp(value + start, "chunked", 7);
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool http1_parse_chunk_size(const char *line, size_t len, uint64_t *out)
 {
 	uint64_t n = 0;
 	size_t i = 0;
 	int d;
 
-	while (i < len && (d = hexdigit(line[i])) >= 0) {
+	while (i < len && (d = hex_digit(line[i])) >= 0) {
 		if (i >= 15) /* 16^15 = 2^60: nothing real is that large */
 			return false;
 		n = n << 4 | (uint64_t)d;

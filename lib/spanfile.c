@@ -18,6 +18,7 @@
 
 #include "output.h"
 #include "spanfile.h"
+#include "hex.h"
 
 /* pcapng block types and options we write or read. */
 #define BT_SHB 0x0A0D0D0Au
@@ -140,17 +141,6 @@ size_t spanfile_escape(const char *in, size_t len, char *out, size_t cap)
 	return o;
 }
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t spanfile_unescape(const char *in, size_t len, char *out, size_t cap)
 {
 	size_t i = 0, o = 0;
@@ -166,9 +156,9 @@ size_t spanfile_unescape(const char *in, size_t len, char *out, size_t cap)
 		} else if (c == '\\' && i + 1 < len && in[i + 1] == 'n') {
 			out[o++] = '\n';
 			i += 2;
-		} else if (c == '\\' && i + 3 < len && in[i + 1] == 'x' && unhex(in[i + 2]) >= 0 &&
-			   unhex(in[i + 3]) >= 0) {
-			out[o++] = (char)(unhex(in[i + 2]) << 4 | unhex(in[i + 3]));
+		} else if (c == '\\' && i + 3 < len && in[i + 1] == 'x' && hex_digit(in[i + 2]) >= 0 &&
+			   hex_digit(in[i + 3]) >= 0) {
+			out[o++] = (char)(hex_digit(in[i + 2]) << 4 | hex_digit(in[i + 3]));
 			i += 4;
 		} else {
 			out[o++] = c;
