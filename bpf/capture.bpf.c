@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * HTTP/1.x capture from the raw syscall tracepoints. Enter handlers decide whether the
- * fd is a TCP connection worth following (from the task's own file table, not from
- * guesses) and stash the arguments per thread; exit handlers copy what the syscall
- * actually moved, up to the snap length, into the ring buffer. A connection whose
+ * HTTP/1.x capture from the raw syscall exit tracepoint. When a syscall returns, its
+ * arguments are still in the task's saved registers: the handler decides whether the fd
+ * is a TCP connection worth following (from the task's own file table, not from
+ * guesses) and copies what the syscall actually moved, up to the snap length, into the
+ * ring buffer. Nothing runs at syscall entry, so a syscall that moved nothing (EAGAIN
+ * from a non-blocking socket) costs one program run and a switch. A connection whose
  * first bytes are not HTTP stops producing events after that message.
  *
  * Written for kernels >= 5.8: bounded loops only, helpers of that era, CO-RE reads.
@@ -26,6 +28,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define CAP_S_IFSOCK 0140000
 #define CAP_EINPROGRESS 115
 #define CAP_MSG_PEEK 2
+#define CAP_EBADF 9
 
 /* ---- configuration, set by user space before load ---------------------------------- */
 const volatile __u32 self_tgid = 0;      /* ehttp itself: never traced */
@@ -65,54 +68,20 @@ struct {
 	__type(value, __u64);
 } ignored SEC(".maps");
 
-enum stash_kind {
-	STASH_BUF = 1,      /* read/write/sendto/recvfrom: one buffer */
-	STASH_IOV = 2,      /* readv/writev: an iovec array */
-	STASH_MSG = 3,      /* sendmsg/recvmsg: a msghdr */
-	STASH_UNSEEN = 4,   /* sendfile/splice: count only */
-	STASH_CONNECT = 5,
+enum io_kind {
+	IO_BUF = 1,    /* read/write/sendto/recvfrom: one buffer */
+	IO_IOV = 2,    /* readv/writev: an iovec array */
+	IO_MSG = 3,    /* sendmsg/recvmsg: a msghdr */
+	IO_UNSEEN = 4, /* sendfile/splice: count only */
 };
 
-/* Arguments from a syscall's enter kept for its exit, per thread. */
-struct stash {
+/* A data syscall's arguments, as its exit finds them in the saved registers. */
+struct io_args {
 	__u64 ptr;   /* buffer, iovec array or msghdr */
 	__u64 count; /* iovcnt */
 	__s32 fd;
-	__u8 kind;   /* enum stash_kind */
 	__u8 dir;    /* enum capture_dir */
-	__u8 pad[2];
 };
-
-/* Entries stay, marked taken, for the thread's next syscall: rewriting one in place
- * is cheaper than deleting and inserting; LRU lets those of dead threads go. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct stash);
-} stashes SEC(".maps");
-
-static __always_inline void stash_put(__u64 id, const struct stash *s)
-{
-	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
-
-	if (sp)
-		*sp = *s;
-	else
-		bpf_map_update_elem(&stashes, &id, s, BPF_ANY);
-}
-
-/* What this thread's enter of a syscall of @kind left, taken once. */
-static __always_inline bool stash_take(__u64 id, __u8 kind, struct stash *out)
-{
-	struct stash *sp = bpf_map_lookup_elem(&stashes, &id);
-
-	if (!sp || sp->kind != kind)
-		return false;
-	*out = *sp;
-	sp->kind = 0;
-	return true;
-}
 
 /* One event under construction per CPU: header, then room for two snap lengths so
  * that a masked offset plus a bounded length provably stays inside. An array indexed
@@ -318,6 +287,7 @@ static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 ro
 	if (ig)
 		bpf_map_delete_elem(&ignored, &key);
 	n.role = role;
+	n.file = (__u64)file;
 	n.conn_id = next_conn_id();
 	bpf_map_update_elem(&conns, &key, &n, BPF_ANY);
 	return bpf_map_lookup_elem(&conns, &key);
@@ -447,7 +417,7 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 
 /* Copy bytes [@from, @to) of what the syscall moved (one buffer, iovecs, or a msghdr's
  * iovecs) to @dst. */
-static __always_inline __u32 copy_payload(__u8 *dst, const struct stash *s, const __u8 kind,
+static __always_inline __u32 copy_payload(__u8 *dst, const struct io_args *a, const __u8 kind,
 					  __u64 from, __u64 to, const __u32 limit)
 {
 	struct user_msghdr msg;
@@ -456,12 +426,12 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct stash *s, cons
 	if (n > limit)
 		n = limit;
 	switch (kind) {
-	case STASH_BUF:
-		return bpf_probe_read_user(dst, n, (__u8 *)s->ptr + from) ? 0 : n;
-	case STASH_IOV:
-		return copy_iov(dst, (const struct iovec *)s->ptr, s->count, from, to, limit);
-	case STASH_MSG:
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)s->ptr))
+	case IO_BUF:
+		return bpf_probe_read_user(dst, n, (__u8 *)a->ptr + from) ? 0 : n;
+	case IO_IOV:
+		return copy_iov(dst, (const struct iovec *)a->ptr, a->count, from, to, limit);
+	case IO_MSG:
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)a->ptr))
 			return 0;
 		return copy_iov(dst, msg.msg_iov, msg.msg_iovlen, from, to, limit);
 	}
@@ -470,44 +440,40 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct stash *s, cons
 
 /* @kind is a constant at each inlined call, so each copy is verified with its own copy
  * path only. */
-static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret, const __u8 kind)
+static __always_inline void emit_data(__u64 id, struct capture_conn *c, const struct io_args *a,
+				      __u64 ret, const __u8 kind)
 {
 	__u32 tgid = id >> 32, cpu = bpf_get_smp_processor_id();
-	__u64 key = conn_key(tgid, s->fd);
-	struct capture_conn *c;
 	struct scratch *sc;
 	__u32 total = 0, tail_len = 0, size;
 	__u64 len64;
 	__u8 class;
 
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || c->class >= CAPTURE_CLASS_NOT_HTTP)
-		return;
 	sc = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!sc)
 		return;
 
-	if (kind == STASH_BUF && ret > snaplen) {
+	if (kind == IO_BUF && ret > snaplen) {
 		/* The start, and the end, where the next message may begin. Single buffers
 		 * only: a second walk over iovecs would exceed what the verifier explores. */
 		__u32 tail = snaplen >> CAPTURE_TAIL_SHIFT, head = snaplen - tail;
 
-		total = copy_payload(sc->data, s, kind, 0, head, CAPTURE_SNAPLEN_MAX);
+		total = copy_payload(sc->data, a, kind, 0, head, CAPTURE_SNAPLEN_MAX);
 		if (total == head) {
-			tail_len = copy_payload(sc->data + (head & (CAPTURE_SNAPLEN_MAX - 1)), s, kind,
+			tail_len = copy_payload(sc->data + (head & (CAPTURE_SNAPLEN_MAX - 1)), a, kind,
 						ret - tail, ret, CAPTURE_SNAPLEN_MAX >> CAPTURE_TAIL_SHIFT);
 			total += tail_len;
 		}
-	} else if (kind != STASH_UNSEEN) {
-		total = copy_payload(sc->data, s, kind, 0, ret < snaplen ? ret : snaplen, CAPTURE_SNAPLEN_MAX);
+	} else if (kind != IO_UNSEEN) {
+		total = copy_payload(sc->data, a, kind, 0, ret < snaplen ? ret : snaplen, CAPTURE_SNAPLEN_MAX);
 	}
 	if (total > CAPTURE_SNAPLEN_MAX)
 		total = CAPTURE_SNAPLEN_MAX;
 
-	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, s->fd, c);
+	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, a->fd, c);
 	sc->hdr.len = ret;
-	sc->hdr.dir = s->dir;
-	sc->hdr.flags = kind == STASH_UNSEEN ? CAPTURE_DF_UNSEEN : 0;
+	sc->hdr.dir = a->dir;
+	sc->hdr.flags = kind == IO_UNSEEN ? CAPTURE_DF_UNSEEN : 0;
 	sc->hdr.tail = tail_len;
 	sc->hdr.gap[0] = c->gap[0];
 	sc->hdr.gap[1] = c->gap[1];
@@ -532,8 +498,8 @@ static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret
 	size = sizeof(sc->hdr) + (len64 & (2 * CAPTURE_SNAPLEN_MAX - 1));
 	if (bpf_ringbuf_output(&events, sc, size, wakeup_flags())) {
 		count_drop(ret);
-		if (s->dir <= CAPTURE_INGRESS)
-			c->gap[s->dir & 1] += ret;
+		if (a->dir <= CAPTURE_INGRESS)
+			c->gap[a->dir & 1] += ret;
 		return;
 	}
 	c->gap[0] = c->gap[1] = 0;
@@ -547,63 +513,70 @@ static __always_inline void emit_data(__u64 id, const struct stash *s, __u64 ret
 
 /* ---- handlers ------------------------------------------------------------------------- */
 
-static __always_inline int enter_io(int fd, __u64 ptr, __u64 count, __u8 kind, __u8 dir)
+/*
+ * A data syscall on @fd moved @ret bytes: 1 when @fd is a connection followed, else 0.
+ * The handlers below are global functions: the verifier checks each once, with its
+ * arguments unknown, instead of once per syscall that calls it (inlined into one
+ * program, the copy paths of every syscall exceed what it explores).
+ */
+static __always_inline int follow_io(long ret, int fd, __u64 ptr, __u64 count, const __u8 kind,
+				     __u32 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct capture_conn *c;
-	struct stash s = {};
+	struct io_args a = { .ptr = ptr, .count = count, .fd = fd, .dir = dir };
 
 	c = conn_get(id >> 32, fd, CAPTURE_ROLE_UNKNOWN, false);
-	if (!c || c->class >= CAPTURE_CLASS_NOT_HTTP)
+	if (!c)
 		return 0;
-	s.ptr = ptr;
-	s.count = count;
-	s.fd = fd;
-	s.kind = kind;
-	s.dir = dir;
-	stash_put(id, &s);
-	return 0;
+	if (ret > 0 && c->class < CAPTURE_CLASS_NOT_HTTP)
+		emit_data(id, c, &a, ret, kind);
+	return 1;
 }
 
-static __always_inline int exit_io(long ret, const __u8 kind)
+__noinline int follow_buf(long ret, int fd, __u64 buf, __u32 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct stash s;
+	return follow_io(ret, fd, buf, 0, IO_BUF, dir);
+}
 
-	if (!stash_take(id, kind, &s) || ret <= 0)
-		return 0;
-	emit_data(id, &s, ret, kind);
+__noinline int follow_iov(long ret, int fd, __u64 iov, __u64 iovcnt, __u32 dir)
+{
+	return follow_io(ret, fd, iov, iovcnt, IO_IOV, dir);
+}
+
+__noinline int follow_msg(long ret, int fd, __u64 msg, __u32 dir)
+{
+	return follow_io(ret, fd, msg, 0, IO_MSG, dir);
+}
+
+__noinline int follow_unseen(long ret, int fd, __u32 dir)
+{
+	return follow_io(ret, fd, 0, 0, IO_UNSEEN, dir);
+}
+
+/* accept/accept4/connect made @fd a connection in @role. */
+__noinline int learn_conn(int fd, __u32 role)
+{
+	conn_get(bpf_get_current_pid_tgid() >> 32, fd, role, true);
 	return 0;
 }
 
 /*
- * accept/accept4 return the server side of a connection. Nothing to stash: the exit
- * alone knows the new fd, so a server already blocked in accept when the capture
- * started still gets its role.
+ * The fd stopped naming what it named (close, or dup2/dup3 onto it): tell user space
+ * (when it holds state for the connection) and forget it. By the time this runs
+ * another thread may already have reused the number for a new connection and learned
+ * it; an entry for the file the slot holds now is that one, and stays.
  */
-static __always_inline int exit_accept_common(long ret)
+__noinline int forget_fd(int fd)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (ret >= 0)
-		conn_get(id >> 32, ret, CAPTURE_ROLE_SERVER, true);
-	return 0;
-}
-
-/* The fd stops naming what it named: tell user space (when it holds state for the
- * connection) and forget it. */
-static __always_inline int forget_fd(int fd)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 key = conn_key(id >> 32, fd);
+	__u64 id = bpf_get_current_pid_tgid(), key = conn_key(id >> 32, fd);
 	struct capture_conn *c;
 	struct capture_event *e;
 
+	bpf_map_delete_elem(&ignored, &key);
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c) {
-		bpf_map_delete_elem(&ignored, &key);
+	if (!c || (c->file && c->file == (__u64)fd_file(fd)))
 		return 0;
-	}
 	if (c->announced) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e) {
@@ -621,10 +594,10 @@ static __always_inline int forget_fd(int fd)
 }
 
 /*
- * Syscall numbers of the calls followed. One raw tracepoint pair sees every syscall:
- * the per-syscall tracepoints cost a trace buffer and an argument copy for every call
- * of every process before a program can even look at the pid, these cost a program
- * run. arm64 numbers are the generic ones: no dup2 there.
+ * Syscall numbers of the calls followed. One raw tracepoint sees every syscall: the
+ * per-syscall tracepoints cost a trace buffer and an argument copy for every call of
+ * every process before a program can even look at the pid, this costs a program run.
+ * arm64 numbers are the generic ones: no dup2 there.
  */
 #if defined(__TARGET_ARCH_x86)
 #define NR_READ 0
@@ -664,110 +637,30 @@ static __always_inline int forget_fd(int fd)
 #endif
 
 /*
- * The BTF-typed raw tracepoints hand the programs the task's saved user registers as a
+ * The BTF-typed raw tracepoint hands the program the task's saved user registers as a
  * typed pointer: fields are loaded directly (CO-RE relocated), with no helper call per
- * argument.
+ * argument. A syscall leaves them as it found them but for the return value, which
+ * goes to ax on x86-64 and to x0 on arm64 (whose first argument stays in orig_x0).
  */
 #if defined(__TARGET_ARCH_x86)
 /* A 32-bit task's syscalls use another table: the same numbers mean other calls. */
 #define COMPAT_TASK(r) (((r)->cs & 0xffff) != 0x33) /* not __USER_CS */
-#define NR_AT_EXIT(r) ((r)->orig_ax)
+#define SYSCALL_NR(r) ((r)->orig_ax)
 #define ARG1(r) ((r)->di)
 #define ARG2(r) ((r)->si)
 #define ARG3(r) ((r)->dx)
 #define ARG4(r) ((r)->r10)
 #else
 #define COMPAT_TASK(r) ((r)->pstate & 0x10) /* PSR_MODE32_BIT */
-#define NR_AT_EXIT(r) ((r)->syscallno)
+#define SYSCALL_NR(r) ((r)->syscallno)
 #define ARG1(r) ((r)->orig_x0)
 #define ARG2(r) ((r)->regs[1])
 #define ARG3(r) ((r)->regs[2])
 #define ARG4(r) ((r)->regs[3])
 #endif
 
-/* splice(fd_in, off_in, fd_out, off_out, len, flags): whichever end is our socket. */
-static __always_inline int enter_splice(__u32 tgid, int fd_in, int fd_out)
-{
-	if (conn_get(tgid, fd_out, CAPTURE_ROLE_UNKNOWN, false))
-		return enter_io(fd_out, 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
-	return enter_io(fd_in, 0, 0, STASH_UNSEEN, CAPTURE_INGRESS);
-}
-
-/* connect: the client side; the local port is bound by the time it returns, even
- * when a non-blocking connect is still in progress. */
-static __always_inline int enter_connect(__u64 id, int fd)
-{
-	struct stash s = { .kind = STASH_CONNECT, .fd = fd };
-
-	stash_put(id, &s);
-	return 0;
-}
-
-static __always_inline int exit_connect(__u64 id, long ret)
-{
-	struct stash s;
-
-	if (!stash_take(id, STASH_CONNECT, &s))
-		return 0;
-	if (ret == 0 || ret == -CAP_EINPROGRESS)
-		conn_get(id >> 32, s.fd, CAPTURE_ROLE_CLIENT, true);
-	return 0;
-}
-
-/* raw_syscalls:sys_enter(regs, id): the process filter first, as nearly every call
- * of the host lands here. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (!traced_process(id >> 32) || COMPAT_TASK(regs))
-		return 0;
-	switch (nr) {
-	case NR_READ:
-		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_BUF, CAPTURE_INGRESS);
-	case NR_WRITE:
-		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_BUF, CAPTURE_EGRESS);
-	case NR_READV:
-		return enter_io(ARG1(regs), ARG2(regs), ARG3(regs), STASH_IOV, CAPTURE_INGRESS);
-	case NR_WRITEV:
-		return enter_io(ARG1(regs), ARG2(regs), ARG3(regs), STASH_IOV, CAPTURE_EGRESS);
-	case NR_SENDTO:
-		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_BUF, CAPTURE_EGRESS);
-	case NR_RECVFROM:
-		if (ARG4(regs) & CAP_MSG_PEEK) /* the bytes will be read again */
-			return 0;
-		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_BUF, CAPTURE_INGRESS);
-	case NR_SENDMSG:
-		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_MSG, CAPTURE_EGRESS);
-	case NR_RECVMSG:
-		if (ARG3(regs) & CAP_MSG_PEEK)
-			return 0;
-		return enter_io(ARG1(regs), ARG2(regs), 0, STASH_MSG, CAPTURE_INGRESS);
-	/* sendfile(out_fd, in_fd, offset, count): nginx's static bodies, counted not copied. */
-	case NR_SENDFILE:
-		return enter_io(ARG1(regs), 0, 0, STASH_UNSEEN, CAPTURE_EGRESS);
-	case NR_SPLICE:
-		return enter_splice(id >> 32, ARG1(regs), ARG3(regs));
-	case NR_CONNECT:
-		return enter_connect(id, ARG1(regs));
-	case NR_CLOSE:
-		return forget_fd(ARG1(regs));
-#ifdef NR_DUP2
-	/* dup2/dup3(oldfd, newfd) close newfd first. */
-	case NR_DUP2: {
-		int oldfd = ARG1(regs), newfd = ARG2(regs);
-
-		return oldfd == newfd ? 0 : forget_fd(newfd);
-	}
-#endif
-	case NR_DUP3:
-		return forget_fd(ARG2(regs));
-	}
-	return 0;
-}
-
-/* raw_syscalls:sys_exit(regs, ret): the number is in the saved registers. */
+/* raw_syscalls:sys_exit(regs, ret): the process filter first, as nearly every call of
+ * the host lands here. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -775,26 +668,55 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 
 	if (!traced_process(id >> 32) || COMPAT_TASK(regs))
 		return 0;
-	switch (NR_AT_EXIT(regs)) {
+	switch (SYSCALL_NR(regs)) {
+	/* Nothing moved (EAGAIN, mostly): nothing to do for the data calls. */
 	case NR_READ:
+		return ret <= 0 ? 0 : follow_buf(ret, ARG1(regs), ARG2(regs), CAPTURE_INGRESS);
 	case NR_WRITE:
 	case NR_SENDTO:
+		return ret <= 0 ? 0 : follow_buf(ret, ARG1(regs), ARG2(regs), CAPTURE_EGRESS);
 	case NR_RECVFROM:
-		return exit_io(ret, STASH_BUF);
+		if (ret <= 0 || ARG4(regs) & CAP_MSG_PEEK) /* peeked bytes will be read again */
+			return 0;
+		return follow_buf(ret, ARG1(regs), ARG2(regs), CAPTURE_INGRESS);
 	case NR_READV:
+		return ret <= 0 ? 0 : follow_iov(ret, ARG1(regs), ARG2(regs), ARG3(regs), CAPTURE_INGRESS);
 	case NR_WRITEV:
-		return exit_io(ret, STASH_IOV);
+		return ret <= 0 ? 0 : follow_iov(ret, ARG1(regs), ARG2(regs), ARG3(regs), CAPTURE_EGRESS);
 	case NR_SENDMSG:
+		return ret <= 0 ? 0 : follow_msg(ret, ARG1(regs), ARG2(regs), CAPTURE_EGRESS);
 	case NR_RECVMSG:
-		return exit_io(ret, STASH_MSG);
+		if (ret <= 0 || ARG3(regs) & CAP_MSG_PEEK)
+			return 0;
+		return follow_msg(ret, ARG1(regs), ARG2(regs), CAPTURE_INGRESS);
+	/* sendfile(out_fd, in_fd, offset, count): nginx's static bodies, counted not copied. */
 	case NR_SENDFILE:
+		return ret <= 0 ? 0 : follow_unseen(ret, ARG1(regs), CAPTURE_EGRESS);
+	/* splice(fd_in, off_in, fd_out, off_out, len, flags): whichever end is a socket. */
 	case NR_SPLICE:
-		return exit_io(ret, STASH_UNSEEN);
+		if (ret <= 0 || follow_unseen(ret, ARG3(regs), CAPTURE_EGRESS))
+			return 0;
+		return follow_unseen(ret, ARG1(regs), CAPTURE_INGRESS);
+	/* accept/accept4 return the server side of a connection. At exit alone, so a
+	 * server already blocked in accept when the capture started still gets its role. */
 	case NR_ACCEPT:
 	case NR_ACCEPT4:
-		return exit_accept_common(ret);
+		return ret < 0 ? 0 : learn_conn(ret, CAPTURE_ROLE_SERVER);
+	/* connect: the client side; the local port is bound by the time it returns, even
+	 * when a non-blocking connect is still in progress. */
 	case NR_CONNECT:
-		return exit_connect(id, ret);
+		if (ret != 0 && ret != -CAP_EINPROGRESS)
+			return 0;
+		return learn_conn(ARG1(regs), CAPTURE_ROLE_CLIENT);
+	/* close releases the fd even when it reports an error, unless there was none. */
+	case NR_CLOSE:
+		return ret == -CAP_EBADF ? 0 : forget_fd(ARG1(regs));
+#ifdef NR_DUP2
+	case NR_DUP2:
+#endif
+	case NR_DUP3:
+		/* dup2/dup3(oldfd, newfd) returned newfd, which names oldfd's file now. */
+		return ret < 0 || ARG1(regs) == ARG2(regs) ? 0 : forget_fd(ARG2(regs));
 	}
 	return 0;
 }

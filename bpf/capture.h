@@ -103,6 +103,7 @@ struct capture_event {
 struct capture_conn {
 	__u64 gen;     /* the process image it was learned in (see proc_gen): exec differs */
 	__u64 conn_id;
+	__u64 file;    /* the struct file the fd named when learned (told apart from a reuse) */
 	struct capture_addr local, remote;
 	__u8 role;     /* enum capture_role */
 	__u8 class;    /* enum capture_class; user space may set NOT_HTTP */
