@@ -721,6 +721,212 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* ---- socket hooks ---------------------------------------------------------------------
+ *
+ * Where the kernel has them (Linux >= 6.3), the sock:sock_send_length and
+ * sock:sock_recv_length tracepoints fire for socket I/O only, so the rest of the
+ * host's syscalls run no program at all; the syscall and its arguments still come
+ * from the task's saved registers. A connection is its socket, keyed by the socket's
+ * cookie; sock:inet_sock_set_state gives its role (a SYN sent or received) and its
+ * end (whatever context the last state change runs in).
+ */
+#define CAP_TCP_SYN_SENT 2
+#define CAP_TCP_SYN_RECV 3
+#define CAP_TCP_FIN_WAIT1 4
+#define CAP_TCP_CLOSE 7
+#define CAP_TCP_LAST_ACK 9
+
+static __always_inline bool inet_tcp(const struct sock *sk)
+{
+	__u16 family = sk->__sk_common.skc_family;
+
+	return (family == CAP_AF_INET || family == CAP_AF_INET6) &&
+	       sk->sk_protocol == CAP_PROTO_TCP && sk->sk_type == CAP_SOCK_STREAM;
+}
+
+static __always_inline void sock_endpoints(const struct sock *sk, struct capture_conn *c)
+{
+	__u16 family = sk->__sk_common.skc_family;
+
+	c->local.family = c->remote.family = family;
+	c->local.port = sk->__sk_common.skc_num;
+	c->remote.port = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (family == CAP_AF_INET) {
+		__builtin_memcpy(c->local.addr, &sk->__sk_common.skc_rcv_saddr, 4);
+		__builtin_memcpy(c->remote.addr, &sk->__sk_common.skc_daddr, 4);
+	} else {
+		BPF_CORE_READ_INTO((struct in6_addr *)c->local.addr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)c->remote.addr, sk, __sk_common.skc_v6_daddr);
+	}
+	if (targ_port && c->local.port != targ_port && c->remote.port != targ_port)
+		c->class = CAPTURE_CLASS_FILTERED;
+}
+
+/* The state of the connection @sk (cookie @cookie), learned now if it is new. */
+static __always_inline struct capture_conn *sock_conn(const struct sock *sk, __u64 cookie)
+{
+	struct capture_conn *c = bpf_map_lookup_elem(&conns, &cookie), n = {};
+
+	if (c) {
+		if (!c->local.family) /* made at the handshake, before the port was bound */
+			sock_endpoints(sk, c);
+		return c;
+	}
+	n.conn_id = cookie;
+	sock_endpoints(sk, &n);
+	bpf_map_update_elem(&conns, &cookie, &n, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&conns, &cookie);
+}
+
+/* One per kind of copy, as for the syscall hooks; @fd_dir is fd | dir << 32. */
+static __always_inline int sock_emit(struct capture_conn *c, long ret, __u64 fd_dir, __u64 ptr,
+				     __u64 count, const __u8 kind)
+{
+	struct io_args a = { .ptr = ptr, .count = count, .fd = (__s32)fd_dir, .dir = fd_dir >> 32 };
+
+	if (!c)
+		return 0;
+	emit_data(bpf_get_current_pid_tgid(), c, &a, ret, kind);
+	return 0;
+}
+
+__noinline int sock_emit_buf(struct capture_conn *c, long ret, __u64 fd_dir, __u64 buf)
+{
+	return sock_emit(c, ret, fd_dir, buf, 0, IO_BUF);
+}
+
+__noinline int sock_emit_iov(struct capture_conn *c, long ret, __u64 fd_dir, __u64 iov, __u64 iovcnt)
+{
+	return sock_emit(c, ret, fd_dir, iov, iovcnt, IO_IOV);
+}
+
+__noinline int sock_emit_msg(struct capture_conn *c, long ret, __u64 fd_dir, __u64 msg)
+{
+	return sock_emit(c, ret, fd_dir, msg, 0, IO_MSG);
+}
+
+__noinline int sock_emit_unseen(struct capture_conn *c, long ret, __u64 fd_dir)
+{
+	return sock_emit(c, ret, fd_dir, 0, 0, IO_UNSEEN);
+}
+
+static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid(), nr, fd_dir;
+	struct capture_conn *c;
+	struct pt_regs *regs;
+	int fd;
+
+	if (ret <= 0 || !traced_process(id >> 32) || !inet_tcp(sk))
+		return 0;
+	if (dir == CAPTURE_INGRESS && (flags & CAP_MSG_PEEK)) /* the bytes will be read again */
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs || COMPAT_TASK(regs))
+		return 0;
+	nr = SYSCALL_NR(regs);
+	/* splice(fd_in, off_in, fd_out, ...): the socket is fd_out when sending. */
+	fd = nr == NR_SPLICE && dir == CAPTURE_EGRESS ? ARG3(regs) : ARG1(regs);
+	c = sock_conn(sk, bpf_get_socket_cookie(sk));
+	if (!c || c->class >= CAPTURE_CLASS_NOT_HTTP)
+		return 0;
+	c->pid = id >> 32;
+	c->fd = fd;
+	fd_dir = (__u64)dir << 32 | (__u32)fd;
+	switch (nr) {
+	case NR_READ:
+	case NR_WRITE:
+	case NR_RECVFROM:
+	case NR_SENDTO:
+		return sock_emit_buf(c, ret, fd_dir, ARG2(regs));
+	case NR_READV:
+	case NR_WRITEV:
+		return sock_emit_iov(c, ret, fd_dir, ARG2(regs), ARG3(regs));
+	case NR_RECVMSG:
+	case NR_SENDMSG:
+		return sock_emit_msg(c, ret, fd_dir, ARG2(regs));
+	case NR_SENDFILE:
+	case NR_SPLICE:
+		return sock_emit_unseen(c, ret, fd_dir);
+	}
+	/* Other callers (sendmmsg, io_uring, the kernel itself) are not followed. */
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
+{
+	return sock_io(sk, ret, flags, CAPTURE_EGRESS);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
+{
+	return sock_io(sk, ret, flags, CAPTURE_INGRESS);
+}
+
+/*
+ * A TCP socket changed state. SYN_SENT: connect() on it, in the connecting process.
+ * SYN_RECV: a listener's new child, in softirq context (no process to filter on). The
+ * first of FIN_WAIT1 (this side closed or shut down writing), LAST_ACK (closed after
+ * the peer) or CLOSE (reset, or a handshake that failed) ends the connection.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	struct capture_conn n = {}, *c;
+	struct capture_event *e;
+	__u64 cookie;
+
+	if (!inet_tcp(sk))
+		return 0;
+	switch (newstate) {
+	case CAP_TCP_SYN_SENT:
+		if (!traced_process(bpf_get_current_pid_tgid() >> 32))
+			return 0;
+		n.role = CAPTURE_ROLE_CLIENT;
+		break;
+	case CAP_TCP_SYN_RECV:
+		n.role = CAPTURE_ROLE_SERVER;
+		break;
+	case CAP_TCP_FIN_WAIT1:
+	case CAP_TCP_LAST_ACK:
+	case CAP_TCP_CLOSE:
+		cookie = bpf_get_socket_cookie((void *)sk);
+		c = bpf_map_lookup_elem(&conns, &cookie);
+		if (!c)
+			return 0;
+		if (c->announced) {
+			e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+			if (e) {
+				__builtin_memset(e, 0, sizeof(*e));
+				e->ts_ns = bpf_ktime_get_ns();
+				e->type = CAPTURE_EV_CLOSE;
+				e->pid = e->tid = c->pid;
+				e->fd = c->fd;
+				e->conn_id = c->conn_id;
+				e->role = c->role;
+				e->class = c->class;
+				e->local = c->local;
+				e->remote = c->remote;
+				e->gap[0] = c->gap[0];
+				e->gap[1] = c->gap[1];
+				bpf_ringbuf_submit(e, wakeup_flags());
+			} else {
+				count_drop(0);
+			}
+		}
+		bpf_map_delete_elem(&conns, &cookie);
+		return 0;
+	default:
+		return 0;
+	}
+	cookie = bpf_get_socket_cookie((void *)sk);
+	n.conn_id = cookie;
+	bpf_map_update_elem(&conns, &cookie, &n, BPF_ANY);
+	return 0;
+}
+
 /* A new image: fds closed on exec vanished without close; learn the rest anew. */
 SEC("tracepoint/sched/sched_process_exec")
 int process_exec(void *ctx)

@@ -57,6 +57,7 @@ enum capture_class {
 	CAPTURE_CLASS_UNKNOWN = 0,  /* no payload judged yet */
 	CAPTURE_CLASS_HTTP = 1,     /* first bytes were an HTTP/1.x request or status line */
 	CAPTURE_CLASS_NOT_HTTP = 2, /* first bytes were something else: no more events */
+	CAPTURE_CLASS_FILTERED = 3, /* kernel only: the --port filter leaves it out */
 };
 
 enum capture_data_flag {
@@ -99,16 +100,21 @@ struct capture_event {
 	/* __u8 data[captured] follows for CAPTURE_EV_DATA */
 };
 
-/* The conns map: key (tgid << 32 | fd), value below. */
+/*
+ * The conns map. Syscall hooks key it by tgid << 32 | fd; socket hooks by the socket's
+ * cookie, which is then also the connection id (unique for the kernel's uptime).
+ */
 struct capture_conn {
-	__u64 gen;     /* the process image it was learned in (see proc_gen): exec differs */
+	__u64 gen;     /* syscall hooks: the process image it was learned in (exec differs) */
 	__u64 conn_id;
-	__u64 file;    /* the struct file the fd named when learned (told apart from a reuse) */
-	struct capture_addr local, remote;
+	__u64 file;    /* syscall hooks: the struct file the fd named when learned */
+	struct capture_addr local, remote; /* family 0 until learned */
 	__u8 role;     /* enum capture_role */
 	__u8 class;    /* enum capture_class; user space may set NOT_HTTP */
 	__u8 announced;/* an event went out: user space holds state and needs the close */
 	__u8 tries;    /* unclassified messages so far */
+	__u32 pid;     /* socket hooks: who last moved bytes on it, and through which fd: */
+	__s32 fd;      /* its close, seen in any context, is reported as theirs */
 	__u32 pad;
 	__u64 gap[2];  /* bytes of dropped events, per direction, not yet reported */
 };

@@ -18,11 +18,11 @@ static int attach_help(void)
 	printf("Usage: ehttp attach [OPTIONS]\n"
 	       "       ehttp attach help\n"
 	       "\n"
-	       "Trace the HTTP/1.x exchanges processes make and serve, from raw syscall tracepoints,\n"
-	       "and print each request with its response as one span as it completes: a text\n"
-	       "line, or with -j one JSON object per line. With no -p, --comm or --port, every\n"
-	       "process on the host. Ctrl-C, the count or the duration ends it; a summary goes\n"
-	       "to stderr.\n"
+	       "Trace the HTTP/1.x exchanges processes make and serve, from socket or syscall\n"
+	       "tracepoints, and print each request with its response as one span as it\n"
+	       "completes: a text line, or with -j one JSON object per line. With no -p, --comm\n"
+	       "or --port, every process on the host. Ctrl-C, the count or the duration ends it;\n"
+	       "a summary goes to stderr.\n"
 	       "\n"
 	       "Options:\n" CAPTURE_USAGE
 	       "  --headers            with -j, include the header blocks (credentials redacted)\n");
@@ -72,8 +72,9 @@ int do_attach(int argc, char **argv)
 		return EXIT_FAIL;
 	span_printer_init(&sink, &printer);
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s (Ctrl-C to stop)\n",
-		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process");
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks (Ctrl-C to stop)\n",
+		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
+		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall");
 	fflush(stderr);
 
 	/* Spans are written as they complete and reach stdout once per poll round (a few

@@ -48,6 +48,7 @@ struct capture {
 	struct span_clock clock;
 	struct httpconn_opts http_opts;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
+	int hooks;            /* enum capture_hooks: SOCKETS or SYSCALLS once open */
 	bool done;            /* count or duration reached */
 	bool finished;        /* detached and drained */
 
@@ -63,10 +64,10 @@ struct capture {
 };
 
 static const struct loader_optional optional_progs[] = {
-	/* The syscalls themselves come from the raw_syscalls raw tracepoints (sys_enter,
-	 * sys_exit), which the capture cannot do without. Without these, state of exited
-	 * processes goes at close or eviction instead, and an fd replaced by exec may be
-	 * taken for the connection it was. */
+	/* The bytes come from the socket or syscall hooks, which the capture cannot do
+	 * without. Without these, state of exited processes goes at close or eviction
+	 * instead, and (syscall hooks) an fd replaced by exec may be taken for the
+	 * connection it was. */
 	{ "process_exit", -1 },
 	{ "process_exec", -1 },
 	{ NULL, 0 },
@@ -102,13 +103,24 @@ int capture_parse_opt(struct capture_opts *opts, int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(opt, "-c") && strcmp(opt, "--count") && strcmp(opt, "--duration") &&
-	    strcmp(opt, "--snaplen"))
+	    strcmp(opt, "--snaplen") && strcmp(opt, "--hooks"))
 		return 0;
 	if (!val) {
 		p_err("%s needs a value", opt);
 		return -1;
 	}
-	if (!strcmp(opt, "--snaplen")) {
+	if (!strcmp(opt, "--hooks")) {
+		if (!strcmp(val, "auto")) {
+			opts->hooks = CAPTURE_HOOKS_AUTO;
+		} else if (!strcmp(val, "sockets")) {
+			opts->hooks = CAPTURE_HOOKS_SOCKETS;
+		} else if (!strcmp(val, "syscalls")) {
+			opts->hooks = CAPTURE_HOOKS_SYSCALLS;
+		} else {
+			p_err("--hooks takes auto, sockets or syscalls, not '%s'", val);
+			return -1;
+		}
+	} else if (!strcmp(opt, "--snaplen")) {
 		if (!arg_uint(opt, val, CAPTURE_SNAPLEN_MIN, CAPTURE_SNAPLEN_MAX, &n))
 			return -1;
 		opts->snaplen = n;
@@ -247,7 +259,8 @@ static struct conn *conn_add(struct capture *c, const struct capture_event *ev)
 static void tell_kernel_not_http(struct capture *c, const struct conn *e)
 {
 	struct capture_conn kc;
-	uint64_t key = e->key;
+	/* The kernel keys connections by socket cookie (= conn id) or by pid and fd. */
+	uint64_t key = c->hooks == CAPTURE_HOOKS_SOCKETS ? e->conn_id : e->key;
 	int map = bpf_map__fd(c->skel->maps.conns);
 
 	if (bpf_map_lookup_elem(map, &key, &kc) || kc.conn_id != e->conn_id)
@@ -409,6 +422,45 @@ static void configure(struct capture *c)
 	skel->rodata->targ_port = f->port;
 }
 
+/* The socket hooks' tracepoints, all in the kernel's BTF (Linux >= 6.3)? */
+static bool kernel_has_socket_hooks(void)
+{
+	static const char *const tps[] = { "sock_send_length", "sock_recv_length",
+					   "inet_sock_set_state" };
+
+	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
+		if (libbpf_find_vmlinux_btf_id(tps[i], BPF_TRACE_RAW_TP) < 0)
+			return false;
+	return true;
+}
+
+/* Load the programs of one set of hooks only (docs/capture.md). */
+static void choose_hooks(struct capture_bpf *skel, int hooks)
+{
+	bool sockets = hooks == CAPTURE_HOOKS_SOCKETS;
+
+	bpf_program__set_autoload(skel->progs.sock_send, sockets);
+	bpf_program__set_autoload(skel->progs.sock_recv, sockets);
+	bpf_program__set_autoload(skel->progs.sock_state, sockets);
+	bpf_program__set_autoload(skel->progs.sys_exit, !sockets);
+	/* Process images matter to the syscall hooks' fd-keyed state only. */
+	bpf_program__set_autoload(skel->progs.process_exec, !sockets);
+}
+
+int capture_hooks(const struct capture *c)
+{
+	return c->hooks;
+}
+
+const char *capture_hooks_name(int hooks)
+{
+	switch (hooks) {
+	case CAPTURE_HOOKS_SOCKETS: return "sockets";
+	case CAPTURE_HOOKS_SYSCALLS: return "syscalls";
+	}
+	return "auto";
+}
+
 int capture_open(struct capture **out, const struct capture_opts *opts)
 {
 	struct capture *c;
@@ -441,6 +493,10 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 		goto fail;
 	}
 	configure(c);
+	c->hooks = opts->hooks;
+	if (c->hooks == CAPTURE_HOOKS_AUTO)
+		c->hooks = kernel_has_socket_hooks() ? CAPTURE_HOOKS_SOCKETS : CAPTURE_HOOKS_SYSCALLS;
+	choose_hooks(c->skel, c->hooks);
 	err = loader_load(&c->loader, c->skel->obj, optional_progs);
 	if (err)
 		goto fail;

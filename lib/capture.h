@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Live HTTP capture from the raw syscall tracepoints: the source that attach and record share.
+ * Live HTTP capture from socket or syscall tracepoints: the source that attach and record share.
  * Load and attach the BPF programs, then poll: events are reassembled per connection,
  * parsed as HTTP/1.x and every completed span is handed to a sink.
  */
@@ -13,6 +13,13 @@
 #include "span.h"
 #include "span_filter.h"
 
+/* How the capture hooks the kernel (see docs/capture.md). */
+enum capture_hooks {
+	CAPTURE_HOOKS_AUTO = 0,     /* sockets where the kernel has them, else syscalls */
+	CAPTURE_HOOKS_SOCKETS = 1,  /* sock:sock_{send,recv}_length, sock:inet_sock_set_state */
+	CAPTURE_HOOKS_SYSCALLS = 2, /* raw_syscalls:sys_exit */
+};
+
 struct capture_opts {
 	struct span_filter filter; /* what the kernel can apply goes to rodata, the rest here */
 	uint32_t snaplen;          /* payload bytes copied per syscall; 0 = default */
@@ -20,6 +27,7 @@ struct capture_opts {
 	bool no_redact;            /* keep Authorization/Cookie values */
 	uint64_t max_spans;        /* -c: stop after this many spans (0 = no limit) */
 	uint64_t duration_s;       /* --duration: stop after this long (0 = no limit) */
+	int hooks;                 /* --hooks: enum capture_hooks */
 };
 
 /* Options text shared by attach and record help screens (filters included). */
@@ -28,6 +36,9 @@ struct capture_opts {
 	"  -c, --count N        stop after N spans\n"                                        \
 	"  --duration SEC       stop after SEC seconds\n"                                    \
 	"  --snaplen BYTES      payload bytes copied per syscall\n"                          \
+	"  --hooks auto|sockets|syscalls  what to hook: socket tracepoints (Linux >= 6.3)\n"  \
+	"                       or the raw syscall exit tracepoint; auto picks sockets\n"    \
+	"                       when the kernel has them\n"                                  \
 	"  --no-redact          keep Authorization, Cookie and Set-Cookie values\n"
 
 struct capture_stats {
@@ -55,6 +66,9 @@ const struct span_clock *capture_clock(const struct capture *c);
  */
 int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink);
 void capture_get_stats(const struct capture *c, struct capture_stats *stats);
+/* What the capture hooked: CAPTURE_HOOKS_SOCKETS or CAPTURE_HOOKS_SYSCALLS. */
+int capture_hooks(const struct capture *c);
+const char *capture_hooks_name(int hooks);
 /* Drain what the kernel still holds, emit requests still waiting as partial spans to
  * @sink (may be NULL), detach and free. */
 void capture_close(struct capture *c, struct span_sink *sink);

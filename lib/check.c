@@ -124,16 +124,23 @@ void check_judge(struct check_report *r)
 	/* syscall_capture */
 	v = &r->verdicts[VERDICT_SYSCALL_CAPTURE];
 	if (!common_blockers(r, v)) {
-		/* Capture runs BTF raw tracepoint programs on raw_syscalls:sys_enter/sys_exit,
-		 * found without tracefs; the per-syscall tracepoints are reported, not needed. */
-		if (!r->features[FEAT_RAW_SYSCALLS].ok) {
+		/* Capture runs BTF raw tracepoint programs on the socket tracepoints where
+		 * they exist, else on raw_syscalls:sys_exit (attach --hooks, docs/capture.md),
+		 * all found without tracefs; the per-syscall tracepoints are reported only. */
+		if (r->features[FEAT_SOCKET_TRACEPOINTS].ok) {
+			verdict(v, true,
+				"BTF raw tracepoint programs attach to sock_send_length, sock_recv_length and inet_sock_set_state (socket hooks)",
+				"");
+		} else if (r->features[FEAT_RAW_SYSCALLS].ok) {
+			snprintf(why, sizeof(why),
+				 "BTF raw tracepoint programs attach to raw_syscalls sys_exit (syscall hooks; no socket hooks: %s)",
+				 r->features[FEAT_SOCKET_TRACEPOINTS].reason);
+			verdict(v, true, why, "");
+		} else {
 			snprintf(why, sizeof(why), "raw syscall tracepoints unusable: %s",
 				 r->features[FEAT_RAW_SYSCALLS].reason);
 			verdict(v, false, why,
 				"use a kernel >= 5.8 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)");
-		} else {
-			verdict(v, true,
-				"BTF raw tracepoint programs attach to raw_syscalls sys_enter and sys_exit", "");
 		}
 	}
 

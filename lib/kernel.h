@@ -89,7 +89,9 @@ enum kernel_feature {
 	FEAT_UPROBE,           /* a uprobe attaches to a function of this executable */
 	FEAT_KPROBE,           /* a kprobe attaches (this tool does not need it) */
 	FEAT_PROBE_WRITE_USER, /* the verifier accepts bpf_probe_write_user */
-	FEAT_RAW_SYSCALLS,     /* a BTF raw tracepoint program attaches to sys_enter/sys_exit */
+	FEAT_RAW_SYSCALLS,     /* a BTF raw tracepoint program attaches to raw_syscalls sys_exit */
+	FEAT_SOCKET_TRACEPOINTS, /* ...and to sock_send_length, sock_recv_length and
+				  * inet_sock_set_state (Linux >= 6.3) */
 	FEAT__COUNT,
 };
 
@@ -105,8 +107,9 @@ const struct probe_result *kernel_probe(enum kernel_feature feat);
 /* Close the perf events the probes left open (in parallel: each close waits for RCU). */
 void kernel_probe_release(void);
 
-/* The syscalls HTTP capture follows. It sees them through the raw_syscalls raw
- * tracepoints (FEAT_RAW_SYSCALLS); their own tracepoints are probed for the report. */
+/* The syscalls HTTP capture follows. It sees them through the socket tracepoints
+ * (FEAT_SOCKET_TRACEPOINTS) or the raw_syscalls exit tracepoint (FEAT_RAW_SYSCALLS);
+ * their own tracepoints are probed for the report. */
 extern const char *const capture_syscalls[];
 extern const size_t capture_syscalls_count;
 /* Attach a trivial program to syscalls/sys_{enter,exit}_@name. */

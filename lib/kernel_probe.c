@@ -36,6 +36,7 @@ static const char *const feature_names[FEAT__COUNT] = {
 	[FEAT_KPROBE] = "kprobe",
 	[FEAT_PROBE_WRITE_USER] = "probe_write_user",
 	[FEAT_RAW_SYSCALLS] = "raw_syscalls",
+	[FEAT_SOCKET_TRACEPOINTS] = "socket_tracepoints",
 };
 
 const char *kernel_feature_name(enum kernel_feature feat)
@@ -231,25 +232,25 @@ static void attach_tracepoint(const char *category, const char *name, struct pro
 	close(prog);
 }
 
-/* What the capture's syscall programs are: BTF-typed raw tracepoint programs on
- * raw_syscalls' sys_enter and sys_exit. They need kernel BTF, not tracefs. */
-static void probe_raw_syscalls(struct probe_result *res)
+/* What the capture's programs are: BTF-typed raw tracepoint programs on @tps (of
+ * @category, for the messages). They need kernel BTF, not tracefs. */
+static void probe_btf_tracepoints(struct probe_result *res, const char *category,
+				  const char *const *tps, size_t ntps)
 {
-	static const char *const tps[] = { "sys_enter", "sys_exit" };
 	const struct bpf_insn insns[] = { MOV64_IMM(BPF_REG_0, 0), EXIT() };
 	char log[4096];
 	int btf_id, prog, fd;
 	size_t i;
 
-	for (i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+	for (i = 0; i < ntps; i++) {
 		LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
 			    .log_level = 1, .expected_attach_type = BPF_TRACE_RAW_TP);
 
 		log[0] = '\0';
 		btf_id = libbpf_find_vmlinux_btf_id(tps[i], BPF_TRACE_RAW_TP);
 		if (btf_id < 0) {
-			snprintf(res->reason, sizeof(res->reason),
-				 "raw_syscalls/%s not in the kernel BTF: %s", tps[i], strerror(-btf_id));
+			snprintf(res->reason, sizeof(res->reason), "%s/%s not in the kernel BTF: %s",
+				 category, tps[i], strerror(-btf_id));
 			return;
 		}
 		opts.attach_btf_id = btf_id;
@@ -261,13 +262,13 @@ static void probe_raw_syscalls(struct probe_result *res)
 				log_reason(log, res->reason, sizeof(res->reason));
 			else
 				snprintf(res->reason, sizeof(res->reason),
-					 "raw tracepoint program for raw_syscalls/%s refused: %s", tps[i],
-					 strerror(err));
+					 "raw tracepoint program for %s/%s refused: %s", category,
+					 tps[i], strerror(err));
 			return;
 		}
 		fd = bpf_raw_tracepoint_open(NULL, prog);
 		if (fd < 0) {
-			snprintf(res->reason, sizeof(res->reason), "attach to raw_syscalls/%s: %s",
+			snprintf(res->reason, sizeof(res->reason), "attach to %s/%s: %s", category,
 				 tps[i], strerror(errno));
 			close(prog);
 			return;
@@ -466,7 +467,19 @@ const struct probe_result *kernel_probe(enum kernel_feature feat)
 	case FEAT_UPROBE: probe_uprobe(res); break;
 	case FEAT_KPROBE: probe_kprobe(res); break;
 	case FEAT_PROBE_WRITE_USER: probe_write_user(res); break;
-	case FEAT_RAW_SYSCALLS: probe_raw_syscalls(res); break;
+	case FEAT_RAW_SYSCALLS: {
+		static const char *const tps[] = { "sys_exit" };
+
+		probe_btf_tracepoints(res, "raw_syscalls", tps, 1);
+		break;
+	}
+	case FEAT_SOCKET_TRACEPOINTS: {
+		static const char *const tps[] = { "sock_send_length", "sock_recv_length",
+						   "inet_sock_set_state" };
+
+		probe_btf_tracepoints(res, "sock", tps, 3);
+		break;
+	}
 	default: break;
 	}
 	done[feat] = true;

@@ -3,11 +3,12 @@
 command -v jq >/dev/null || fail "jq is needed (packaging/deps.sh installs it)"
 
 # attach_start OUT ARGS...: run `ehttp -j attach ARGS` with spans to OUT and stderr to
-# OUT.err, and return once it says it is attached. ATTACH_PID is its pid.
+# OUT.err, and return once it says it is attached. ATTACH_PID is its pid. With
+# ATTACH_HOOKS set, `--hooks $ATTACH_HOOKS` is passed too.
 attach_start() {
 	local out=$1 i
 	shift
-	"$EHTTP" -j attach "$@" >"$out" 2>"$out.err" &
+	"$EHTTP" -j attach ${ATTACH_HOOKS:+--hooks "$ATTACH_HOOKS"} "$@" >"$out" 2>"$out.err" &
 	ATTACH_PID=$!
 	on_exit "kill -INT $ATTACH_PID 2>/dev/null; wait $ATTACH_PID 2>/dev/null"
 	for i in $(seq 1 300); do

@@ -22,6 +22,7 @@ grep -E ' (securityfs|tracefs) ' /proc/self/mounts >"$TMP/mounts.after"
 cat /sys/kernel/security/lockdown >"$TMP/lockdown.truth" 2>/dev/null
 ls /sys/kernel/tracing/events/syscalls >"$TMP/syscall_events.truth" 2>/dev/null
 ls /sys/kernel/tracing/events/raw_syscalls >"$TMP/raw_events.truth" 2>/dev/null
+ls /sys/kernel/tracing/events/sock >"$TMP/sock_events.truth" 2>/dev/null
 INNER
 TMP=$TMP EHTTP=$EHTTP unshare -m --propagation private bash "$TMP/inner.sh" || fail "namespace run"
 
@@ -67,9 +68,18 @@ for sc in connect accept accept4 close read write readv writev sendto recvfrom s
 	grep -qx "sys_enter_$sc" "$TMP/syscall_events.truth" && grep -qx "sys_exit_$sc" "$TMP/syscall_events.truth" && want=true || want=false
 	expect_eq "features.syscall_$sc" "$want" "$(jq -r ".features.syscall_$sc" "$j")"
 done
-# What capture runs on: raw_syscalls' tracepoints exist ⇔ reported usable.
-grep -qx sys_enter "$TMP/raw_events.truth" && grep -qx sys_exit "$TMP/raw_events.truth" && raw_truth=true || raw_truth=false
+# What capture runs on: raw_syscalls' exit tracepoint exists ⇔ reported usable; the
+# socket tracepoints all exist ⇔ reported usable, and then the verdict names them.
+grep -qx sys_exit "$TMP/raw_events.truth" && raw_truth=true || raw_truth=false
 expect_eq "features.raw_syscalls" "$raw_truth" "$(jq -r .features.raw_syscalls "$j")"
+sock_truth=true
+for tp in sock_send_length sock_recv_length inet_sock_set_state; do
+	grep -qx "$tp" "$TMP/sock_events.truth" || sock_truth=false
+done
+expect_eq "features.socket_tracepoints" "$sock_truth" "$(jq -r .features.socket_tracepoints "$j")"
+if $sock_truth; then hooks=socket; else hooks=syscall; fi
+jq -r .verdicts.syscall_capture.reason "$j" | grep -q "($hooks hooks" ||
+	fail "the capture verdict should name the $hooks hooks: $(jq -r .verdicts.syscall_capture.reason "$j")"
 expect_eq "features.ringbuf" true "$(jq -r .features.ringbuf "$j")"
 expect_eq "features.tracepoint" true "$(jq -r .features.tracepoint "$j")"
 expect_eq "features.uprobe" true "$(jq -r .features.uprobe "$j")"
