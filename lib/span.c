@@ -46,16 +46,89 @@ const char *span_source_name(uint8_t source)
 	}
 }
 
+/* Two decimal digits for each of 0..99. */
+static const char dec2[] = "00010203040506070809101112131415161718192021222324252627282930"
+			   "31323334353637383940414243444546474849505152535455565758596061"
+			   "62636465666768697071727374757677787980818283848586878889909192"
+			   "93949596979899";
+
+/*
+ * @v in decimal at @p (up to 20 bytes, not terminated); returns the end. Numbers are
+ * most of a span's JSON and addresses are in every span: printf's machinery for
+ * them cost more than the rest of the line.
+ */
+static char *put_dec(char *p, uint64_t v)
+{
+	static const uint64_t pow10[] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
+		1000000000000ull, 10000000000000ull, 100000000000000ull, 1000000000000000ull,
+		10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
+		10000000000000000000ull,
+	};
+	size_t n = 1;
+	char *d;
+
+	/* the length first, then the digits in place from the end */
+	while (n < 20 && v >= pow10[n])
+		n++;
+	d = p + n;
+	while (v >= 100) {
+		d -= 2;
+		memcpy(d, dec2 + v % 100 * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		d -= 2;
+		memcpy(d, dec2 + v * 2, 2);
+	} else {
+		*--d = '0' + v;
+	}
+	return p + n;
+}
+
+/* Room for the longest address text: "[" IPv6 "]:65535". */
+#define ADDR_TEXT_MAX (INET6_ADDRSTRLEN + 16)
+
+/* span_addr_format()'s text at @out (ADDR_TEXT_MAX bytes), not terminated; returns its
+ * length. IPv6 keeps the C library's form (zero compression, embedded IPv4). */
+static size_t addr_text(const struct span_addr *addr, char *out)
+{
+	char *p = out;
+	int i;
+
+	if (addr->family == AF_INET) {
+		for (i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p = put_dec(p, addr->addr[i]);
+		}
+	} else if (addr->family == AF_INET6 &&
+		   inet_ntop(AF_INET6, addr->addr, out + 1, INET6_ADDRSTRLEN)) {
+		out[0] = '[';
+		p = out + 1 + strlen(out + 1);
+		*p++ = ']';
+	} else {
+		out[0] = '-';
+		return 1;
+	}
+	*p++ = ':';
+	p = put_dec(p, addr->port);
+	return p - out;
+}
+
 char *span_addr_format(const struct span_addr *addr, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char text[ADDR_TEXT_MAX];
+	size_t n = addr_text(addr, text);
 
-	if (addr->family == AF_INET && inet_ntop(AF_INET, addr->addr, ip, sizeof(ip)))
-		snprintf(buf, len, "%s:%u", ip, addr->port);
-	else if (addr->family == AF_INET6 && inet_ntop(AF_INET6, addr->addr, ip, sizeof(ip)))
-		snprintf(buf, len, "[%s]:%u", ip, addr->port);
-	else
-		snprintf(buf, len, "-");
+	/* as snprintf would: cut to fit, terminated, nothing written when len is 0 */
+	if (len) {
+		if (n > len - 1)
+			n = len - 1;
+		memcpy(buf, text, n);
+		buf[n] = '\0';
+	}
 	return buf;
 }
 
@@ -331,14 +404,10 @@ static void json_put_plain(struct jout *o, const char *text, size_t len)
 /* Members are written with their key literal, separator included: ",\"pid\":". */
 static void json_put_uint(struct jout *o, const char *key, size_t key_len, uint64_t v)
 {
-	char digits[24];
-	int i = sizeof(digits);
+	char *p = jout_room(o, key_len + 20);
 
-	jout_put(o, key, key_len);
-	do
-		digits[--i] = '0' + v % 10;
-	while (v /= 10);
-	jout_put(o, digits + i, sizeof(digits) - i);
+	memcpy(p, key, key_len);
+	o->len = put_dec(p + key_len, v) - o->buf;
 }
 
 static void json_put_text(struct jout *o, const char *key, size_t key_len, const char *text,
@@ -353,16 +422,17 @@ static void json_put_cstr(struct jout *o, const char *key, size_t key_len, const
 	json_put_text(o, key, key_len, text, text ? strlen(text) : 0);
 }
 
-static void json_put_cplain(struct jout *o, const char *key, size_t key_len, const char *text)
+static void json_put_cplain(struct jout *o, const char *key, size_t key_len, const char *text,
+			    size_t len)
 {
 	jout_put(o, key, key_len);
-	json_put_plain(o, text, strlen(text));
+	json_put_plain(o, text, len);
 }
 
 #define JSON_UINT(o, key, v) json_put_uint(o, "" key, sizeof(key) - 1, v)
 #define JSON_TEXT(o, key, text, len) json_put_text(o, "" key, sizeof(key) - 1, text, len)
 #define JSON_CSTR(o, key, text) json_put_cstr(o, "" key, sizeof(key) - 1, text)
-#define JSON_PLAIN(o, key, text) json_put_cplain(o, "" key, sizeof(key) - 1, text)
+#define JSON_PLAIN(o, key, text, len) json_put_cplain(o, "" key, sizeof(key) - 1, text, len)
 
 void span_write_json(FILE *f, const struct span *s, bool with_headers)
 {
@@ -375,38 +445,44 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 		FLAG("body_unseen"),
 #undef FLAG
 	};
-	char addr[64], version[16], hexid[33];
+	char addr[ADDR_TEXT_MAX], version[16], hexid[33], *p;
+	const char *name;
 	struct jout o;
 	bool first = true;
 	size_t i;
 
 	o.f = f; /* not an initializer: that would clear the whole buffer */
 	o.len = 0;
-	snprintf(version, sizeof(version), "HTTP/%u.%u", s->http_major, s->http_minor);
+	p = put_dec(version + 5, s->http_major);
+	*p++ = '.';
+	p = put_dec(p, s->http_minor);
+	memcpy(version, "HTTP/", 5);
 	JSON_UINT(&o, "{\"start_ns\":", s->start_ns);
 	JSON_UINT(&o, ",\"end_ns\":", s->end_ns);
 	JSON_UINT(&o, ",\"duration_ns\":", s->end_ns - s->start_ns);
-	JSON_PLAIN(&o, ",\"role\":", span_role_name(s->role));
+	name = span_role_name(s->role);
+	JSON_PLAIN(&o, ",\"role\":", name, strlen(name));
 	JSON_CSTR(&o, ",\"method\":", s->method);
 	JSON_CSTR(&o, ",\"target\":", s->target);
 	JSON_CSTR(&o, ",\"host\":", s->host);
 	JSON_UINT(&o, ",\"status\":", s->status);
-	JSON_PLAIN(&o, ",\"version\":", version);
+	JSON_PLAIN(&o, ",\"version\":", version, p - version);
 	JSON_UINT(&o, ",\"pid\":", s->pid);
 	JSON_UINT(&o, ",\"tid\":", s->tid);
 	JSON_TEXT(&o, ",\"comm\":", s->comm, strnlen(s->comm, sizeof(s->comm)));
-	JSON_PLAIN(&o, ",\"local\":", span_addr_format(&s->local, addr, sizeof(addr)));
-	JSON_PLAIN(&o, ",\"remote\":", span_addr_format(&s->remote, addr, sizeof(addr)));
+	JSON_PLAIN(&o, ",\"local\":", addr, addr_text(&s->local, addr));
+	JSON_PLAIN(&o, ",\"remote\":", addr, addr_text(&s->remote, addr));
 	JSON_UINT(&o, ",\"req_bytes\":", s->req_bytes);
 	JSON_UINT(&o, ",\"resp_bytes\":", s->resp_bytes);
-	JSON_PLAIN(&o, ",\"source\":", span_source_name(s->source));
+	name = span_source_name(s->source);
+	JSON_PLAIN(&o, ",\"source\":", name, strlen(name));
 	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, hexid);
-	JSON_PLAIN(&o, ",\"span_id\":", hexid);
+	JSON_PLAIN(&o, ",\"span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
 	if (s->has_parent) {
 		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, hexid);
-		JSON_PLAIN(&o, ",\"trace_id\":", hexid);
+		JSON_PLAIN(&o, ",\"trace_id\":", hexid, 2 * SPAN_TRACE_ID_LEN);
 		hex_encode(s->parent_span_id, SPAN_SPAN_ID_LEN, hexid);
-		JSON_PLAIN(&o, ",\"parent_span_id\":", hexid);
+		JSON_PLAIN(&o, ",\"parent_span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
 	}
 	if (s->conn_id)
 		JSON_UINT(&o, ",\"conn_id\":", s->conn_id);

@@ -264,7 +264,8 @@ Test(span, json_escapes_every_byte)
 			text = json_with_block(in, n, &len);
 			key = memmem(text, len, ",\"req_headers\":", 15);
 			cr_assert_not_null(key);
-			cr_expect_eq((size_t)(text + len - key), w, "reps %zu valid %d", reps[r], valid);
+			cr_expect_eq((size_t)(text + len - key), w, "reps %zu valid %d", reps[r],
+				     valid);
 			cr_expect(!memcmp(key, want, w), "reps %zu valid %d", reps[r], valid);
 			j = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
 			cr_assert_not_null(j, "not JSON (reps %zu valid %d)", reps[r], valid);
@@ -282,4 +283,44 @@ Test(span, json_escapes_every_byte)
 			free(want);
 		}
 	}
+}
+
+Test(span, json_numbers_and_addresses)
+{
+	struct span s = { .start_ns = 0, .end_ns = UINT64_MAX, .pid = UINT32_MAX, .tid = 10,
+			  .http_major = 255, .http_minor = 0, .method = "GET", .target = "/",
+			  .host = "", .status = 99, .req_bytes = 9999999999999999999ull,
+			  .resp_bytes = 10000000000000000000ull, .conn_id = 100 };
+	char *text = NULL, buf[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	s.local.family = AF_INET;
+	s.local.port = 65535;
+	inet_pton(AF_INET, "255.0.10.199", s.local.addr);
+	s.remote.family = AF_INET6;
+	s.remote.port = 0;
+	inet_pton(AF_INET6, "::ffff:10.0.0.1", s.remote.addr);
+	cr_assert_not_null(f);
+	span_write_json(f, &s, false);
+	fclose(f);
+	cr_expect_str_eq(text, "{\"start_ns\":0,\"end_ns\":18446744073709551615,"
+			       "\"duration_ns\":18446744073709551615,\"role\":\"unknown\","
+			       "\"method\":\"GET\",\"target\":\"/\",\"host\":\"\","
+			       "\"status\":99,\"version\":\"HTTP/255.0\","
+			       "\"pid\":4294967295,\"tid\":10,\"comm\":\"\","
+			       "\"local\":\"255.0.10.199:65535\","
+			       "\"remote\":\"[::ffff:10.0.0.1]:0\","
+			       "\"req_bytes\":9999999999999999999,"
+			       "\"resp_bytes\":10000000000000000000,\"source\":\"unknown\","
+			       "\"span_id\":\"0000000000000000\",\"conn_id\":100}");
+	free(text);
+	/* cut to the buffer as snprintf cuts */
+	memset(buf, 'x', sizeof(buf));
+	cr_expect_str_eq(span_addr_format(&s.local, buf, 8), "255.0.1");
+	cr_expect_eq(buf[8], 'x');
+	cr_expect_str_eq(span_addr_format(&s.remote, buf, 1), "");
+	buf[0] = 'x';
+	span_addr_format(&s.remote, buf, 0);
+	cr_expect_eq(buf[0], 'x', "nothing written into no room");
 }
