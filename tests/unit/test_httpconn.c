@@ -193,6 +193,48 @@ Test(http1, fields)
 	cr_expect_eq(http1_field_kind("content-length", 14), HTTP1_F_CONTENT_LENGTH);
 }
 
+Test(http1, field_names)
+{
+	static const char tchars[] = "!#$%&'*+-.^_`|~";
+	const char *name, *value;
+	size_t name_len, value_len;
+	unsigned int c;
+
+	/* A name is a token (RFC 9110 tchar) right up to the first colon. */
+	for (c = 0; c < 0x100; c++) {
+		char line[] = { 'X', (char)c, ':', ' ', 'v' };
+		bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || (c && strchr(tchars, c));
+
+		if (c == ':')
+			continue;
+		cr_expect_eq(http1_parse_field(line, sizeof(line), &name, &name_len, &value,
+					       &value_len),
+			     tchar, "byte %#x", c);
+	}
+	cr_assert(http1_parse_field("A:b:c", 5, &name, &name_len, &value, &value_len));
+	cr_expect(name_len == 1 && value_len == 3 && !memcmp(value, "b:c", 3));
+	cr_expect_not(http1_parse_field(":x", 2, &name, &name_len, &value, &value_len));
+	cr_expect_not(http1_parse_field("Host", 4, &name, &name_len, &value, &value_len));
+	cr_expect_not(http1_parse_field("Ho st: x", 8, &name, &name_len, &value, &value_len));
+	cr_expect_not(http1_parse_field("Host : x", 8, &name, &name_len, &value, &value_len));
+	cr_assert(http1_parse_field("Host:", 5, &name, &name_len, &value, &value_len));
+	cr_expect(name_len == 4 && value_len == 0);
+
+	/* Kinds ignore ASCII case only. */
+	cr_expect_eq(http1_field_kind("hOsT", 4), HTTP1_F_HOST);
+	cr_expect_eq(http1_field_kind("TraceParent", 11), HTTP1_F_TRACEPARENT);
+	cr_expect_eq(http1_field_kind("Transfer-ENCODING", 17), HTTP1_F_TRANSFER_ENCODING);
+	cr_expect_eq(http1_field_kind("cookie", 6), HTTP1_F_CREDENTIAL);
+	cr_expect_eq(http1_field_kind("Authorization", 13), HTTP1_F_CREDENTIAL);
+	cr_expect_eq(http1_field_kind("Host", 3), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("Hosts", 5), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("Date", 4), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("H\0st", 4), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("Hos\xd4", 4), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("Set\rCookie", 10), HTTP1_F_OTHER, "'-' is no '\\r'");
+}
+
 /* ---- exchanges ------------------------------------------------------------------------- */
 
 Test(httpconn, keepalive_server)
