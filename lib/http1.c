@@ -50,13 +50,13 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* RFC 9110 tchar */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c);
-}
+/* RFC 9110 tchar: a table, as every byte of every field name is looked up */
+static const bool tchar[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+	['!'] = true, ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true,
+	['*'] = true, ['+'] = true, ['-'] = true, ['.'] = true, ['^'] = true, ['_'] = true,
+	['`'] = true, ['|'] = true, ['~'] = true,
+};
 
 /* "HTTP/1.x" exactly 8 bytes */
 static bool parse_version(const char *s, size_t len, uint8_t *major, uint8_t *minor)
@@ -120,30 +120,44 @@ bool http1_parse_status_line(const char *line, size_t len, struct http1_status_l
 bool http1_parse_field(const char *line, size_t len, const char **name, size_t *name_len,
 		       const char **value, size_t *value_len)
 {
-	const char *colon = memchr(line, ':', len);
 	const char *v, *end = line + len;
-	size_t i;
+	size_t i = 0;
 
-	if (!colon || colon == line)
+	/* ':' is not a tchar: the name is the token before the first non-tchar, and
+	 * that must be the first colon */
+	while (i < len && tchar[(unsigned char)line[i]])
+		i++;
+	if (i == 0 || i == len || line[i] != ':')
 		return false;
-	for (i = 0; line + i < colon; i++)
-		if (!is_tchar(line[i]))
-			return false;
-	v = colon + 1;
+	v = line + i + 1;
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	*name = line;
-	*name_len = colon - line;
+	*name_len = i;
 	*value = v;
 	*value_len = end - v;
 	return true;
 }
 
+/* @name is @lit (lowercase) but for ASCII case, as strncasecmp in the C locale says,
+ * without the call: most names differ in their first byte. */
 static bool name_is(const char *name, size_t len, const char *lit)
 {
-	return strlen(lit) == len && !strncasecmp(name, lit, len);
+	size_t i;
+
+	if (strlen(lit) != len)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = name[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (c != (unsigned char)lit[i])
+			return false;
+	}
+	return true;
 }
 
 enum http1_field http1_field_kind(const char *name, size_t len)

@@ -138,10 +138,26 @@ static char clean(unsigned char ch, bool block)
 	return block && (ch == '\t' || ch == '\r' || ch == '\n') ? ch : '?';
 }
 
-/* Append up to @max total; returns false when something did not fit. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/*
+ * Might clean() change any of the 8 bytes in @w: is one below 0x20, 0x7f or above?
+ * Exact as a yes or no: a carry or borrow can only leave a lane that already said yes.
+ * Tabs and line endings say yes too; clean() keeps them in a header block.
+ */
+static bool word_unclean(uint64_t w)
+{
+	return (w | (w + ONES) | (w - 0x20 * ONES)) & HIGHS;
+}
+
+/* Append up to @max total; returns false when something did not fit. Header blocks
+ * are most of what is copied and nearly all of it printable: copy 8 bytes at a time
+ * and look at single bytes only in the words that need it. */
 static bool sbuf_append_as(struct sbuf *b, const char *data, size_t n, uint32_t max, bool block)
 {
-	size_t room = max > b->len ? max - b->len : 0, take = n < room ? n : room, i;
+	size_t room = max > b->len ? max - b->len : 0, take = n < room ? n : room, i, k;
+	char *dst;
 
 	if (b->len + take + 1 > b->cap) {
 		uint32_t cap = b->cap ? b->cap : 64;
@@ -155,8 +171,18 @@ static bool sbuf_append_as(struct sbuf *b, const char *data, size_t n, uint32_t 
 		b->p = p;
 		b->cap = cap;
 	}
-	for (i = 0; i < take; i++)
-		b->p[b->len + i] = clean(data[i], block);
+	dst = b->p + b->len;
+	for (i = 0; i + 8 <= take; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, data + i, 8);
+		memcpy(dst + i, &w, 8);
+		if (word_unclean(w))
+			for (k = i; k < i + 8; k++)
+				dst[k] = clean(data[k], block);
+	}
+	for (; i < take; i++)
+		dst[i] = clean(data[i], block);
 	b->len += take;
 	b->p[b->len] = '\0';
 	return take == n;

@@ -46,16 +46,89 @@ const char *span_source_name(uint8_t source)
 	}
 }
 
+/* Two decimal digits for each of 0..99. */
+static const char dec2[] = "00010203040506070809101112131415161718192021222324252627282930"
+			   "31323334353637383940414243444546474849505152535455565758596061"
+			   "62636465666768697071727374757677787980818283848586878889909192"
+			   "93949596979899";
+
+/*
+ * @v in decimal at @p (up to 20 bytes, not terminated); returns the end. Numbers are
+ * most of a span's JSON and addresses are in every span: printf's machinery for
+ * them cost more than the rest of the line.
+ */
+static char *put_dec(char *p, uint64_t v)
+{
+	static const uint64_t pow10[] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
+		1000000000000ull, 10000000000000ull, 100000000000000ull, 1000000000000000ull,
+		10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
+		10000000000000000000ull,
+	};
+	size_t n = 1;
+	char *d;
+
+	/* the length first, then the digits in place from the end */
+	while (n < 20 && v >= pow10[n])
+		n++;
+	d = p + n;
+	while (v >= 100) {
+		d -= 2;
+		memcpy(d, dec2 + v % 100 * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		d -= 2;
+		memcpy(d, dec2 + v * 2, 2);
+	} else {
+		*--d = '0' + v;
+	}
+	return p + n;
+}
+
+/* Room for the longest address text: "[" IPv6 "]:65535". */
+#define ADDR_TEXT_MAX (INET6_ADDRSTRLEN + 16)
+
+/* span_addr_format()'s text at @out (ADDR_TEXT_MAX bytes), not terminated; returns its
+ * length. IPv6 keeps the C library's form (zero compression, embedded IPv4). */
+static size_t addr_text(const struct span_addr *addr, char *out)
+{
+	char *p = out;
+	int i;
+
+	if (addr->family == AF_INET) {
+		for (i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p = put_dec(p, addr->addr[i]);
+		}
+	} else if (addr->family == AF_INET6 &&
+		   inet_ntop(AF_INET6, addr->addr, out + 1, INET6_ADDRSTRLEN)) {
+		out[0] = '[';
+		p = out + 1 + strlen(out + 1);
+		*p++ = ']';
+	} else {
+		out[0] = '-';
+		return 1;
+	}
+	*p++ = ':';
+	p = put_dec(p, addr->port);
+	return p - out;
+}
+
 char *span_addr_format(const struct span_addr *addr, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char text[ADDR_TEXT_MAX];
+	size_t n = addr_text(addr, text);
 
-	if (addr->family == AF_INET && inet_ntop(AF_INET, addr->addr, ip, sizeof(ip)))
-		snprintf(buf, len, "%s:%u", ip, addr->port);
-	else if (addr->family == AF_INET6 && inet_ntop(AF_INET6, addr->addr, ip, sizeof(ip)))
-		snprintf(buf, len, "[%s]:%u", ip, addr->port);
-	else
-		snprintf(buf, len, "-");
+	/* as snprintf would: cut to fit, terminated, nothing written when len is 0 */
+	if (len) {
+		if (n > len - 1)
+			n = len - 1;
+		memcpy(buf, text, n);
+		buf[n] = '\0';
+	}
 	return buf;
 }
 
@@ -159,7 +232,53 @@ static void hex_encode(const uint8_t *in, size_t n, char *out)
  * attach prints tens of thousands of spans a second on the host it observes, and
  * building objects cost several times more than the rest of the pipeline.
  * span_to_json() parses this same text, so there is one serialization.
+ *
+ * A span is assembled in a buffer on the stack and handed to stdio in one call (more
+ * only for big header blocks): a stdio call per key, number and escaped byte cost more
+ * than the formatting itself.
  */
+struct jout {
+	FILE *f;
+	size_t len;
+	char buf[4096];
+};
+
+static void jout_flush(struct jout *o)
+{
+	if (o->len)
+		fwrite_unlocked(o->buf, 1, o->len, o->f);
+	o->len = 0;
+}
+
+/* Where @n more bytes can go (@n at most the buffer's size); the caller adds to len. */
+static char *jout_room(struct jout *o, size_t n)
+{
+	if (n > sizeof(o->buf) - o->len)
+		jout_flush(o);
+	return o->buf + o->len;
+}
+
+static void jout_put(struct jout *o, const char *p, size_t n)
+{
+	if (n > sizeof(o->buf) - o->len) {
+		jout_flush(o);
+		if (n > sizeof(o->buf)) {
+			fwrite_unlocked(p, 1, n, o->f);
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static void jout_putc(struct jout *o, char c)
+{
+	*jout_room(o, 1) = c;
+	o->len++;
+}
+
+/* Literals (keys with their separator: ",\"pid\":") go by their size, not strlen. */
+#define JOUT_LIT(o, lit) jout_put(o, "" lit, sizeof(lit) - 1)
 
 /* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
@@ -198,7 +317,12 @@ static bool utf8_valid(const char *text, size_t len)
 
 	while (i < len) {
 		if (s[i] < 0x80) {
+			uint64_t w;
+
+			/* mostly ASCII: skip it 8 bytes at a time */
 			i++;
+			while (i + 8 <= len && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull)))
+				i += 8;
 			continue;
 		}
 		n = utf8_seq(s + i, len - i);
@@ -209,121 +333,177 @@ static bool utf8_valid(const char *text, size_t len)
 	return true;
 }
 
+/* What a byte needs in a JSON string: an escape, or '?' when the string is not UTF-8. */
+enum { J_ESC = 1, J_HIGH = 2 };
+static const uint8_t json_byte[256] = {
+	[0x00 ... 0x1f] = J_ESC, ['"'] = J_ESC, ['\\'] = J_ESC, [0x80 ... 0xff] = J_HIGH,
+};
+
 /*
  * A JSON string. JSON carries UTF-8 only, while a span's strings are bytes from the
  * wire or from a file: in a string that is not valid UTF-8 every non-ASCII byte is
  * written as '?', so the span prints and what is shown is never mistaken for what
- * was sent.
+ * was sent. Runs of bytes that need nothing are copied as they are.
  */
-static void json_put_string(FILE *f, const char *text, size_t len)
+static void json_put_string(struct jout *o, const char *text, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	bool ascii_only = !utf8_valid(text, len);
-	size_t i;
+	const unsigned char *s = (const unsigned char *)text;
+	uint8_t stop = utf8_valid(text, len) ? J_ESC : J_ESC | J_HIGH;
+	size_t i = 0, run;
+	char *p;
 
-	putc_unlocked('"', f);
-	for (i = 0; i < len; i++) {
-		unsigned char c = text[i];
+	jout_putc(o, '"');
+	while (i < len) {
+		unsigned char c;
 
-		switch (c) {
-		case '"': fputs_unlocked("\\\"", f); continue;
-		case '\\': fputs_unlocked("\\\\", f); continue;
-		case '\n': fputs_unlocked("\\n", f); continue;
-		case '\r': fputs_unlocked("\\r", f); continue;
-		case '\t': fputs_unlocked("\\t", f); continue;
-		case '\b': fputs_unlocked("\\b", f); continue;
-		case '\f': fputs_unlocked("\\f", f); continue;
+		for (run = i; i < len && !(json_byte[s[i]] & stop); i++)
+			;
+		jout_put(o, text + run, i - run);
+		if (i == len)
+			break;
+		c = s[i++];
+		p = jout_room(o, 6);
+		if (c >= 0x80) {
+			p[0] = '?';
+			o->len += 1;
+			continue;
 		}
-		if (c < 0x20) {
-			fputs_unlocked("\\u00", f);
-			putc_unlocked(hex[c >> 4], f);
-			putc_unlocked(hex[c & 15], f);
-		} else if (c >= 0x80 && ascii_only) {
-			putc_unlocked('?', f);
-		} else {
-			putc_unlocked(c, f);
+		p[0] = '\\';
+		o->len += 2;
+		switch (c) {
+		case '"': p[1] = '"'; break;
+		case '\\': p[1] = '\\'; break;
+		case '\n': p[1] = 'n'; break;
+		case '\r': p[1] = 'r'; break;
+		case '\t': p[1] = 't'; break;
+		case '\b': p[1] = 'b'; break;
+		case '\f': p[1] = 'f'; break;
+		default:
+			memcpy(p + 1, "u00", 3);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 15];
+			o->len += 4;
+			break;
 		}
 	}
-	putc_unlocked('"', f);
+	jout_putc(o, '"');
+}
+
+/* A string known to need no escaping (names, ids, addresses): as it is. */
+static void json_put_plain(struct jout *o, const char *text, size_t len)
+{
+	char *p = jout_room(o, len + 2);
+
+	p[0] = '"';
+	memcpy(p + 1, text, len);
+	p[len + 1] = '"';
+	o->len += len + 2;
 }
 
 /* Members are written with their key literal, separator included: ",\"pid\":". */
-static void json_put_uint(FILE *f, const char *key, uint64_t v)
+static void json_put_uint(struct jout *o, const char *key, size_t key_len, uint64_t v)
 {
-	char digits[24];
-	int i = sizeof(digits);
+	char *p = jout_room(o, key_len + 20);
 
-	fputs_unlocked(key, f);
-	do
-		digits[--i] = '0' + v % 10;
-	while (v /= 10);
-	fwrite_unlocked(digits + i, 1, sizeof(digits) - i, f);
+	memcpy(p, key, key_len);
+	o->len = put_dec(p + key_len, v) - o->buf;
 }
 
-static void json_put_text(FILE *f, const char *key, const char *text, size_t len)
+static void json_put_text(struct jout *o, const char *key, size_t key_len, const char *text,
+			  size_t len)
 {
-	fputs_unlocked(key, f);
-	json_put_string(f, text ? text : "", text ? len : 0);
+	jout_put(o, key, key_len);
+	json_put_string(o, text ? text : "", text ? len : 0);
 }
 
-static void json_put_cstr(FILE *f, const char *key, const char *text)
+static void json_put_cstr(struct jout *o, const char *key, size_t key_len, const char *text)
 {
-	json_put_text(f, key, text, text ? strlen(text) : 0);
+	json_put_text(o, key, key_len, text, text ? strlen(text) : 0);
 }
+
+static void json_put_cplain(struct jout *o, const char *key, size_t key_len, const char *text,
+			    size_t len)
+{
+	jout_put(o, key, key_len);
+	json_put_plain(o, text, len);
+}
+
+#define JSON_UINT(o, key, v) json_put_uint(o, "" key, sizeof(key) - 1, v)
+#define JSON_TEXT(o, key, text, len) json_put_text(o, "" key, sizeof(key) - 1, text, len)
+#define JSON_CSTR(o, key, text) json_put_cstr(o, "" key, sizeof(key) - 1, text)
+#define JSON_PLAIN(o, key, text, len) json_put_cplain(o, "" key, sizeof(key) - 1, text, len)
 
 void span_write_json(FILE *f, const struct span *s, bool with_headers)
 {
-	static const char *const flag_names[] = { "truncated", "partial", "midstream",
-						  "redacted", "body_unseen" };
-	char addr[64], version[16], hexid[33];
+	static const struct {
+		const char *name;
+		size_t len;
+	} flag_names[] = {
+#define FLAG(n) { n, sizeof(n) - 1 }
+		FLAG("truncated"), FLAG("partial"), FLAG("midstream"), FLAG("redacted"),
+		FLAG("body_unseen"),
+#undef FLAG
+	};
+	char addr[ADDR_TEXT_MAX], version[16], hexid[33], *p;
+	const char *name;
+	struct jout o;
 	bool first = true;
 	size_t i;
 
-	snprintf(version, sizeof(version), "HTTP/%u.%u", s->http_major, s->http_minor);
-	json_put_uint(f, "{\"start_ns\":", s->start_ns);
-	json_put_uint(f, ",\"end_ns\":", s->end_ns);
-	json_put_uint(f, ",\"duration_ns\":", s->end_ns - s->start_ns);
-	json_put_cstr(f, ",\"role\":", span_role_name(s->role));
-	json_put_cstr(f, ",\"method\":", s->method);
-	json_put_cstr(f, ",\"target\":", s->target);
-	json_put_cstr(f, ",\"host\":", s->host);
-	json_put_uint(f, ",\"status\":", s->status);
-	json_put_cstr(f, ",\"version\":", version);
-	json_put_uint(f, ",\"pid\":", s->pid);
-	json_put_uint(f, ",\"tid\":", s->tid);
-	json_put_text(f, ",\"comm\":", s->comm, strnlen(s->comm, sizeof(s->comm)));
-	json_put_cstr(f, ",\"local\":", span_addr_format(&s->local, addr, sizeof(addr)));
-	json_put_cstr(f, ",\"remote\":", span_addr_format(&s->remote, addr, sizeof(addr)));
-	json_put_uint(f, ",\"req_bytes\":", s->req_bytes);
-	json_put_uint(f, ",\"resp_bytes\":", s->resp_bytes);
-	json_put_cstr(f, ",\"source\":", span_source_name(s->source));
+	o.f = f; /* not an initializer: that would clear the whole buffer */
+	o.len = 0;
+	p = put_dec(version + 5, s->http_major);
+	*p++ = '.';
+	p = put_dec(p, s->http_minor);
+	memcpy(version, "HTTP/", 5);
+	JSON_UINT(&o, "{\"start_ns\":", s->start_ns);
+	JSON_UINT(&o, ",\"end_ns\":", s->end_ns);
+	JSON_UINT(&o, ",\"duration_ns\":", s->end_ns - s->start_ns);
+	name = span_role_name(s->role);
+	JSON_PLAIN(&o, ",\"role\":", name, strlen(name));
+	JSON_CSTR(&o, ",\"method\":", s->method);
+	JSON_CSTR(&o, ",\"target\":", s->target);
+	JSON_CSTR(&o, ",\"host\":", s->host);
+	JSON_UINT(&o, ",\"status\":", s->status);
+	JSON_PLAIN(&o, ",\"version\":", version, p - version);
+	JSON_UINT(&o, ",\"pid\":", s->pid);
+	JSON_UINT(&o, ",\"tid\":", s->tid);
+	JSON_TEXT(&o, ",\"comm\":", s->comm, strnlen(s->comm, sizeof(s->comm)));
+	JSON_PLAIN(&o, ",\"local\":", addr, addr_text(&s->local, addr));
+	JSON_PLAIN(&o, ",\"remote\":", addr, addr_text(&s->remote, addr));
+	JSON_UINT(&o, ",\"req_bytes\":", s->req_bytes);
+	JSON_UINT(&o, ",\"resp_bytes\":", s->resp_bytes);
+	name = span_source_name(s->source);
+	JSON_PLAIN(&o, ",\"source\":", name, strlen(name));
 	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, hexid);
-	json_put_cstr(f, ",\"span_id\":", hexid);
+	JSON_PLAIN(&o, ",\"span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
 	if (s->has_parent) {
 		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, hexid);
-		json_put_cstr(f, ",\"trace_id\":", hexid);
+		JSON_PLAIN(&o, ",\"trace_id\":", hexid, 2 * SPAN_TRACE_ID_LEN);
 		hex_encode(s->parent_span_id, SPAN_SPAN_ID_LEN, hexid);
-		json_put_cstr(f, ",\"parent_span_id\":", hexid);
+		JSON_PLAIN(&o, ",\"parent_span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
 	}
 	if (s->conn_id)
-		json_put_uint(f, ",\"conn_id\":", s->conn_id);
+		JSON_UINT(&o, ",\"conn_id\":", s->conn_id);
 	if (s->flags) {
-		fputs_unlocked(",\"flags\":[", f);
+		JOUT_LIT(&o, ",\"flags\":[");
 		for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
 			if (!(s->flags & (1u << i)))
 				continue;
 			if (!first)
-				putc_unlocked(',', f);
+				jout_putc(&o, ',');
 			first = false;
-			json_put_string(f, flag_names[i], strlen(flag_names[i]));
+			json_put_plain(&o, flag_names[i].name, flag_names[i].len);
 		}
-		putc_unlocked(']', f);
+		jout_putc(&o, ']');
 	}
 	if (with_headers && s->req_headers)
-		json_put_text(f, ",\"req_headers\":", s->req_headers, s->req_headers_len);
+		JSON_TEXT(&o, ",\"req_headers\":", s->req_headers, s->req_headers_len);
 	if (with_headers && s->resp_headers)
-		json_put_text(f, ",\"resp_headers\":", s->resp_headers, s->resp_headers_len);
-	putc_unlocked('}', f);
+		JSON_TEXT(&o, ",\"resp_headers\":", s->resp_headers, s->resp_headers_len);
+	jout_putc(&o, '}');
+	jout_flush(&o);
 }
 
 json_t *span_to_json(const struct span *s, bool with_headers)

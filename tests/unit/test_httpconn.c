@@ -193,6 +193,48 @@ Test(http1, fields)
 	cr_expect_eq(http1_field_kind("content-length", 14), HTTP1_F_CONTENT_LENGTH);
 }
 
+Test(http1, field_names)
+{
+	static const char tchars[] = "!#$%&'*+-.^_`|~";
+	const char *name, *value;
+	size_t name_len, value_len;
+	unsigned int c;
+
+	/* A name is a token (RFC 9110 tchar) right up to the first colon. */
+	for (c = 0; c < 0x100; c++) {
+		char line[] = { 'X', (char)c, ':', ' ', 'v' };
+		bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || (c && strchr(tchars, c));
+
+		if (c == ':')
+			continue;
+		cr_expect_eq(http1_parse_field(line, sizeof(line), &name, &name_len, &value,
+					       &value_len),
+			     tchar, "byte %#x", c);
+	}
+	cr_assert(http1_parse_field("A:b:c", 5, &name, &name_len, &value, &value_len));
+	cr_expect(name_len == 1 && value_len == 3 && !memcmp(value, "b:c", 3));
+	cr_expect_not(http1_parse_field(":x", 2, &name, &name_len, &value, &value_len));
+	cr_expect_not(http1_parse_field("Host", 4, &name, &name_len, &value, &value_len));
+	cr_expect_not(http1_parse_field("Ho st: x", 8, &name, &name_len, &value, &value_len));
+	cr_expect_not(http1_parse_field("Host : x", 8, &name, &name_len, &value, &value_len));
+	cr_assert(http1_parse_field("Host:", 5, &name, &name_len, &value, &value_len));
+	cr_expect(name_len == 4 && value_len == 0);
+
+	/* Kinds ignore ASCII case only. */
+	cr_expect_eq(http1_field_kind("hOsT", 4), HTTP1_F_HOST);
+	cr_expect_eq(http1_field_kind("TraceParent", 11), HTTP1_F_TRACEPARENT);
+	cr_expect_eq(http1_field_kind("Transfer-ENCODING", 17), HTTP1_F_TRANSFER_ENCODING);
+	cr_expect_eq(http1_field_kind("cookie", 6), HTTP1_F_CREDENTIAL);
+	cr_expect_eq(http1_field_kind("Authorization", 13), HTTP1_F_CREDENTIAL);
+	cr_expect_eq(http1_field_kind("Host", 3), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("Hosts", 5), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("Date", 4), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("H\0st", 4), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("Hos\xd4", 4), HTTP1_F_OTHER);
+	cr_expect_eq(http1_field_kind("Set\rCookie", 10), HTTP1_F_OTHER, "'-' is no '\\r'");
+}
+
 /* ---- exchanges ------------------------------------------------------------------------- */
 
 Test(httpconn, keepalive_server)
@@ -987,6 +1029,76 @@ Test(httpconn, non_ascii_kept_printable)
 	cr_expect_str_eq(col.spans[0].target, "/caf??");
 	cr_expect_str_eq(col.spans[0].req_headers, "X-Name: Jos??\r\n");
 	httpconn_close(c, 30, &sink);
+}
+
+/* What a span keeps of a byte: printable ASCII, and in a header block tabs and line ends. */
+static char kept_byte(unsigned char b, bool block)
+{
+	if (b >= 0x20 && b < 0x7f)
+		return b;
+	return block && (b == '\t' || b == '\r' || b == '\n') ? b : '?';
+}
+
+Test(httpconn, every_byte_cleaned_at_every_alignment)
+{
+	/* Every byte but the line feed in a header value and in Host, and the visible
+	 * ones in the target, shifted through 8 alignments so that each byte is copied
+	 * both in a whole word and alone. */
+	char req[2048], want_hdrs[1024], want_host[512], want_target[512];
+	struct httpconn *c;
+	size_t shift;
+
+	for (shift = 0; shift < 8; shift++) {
+		size_t n = 0, h = 0, t = 0, hl;
+		unsigned int b;
+
+		c = conn(SPAN_ROLE_SERVER, false);
+		n += sprintf(req + n, "GET /%.*s", (int)shift, "ssssssss");
+		want_target[t++] = '/';
+		memset(want_target + t, 's', shift);
+		t += shift;
+		for (b = 0x21; b < 0x100; b++) {
+			if (b == 0x7f)
+				continue; /* not a visible byte: the request line would not parse */
+			req[n++] = b;
+			want_target[t++] = kept_byte(b, false);
+		}
+		want_target[t] = '\0';
+		/* Host is kept up to 256 bytes: leave out the top 8 */
+		n += sprintf(req + n, " HTTP/1.1\r\nHost: %.*s", (int)shift, "hhhhhhhh");
+		hl = sprintf(want_hdrs, "Host: %.*s", (int)shift, "hhhhhhhh");
+		memset(want_host, 'h', shift);
+		h = shift;
+		for (b = 1; b < 0xf8; b++) {
+			if (b == '\n')
+				continue;
+			req[n++] = b;
+			want_host[h++] = kept_byte(b, false);
+			want_hdrs[hl++] = kept_byte(b, true);
+		}
+		want_host[h] = '\0';
+		n += sprintf(req + n, "\r\nX-Bytes: %.*s", (int)shift, "xxxxxxxx");
+		hl += sprintf(want_hdrs + hl, "\r\nX-Bytes: %.*s", (int)shift, "xxxxxxxx");
+		for (b = 0; b < 0x100; b++) {
+			if (b == '\n')
+				continue;
+			req[n++] = b;
+			want_hdrs[hl++] = kept_byte(b, true);
+		}
+		n += sprintf(req + n, "\r\n\r\n");
+		hl += sprintf(want_hdrs + hl, "\r\n");
+		cr_assert_lt(n, sizeof(req));
+		cr_assert_eq(httpconn_feed(c, IN, 10, 99, (const uint8_t *)req, n, n, &sink),
+			     HTTPCONN_HTTP);
+		feed(c, OUT, 20, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		cr_assert_eq(col.n, 1, "shift %zu", shift);
+		cr_expect_str_eq(col.spans[0].target, want_target, "shift %zu", shift);
+		cr_expect_str_eq(col.spans[0].host, want_host, "shift %zu", shift);
+		cr_expect_eq(col.spans[0].s.req_headers_len, hl, "shift %zu", shift);
+		cr_expect_str_eq(col.spans[0].req_headers, want_hdrs, "shift %zu", shift);
+		cr_expect_eq(col.spans[0].s.flags, 0);
+		httpconn_close(c, 30, &sink);
+	}
 }
 
 /* ---- limits and errors ------------------------------------------------------------------ */

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -192,4 +194,133 @@ Test(span, json_strings_escape_and_keep_valid_utf8)
 		cr_expect_str_eq(got, cases[i].want, "case %zu", i);
 		free(got);
 	}
+}
+
+/* The JSON text of a span whose request header block is @len bytes at @block. */
+static char *json_with_block(const char *block, size_t len, size_t *out_len)
+{
+	struct span s = { .method = "GET", .target = "/", .host = "", .req_headers = block,
+			  .req_headers_len = len };
+	char *text = NULL;
+	FILE *f = open_memstream(&text, out_len);
+
+	cr_assert_not_null(f);
+	span_write_json(f, &s, true);
+	cr_assert_eq(fclose(f), 0);
+	return text;
+}
+
+/* How a byte of a valid UTF-8 string is written: the escapes JSON requires, and the
+ * short forms where JSON has them. */
+static size_t escaped(unsigned char c, char *out)
+{
+	switch (c) {
+	case '"': return (size_t)sprintf(out, "\\\"");
+	case '\\': return (size_t)sprintf(out, "\\\\");
+	case '\n': return (size_t)sprintf(out, "\\n");
+	case '\r': return (size_t)sprintf(out, "\\r");
+	case '\t': return (size_t)sprintf(out, "\\t");
+	case '\b': return (size_t)sprintf(out, "\\b");
+	case '\f': return (size_t)sprintf(out, "\\f");
+	}
+	if (c < 0x20)
+		return (size_t)sprintf(out, "\\u%04x", c);
+	out[0] = c;
+	return 1;
+}
+
+Test(span, json_escapes_every_byte)
+{
+	/* Every byte, in a valid UTF-8 string (ASCII and multi-byte sequences) and in one
+	 * that is not (where each non-ASCII byte becomes '?'), at lengths that fill the
+	 * writer's buffer several times: the text is exact and reads back through jansson. */
+	static const char utf8[] = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xc2\x80";
+	size_t reps[] = { 1, 3, 100 }, r;
+
+	for (r = 0; r < sizeof(reps) / sizeof(reps[0]); r++) {
+		for (int valid = 0; valid < 2; valid++) {
+			size_t n = 0, w = 0, len, i;
+			char *in = malloc(reps[r] * 512), *want = malloc(reps[r] * 4096), *text;
+			char *key;
+			json_t *j, *v;
+
+			cr_assert(in && want);
+			w += (size_t)sprintf(want, ",\"req_headers\":\"");
+			for (i = 0; i < reps[r]; i++) {
+				for (unsigned int b = 0; b < 0x100; b++) {
+					if (valid && b >= 0x80)
+						break;
+					in[n++] = b;
+					w += b < 0x80 ? escaped(b, want + w) : (want[w] = '?', 1);
+				}
+				if (valid) {
+					memcpy(in + n, utf8, sizeof(utf8) - 1);
+					memcpy(want + w, utf8, sizeof(utf8) - 1);
+					n += sizeof(utf8) - 1;
+					w += sizeof(utf8) - 1;
+				}
+			}
+			w += (size_t)sprintf(want + w, "\"}");
+			text = json_with_block(in, n, &len);
+			key = memmem(text, len, ",\"req_headers\":", 15);
+			cr_assert_not_null(key);
+			cr_expect_eq((size_t)(text + len - key), w, "reps %zu valid %d", reps[r],
+				     valid);
+			cr_expect(!memcmp(key, want, w), "reps %zu valid %d", reps[r], valid);
+			j = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
+			cr_assert_not_null(j, "not JSON (reps %zu valid %d)", reps[r], valid);
+			v = json_object_get(j, "req_headers");
+			cr_assert_eq(json_string_length(v), n);
+			for (i = 0; i < n; i++) {
+				unsigned char c = in[i];
+
+				cr_assert_eq((unsigned char)json_string_value(v)[i],
+					     valid || c < 0x80 ? c : '?', "byte %zu", i);
+			}
+			json_decref(j);
+			free(text);
+			free(in);
+			free(want);
+		}
+	}
+}
+
+Test(span, json_numbers_and_addresses)
+{
+	struct span s = { .start_ns = 0, .end_ns = UINT64_MAX, .pid = UINT32_MAX, .tid = 10,
+			  .http_major = 255, .http_minor = 0, .method = "GET", .target = "/",
+			  .host = "", .status = 99, .req_bytes = 9999999999999999999ull,
+			  .resp_bytes = 10000000000000000000ull, .conn_id = 100 };
+	char *text = NULL, buf[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	s.local.family = AF_INET;
+	s.local.port = 65535;
+	inet_pton(AF_INET, "255.0.10.199", s.local.addr);
+	s.remote.family = AF_INET6;
+	s.remote.port = 0;
+	inet_pton(AF_INET6, "::ffff:10.0.0.1", s.remote.addr);
+	cr_assert_not_null(f);
+	span_write_json(f, &s, false);
+	fclose(f);
+	cr_expect_str_eq(text, "{\"start_ns\":0,\"end_ns\":18446744073709551615,"
+			       "\"duration_ns\":18446744073709551615,\"role\":\"unknown\","
+			       "\"method\":\"GET\",\"target\":\"/\",\"host\":\"\","
+			       "\"status\":99,\"version\":\"HTTP/255.0\","
+			       "\"pid\":4294967295,\"tid\":10,\"comm\":\"\","
+			       "\"local\":\"255.0.10.199:65535\","
+			       "\"remote\":\"[::ffff:10.0.0.1]:0\","
+			       "\"req_bytes\":9999999999999999999,"
+			       "\"resp_bytes\":10000000000000000000,\"source\":\"unknown\","
+			       "\"span_id\":\"0000000000000000\",\"conn_id\":100}");
+	free(text);
+	/* cut to the buffer as snprintf cuts */
+	memset(buf, 'x', sizeof(buf));
+	cr_expect_str_eq(span_addr_format(&s.local, buf, 8), "255.0.1");
+	cr_expect_eq(buf[8], 'x');
+	cr_expect_str_eq(span_addr_format(&s.remote, buf, 1), "");
+	buf[0] = 'x';
+	span_addr_format(&s.remote, buf, 0);
+	cr_expect_eq(buf[0], 'x', "nothing written into no room");
 }
