@@ -1,6 +1,7 @@
 # What `ehttp attach` costs a busy server: wrk → nginx (one worker) on loopback,
-# interleaved runs without tracing, with `ehttp -j attach -p WORKER > file`, and with
-# bpftrace capturing the same syscalls' payload prefixes for the same pid (a peer).
+# interleaved runs without tracing, with `ehttp -j attach -p WORKER > file` (the hooks
+# auto picks, and --hooks syscalls when auto picks sockets), and with bpftrace
+# capturing the same syscalls' payload prefixes for the same pid (a peer).
 # Reports requests/s and p99 latency against the untraced runs, ehttp's CPU time,
 # completeness (server spans / requests wrk completed) and drops.
 #
@@ -105,6 +106,18 @@ for round in $(seq 1 "$ROUNDS"); do
 	spans=$(wc -l <"$TMP/ehttp.out.$round")
 	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/ehttp.err.$round")
 	echo "ehttp-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
+	hooks=$(sed -nE 's/^Attached.* through the ([a-z]+) hooks.*/\1/p' "$TMP/ehttp.err.$round")
+	echo "hooks $round $hooks" >>"$TMP/results"
+
+	if [ "$hooks" = socket ]; then
+		start_tracer '^Attached' "$TMP/sys.err.$round" \
+			sh -c "exec \"$EHTTP\" -j attach --hooks syscalls -p $worker >\"$TMP/sys.out.$round\" 2>\"$TMP/sys.err.$round\""
+		run_wrk ehttp-syscalls "$round"
+		stop_tracer
+		spans=$(wc -l <"$TMP/sys.out.$round")
+		dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/sys.err.$round")
+		echo "sys-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
+	fi
 
 	if $have_bpftrace; then
 		start_tracer '^Attaching' "$TMP/bt.out.$round" \
@@ -116,16 +129,23 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 awk -v dur="$DURATION" -v rounds="$ROUNDS" '
-$1 == "base" || $1 == "ehttp" || $1 == "bpftrace" { rps[$1] += $3; p99[$1] += $4; n[$1]++
-	if ($1 == "ehttp") done[$2] = $5 }
+$1 == "base" || $1 == "ehttp" || $1 == "bpftrace" || $1 == "ehttp-syscalls" { rps[$1] += $3; p99[$1] += $4; n[$1]++
+	if ($1 == "ehttp") done[$2] = $5
+	if ($1 == "ehttp-syscalls") sdone[$2] = $5 }
+$1 == "hooks" { hooks = $3 }
+$1 == "sys-extra" { cpu["ehttp-syscalls"] += $3; sspans += $4; sdropped += $5; scompleted += sdone[$2]; start["ehttp-syscalls"] += $6 }
 $1 == "ehttp-extra" { cpu["ehttp"] += $3; spans += $4; dropped += $5; completed += done[$2]; start["ehttp"] += $6 }
 $1 == "bpftrace-extra" { cpu["bpftrace"] += $3; lines += $4; start["bpftrace"] += $5 }
 END {
 	printf "   %d rounds of %ds, wrk → nginx (1 worker), interleaved\n", rounds, dur
 	for (m in n) { rps[m] /= n[m]; p99[m] /= n[m] }
 	printf "   %-10s %10.0f req/s   p99 %7.0f us\n", "untraced", rps["base"], p99["base"]
-	printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f\n", "ehttp",
-		rps["ehttp"], p99["ehttp"], rps["ehttp"] / rps["base"], p99["ehttp"] / p99["base"]
+	printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f   (%s hooks)\n", "ehttp",
+		rps["ehttp"], p99["ehttp"], rps["ehttp"] / rps["base"], p99["ehttp"] / p99["base"], hooks
+	if (n["ehttp-syscalls"])
+		printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f   (--hooks syscalls)\n", "ehttp",
+			rps["ehttp-syscalls"], p99["ehttp-syscalls"], rps["ehttp-syscalls"] / rps["base"],
+			p99["ehttp-syscalls"] / p99["base"]
 	if (n["bpftrace"])
 		printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f\n", "bpftrace",
 			rps["bpftrace"], p99["bpftrace"], rps["bpftrace"] / rps["base"], p99["bpftrace"] / p99["base"]
@@ -135,4 +155,7 @@ END {
 			100 * (cpu[m] - start[m]) / rounds / dur
 	printf "   completeness %d server spans / %d requests wrk completed = %.4f; %d events dropped\n",
 		spans, completed, completed ? spans / completed : 0, dropped
+	if (scompleted)
+		printf "   completeness with --hooks syscalls %d / %d = %.4f; %d events dropped\n",
+			sspans, scompleted, sspans / scompleted, sdropped
 }' "$TMP/results"
