@@ -65,11 +65,33 @@ Test(check, unprivileged_blocks_everything)
 	}
 }
 
+/* Capture runs on the socket tracepoints where they work, else on raw_syscalls. */
+Test(check, capture_names_the_hooks_it_will_use)
+{
+	struct check_report r;
+
+	healthy(&r);
+	r.features[FEAT_RAW_SYSCALLS].ok = false;
+	check_judge(&r);
+	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason, "(socket hooks)") != NULL,
+		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
+
+	healthy(&r);
+	r.features[FEAT_SOCKET_TRACEPOINTS].ok = false;
+	strcpy(r.features[FEAT_SOCKET_TRACEPOINTS].reason, "sock/sock_send_length not in the kernel BTF");
+	check_judge(&r);
+	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason, "(syscall hooks; no socket hooks: sock/sock_send_length") != NULL,
+		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
+}
+
 Test(check, unusable_raw_syscalls_block_capture_with_reason)
 {
 	struct check_report r;
 
 	healthy(&r);
+	r.features[FEAT_SOCKET_TRACEPOINTS].ok = false; /* before Linux 6.3 */
 	r.features[FEAT_RAW_SYSCALLS].ok = false;
 	strcpy(r.features[FEAT_RAW_SYSCALLS].reason, "attach to raw_syscalls/sys_exit: No such file or directory");
 	check_judge(&r);
@@ -79,7 +101,8 @@ Test(check, unusable_raw_syscalls_block_capture_with_reason)
 	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok, "uprobes do not need syscall tracepoints");
 }
 
-/* Capture sees syscalls through raw_syscalls: their own tracepoints are only reported. */
+/* Capture sees syscalls through socket or raw_syscalls tracepoints: their own
+ * tracepoints are only reported. */
 Test(check, per_syscall_tracepoints_are_not_needed)
 {
 	struct check_report r;
