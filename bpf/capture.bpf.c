@@ -511,6 +511,26 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	}
 }
 
+/* The connection @c, which thread @id reached through @fd, is gone: tell user space
+ * when it holds state for it (it sent an event). */
+static __always_inline void emit_close(const struct capture_conn *c, __u64 id, int fd)
+{
+	struct capture_event *e;
+
+	if (!c->announced)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(0);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_header(e, CAPTURE_EV_CLOSE, id, fd, c);
+	e->gap[0] = c->gap[0];
+	e->gap[1] = c->gap[1];
+	bpf_ringbuf_submit(e, wakeup_flags());
+}
+
 /* ---- handlers ------------------------------------------------------------------------- */
 
 /*
@@ -571,24 +591,12 @@ __noinline int forget_fd(int fd)
 {
 	__u64 id = bpf_get_current_pid_tgid(), key = conn_key(id >> 32, fd);
 	struct capture_conn *c;
-	struct capture_event *e;
 
 	bpf_map_delete_elem(&ignored, &key);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || (c->file && c->file == (__u64)fd_file(fd)))
 		return 0;
-	if (c->announced) {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (e) {
-			__builtin_memset(e, 0, sizeof(*e));
-			fill_header(e, CAPTURE_EV_CLOSE, id, fd, c);
-			e->gap[0] = c->gap[0];
-			e->gap[1] = c->gap[1];
-			bpf_ringbuf_submit(e, wakeup_flags());
-		} else {
-			count_drop(0);
-		}
-	}
+	emit_close(c, id, fd);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }
@@ -875,7 +883,6 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	struct capture_conn n = {}, *c;
-	struct capture_event *e;
 	__u64 cookie;
 
 	if (!inet_tcp(sk))
@@ -896,26 +903,8 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 		c = bpf_map_lookup_elem(&conns, &cookie);
 		if (!c)
 			return 0;
-		if (c->announced) {
-			e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-			if (e) {
-				__builtin_memset(e, 0, sizeof(*e));
-				e->ts_ns = bpf_ktime_get_ns();
-				e->type = CAPTURE_EV_CLOSE;
-				e->pid = e->tid = c->pid;
-				e->fd = c->fd;
-				e->conn_id = c->conn_id;
-				e->role = c->role;
-				e->class = c->class;
-				e->local = c->local;
-				e->remote = c->remote;
-				e->gap[0] = c->gap[0];
-				e->gap[1] = c->gap[1];
-				bpf_ringbuf_submit(e, wakeup_flags());
-			} else {
-				count_drop(0);
-			}
-		}
+		/* Any context (softirq for a reset): in the name of its last user. */
+		emit_close(c, (__u64)c->pid << 32 | c->pid, c->fd);
 		bpf_map_delete_elem(&conns, &cookie);
 		return 0;
 	default:
