@@ -25,7 +25,17 @@ echo "wrk completed $completed, nginx logged $logged, ehttp saw $seen server spa
 expect_eq "events dropped" 0 "$dropped"
 expect_eq "server spans vs nginx's access log" "$logged" "$seen"
 [ "$seen" -ge "$completed" ] || fail "fewer spans ($seen) than requests wrk completed ($completed)"
-expect_eq "every span a 200 for /page.bin" "GET /page.bin 200" \
-	"$(jq -r 'select(.role == "server") | "\(.method) \(.target) \(.status)"' "$out" | sort -u)"
-expect_eq "response sizes" "$(awk '{print $6}' "$TMP/nginx/logs/access.log" | sort -u)" \
-	"$(jq -r 'select(.role == "server") | .resp_bytes' "$out" | sort -u)"
+# When wrk stops, it resets connections with a request in flight: nginx logs those
+# with fewer bytes than a whole response, and the reset can reach nginx's socket while
+# the head is still being written, before the send's tracepoint (the span is partial,
+# no status). Every other span is whole.
+full=$(awk '{print $6}' "$TMP/nginx/logs/access.log" | sort | uniq -c | sort -rn | awk 'NR == 1 {print $2}')
+cut=$(awk -v full="$full" '$6 != full' "$TMP/nginx/logs/access.log" | wc -l)
+partial=$(jq -r 'select(.role == "server" and (.flags // [] | index("partial"))) | .status' "$out" | wc -l)
+echo "whole responses are $full bytes; nginx logged $cut cut short, ehttp saw $partial partial spans"
+[ "$partial" -le "$cut" ] || fail "$partial partial spans, but nginx cut only $cut responses short"
+expect_eq "every whole span a 200 for /page.bin" "GET /page.bin 200" \
+	"$(jq -r 'select(.role == "server" and (.flags // [] | index("partial") | not)) | "\(.method) \(.target) \(.status)"' "$out" | sort -u)"
+expect_eq "sizes of whole responses nginx did not log" "" \
+	"$(comm -23 <(jq -r 'select(.role == "server" and (.flags // [] | index("partial") | not)) | .resp_bytes' "$out" | sort -u) \
+		<(awk '{print $6}' "$TMP/nginx/logs/access.log" | sort -u))"
