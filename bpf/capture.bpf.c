@@ -455,6 +455,14 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	__u64 len64;
 	__u8 class;
 
+	if (kind == IO_UNSEEN) {
+		/* No event: the next one on the connection carries the running total, and
+		 * user space reads it from this map when none comes (nginx sends a static
+		 * body right after its head, so this is one event in three). */
+		c->unseen[a->dir & 1] += ret;
+		c->unseen_ts = bpf_ktime_get_ns();
+		return;
+	}
 	sc = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!sc)
 		return;
@@ -470,7 +478,7 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 						ret - tail, ret, CAPTURE_SNAPLEN_MAX >> CAPTURE_TAIL_SHIFT);
 			total += tail_len;
 		}
-	} else if (kind != IO_UNSEEN) {
+	} else {
 		total = copy_payload(sc->data, a, kind, 0, ret < snaplen ? ret : snaplen, CAPTURE_SNAPLEN_MAX);
 	}
 	if (total > CAPTURE_SNAPLEN_MAX)
@@ -479,10 +487,16 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, a->fd, c, task_btf);
 	sc->hdr.len = ret;
 	sc->hdr.dir = a->dir;
-	sc->hdr.flags = kind == IO_UNSEEN ? CAPTURE_DF_UNSEEN : 0;
+	sc->hdr.flags = 0;
 	sc->hdr.tail = tail_len;
 	sc->hdr.gap[0] = c->gap[0];
 	sc->hdr.gap[1] = c->gap[1];
+	sc->hdr.unseen[0] = c->unseen[0];
+	sc->hdr.unseen[1] = c->unseen[1];
+	sc->hdr.unseen_ts = c->unseen_ts;
+	/* Numbered before it goes: user space trusts the map's totals only when it has
+	 * taken every event numbered so far. */
+	sc->hdr.seq = ++c->seq;
 
 	if (c->class == CAPTURE_CLASS_UNKNOWN && total) {
 		class = classify(sc->data, total - tail_len);
@@ -534,6 +548,9 @@ static __always_inline void emit_close(const struct capture_conn *c, __u64 id, i
 	fill_header(e, CAPTURE_EV_CLOSE, id, fd, c, false);
 	e->gap[0] = c->gap[0];
 	e->gap[1] = c->gap[1];
+	e->unseen[0] = c->unseen[0];
+	e->unseen[1] = c->unseen[1];
+	e->unseen_ts = c->unseen_ts;
 	bpf_ringbuf_submit(e, wakeup_flags());
 }
 

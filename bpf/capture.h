@@ -61,7 +61,6 @@ enum capture_class {
 };
 
 enum capture_data_flag {
-	CAPTURE_DF_UNSEEN = 1u << 0,  /* sendfile/splice: bytes counted, never copied */
 	CAPTURE_DF_CLASSIFY = 1u << 1,/* this message decided the connection's class */
 };
 
@@ -97,6 +96,13 @@ struct capture_event {
 	__u64 gap[2];
 	char comm[16];
 	struct capture_addr local, remote;
+	/* Bytes sendfile/splice moved on the connection (egress, ingress) since it was
+	 * learned, up to this event: running totals, so that user space can also read them
+	 * from the conns map when no event follows. They cost no event of their own. */
+	__u64 unseen[2];
+	__u64 unseen_ts; /* when the last of them moved */
+	__u32 seq;       /* this event's number on the connection (1, 2, ...) */
+	__u32 pad2;
 	/* __u8 data[captured] follows for CAPTURE_EV_DATA */
 };
 
@@ -115,8 +121,10 @@ struct capture_conn {
 	__u8 tries;    /* unclassified messages so far */
 	__u32 pid;     /* socket hooks: who last moved bytes on it, and through which fd: */
 	__s32 fd;      /* its close, seen in any context, is reported as theirs */
-	__u32 pad;
+	__u32 seq;     /* events numbered so far, those the ring had no room for included */
 	__u64 gap[2];  /* bytes of dropped events, per direction, not yet reported */
+	__u64 unseen[2]; /* as in struct capture_event, running */
+	__u64 unseen_ts;
 };
 
 /* Per-CPU counters (an array map of these, one slot per CPU). */

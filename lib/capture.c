@@ -31,14 +31,27 @@
 /* Longest wait for the next batch: events are woken for in batches (see wakeup_bytes
  * in the BPF side), so this bounds how late a span can be printed. */
 #define POLL_SLICE_MS 20
+/* A connection inside a body with no event for a poll round has its unseen bytes read
+ * from the kernel's map; when none came, the next look waits twice as many rounds, up
+ * to this many: long transfers cost a few lookups a second, not one per round. */
+#define UNSEEN_BACKOFF_MAX 6
 
 struct conn {
 	uint64_t key; /* pid << 32 | fd */
 	uint64_t conn_id;
 	uint32_t pid;
+	uint32_t seq;          /* number of the last event taken (struct capture_event) */
 	struct httpconn *http; /* NULL once the connection was judged not HTTP */
+	struct capture_feed_pos pos;
 	struct conn *hnext;    /* hash chain */
 	struct conn *prev, *next; /* use order, least recent first */
+	/* In a body (httpconn_in_body): on the list of those whose end may come as
+	 * unseen bytes without an event. */
+	bool in_body;
+	uint8_t backoff;
+	uint64_t round;        /* the poll round of its last event */
+	uint64_t next_look;    /* the round its unseen bytes are read again */
+	struct conn *body_prev, *body_next;
 };
 
 struct capture {
@@ -56,6 +69,8 @@ struct capture {
 	struct conn *buckets[CONN_BUCKETS];
 	struct conn *lru_head, *lru_tail;
 	size_t nconns;
+	struct conn *in_body; /* connections in a body, a list through body_next */
+	uint64_t round;       /* poll rounds so far */
 
 	struct span_sink filtered; /* what parsers emit into: filter, count, forward */
 	struct span_sink *sink;    /* the caller's sink during poll/close */
@@ -183,6 +198,28 @@ static struct conn *conn_find(struct capture *c, uint64_t key)
 	return NULL;
 }
 
+static void set_in_body(struct capture *c, struct conn *e, bool in_body)
+{
+	if (e->in_body == in_body)
+		return;
+	e->in_body = in_body;
+	if (in_body) {
+		e->body_prev = NULL;
+		e->body_next = c->in_body;
+		if (c->in_body)
+			c->in_body->body_prev = e;
+		c->in_body = e;
+		return;
+	}
+	if (e->body_prev)
+		e->body_prev->body_next = e->body_next;
+	else
+		c->in_body = e->body_next;
+	if (e->body_next)
+		e->body_next->body_prev = e->body_prev;
+	e->body_prev = e->body_next = NULL;
+}
+
 /* Complete what the connection can complete and forget it. */
 static void conn_remove(struct capture *c, struct conn *e, uint64_t ts_ns)
 {
@@ -193,6 +230,7 @@ static void conn_remove(struct capture *c, struct conn *e, uint64_t ts_ns)
 	if (*pp)
 		*pp = e->hnext;
 	lru_unlink(c, e);
+	set_in_body(c, e, false);
 	c->nconns--;
 	if (e->http)
 		httpconn_close(e->http, ts_ns, c->sink ? &c->filtered : NULL);
@@ -247,6 +285,10 @@ static struct conn *conn_add(struct capture *c, const struct capture_event *ev)
 	e->key = conn_key(ev->pid, ev->fd);
 	e->conn_id = ev->conn_id;
 	e->pid = ev->pid;
+	/* Bytes sent unseen before its first event are no message's (a connection picked
+	 * up mid-stream): not fed. */
+	e->pos.unseen[0] = ev->unseen[0];
+	e->pos.unseen[1] = ev->unseen[1];
 	b = bucket_of(e->key);
 	e->hnext = c->buckets[b];
 	c->buckets[b] = e;
@@ -256,18 +298,26 @@ static struct conn *conn_add(struct capture *c, const struct capture_event *ev)
 	return e;
 }
 
+/* The kernel's state for @e, in @kc: false when it has none (any more). */
+static bool read_kernel_conn(struct capture *c, const struct conn *e, struct capture_conn *kc)
+{
+	/* The kernel keys connections by socket cookie (= conn id) or by pid and fd. */
+	uint64_t key = c->hooks == CAPTURE_HOOKS_SOCKETS ? e->conn_id : e->key;
+
+	return !bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.conns), &key, kc) &&
+	       kc->conn_id == e->conn_id;
+}
+
 /* The parser gave up on the connection: the kernel stops sending its bytes. */
 static void tell_kernel_not_http(struct capture *c, const struct conn *e)
 {
 	struct capture_conn kc;
-	/* The kernel keys connections by socket cookie (= conn id) or by pid and fd. */
 	uint64_t key = c->hooks == CAPTURE_HOOKS_SOCKETS ? e->conn_id : e->key;
-	int map = bpf_map__fd(c->skel->maps.conns);
 
-	if (bpf_map_lookup_elem(map, &key, &kc) || kc.conn_id != e->conn_id)
+	if (!read_kernel_conn(c, e, &kc))
 		return;
 	kc.class = CAPTURE_CLASS_NOT_HTTP;
-	bpf_map_update_elem(map, &key, &kc, BPF_EXIST);
+	bpf_map_update_elem(bpf_map__fd(c->skel->maps.conns), &key, &kc, BPF_EXIST);
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -281,12 +331,14 @@ static void debug_event(const struct capture_event *ev, const uint8_t *data)
 	for (i = 0; i < n; i++)
 		text[i] = data[i] >= 0x20 && data[i] < 0x7f ? (char)data[i] : '.';
 	text[n] = '\0';
-	p_debug("event %s pid %u tid %u fd %d conn %#llx %s role %u class %u len %llu captured %u%s: %s",
+	p_debug("event %s pid %u tid %u fd %d conn %#llx seq %u %s role %u class %u len %llu captured %u unseen %llu/%llu: %s",
 		types[ev->type <= CAPTURE_EV_EXIT ? ev->type : 0], ev->pid, ev->tid, ev->fd,
-		(unsigned long long)ev->conn_id, ev->dir == CAPTURE_EGRESS ? "out" : "in", ev->role,
-		ev->class, (unsigned long long)ev->len, ev->captured,
-		ev->flags & CAPTURE_DF_UNSEEN ? " unseen" : "", text);
+		(unsigned long long)ev->conn_id, ev->seq, ev->dir == CAPTURE_EGRESS ? "out" : "in",
+		ev->role, ev->class, (unsigned long long)ev->len, ev->captured,
+		(unsigned long long)ev->unseen[0], (unsigned long long)ev->unseen[1], text);
 }
+
+static int look_for_unseen(struct capture *c, struct conn *e);
 
 static void drop_pid(struct capture *c, uint32_t pid, uint64_t ts_ns)
 {
@@ -294,9 +346,31 @@ static void drop_pid(struct capture *c, uint32_t pid, uint64_t ts_ns)
 
 	for (; e; e = next) {
 		next = e->next;
-		if (e->pid == pid)
-			conn_remove(c, e, ts_ns);
+		if (e->pid != pid)
+			continue;
+		if (e->in_body) /* what it sent unseen before it went */
+			look_for_unseen(c, e);
+		conn_remove(c, e, ts_ns);
 	}
+}
+
+/* What feeding @e returned (@rc): keep the body list right, and when the parser
+ * gave up, say so to the kernel. @counted: the bytes had looked like HTTP. */
+static int after_feed(struct capture *c, struct conn *e, int rc, bool counted, uint64_t ts_ns)
+{
+	if (rc < 0)
+		return rc;
+	if (rc == HTTPCONN_NOT_HTTP) {
+		if (counted)
+			c->stats.lost++; /* it looked like HTTP but was not parseable as such */
+		httpconn_close(e->http, ts_ns, NULL);
+		e->http = NULL;
+		set_in_body(c, e, false);
+		tell_kernel_not_http(c, e);
+		return 0;
+	}
+	set_in_body(c, e, httpconn_in_body(e->http));
+	return 0;
 }
 
 static int handle_data(struct capture *c, const struct capture_event *ev, const uint8_t *data,
@@ -319,17 +393,53 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 		lru_unlink(c, e);
 		lru_append(c, e);
 	}
+	e->seq = ev->seq;
+	e->round = c->round;
+	e->backoff = 0;
 	if (!e->http)
 		return 0;
-	rc = capture_feed(e->http, ev, data, avail, &c->filtered);
-	if (rc < 0)
-		return rc;
-	if (rc == HTTPCONN_NOT_HTTP) {
-		if (ev->class == CAPTURE_CLASS_HTTP)
-			c->stats.lost++; /* it looked like HTTP but was not parseable as such */
-		httpconn_close(e->http, ev->ts_ns, NULL);
-		e->http = NULL;
-		tell_kernel_not_http(c, e);
+	rc = capture_feed(e->http, &e->pos, ev, data, avail, &c->filtered);
+	return after_feed(c, e, rc, ev->class == CAPTURE_CLASS_HTTP, ev->ts_ns);
+}
+
+/*
+ * @e, in a body, had no event for a round: feed the unseen bytes the kernel counted
+ * since its last event. Its totals are trusted only when no event was numbered after
+ * the last one taken, before and after they were read: then every byte they count
+ * went after the bytes already fed, and before any not yet read.
+ */
+static int look_for_unseen(struct capture *c, struct conn *e)
+{
+	struct capture_conn before, after;
+	int rc;
+
+	if (!read_kernel_conn(c, e, &before) || before.seq != e->seq ||
+	    !read_kernel_conn(c, e, &after) || after.seq != e->seq)
+		return 0;
+	if (before.unseen[0] == e->pos.unseen[0] && before.unseen[1] == e->pos.unseen[1]) {
+		if (e->backoff < UNSEEN_BACKOFF_MAX)
+			e->backoff++;
+		e->next_look = c->round + (1ull << e->backoff);
+		return 0;
+	}
+	e->backoff = 0;
+	rc = capture_feed_unseen(e->http, &e->pos, before.unseen, before.unseen_ts, &c->filtered);
+	return after_feed(c, e, rc, true, before.unseen_ts);
+}
+
+/* Connections in a body that had no event this round (all with @all), oldest first. */
+static int look_for_unseen_all(struct capture *c, bool all)
+{
+	struct conn *e, *next;
+	int rc;
+
+	for (e = c->in_body; e; e = next) {
+		next = e->body_next;
+		if (!all && (e->round == c->round || c->round < e->next_look))
+			continue;
+		rc = look_for_unseen(c, e);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -355,7 +465,7 @@ static int handle_event(void *ctx, void *raw, size_t size)
 		e = conn_find(c, conn_key(ev->pid, ev->fd));
 		if (e && e->conn_id == ev->conn_id) {
 			if (e->http)
-				rc = capture_feed(e->http, ev, data, 0, &c->filtered);
+				rc = capture_feed(e->http, &e->pos, ev, data, 0, &c->filtered);
 			conn_remove(c, e, ev->ts_ns);
 		}
 		break;
@@ -540,6 +650,13 @@ static int consume(struct capture *c, struct span_sink *sink, int timeout_ms)
 	/* Events are queued without waking us until a batch is waiting: take them now. */
 	if (rc >= 0 || rc == -EINTR)
 		rc = ring_buffer__consume(c->rb);
+	if (rc >= 0 || rc == -EINTR) {
+		int err = look_for_unseen_all(c, false);
+
+		if (err < 0)
+			rc = err;
+	}
+	c->round++;
 	c->sink = NULL;
 	if (rc == -EINTR)
 		rc = 0;
@@ -598,6 +715,8 @@ void capture_finish(struct capture *c, struct span_sink *sink)
 	if (c->rb && !c->sink_err) {
 		c->sink = sink;
 		ring_buffer__consume(c->rb);
+		if (!c->sink_err)
+			look_for_unseen_all(c, true);
 	}
 	c->sink = c->sink_err ? NULL : sink;
 	now = mono_now();

@@ -1172,3 +1172,11 @@ enum httpconn_state httpconn_state(const struct httpconn *c)
 {
 	return c->state;
 }
+
+bool httpconn_in_body(const struct httpconn *c)
+{
+	for (int d = 0; d < 2; d++)
+		if (c->s[d].state == P_BODY_LEN || c->s[d].state == P_CHUNK_DATA)
+			return true;
+	return false;
+}

@@ -85,4 +85,8 @@ void httpconn_close(struct httpconn *c, uint64_t ts_ns, struct span_sink *sink);
 
 enum httpconn_state httpconn_state(const struct httpconn *c);
 
+/* Is a message on @c inside a body whose end is a byte count away (Content-Length, or
+ * a chunk)? Bytes the source counts but sees late (sendfile) may be what ends it. */
+bool httpconn_in_body(const struct httpconn *c);
+
 #endif

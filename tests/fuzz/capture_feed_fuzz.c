@@ -9,6 +9,9 @@
  * Input: a setup byte (role, midstream), then events: a 12-byte control block
  *   [0] flags: bit0 dir, bit1 unseen, bit2 close event, bit3 gap egress, bit4 gap ingress
  *   [1..2] captured, [3..4] tail, [5..8] extra bytes moved beyond captured, [9..11] gap
+ * With the unseen bit, the extra bytes are instead added to the running unseen total of
+ * the event's direction, which the event then carries (as the kernel's do), moving no
+ * bytes of its own.
  * followed by up to `captured` payload bytes (fewer at the end of the input).
  */
 #include <stdint.h>
@@ -54,6 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct httpconn_opts opts = { .clock = &clock };
 	struct httpconn_info info = { .conn_id = 1, .pid = 1, .source = SPAN_SOURCE_SYSCALL };
 	struct totals t = { { 0 } };
+	struct capture_feed_pos pos = { { 0 } };
+	__u64 unseen[2] = { 0, 0 };
 	struct span_sink sink = { count, &t };
 	struct httpconn *conn;
 	uint64_t ts = 2000;
@@ -74,10 +79,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&ev, 0, sizeof(ev));
 		ev.type = data[0] & 4 ? CAPTURE_EV_CLOSE : CAPTURE_EV_DATA;
 		ev.dir = data[0] & 1;
-		ev.flags = data[0] & 2 ? CAPTURE_DF_UNSEEN : 0;
 		ev.captured = le(data + 1, 2);
 		ev.tail = le(data + 3, 2);
 		ev.len = (uint64_t)ev.captured + (le(data + 5, 4) & 0xffffff);
+		if (data[0] & 2) {
+			unseen[ev.dir] += ev.len - ev.captured;
+			ev.len = ev.captured = 0;
+		}
+		ev.unseen[0] = unseen[0];
+		ev.unseen[1] = unseen[1];
+		ev.unseen_ts = ts;
 		if (data[0] & 8)
 			ev.gap[CAPTURE_EGRESS] = le(data + 9, 3);
 		if (data[0] & 16)
@@ -89,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *payload = malloc(avail ? avail : 1);
 		check(payload != NULL);
 		memcpy(payload, data, avail);
-		rc = capture_feed(conn, &ev, payload, avail, &sink);
+		rc = capture_feed(conn, &pos, &ev, payload, avail, &sink);
 		free(payload);
 		data += avail, size -= avail;
 		check(rc >= 0);
@@ -102,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	httpconn_close(conn, ts + 1000, &sink);
 	/* Requests and responses go opposite ways; whichever way, never more than moved. */
-	check(t.counted[0] + t.counted[1] <= t.moved[0] + t.moved[1]);
+	check(t.counted[0] + t.counted[1] <= t.moved[0] + t.moved[1] + pos.unseen[0] + pos.unseen[1]);
+	check(pos.unseen[0] <= unseen[0] && pos.unseen[1] <= unseen[1]);
 	return 0;
 }

@@ -40,6 +40,32 @@ cat "$TMP"/client.[1-6] >>"$TMP/client.truth"
 python3 tests/fixtures/pipeline.py 127.0.0.1 "$port" GET:/index.html GET:/missing GET:/index.html?p=3 \
 	>"$TMP/pipeline.truth" || fail "pipelining client"
 
+# A body sent with sendfile costs no event of its own: its bytes come with the
+# connection's next event, or from the kernel's map when none comes. This client keeps
+# its connection open after the response: the span must still appear, whole.
+head -c 30000 /dev/urandom >"$ng/www/held.bin"
+echo "GET /held.bin?idle=1 200" >>"$TMP/client.truth"
+python3 - 127.0.0.1 "$port" "$out" <<'PY' || fail "the span of a response on an idle connection did not appear"
+import socket, sys, time
+host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((host, port))
+s.sendall(b"GET /held.bin?idle=1 HTTP/1.1\r\nHost: held\r\n\r\n")
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += s.recv(65536)
+head, body = buf.split(b"\r\n\r\n", 1)
+length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+while len(body) < length:
+    body += s.recv(65536)
+for _ in range(50):  # the connection stays open meanwhile
+    if any(b'"role":"server"' in l and b'"target":"/held.bin?idle=1"' in l for l in open(out, "rb")):
+        break
+    time.sleep(0.1)
+else:
+    sys.exit(1)
+s.close()
+PY
+
 sleep 0.5 # nginx writes its access log after the response
 attach_stop "$out"
 
