@@ -5,12 +5,17 @@
 # Reports requests/s and p99 latency against the untraced runs, ehttp's CPU time,
 # completeness (server spans / requests wrk completed) and drops.
 #
-#   DURATION=10 ROUNDS=3 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_attach.sh
+# Throughput on a shared VM drifts by more than ehttp costs (untraced runs a minute
+# apart differ by up to 25%), so each round's traced runs are set against that round's
+# untraced run, and the median and range of those per-round ratios are reported beside
+# the ratio of the means.
+#
+#   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_attach.sh
 set -u
 . tests/integration/lib.sh
 . tests/integration/nginx_lib.sh
 DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 WRK_THREADS=${WRK_THREADS:-1}
 WRK_CONNS=${WRK_CONNS:-32}
 for tool in wrk nginx jq; do command -v $tool >/dev/null || { echo "   $tool is missing"; exit 1; }; done
@@ -129,6 +134,19 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 awk -v dur="$DURATION" -v rounds="$ROUNDS" '
+# Median of the per-round ratios of mode m (sorted by insertion; rounds are few).
+function median(m,    i, j, k, v, t) {
+	k = 0
+	for (i = 1; i <= rounds; i++)
+		if ((m, i) in r_rps && (i in base_rps) && base_rps[i] > 0)
+			v[++k] = r_rps[m, i] / base_rps[i]
+	for (i = 2; i <= k; i++)
+		for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+	lo = v[1]; hi = v[k]
+	return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+}
+$1 == "base" { base_rps[$2] = $3 }
+$1 == "ehttp" || $1 == "bpftrace" || $1 == "ehttp-syscalls" { r_rps[$1, $2] = $3 }
 $1 == "base" || $1 == "ehttp" || $1 == "bpftrace" || $1 == "ehttp-syscalls" { rps[$1] += $3; p99[$1] += $4; n[$1]++
 	if ($1 == "ehttp") done[$2] = $5
 	if ($1 == "ehttp-syscalls") sdone[$2] = $5 }
@@ -149,6 +167,21 @@ END {
 	if (n["bpftrace"])
 		printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f\n", "bpftrace",
 			rps["bpftrace"], p99["bpftrace"], rps["bpftrace"] / rps["base"], p99["bpftrace"] / p99["base"]
+	printf "   per-round throughput ratios (traced / that round'"'"'s untraced run), median [min-max]:\n"
+	split("ehttp ehttp-syscalls bpftrace", order, " ")
+	for (o = 1; o <= 3; o++) {
+		m = order[o]
+		if (!n[m])
+			continue
+		med = median(m)
+		printf "   %-15s %.3f [%.3f-%.3f]\n", m, med, lo, hi
+	}
+	bmin = bmax = 0
+	for (i in base_rps) {
+		if (!bmin || base_rps[i] < bmin) bmin = base_rps[i]
+		if (base_rps[i] > bmax) bmax = base_rps[i]
+	}
+	printf "   untraced runs ranged %.0f-%.0f req/s\n", bmin, bmax
 	for (m in cpu)
 		printf "   %-10s CPU %.2f s per run: %.2f s starting (loading BPF), then %.2f s tracing = %.0f%% of one core\n",
 			m, cpu[m] / rounds, start[m] / rounds, (cpu[m] - start[m]) / rounds,
