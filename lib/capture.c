@@ -396,6 +396,7 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 	e->seq = ev->seq;
 	e->round = c->round;
 	e->backoff = 0;
+	e->next_look = 0;
 	if (!e->http)
 		return 0;
 	rc = capture_feed(e->http, &e->pos, ev, data, avail, &c->filtered);
@@ -413,21 +414,23 @@ static int look_for_unseen(struct capture *c, struct conn *e)
 	struct capture_conn before, after;
 	int rc;
 
-	if (!read_kernel_conn(c, e, &before) || before.seq != e->seq ||
-	    !read_kernel_conn(c, e, &after) || after.seq != e->seq)
-		return 0;
-	if (before.unseen[0] == e->pos.unseen[0] && before.unseen[1] == e->pos.unseen[1]) {
-		if (e->backoff < UNSEEN_BACKOFF_MAX)
-			e->backoff++;
-		e->next_look = c->round + (1ull << e->backoff);
-		return 0;
+	if (read_kernel_conn(c, e, &before) && before.seq == e->seq &&
+	    read_kernel_conn(c, e, &after) && after.seq == e->seq &&
+	    (before.unseen[0] != e->pos.unseen[0] || before.unseen[1] != e->pos.unseen[1])) {
+		e->backoff = 0;
+		rc = capture_feed_unseen(e->http, &e->pos, before.unseen, before.unseen_ts, &c->filtered);
+		return after_feed(c, e, rc, true, before.unseen_ts);
 	}
-	e->backoff = 0;
-	rc = capture_feed_unseen(e->http, &e->pos, before.unseen, before.unseen_ts, &c->filtered);
-	return after_feed(c, e, rc, true, before.unseen_ts);
+	/* Nothing new, or nothing to trust yet (an event is on its way, or was dropped,
+	 * or the kernel forgot the connection): look again later. */
+	if (e->backoff < UNSEEN_BACKOFF_MAX)
+		e->backoff++;
+	e->next_look = c->round + (1ull << e->backoff);
+	return 0;
 }
 
-/* Connections in a body that had no event this round (all with @all), oldest first. */
+/* Connections in a body that had no event this round and are due a look (all of them
+ * with @all). */
 static int look_for_unseen_all(struct capture *c, bool all)
 {
 	struct conn *e, *next;
