@@ -841,14 +841,38 @@ __noinline int sock_emit_unseen(struct capture_conn *c, long ret, __u64 fd_dir)
 	return sock_emit(c, ret, fd_dir, 0, 0, IO_UNSEEN);
 }
 
+/* The connection @c ends: tell user space, in the name of its last user (the context
+ * may be any: softirq for a reset), and forget it. */
+static __always_inline void sock_end(struct capture_conn *c, __u64 cookie)
+{
+	emit_close(c, (__u64)c->pid << 32 | c->pid, c->fd);
+	bpf_map_delete_elem(&conns, &cookie);
+}
+
+/* A send on @sk returned: end the connection if it ended inside it (sock_state). */
+static __always_inline void sock_end_deferred(struct sock *sk)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	struct capture_conn *c = bpf_map_lookup_elem(&conns, &cookie);
+
+	if (c && c->closing)
+		sock_end(c, cookie);
+}
+
 static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid(), nr, fd_dir;
+	__u64 id = bpf_get_current_pid_tgid(), nr, fd_dir, cookie;
 	struct capture_conn *c;
 	struct pt_regs *regs;
 	int fd;
 
-	if (ret <= 0 || !traced_process(id >> 32) || !inet_tcp(sk))
+	if (ret <= 0) {
+		/* A send that failed (reset by the peer, mostly) may still owe a close. */
+		if (dir == CAPTURE_EGRESS && traced_process(id >> 32) && inet_tcp(sk))
+			sock_end_deferred(sk);
+		return 0;
+	}
+	if (!traced_process(id >> 32) || !inet_tcp(sk))
 		return 0;
 	if (dir == CAPTURE_INGRESS && (flags & CAP_MSG_PEEK)) /* the bytes will be read again */
 		return 0;
@@ -858,9 +882,12 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 di
 	nr = SYSCALL_NR(regs);
 	/* splice(fd_in, off_in, fd_out, ...): the socket is fd_out when sending. */
 	fd = nr == NR_SPLICE && dir == CAPTURE_EGRESS ? ARG3(regs) : ARG1(regs);
-	c = sock_conn(sk, bpf_get_socket_cookie(sk));
-	if (!c || c->class >= CAPTURE_CLASS_NOT_HTTP)
+	cookie = bpf_get_socket_cookie(sk);
+	c = sock_conn(sk, cookie);
+	if (!c)
 		return 0;
+	if (c->class >= CAPTURE_CLASS_NOT_HTTP)
+		goto out;
 	c->pid = id >> 32;
 	c->fd = fd;
 	fd_dir = (__u64)dir << 32 | (__u32)fd;
@@ -869,19 +896,59 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 di
 	case NR_WRITE:
 	case NR_RECVFROM:
 	case NR_SENDTO:
-		return sock_emit_buf(c, ret, fd_dir, ARG2(regs));
+		sock_emit_buf(c, ret, fd_dir, ARG2(regs));
+		break;
 	case NR_READV:
 	case NR_WRITEV:
-		return sock_emit_iov(c, ret, fd_dir, ARG2(regs), ARG3(regs));
+		sock_emit_iov(c, ret, fd_dir, ARG2(regs), ARG3(regs));
+		break;
 	case NR_RECVMSG:
 	case NR_SENDMSG:
-		return sock_emit_msg(c, ret, fd_dir, ARG2(regs));
+		sock_emit_msg(c, ret, fd_dir, ARG2(regs));
+		break;
 	case NR_SENDFILE:
 	case NR_SPLICE:
-		return sock_emit_unseen(c, ret, fd_dir);
-	}
+		sock_emit_unseen(c, ret, fd_dir);
+		break;
 	/* Other callers (sendmmsg, io_uring, the kernel itself) are not followed. */
+	}
+out:
+	if (c->closing)
+		sock_end(c, cookie);
 	return 0;
+}
+
+/*
+ * Is the current task inside a send on @c's fd? On loopback (and wherever the answer
+ * comes back in the same softirq) a peer's reset to what the send transmits ends the
+ * connection within the send, before the send's tracepoint: the close must wait for
+ * that event, or the bytes sent would arrive after the connection's end.
+ */
+static __always_inline bool sending_on(const struct capture_conn *c)
+{
+	struct pt_regs *regs;
+	int fd;
+
+	if (bpf_get_current_pid_tgid() >> 32 != c->pid)
+		return false;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs || COMPAT_TASK(regs))
+		return false;
+	switch (SYSCALL_NR(regs)) {
+	case NR_WRITE:
+	case NR_WRITEV:
+	case NR_SENDTO:
+	case NR_SENDMSG:
+	case NR_SENDFILE:
+		fd = ARG1(regs);
+		break;
+	case NR_SPLICE:
+		fd = ARG3(regs);
+		break;
+	default:
+		return false;
+	}
+	return fd == c->fd;
 }
 
 SEC("tp_btf/sock_send_length")
@@ -926,9 +993,10 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 		c = bpf_map_lookup_elem(&conns, &cookie);
 		if (!c)
 			return 0;
-		/* Any context (softirq for a reset): in the name of its last user. */
-		emit_close(c, (__u64)c->pid << 32 | c->pid, c->fd);
-		bpf_map_delete_elem(&conns, &cookie);
+		if (sending_on(c))
+			c->closing = 1; /* the send's event first, then the end */
+		else
+			sock_end(c, cookie);
 		return 0;
 	default:
 		return 0;

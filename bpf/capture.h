@@ -125,6 +125,8 @@ struct capture_conn {
 	__u64 gap[2];  /* bytes of dropped events, per direction, not yet reported */
 	__u64 unseen[2]; /* as in struct capture_event, running */
 	__u64 unseen_ts;
+	__u8 closing;  /* socket hooks: ended inside a send of its user, whose event comes first */
+	__u8 pad[7];
 };
 
 /* Per-CPU counters (an array map of these, one slot per CPU). */

@@ -66,6 +66,18 @@ else:
 s.close()
 PY
 
+# A client that sends its request and closes at once: nginx's answer meets a reset,
+# which on loopback ends the connection inside nginx's own send. The span still has
+# what nginx sent, as its log says; the client's has no response.
+head -c 200000 /dev/urandom >"$ng/www/reset.bin"
+echo "GET /reset.bin?early=1 0" >>"$TMP/client.truth"
+python3 - 127.0.0.1 "$port" <<'PY' || fail "the early-closing client"
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"GET /reset.bin?early=1 HTTP/1.1\r\nHost: early\r\n\r\n")
+s.close()
+PY
+
 sleep 0.5 # nginx writes its access log after the response
 attach_stop "$out"
 

@@ -26,9 +26,8 @@ expect_eq "events dropped" 0 "$dropped"
 expect_eq "server spans vs nginx's access log" "$logged" "$seen"
 [ "$seen" -ge "$completed" ] || fail "fewer spans ($seen) than requests wrk completed ($completed)"
 # When wrk stops, it resets connections with a request in flight: nginx logs those
-# with fewer bytes than a whole response, and the reset can reach nginx's socket while
-# the head is still being written, before the send's tracepoint (the span is partial,
-# no status). Every other span is whole.
+# with fewer bytes than a whole response, and their spans are partial. Every other
+# span is whole.
 full=$(awk '{print $6}' "$TMP/nginx/logs/access.log" | sort | uniq -c | sort -rn | awk 'NR == 1 {print $2}')
 cut=$(awk -v full="$full" '$6 != full' "$TMP/nginx/logs/access.log" | wc -l)
 partial=$(jq -r 'select(.role == "server" and (.flags // [] | index("partial"))) | .status' "$out" | wc -l)
