@@ -859,6 +859,13 @@ static __always_inline void sock_end_deferred(struct sock *sk)
 		sock_end(c, cookie);
 }
 
+/* The socket's fd in syscall @nr, which moves bytes @dir: splice(fd_in, off_in, fd_out,
+ * ...) sends to fd_out; every other call names it first. */
+static __always_inline int sock_fd(const struct pt_regs *regs, __u64 nr, __u32 dir)
+{
+	return nr == NR_SPLICE && dir == CAPTURE_EGRESS ? ARG3(regs) : ARG1(regs);
+}
+
 static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid(), nr, fd_dir, cookie;
@@ -880,8 +887,7 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 di
 	if (!regs || COMPAT_TASK(regs))
 		return 0;
 	nr = SYSCALL_NR(regs);
-	/* splice(fd_in, off_in, fd_out, ...): the socket is fd_out when sending. */
-	fd = nr == NR_SPLICE && dir == CAPTURE_EGRESS ? ARG3(regs) : ARG1(regs);
+	fd = sock_fd(regs, nr, dir);
 	cookie = bpf_get_socket_cookie(sk);
 	c = sock_conn(sk, cookie);
 	if (!c)
@@ -927,28 +933,24 @@ out:
 static __always_inline bool sending_on(const struct capture_conn *c)
 {
 	struct pt_regs *regs;
-	int fd;
+	__u64 nr;
 
 	if (bpf_get_current_pid_tgid() >> 32 != c->pid)
 		return false;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	if (!regs || COMPAT_TASK(regs))
 		return false;
-	switch (SYSCALL_NR(regs)) {
+	nr = SYSCALL_NR(regs);
+	switch (nr) {
 	case NR_WRITE:
 	case NR_WRITEV:
 	case NR_SENDTO:
 	case NR_SENDMSG:
 	case NR_SENDFILE:
-		fd = ARG1(regs);
-		break;
 	case NR_SPLICE:
-		fd = ARG3(regs);
-		break;
-	default:
-		return false;
+		return sock_fd(regs, nr, CAPTURE_EGRESS) == c->fd;
 	}
-	return fd == c->fd;
+	return false;
 }
 
 SEC("tp_btf/sock_send_length")

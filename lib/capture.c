@@ -298,11 +298,16 @@ static struct conn *conn_add(struct capture *c, const struct capture_event *ev)
 	return e;
 }
 
+/* The kernel keys connections by socket cookie (= conn id) or by pid and fd. */
+static uint64_t kernel_conn_key(const struct capture *c, const struct conn *e)
+{
+	return c->hooks == CAPTURE_HOOKS_SOCKETS ? e->conn_id : e->key;
+}
+
 /* The kernel's state for @e, in @kc: false when it has none (any more). */
 static bool read_kernel_conn(struct capture *c, const struct conn *e, struct capture_conn *kc)
 {
-	/* The kernel keys connections by socket cookie (= conn id) or by pid and fd. */
-	uint64_t key = c->hooks == CAPTURE_HOOKS_SOCKETS ? e->conn_id : e->key;
+	uint64_t key = kernel_conn_key(c, e);
 
 	return !bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.conns), &key, kc) &&
 	       kc->conn_id == e->conn_id;
@@ -312,7 +317,7 @@ static bool read_kernel_conn(struct capture *c, const struct conn *e, struct cap
 static void tell_kernel_not_http(struct capture *c, const struct conn *e)
 {
 	struct capture_conn kc;
-	uint64_t key = c->hooks == CAPTURE_HOOKS_SOCKETS ? e->conn_id : e->key;
+	uint64_t key = kernel_conn_key(c, e);
 
 	if (!read_kernel_conn(c, e, &kc))
 		return;
