@@ -89,6 +89,7 @@ struct io_args {
 struct scratch {
 	struct capture_event hdr;
 	__u8 data[2 * CAPTURE_SNAPLEN_MAX];
+	__u64 unwoken; /* bytes this CPU sent to the ring since it last woke the reader */
 };
 
 struct {
@@ -359,32 +360,43 @@ static __always_inline void count_drop(__u64 bytes)
 	}
 }
 
+/* For the rare events (close, exit): wake the reader when enough is waiting. */
 static __always_inline __u64 wakeup_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 									     : BPF_RB_NO_WAKEUP;
 }
 
-/* @task_btf: read the thread's name straight from its task_struct, a few loads where
- * bpf_get_current_comm() costs a string copy per event (about 50 ns here); the socket
- * hooks only, as their kernels (>= 6.3) all have bpf_get_current_task_btf(). */
+/* For data events: wake the reader each time this CPU has sent it @wakeup_bytes more.
+ * A count in the CPU's scratch, where asking the ring what is waiting costs a helper
+ * call per event (tens of nanoseconds on kernels with return-stack mitigations). */
+static __always_inline __u64 data_wakeup_flags(struct scratch *sc, __u32 size)
+{
+	sc->unwoken += size;
+	if (sc->unwoken < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	sc->unwoken = 0;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+/* @task_filled: the socket hooks put the ids and name of the task in the header
+ * already (scratch_task()); elsewhere they come from @id and bpf_get_current_comm(). */
 static __always_inline void fill_header(struct capture_event *e, __u32 type, __u64 id, int fd,
-					const struct capture_conn *c, const bool task_btf)
+					const struct capture_conn *c, const bool task_filled)
 {
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
+	if (!task_filled) {
+		e->pid = id >> 32;
+		e->tid = (__u32)id;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	}
 	e->fd = fd;
 	e->conn_id = c->conn_id;
 	e->role = c->role;
 	e->class = c->class;
 	e->local = c->local;
 	e->remote = c->remote;
-	if (task_btf)
-		__builtin_memcpy(e->comm, bpf_get_current_task_btf()->comm, sizeof(e->comm));
-	else
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
 /*
@@ -444,23 +456,28 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct io_args *a, co
 	return 0;
 }
 
-/* @kind is a constant at each inlined call, so each copy is verified with its own copy
- * path only. */
-static __always_inline void emit_data(__u64 id, struct capture_conn *c, const struct io_args *a,
-				      __u64 ret, const __u8 kind, const bool task_btf)
+/* sendfile/splice moved @ret bytes on @c: no event. The next one on the connection
+ * carries the running total, and user space reads it from the conns map when none comes
+ * (nginx sends a static body right after its head, so this is one event in three). */
+static __always_inline void count_unseen(struct capture_conn *c, __u32 dir, __u64 ret)
 {
-	__u32 tgid = id >> 32, cpu = bpf_get_smp_processor_id();
+	c->unseen[dir & 1] += ret;
+	c->unseen_ts = bpf_ktime_get_ns();
+}
+
+/* @kind is a constant at each inlined call, so each copy is verified with its own copy
+ * path only. @task_filled as for fill_header(). */
+static __always_inline void emit_data(__u64 id, struct capture_conn *c, const struct io_args *a,
+				      __u64 ret, const __u8 kind, const bool task_filled)
+{
+	__u32 tgid, cpu = bpf_get_smp_processor_id();
 	struct scratch *sc;
 	__u32 total = 0, tail_len = 0, size;
 	__u64 len64;
 	__u8 class;
 
 	if (kind == IO_UNSEEN) {
-		/* No event: the next one on the connection carries the running total, and
-		 * user space reads it from this map when none comes (nginx sends a static
-		 * body right after its head, so this is one event in three). */
-		c->unseen[a->dir & 1] += ret;
-		c->unseen_ts = bpf_ktime_get_ns();
+		count_unseen(c, a->dir, ret);
 		return;
 	}
 	sc = bpf_map_lookup_elem(&scratch, &cpu);
@@ -484,7 +501,8 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	if (total > CAPTURE_SNAPLEN_MAX)
 		total = CAPTURE_SNAPLEN_MAX;
 
-	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, a->fd, c, task_btf);
+	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, a->fd, c, task_filled);
+	tgid = sc->hdr.pid;
 	sc->hdr.len = ret;
 	sc->hdr.dir = a->dir;
 	sc->hdr.flags = 0;
@@ -516,7 +534,7 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	len64 = total;
 	barrier_var(len64);
 	size = sizeof(sc->hdr) + (len64 & (2 * CAPTURE_SNAPLEN_MAX - 1));
-	if (bpf_ringbuf_output(&events, sc, size, wakeup_flags())) {
+	if (bpf_ringbuf_output(&events, sc, size, data_wakeup_flags(sc, size))) {
 		count_drop(ret);
 		if (a->dir <= CAPTURE_INGRESS)
 			c->gap[a->dir & 1] += ret;
@@ -809,6 +827,26 @@ static __always_inline struct capture_conn *sock_conn(const struct sock *sk, __u
 	return bpf_map_lookup_elem(&conns, &cookie);
 }
 
+/*
+ * The current task's ids and name, into this CPU's scratch header for the emit
+ * subprograms below: loads from the task_struct the caller holds, where the callees
+ * (which cannot take that pointer as an argument before Linux 6.8) would need helper
+ * calls. Nothing else runs on this CPU in between but interrupts, and the programs
+ * those run do not use the scratch.
+ */
+static __always_inline bool scratch_task(const struct task_struct *task)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
+
+	if (!sc)
+		return false;
+	sc->hdr.pid = task->tgid;
+	sc->hdr.tid = task->pid;
+	__builtin_memcpy(sc->hdr.comm, task->comm, sizeof(sc->hdr.comm));
+	return true;
+}
+
 /* One per kind of copy, as for the syscall hooks; @fd_dir is fd | dir << 32. */
 static __always_inline int sock_emit(struct capture_conn *c, long ret, __u64 fd_dir, __u64 ptr,
 				     __u64 count, const __u8 kind)
@@ -817,7 +855,7 @@ static __always_inline int sock_emit(struct capture_conn *c, long ret, __u64 fd_
 
 	if (!c)
 		return 0;
-	emit_data(bpf_get_current_pid_tgid(), c, &a, ret, kind, true);
+	emit_data(0, c, &a, ret, kind, true);
 	return 0;
 }
 
@@ -836,11 +874,6 @@ __noinline int sock_emit_msg(struct capture_conn *c, long ret, __u64 fd_dir, __u
 	return sock_emit(c, ret, fd_dir, msg, 0, IO_MSG);
 }
 
-__noinline int sock_emit_unseen(struct capture_conn *c, long ret, __u64 fd_dir)
-{
-	return sock_emit(c, ret, fd_dir, 0, 0, IO_UNSEEN);
-}
-
 /* The connection @c ends: tell user space, in the name of its last user (the context
  * may be any: softirq for a reset), and forget it. */
 static __always_inline void sock_end(struct capture_conn *c, __u64 cookie)
@@ -849,10 +882,19 @@ static __always_inline void sock_end(struct capture_conn *c, __u64 cookie)
 	bpf_map_delete_elem(&conns, &cookie);
 }
 
+/* The socket's cookie: once it has one (the first bpf_get_socket_cookie() makes it),
+ * a load rather than a helper call. */
+static __always_inline __u64 sock_cookie(const struct sock *sk)
+{
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+
+	return cookie ? cookie : bpf_get_socket_cookie((void *)sk);
+}
+
 /* A send on @sk returned: end the connection if it ended inside it (sock_state). */
 static __always_inline void sock_end_deferred(struct sock *sk)
 {
-	__u64 cookie = bpf_get_socket_cookie(sk);
+	__u64 cookie = sock_cookie(sk);
 	struct capture_conn *c = bpf_map_lookup_elem(&conns, &cookie);
 
 	if (c && c->closing)
@@ -866,37 +908,46 @@ static __always_inline int sock_fd(const struct pt_regs *regs, __u64 nr, __u32 d
 	return nr == NR_SPLICE && dir == CAPTURE_EGRESS ? ARG3(regs) : ARG1(regs);
 }
 
+/*
+ * Every socket send and receive of the host comes here, so each helper call counts: on
+ * kernels with return-stack mitigations (SRSO safe RET, retpolines) a call costs tens of
+ * nanoseconds. The task's fields, the socket's cookie and the wakeup decision are loads.
+ */
 static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid(), nr, fd_dir, cookie;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = task->tgid;
+	__u64 nr, fd_dir, cookie;
 	struct capture_conn *c;
 	struct pt_regs *regs;
 	int fd;
 
 	if (ret <= 0) {
 		/* A send that failed (reset by the peer, mostly) may still owe a close. */
-		if (dir == CAPTURE_EGRESS && traced_process(id >> 32) && inet_tcp(sk))
+		if (dir == CAPTURE_EGRESS && traced_process(tgid) && inet_tcp(sk))
 			sock_end_deferred(sk);
 		return 0;
 	}
-	if (!traced_process(id >> 32) || !inet_tcp(sk))
+	if (!traced_process(tgid) || !inet_tcp(sk))
 		return 0;
 	if (dir == CAPTURE_INGRESS && (flags & CAP_MSG_PEEK)) /* the bytes will be read again */
 		return 0;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs || COMPAT_TASK(regs))
 		return 0;
 	nr = SYSCALL_NR(regs);
 	fd = sock_fd(regs, nr, dir);
-	cookie = bpf_get_socket_cookie(sk);
+	cookie = sock_cookie(sk);
 	c = sock_conn(sk, cookie);
 	if (!c)
 		return 0;
 	if (c->class >= CAPTURE_CLASS_NOT_HTTP)
 		goto out;
-	c->pid = id >> 32;
+	c->pid = tgid;
 	c->fd = fd;
 	fd_dir = (__u64)dir << 32 | (__u32)fd;
+	if (nr != NR_SENDFILE && nr != NR_SPLICE && !scratch_task(task))
+		goto out;
 	switch (nr) {
 	case NR_READ:
 	case NR_WRITE:
@@ -914,7 +965,7 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 di
 		break;
 	case NR_SENDFILE:
 	case NR_SPLICE:
-		sock_emit_unseen(c, ret, fd_dir);
+		count_unseen(c, dir, ret);
 		break;
 	/* Other callers (sendmmsg, io_uring, the kernel itself) are not followed. */
 	}
@@ -932,12 +983,13 @@ out:
  */
 static __always_inline bool sending_on(const struct capture_conn *c)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
 	__u64 nr;
 
-	if (bpf_get_current_pid_tgid() >> 32 != c->pid)
+	if (task->tgid != c->pid)
 		return false;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs || COMPAT_TASK(regs))
 		return false;
 	nr = SYSCALL_NR(regs);
@@ -991,7 +1043,7 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 	case CAP_TCP_FIN_WAIT1:
 	case CAP_TCP_LAST_ACK:
 	case CAP_TCP_CLOSE:
-		cookie = bpf_get_socket_cookie((void *)sk);
+		cookie = sock_cookie(sk);
 		c = bpf_map_lookup_elem(&conns, &cookie);
 		if (!c)
 			return 0;
@@ -1003,7 +1055,7 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 	default:
 		return 0;
 	}
-	cookie = bpf_get_socket_cookie((void *)sk);
+	cookie = sock_cookie(sk);
 	n.conn_id = cookie;
 	bpf_map_update_elem(&conns, &cookie, &n, BPF_ANY);
 	return 0;
