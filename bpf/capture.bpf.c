@@ -134,7 +134,9 @@ struct {
 
 /* ---- filters ------------------------------------------------------------------------- */
 
-static __always_inline bool traced_process(__u32 tgid)
+/* @task: the current task as a BTF pointer, to read its name with loads (socket
+ * hooks); NULL to ask bpf_get_current_comm() for it. */
+static __always_inline bool traced_process(__u32 tgid, const struct task_struct *task)
 {
 	if (tgid == self_tgid || tgid == 0)
 		return false;
@@ -155,7 +157,10 @@ static __always_inline bool traced_process(__u32 tgid)
 	if (filter_comm) {
 		char comm[16];
 
-		bpf_get_current_comm(comm, sizeof(comm));
+		if (task)
+			__builtin_memcpy(comm, task->comm, sizeof(comm));
+		else
+			bpf_get_current_comm(comm, sizeof(comm));
 		for (int i = 0; i < 16; i++) {
 			if (comm[i] != targ_comm[i])
 				return false;
@@ -369,7 +374,8 @@ static __always_inline __u64 wakeup_flags(void)
 
 /* For data events: wake the reader each time this CPU has sent it @wakeup_bytes more.
  * A count in the CPU's scratch, where asking the ring what is waiting costs a helper
- * call per event (tens of nanoseconds on kernels with return-stack mitigations). */
+ * call per event, and on kernels with return-stack mitigations each call costs about
+ * as much as copying a request line. */
 static __always_inline __u64 data_wakeup_flags(struct scratch *sc, __u32 size)
 {
 	sc->unwoken += size;
@@ -715,7 +721,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (!traced_process(id >> 32) || COMPAT_TASK(regs))
+	if (!traced_process(id >> 32, NULL) || COMPAT_TASK(regs))
 		return 0;
 	switch (SYSCALL_NR(regs)) {
 	/* Nothing moved (EAGAIN, mostly): nothing to do for the data calls. */
@@ -915,21 +921,28 @@ static __always_inline int sock_fd(const struct pt_regs *regs, __u64 nr, __u32 d
  */
 static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 dir)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 tgid = task->tgid;
+	struct task_struct *task;
 	__u64 nr, fd_dir, cookie;
 	struct capture_conn *c;
 	struct pt_regs *regs;
+	__u32 tgid;
 	int fd;
 
+	/* Loads before calls: what is not TCP (unix sockets, UDP) and reads that found
+	 * nothing (a server's EAGAIN after each request) leave without one. */
+	if (ret <= 0 && dir == CAPTURE_INGRESS)
+		return 0;
+	if (!inet_tcp(sk))
+		return 0;
+	task = bpf_get_current_task_btf();
+	tgid = task->tgid;
+	if (!traced_process(tgid, task))
+		return 0;
 	if (ret <= 0) {
 		/* A send that failed (reset by the peer, mostly) may still owe a close. */
-		if (dir == CAPTURE_EGRESS && traced_process(tgid) && inet_tcp(sk))
-			sock_end_deferred(sk);
+		sock_end_deferred(sk);
 		return 0;
 	}
-	if (!traced_process(tgid) || !inet_tcp(sk))
-		return 0;
 	if (dir == CAPTURE_INGRESS && (flags & CAP_MSG_PEEK)) /* the bytes will be read again */
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -1033,7 +1046,7 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 		return 0;
 	switch (newstate) {
 	case CAP_TCP_SYN_SENT:
-		if (!traced_process(bpf_get_current_pid_tgid() >> 32))
+		if (!traced_process(bpf_get_current_pid_tgid() >> 32, NULL))
 			return 0;
 		n.role = CAPTURE_ROLE_CLIENT;
 		break;
