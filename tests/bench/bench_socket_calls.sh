@@ -44,7 +44,7 @@ stop_ehttp() {
 
 hooks_list="sockets syscalls"
 : >"$TMP/results"
-for round in $(seq 1 "$ROUNDS"); do
+for _ in $(seq 1 "$ROUNDS"); do
 	echo "base $(run_loop)" >>"$TMP/results"
 	for hooks in $hooks_list; do
 		start_ehttp "$hooks"
