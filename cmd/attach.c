@@ -41,6 +41,10 @@ static void print_summary(const struct capture_stats *st)
 
 int do_attach(int argc, char **argv)
 {
+	/* Room for a poll round's spans (tens of KiB under load), flushed at its end: one
+	 * write per round, where stdio's default 4 KiB buffer made ten, and each write to a
+	 * file costs the page cache's work per call. */
+	static char out_buf[256 << 10];
 	struct capture_opts opts;
 	struct capture_stats st;
 	struct span_printer printer = { 0 };
@@ -48,6 +52,7 @@ int do_attach(int argc, char **argv)
 	struct capture *cap;
 	int rc, taken;
 
+	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
 	NEXT_ARG();
 	if (argc == 1 && is_prefix(*argv, "help"))
