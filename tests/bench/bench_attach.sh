@@ -6,9 +6,10 @@
 # completeness (server spans / requests wrk completed) and drops.
 #
 # Throughput on a shared VM drifts by more than ehttp costs (untraced runs a minute
-# apart differ by up to 25%), so each round's traced runs are set against that round's
-# untraced run, and the median and range of those per-round ratios are reported beside
-# the ratio of the means.
+# apart differ by up to 30%), so each round runs untraced twice, before and after
+# ehttp, sets its traced runs against the mean of the two, and reports the median and
+# range of those per-round ratios beside the ratio of the means. The second untraced
+# run against the first (the control) shows how far two runs of the same thing drift.
 #
 #   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_attach.sh
 set -u
@@ -108,6 +109,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		sh -c "exec \"$EHTTP\" -j attach -p $worker >\"$TMP/ehttp.out.$round\" 2>\"$TMP/ehttp.err.$round\""
 	run_wrk ehttp "$round"
 	stop_tracer
+	run_wrk base2 "$round"
 	spans=$(wc -l <"$TMP/ehttp.out.$round")
 	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/ehttp.err.$round")
 	echo "ehttp-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
@@ -134,18 +136,26 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 awk -v dur="$DURATION" -v rounds="$ROUNDS" '
-# Median of the per-round ratios of mode m (sorted by insertion; rounds are few).
+# The untraced throughput round i is set against: the mean of its two untraced runs.
+function ref(i) {
+	return (i in base2_rps) ? (base_rps[i] + base2_rps[i]) / 2 : base_rps[i]
+}
+# Median of the per-round ratios of mode m (sorted by insertion; rounds are few);
+# m "control" is the second untraced run against the first.
 function median(m,    i, j, k, v, t) {
 	k = 0
 	for (i = 1; i <= rounds; i++)
-		if ((m, i) in r_rps && (i in base_rps) && base_rps[i] > 0)
-			v[++k] = r_rps[m, i] / base_rps[i]
+		if (m == "control" && (i in base2_rps) && base_rps[i] > 0)
+			v[++k] = base2_rps[i] / base_rps[i]
+		else if ((m, i) in r_rps && (i in base_rps) && ref(i) > 0)
+			v[++k] = r_rps[m, i] / ref(i)
 	for (i = 2; i <= k; i++)
 		for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 	lo = v[1]; hi = v[k]
 	return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
 }
 $1 == "base" { base_rps[$2] = $3 }
+$1 == "base2" { base2_rps[$2] = $3; nb2++; rps["base"] += $3; p99["base"] += $4; n["base"]++ }
 $1 == "ehttp" || $1 == "bpftrace" || $1 == "ehttp-syscalls" { r_rps[$1, $2] = $3 }
 $1 == "base" || $1 == "ehttp" || $1 == "bpftrace" || $1 == "ehttp-syscalls" { rps[$1] += $3; p99[$1] += $4; n[$1]++
 	if ($1 == "ehttp") done[$2] = $5
@@ -155,7 +165,7 @@ $1 == "sys-extra" { cpu["ehttp-syscalls"] += $3; sspans += $4; sdropped += $5; s
 $1 == "ehttp-extra" { cpu["ehttp"] += $3; spans += $4; dropped += $5; completed += done[$2]; start["ehttp"] += $6 }
 $1 == "bpftrace-extra" { cpu["bpftrace"] += $3; lines += $4; start["bpftrace"] += $5 }
 END {
-	printf "   %d rounds of %ds, wrk → nginx (1 worker), interleaved\n", rounds, dur
+	printf "   %d rounds of %ds, wrk → nginx (1 worker), interleaved: untraced, ehttp, untraced, the rest\n", rounds, dur
 	for (m in n) { rps[m] /= n[m]; p99[m] /= n[m] }
 	printf "   %-10s %10.0f req/s   p99 %7.0f us\n", "untraced", rps["base"], p99["base"]
 	printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f   (%s hooks)\n", "ehttp",
@@ -167,19 +177,26 @@ END {
 	if (n["bpftrace"])
 		printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f\n", "bpftrace",
 			rps["bpftrace"], p99["bpftrace"], rps["bpftrace"] / rps["base"], p99["bpftrace"] / p99["base"]
-	printf "   per-round throughput ratios (traced / that round'"'"'s untraced run), median [min-max]:\n"
-	split("ehttp ehttp-syscalls bpftrace", order, " ")
-	for (o = 1; o <= 3; o++) {
+	printf "   per-round throughput ratios (traced / the mean of that round'"'"'s untraced runs), median [min-max]:\n"
+	split("ehttp ehttp-syscalls bpftrace control", order, " ")
+	for (o = 1; o <= 4; o++) {
 		m = order[o]
-		if (!n[m])
+		if (m == "control" && !nb2)
+			continue
+		if (m != "control" && !n[m])
 			continue
 		med = median(m)
-		printf "   %-15s %.3f [%.3f-%.3f]\n", m, med, lo, hi
+		printf "   %-15s %.3f [%.3f-%.3f]%s\n", m, med, lo, hi,
+			m == "control" ? "   (the second untraced run / the first: the noise)" : ""
 	}
 	bmin = bmax = 0
 	for (i in base_rps) {
 		if (!bmin || base_rps[i] < bmin) bmin = base_rps[i]
 		if (base_rps[i] > bmax) bmax = base_rps[i]
+	}
+	for (i in base2_rps) {
+		if (base2_rps[i] < bmin) bmin = base2_rps[i]
+		if (base2_rps[i] > bmax) bmax = base2_rps[i]
 	}
 	printf "   untraced runs ranged %.0f-%.0f req/s\n", bmin, bmax
 	for (m in cpu)
