@@ -96,6 +96,8 @@ int do_attach(int argc, char **argv)
 	fflush(stdout);
 	capture_get_stats(cap, &st);
 	capture_close(cap, NULL);
+	if (st.targets_gone)
+		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st);
 	if (rc < 0 && rc != -EPIPE) {
 		p_err("capture failed: %s", strerror(-rc));

@@ -211,6 +211,8 @@ int do_record(int argc, char **argv)
 	err = recorder_close(rec);
 	if (status)
 		fprintf(stderr, "\r\033[K");
+	if (cs.targets_gone)
+		fprintf(stderr, "Every process given with -p has exited\n");
 	/* tcpdump's summary, on stderr: stdout may be the span file itself. */
 	fprintf(stderr, "%llu span%s written to %s%s\n%llu event%s dropped by the kernel\n"
 			"%llu span%s lost\n",

@@ -5,6 +5,7 @@
  * the spans they complete, filtered, to the caller's sink.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@
 /* Longest wait for the next batch: events are woken for in batches (see wakeup_bytes
  * in the BPF side), so this bounds how late a span can be printed. */
 #define POLL_SLICE_MS 20
+/* How often the processes given with -p are looked for. */
+#define TARGET_CHECK_NS 1000000000ull
 /* A connection inside a body with no event for a poll round has its unseen bytes read
  * from the kernel's map; when none came, the next look waits twice as many rounds, up
  * to this many: long transfers cost a few lookups a second, not one per round. */
@@ -63,8 +66,10 @@ struct capture {
 	struct httpconn_opts http_opts;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
 	int hooks;            /* enum capture_hooks: SOCKETS or SYSCALLS once open */
-	bool done;            /* count or duration reached */
+	bool done;            /* count or duration reached, or the -p processes gone */
 	bool finished;        /* detached and drained */
+	bool targets_gone;    /* every process given with -p has exited */
+	uint64_t next_target_check_ns;
 
 	struct conn *buckets[CONN_BUCKETS];
 	struct conn *lru_head, *lru_tail;
@@ -675,6 +680,49 @@ static int consume(struct capture *c, struct span_sink *sink, int timeout_ms)
 	return rc < 0 ? rc : 0;
 }
 
+/* Can process @pid still make calls? Not when it is gone, nor as a zombie (its
+ * parent has not reaped it yet, but it has made its last call). */
+static bool process_alive(pid_t pid)
+{
+	char path[32], buf[256], *paren;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the name may hold anything, the state follows its last ')' */
+	paren = strrchr(buf, ')');
+	return !paren || paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X');
+}
+
+/* Has every process the capture was limited to (-p) exited? Looked at once a second:
+ * their last events were queued before they went, and capture_finish() takes them. */
+static bool targets_gone(struct capture *c)
+{
+	const struct span_filter *f = &c->opts.filter;
+	uint64_t now;
+
+	if (!f->npids)
+		return false;
+	now = mono_now();
+	if (now < c->next_target_check_ns)
+		return false;
+	c->next_target_check_ns = now + TARGET_CHECK_NS;
+	for (size_t i = 0; i < f->npids; i++)
+		if (process_alive(f->pids[i]))
+			return false;
+	return true;
+}
+
 int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink)
 {
 	int slice = timeout_ms < 0 || timeout_ms > POLL_SLICE_MS ? POLL_SLICE_MS : timeout_ms;
@@ -689,6 +737,10 @@ int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink)
 		c->done = true;
 		return 1;
 	}
+	if (targets_gone(c)) {
+		c->targets_gone = c->done = true;
+		return 1;
+	}
 	return 0;
 }
 
@@ -700,6 +752,7 @@ void capture_get_stats(const struct capture *c, struct capture_stats *stats)
 	int i;
 
 	*stats = c->stats;
+	stats->targets_gone = c->targets_gone;
 	if (!c->skel || ncpus <= 0)
 		return;
 	per_cpu = calloc(ncpus, sizeof(*per_cpu));

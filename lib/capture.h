@@ -47,6 +47,7 @@ struct capture_stats {
 	uint64_t conns;    /* connections tracked */
 	uint64_t dropped;  /* events the kernel could not queue (ring buffer full) */
 	uint64_t lost;     /* spans that could not be built (gaps, non-HTTP after all...) */
+	bool targets_gone; /* it ended because every process given with -p had exited */
 };
 
 struct capture;
@@ -61,8 +62,9 @@ int capture_open(struct capture **out, const struct capture_opts *opts);
 const struct span_clock *capture_clock(const struct capture *c);
 /*
  * Wait up to @timeout_ms for events and hand completed spans to @sink. Returns 0, or
- * 1 when the capture is complete (count or duration reached), or a negative errno
- * (including the sink's error).
+ * 1 when the capture is complete (count or duration reached, or every process given
+ * with -p exited, as strace -p and perf -p end), or a negative errno (including the
+ * sink's error).
  */
 int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink);
 void capture_get_stats(const struct capture *c, struct capture_stats *stats);

@@ -1,7 +1,8 @@
-# ehttp attach's command line: help, usage errors, -c and --duration ending it on their
-# own, SIGTERM, the text line, stdout flushed per span into a file, credentials
-# redacted unless --no-redact, and refusal without privileges. Ground truth: the
-# requests this test sends itself, with the headers it chose.
+# ehttp attach's command line: help, usage errors, -c, --duration and the exit of the
+# -p process ending it on their own, SIGTERM, the text line, stdout reaching a file while
+# the capture runs, credentials redacted unless --no-redact, and refusal without
+# privileges. Ground truth: the requests this test sends itself, with the headers it
+# chose, and the processes it starts and ends.
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
 
@@ -51,6 +52,31 @@ expect_eq "--duration exit status" 0 "$?"
 took=$(( $(date +%s) - start ))
 [ "$took" -le 15 ] || fail "--duration 2 took ${took}s"
 grep -q '^0 spans, ' "$TMP/dur.json.err" || fail "--duration summary: $(tail -n 1 "$TMP/dur.json.err")"
+
+# -p: once the process has exited the capture ends by itself, as strace -p does, even
+# while its parent has not reaped it (a zombie makes no more calls).
+python3 -c '
+import os, sys, time
+child = os.fork()
+if child == 0:
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(60)' >"$TMP/child.pid" &
+parent=$!
+on_exit "kill $parent 2>/dev/null"
+for i in $(seq 1 50); do [ -s "$TMP/child.pid" ] && break; sleep 0.1; done
+child=$(cat "$TMP/child.pid")
+attach_start "$TMP/gone.json" -p "$child"
+kill "$child"
+for i in $(seq 1 100); do kill -0 "$ATTACH_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$ATTACH_PID" 2>/dev/null && fail "the -p process exiting did not end the capture"
+wait "$ATTACH_PID"
+expect_eq "-p exited: exit status" 0 "$?"
+grep -q '^Every process given with -p has exited$' "$TMP/gone.json.err" ||
+	fail "-p exited: $(cat "$TMP/gone.json.err")"
+grep -q '^0 spans, ' "$TMP/gone.json.err" || fail "-p exited summary: $(tail -n 1 "$TMP/gone.json.err")"
+kill "$parent"
 
 # Text lines reach a file span by span, while the capture still runs; SIGTERM ends it.
 "$EHTTP" attach -p "$srv" >"$TMP/text.out" 2>"$TMP/text.err" &
