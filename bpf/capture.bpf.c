@@ -374,8 +374,7 @@ static __always_inline __u64 wakeup_flags(void)
 
 /* For data events: wake the reader each time this CPU has sent it @wakeup_bytes more.
  * A count in the CPU's scratch, where asking the ring what is waiting costs a helper
- * call per event, and on kernels with return-stack mitigations each call costs about
- * as much as copying a request line. */
+ * call per event (tens of nanoseconds on kernels with return-stack mitigations). */
 static __always_inline __u64 data_wakeup_flags(struct scratch *sc, __u32 size)
 {
 	sc->unwoken += size;
