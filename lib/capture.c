@@ -609,6 +609,7 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 	c->filtered.emit = filtered_emit;
 	c->filtered.ctx = c;
 	c->http_opts.no_redact = opts->no_redact;
+	c->http_opts.no_header_blocks = opts->no_header_blocks;
 	c->http_opts.max_header_bytes = opts->snaplen ? opts->snaplen : CAPTURE_SNAPLEN_DEFAULT;
 	c->http_opts.clock = &c->clock;
 

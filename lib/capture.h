@@ -25,6 +25,7 @@ struct capture_opts {
 	uint32_t snaplen;          /* payload bytes copied per syscall; 0 = default */
 	uint32_t ringbuf_kb;       /* ring buffer size; 0 = default */
 	bool no_redact;            /* keep Authorization/Cookie values */
+	bool no_header_blocks;     /* spans without header blocks: the sink prints none */
 	uint64_t max_spans;        /* -c: stop after this many spans (0 = no limit) */
 	uint64_t duration_s;       /* --duration: stop after this long (0 = no limit) */
 	int hooks;                 /* --hooks: enum capture_hooks */

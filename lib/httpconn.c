@@ -289,9 +289,11 @@ static void emit(struct httpconn *c, const struct req *r, const struct resp *p, 
 	memcpy(s.trace_id, r->trace_id, sizeof(s.trace_id));
 	memcpy(s.parent_span_id, r->parent_id, sizeof(s.parent_span_id));
 	span_new_id(s.span_id);
-	s.req_headers = r->hdrs.p;
-	s.req_headers_len = r->hdrs.len;
-	if (p) {
+	if (!c->opts.no_header_blocks) {
+		s.req_headers = r->hdrs.p;
+		s.req_headers_len = r->hdrs.len;
+	}
+	if (p && !c->opts.no_header_blocks) {
 		s.resp_headers = p->hdrs.p;
 		s.resp_headers_len = p->hdrs.len;
 	}
@@ -553,12 +555,26 @@ static bool start_line(struct httpconn *c, struct stream *s, enum httpconn_dir d
 	return true;
 }
 
+/* Append to a message's header block, up to the limit: false when it did not fit. With
+ * no_header_blocks only the length is kept, so that the truncated flag comes out the
+ * same whether a copy is kept or not. */
+static bool hdrs_append(const struct httpconn *c, struct sbuf *b, const char *data, size_t n)
+{
+	uint32_t max = c->opts.max_header_bytes;
+	size_t room;
+
+	if (!c->opts.no_header_blocks)
+		return sbuf_append(b, data, n, max);
+	room = max > b->len ? max - b->len : 0;
+	b->len += n < room ? n : room;
+	return n <= room;
+}
+
 static void header_line(struct httpconn *c, struct stream *s, const char *line, size_t n)
 {
 	struct req *r = s->kind == K_REQ ? req_by_seq(c, s->cur) : NULL;
 	struct sbuf *hdrs = s->kind == K_REQ ? (r ? &r->hdrs : NULL) : (c->resp.active ? &c->resp.hdrs : NULL);
 	uint32_t *flags = msg_flags(c, s);
-	uint32_t max = c->opts.max_header_bytes;
 	const char *name, *value;
 	size_t name_len, value_len;
 	enum http1_field kind = HTTP1_F_OTHER;
@@ -567,7 +583,7 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 	if (line[0] == ' ' || line[0] == '\t') {
 		/* obsolete line folding: a continuation of the previous field */
 		if (hdrs && !s->drop_fold)
-			ok = sbuf_append(hdrs, line, n, max) && sbuf_append(hdrs, "\r\n", 2, max);
+			ok = hdrs_append(c, hdrs, line, n) && hdrs_append(c, hdrs, "\r\n", 2);
 		if (!ok || s->line_cut)
 			*flags |= SPAN_F_TRUNCATED;
 		return;
@@ -585,12 +601,12 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 		if (name_len && http1_field_kind(name, name_len) == HTTP1_F_CREDENTIAL &&
 		    !c->opts.no_redact) {
 			if (hdrs)
-				ok = sbuf_append(hdrs, line, colon - line, max) &&
-				     sbuf_append(hdrs, ": " REDACTED "\r\n", sizeof(REDACTED) + 3, max);
+				ok = hdrs_append(c, hdrs, line, colon - line) &&
+				     hdrs_append(c, hdrs, ": " REDACTED "\r\n", sizeof(REDACTED) + 3);
 			*flags |= SPAN_F_REDACTED;
 			s->drop_fold = true;
 		} else if (hdrs) {
-			ok = sbuf_append(hdrs, line, n, max) && sbuf_append(hdrs, "\r\n", 2, max);
+			ok = hdrs_append(c, hdrs, line, n) && hdrs_append(c, hdrs, "\r\n", 2);
 		}
 		if (!ok || s->line_cut)
 			*flags |= SPAN_F_TRUNCATED;
@@ -630,12 +646,12 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 	if (!hdrs)
 		return;
 	if (kind == HTTP1_F_CREDENTIAL && !c->opts.no_redact) {
-		ok = sbuf_append(hdrs, name, name_len, max) && sbuf_append(hdrs, ": " REDACTED "\r\n",
-									      sizeof(REDACTED) + 3, max);
+		ok = hdrs_append(c, hdrs, name, name_len) && hdrs_append(c, hdrs, ": " REDACTED "\r\n",
+									      sizeof(REDACTED) + 3);
 		*flags |= SPAN_F_REDACTED;
 		s->drop_fold = true;
 	} else {
-		ok = sbuf_append(hdrs, line, n, max) && sbuf_append(hdrs, "\r\n", 2, max);
+		ok = hdrs_append(c, hdrs, line, n) && hdrs_append(c, hdrs, "\r\n", 2);
 	}
 	if (!ok || s->line_cut)
 		*flags |= SPAN_F_TRUNCATED;

@@ -36,6 +36,9 @@ struct httpconn_info {
 struct httpconn_opts {
 	bool no_redact;            /* keep Authorization/Cookie/Set-Cookie values */
 	uint32_t max_header_bytes; /* header block kept per message; 0 = default */
+	/* Parse the header blocks but keep no copy (the sink prints none): spans carry no
+	 * blocks, and their flags say what they would have said with them. */
+	bool no_header_blocks;
 	const struct span_clock *clock; /* maps event times (monotonic ns) to wall time */
 };
 

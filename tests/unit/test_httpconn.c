@@ -1001,6 +1001,30 @@ Test(httpconn, header_block_capped)
 	httpconn_close(c, 30, &sink);
 }
 
+/* Without a kept copy, a span says what it says with one (truncated, redacted), and
+ * carries no block. */
+Test(httpconn, header_blocks_not_kept)
+{
+	struct httpconn_info info = { .role = SPAN_ROLE_SERVER };
+	struct httpconn_opts opts = { .max_header_bytes = 20, .no_header_blocks = true };
+	struct httpconn *c;
+
+	reset();
+	c = httpconn_new(&info, &opts);
+	feed(c, IN, 10, "GET / HTTP/1.1\r\nHost: example.org\r\nAccept: text/html\r\n\r\n");
+	feed(c, OUT, 20, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	feed(c, IN, 30, "GET /x HTTP/1.1\r\nCookie: a=b\r\n\r\n");
+	feed(c, OUT, 40, "HTTP/1.1 204 No Content\r\n\r\n");
+	cr_assert_eq(col.n, 2);
+	cr_expect_null(col.spans[0].s.req_headers);
+	cr_expect_eq(col.spans[0].s.req_headers_len, 0);
+	cr_expect_null(col.spans[0].s.resp_headers);
+	cr_expect_eq(col.spans[0].s.flags, SPAN_F_TRUNCATED, "the block would not have fit");
+	cr_expect_str_eq(col.spans[0].host, "example.org");
+	cr_expect_eq(col.spans[1].s.flags, SPAN_F_REDACTED, "the block would have been redacted");
+	httpconn_close(c, 50, &sink);
+}
+
 Test(httpconn, traceparent)
 {
 	struct httpconn *c = conn(SPAN_ROLE_SERVER, false);
