@@ -124,7 +124,8 @@ int capture_parse_opt(struct capture_opts *opts, int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(opt, "-c") && strcmp(opt, "--count") && strcmp(opt, "--duration") &&
-	    strcmp(opt, "--snaplen") && strcmp(opt, "--hooks"))
+	    strcmp(opt, "--snaplen") && strcmp(opt, "--hooks") && strcmp(opt, "-B") &&
+	    strcmp(opt, "--buffer-size"))
 		return 0;
 	if (!val) {
 		p_err("%s needs a value", opt);
@@ -145,6 +146,11 @@ int capture_parse_opt(struct capture_opts *opts, int argc, char **argv)
 		if (!arg_uint(opt, val, CAPTURE_SNAPLEN_MIN, CAPTURE_SNAPLEN_MAX, &n))
 			return -1;
 		opts->snaplen = n;
+	} else if (!strcmp(opt, "-B") || !strcmp(opt, "--buffer-size")) {
+		/* KiB, as tcpdump's -B; 64 KiB to 1 GiB, rounded up to a power of two. */
+		if (!arg_uint(opt, val, 64, 1ul << 20, &n))
+			return -1;
+		opts->ringbuf_kb = n;
 	} else if (!strcmp(opt, "--duration")) {
 		if (!arg_uint(opt, val, 1, 365ul * 24 * 3600, &n))
 			return -1;

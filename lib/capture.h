@@ -37,6 +37,8 @@ struct capture_opts {
 	"  -c, --count N        stop after N spans\n"                                        \
 	"  --duration SEC       stop after SEC seconds\n"                                    \
 	"  --snaplen BYTES      payload bytes copied per syscall\n"                          \
+	"  -B, --buffer-size KIB  ring buffer size (default 16384, rounded up to a power\n" \
+	"                       of two); a larger one rides out longer bursts\n"          \
 	"  --hooks auto|sockets|syscalls  what to hook: socket tracepoints (Linux >= 6.3)\n"  \
 	"                       or the raw syscall exit tracepoint; auto picks sockets\n"    \
 	"                       when the kernel has them\n"                                  \

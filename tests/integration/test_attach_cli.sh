@@ -1,4 +1,4 @@
-# ehttp attach's command line: help, usage errors, -c, --duration and the exit of the
+# ehttp attach's command line: help, usage errors, -B, -c, --duration and the exit of the
 # -p process ending it on their own, SIGTERM, the text line, stdout reaching a file while
 # the capture runs, credentials redacted unless --no-redact, and refusal without
 # privileges. Ground truth: the requests this test sends itself, with the headers it
@@ -16,6 +16,8 @@ expect_eq "bad --status exit status" 2 "$?"
 jq -e '.error | test("status")' "$TMP/err.json" >/dev/null || fail "JSON error: $(cat "$TMP/err.json")"
 "$EHTTP" attach --snaplen 100000 2>/dev/null
 expect_eq "--snaplen out of range" 2 "$?"
+"$EHTTP" attach -B 10 2>/dev/null
+expect_eq "-B out of range" 2 "$?"
 sleep 0.1 & gone=$!
 wait "$gone"
 "$EHTTP" attach -p "$gone" 2>"$TMP/err"
@@ -33,6 +35,14 @@ srv=$!
 on_exit "kill $srv 2>/dev/null; wait $srv 2>/dev/null"
 wait_port "$port"
 url=http://127.0.0.1:$port/hello.txt
+
+# -B sizes the ring buffer, in KiB rounded up to a power of two: the kernel's own word
+# on the map, from the fdinfo of the capture's ring buffer (map_type 27).
+attach_start "$TMP/buf.json" -B 1000
+ring=$(grep -l '^map_type:[[:space:]]*27$' /proc/"$ATTACH_PID"/fdinfo/* 2>/dev/null | head -n 1)
+[ -n "$ring" ] || fail "-B: no ring buffer among the capture's fds"
+expect_eq "-B 1000: ring buffer bytes" 1048576 "$(awk '/^max_entries:/ { print $2 }' "$ring")"
+attach_stop "$TMP/buf.json"
 
 # -c 3 ends by itself after exactly three spans.
 attach_start "$TMP/count.json" -p "$srv" -c 3
