@@ -34,9 +34,14 @@
 #define POLL_SLICE_MS 20
 /* How often the processes given with -p are looked for. */
 #define TARGET_CHECK_NS 1000000000ull
-/* A connection inside a body with no event for a poll round has its unseen bytes read
- * from the kernel's map; when none came, the next look waits twice as many rounds, up
- * to this many: long transfers cost a few lookups a second, not one per round. */
+/* A connection inside a body with no event for this long has its unseen bytes read
+ * from the kernel's map (nginx's sendfile body ends a response without an event).
+ * Time, not poll rounds: under load a round lasts about a millisecond, and a lookup
+ * per busy connection per round was a sixth of ehttp's CPU, where the connection's
+ * next event, a moment later, carries the same totals. */
+#define UNSEEN_QUIET_NS 10000000ull
+/* When a look found nothing new, the next waits twice as long, up to 2^this times
+ * UNSEEN_QUIET_NS: long transfers cost a few lookups a second. */
 #define UNSEEN_BACKOFF_MAX 6
 
 struct conn {
@@ -52,8 +57,8 @@ struct conn {
 	 * unseen bytes without an event. */
 	bool in_body;
 	uint8_t backoff;
-	uint64_t round;        /* the poll round of its last event */
-	uint64_t next_look;    /* the round its unseen bytes are read again */
+	uint64_t last_ts;      /* when its last event's call returned (CLOCK_MONOTONIC) */
+	uint64_t next_look_ns; /* when its unseen bytes are read again */
 	struct conn *body_prev, *body_next;
 };
 
@@ -75,7 +80,6 @@ struct capture {
 	struct conn *lru_head, *lru_tail;
 	size_t nconns;
 	struct conn *in_body; /* connections in a body, a list through body_next */
-	uint64_t round;       /* poll rounds so far */
 
 	struct span_sink filtered; /* what parsers emit into: filter, count, forward */
 	struct span_sink *sink;    /* the caller's sink during poll/close */
@@ -410,9 +414,9 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 		lru_append(c, e);
 	}
 	e->seq = ev->seq;
-	e->round = c->round;
+	e->last_ts = ev->ts_ns;
 	e->backoff = 0;
-	e->next_look = 0;
+	e->next_look_ns = 0;
 	if (!e->http)
 		return 0;
 	rc = capture_feed(e->http, &e->pos, ev, data, avail, &c->filtered);
@@ -420,7 +424,7 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 }
 
 /*
- * @e, in a body, had no event for a round: feed the unseen bytes the kernel counted
+ * @e, in a body, had no event for a while: feed the unseen bytes the kernel counted
  * since its last event. Its totals are trusted only when no event was numbered after
  * the last one taken, before and after they were read: then every byte they count
  * went after the bytes already fed, and before any not yet read.
@@ -441,20 +445,21 @@ static int look_for_unseen(struct capture *c, struct conn *e)
 	 * or the kernel forgot the connection): look again later. */
 	if (e->backoff < UNSEEN_BACKOFF_MAX)
 		e->backoff++;
-	e->next_look = c->round + (1ull << e->backoff);
+	e->next_look_ns = mono_now() + (UNSEEN_QUIET_NS << e->backoff);
 	return 0;
 }
 
-/* Connections in a body that had no event this round and are due a look (all of them
- * with @all). */
+/* Connections in a body that have been quiet for a while and are due a look (all of
+ * them with @all). */
 static int look_for_unseen_all(struct capture *c, bool all)
 {
+	uint64_t now = mono_now();
 	struct conn *e, *next;
 	int rc;
 
 	for (e = c->in_body; e; e = next) {
 		next = e->body_next;
-		if (!all && (e->round == c->round || c->round < e->next_look))
+		if (!all && (now < e->last_ts + UNSEEN_QUIET_NS || now < e->next_look_ns))
 			continue;
 		rc = look_for_unseen(c, e);
 		if (rc < 0)
@@ -676,7 +681,6 @@ static int consume(struct capture *c, struct span_sink *sink, int timeout_ms)
 		if (err < 0)
 			rc = err;
 	}
-	c->round++;
 	c->sink = NULL;
 	if (rc == -EINTR)
 		rc = 0;
