@@ -69,6 +69,23 @@ static void print_text(const struct check_report *r)
 		printf("\n");
 	}
 
+	if (r->hooks_known) {
+		printf("\nPrograms already on the capture's tracepoints (every traced call runs them too)\n");
+		if (!r->hooks_total)
+			printf("  none\n");
+		for (i = 0; i < r->nhooks; i++) {
+			const struct hook_user *u = &r->hooks[i];
+
+			printf("  %-20s prog %u %s, ", u->tracepoint, u->prog_id, u->prog_name);
+			if (u->pid > 0)
+				printf("held by %s[%d]\n", u->comm, u->pid);
+			else
+				printf("held by no process (pinned)\n");
+		}
+		if (r->hooks_total > r->nhooks)
+			printf("  ... and %zu more\n", r->hooks_total - r->nhooks);
+	}
+
 	printf("\nVerdicts\n");
 	for (i = 0; i < VERDICT__COUNT; i++) {
 		const struct check_verdict *v = &r->verdicts[i];

@@ -20,6 +20,7 @@
 #include "capture_feed.h"
 #include "capture.skel.h"
 #include "cli.h"
+#include "hook_users.h"
 #include "httpconn.h"
 #include "loader.h"
 
@@ -599,6 +600,36 @@ const char *capture_hooks_name(int hooks)
 	return "auto";
 }
 
+/* Another capture (or any program) on the same tracepoints makes every traced call pay
+ * twice, and a forgotten one goes on costing after its user left: say so, once per
+ * process holding them. */
+static void warn_other_hook_users(void)
+{
+	struct hook_user v[16];
+	size_t total, done[16], ndone = 0;
+	int n = hook_users_find(v, sizeof(v) / sizeof(v[0]), getpid(), &total);
+
+	for (int i = 0; i < n; i++) {
+		char tps[256] = "";
+		size_t len = 0, k;
+
+		for (k = 0; k < ndone && v[done[k]].pid != v[i].pid; k++)
+			;
+		if (k < ndone)
+			continue;
+		done[ndone++] = i;
+		for (int j = i; j < n; j++)
+			if (v[j].pid == v[i].pid && len < sizeof(tps))
+				len += snprintf(tps + len, sizeof(tps) - len, "%s%s", len ? ", " : "",
+						v[j].tracepoint);
+		if (v[i].pid > 0)
+			p_warn("%s[%d] already has programs on %s: every traced call runs them too",
+			       v[i].comm, v[i].pid, tps);
+		else
+			p_warn("pinned programs are already on %s: every traced call runs them too", tps);
+	}
+}
+
 int capture_open(struct capture **out, const struct capture_opts *opts)
 {
 	struct capture *c;
@@ -611,6 +642,7 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 			return -ESRCH;
 		}
 	}
+	warn_other_hook_users();
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		p_err("out of memory");

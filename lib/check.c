@@ -38,6 +38,13 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 	kernel_read_privileges(paths, &r->priv);
 	r->may_trace = kernel_may_trace(&r->priv);
 	r->probed = r->may_trace;
+	if (r->probed) {
+		int n = hook_users_find(r->hooks, sizeof(r->hooks) / sizeof(r->hooks[0]), getpid(),
+					&r->hooks_total);
+
+		r->hooks_known = n >= 0;
+		r->nhooks = n > 0 ? (size_t)n : 0;
+	}
 	/* Registering a uprobe waits for an RCU grace period (tens of ms): run that probe
 	 * while the rest is gathered. Each probe owns its own cached result. */
 	if (r->probed)
@@ -239,5 +246,19 @@ json_t *check_report_json(const struct check_report *r)
 				    json_pack("{s:b, s:s, s:s}", "ok", r->verdicts[i].ok, "reason",
 					      r->verdicts[i].reason, "remedy", r->verdicts[i].remedy));
 	json_object_set_new(root, "verdicts", verdicts);
+	if (r->hooks_known) {
+		json_t *hooks = json_array();
+
+		for (i = 0; i < r->nhooks; i++) {
+			const struct hook_user *u = &r->hooks[i];
+
+			json_array_append_new(hooks, json_pack("{s:s, s:i, s:s, s:I, s:I, s:s}",
+							       "tracepoint", u->tracepoint, "pid", u->pid,
+							       "comm", u->comm, "prog_id", (json_int_t)u->prog_id,
+							       "link_id", (json_int_t)u->link_id,
+							       "prog_name", u->prog_name));
+		}
+		json_object_set_new(root, "hooks_in_use", hooks);
+	}
 	return root;
 }

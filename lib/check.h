@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "hook_users.h"
 #include "kernel.h"
 
 enum check_verdict_id {
@@ -40,6 +41,10 @@ struct check_report {
 	struct probe_result features[FEAT__COUNT];
 	struct check_syscall syscalls[16];
 	struct check_verdict verdicts[VERDICT__COUNT];
+	/* Other processes' programs on the capture's tracepoints (when probed). */
+	bool hooks_known;
+	struct hook_user hooks[16];
+	size_t nhooks, hooks_total;
 };
 
 const char *check_verdict_name(enum check_verdict_id id);

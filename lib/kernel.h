@@ -83,6 +83,9 @@ enum lockdown_mode kernel_read_lockdown(const struct kernel_paths *p, struct ker
 
 /* ---- feature probes (kernel_probe.c): each loads or attaches a real program ---- */
 
+/* The name of every program and map the probes load. */
+#define PROBE_PROG_NAME "ehttp_probe"
+
 enum kernel_feature {
 	FEAT_RINGBUF,          /* BPF_MAP_TYPE_RINGBUF can be created */
 	FEAT_TRACEPOINT,       /* a tracepoint program loads and attaches */

@@ -59,7 +59,7 @@ static int load_trivial(enum bpf_prog_type type, char *log, size_t log_len)
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = log_len, .log_level = 1);
 	int fd;
 
-	fd = bpf_prog_load(type, "ehttp_probe", "GPL", insns, 2, &opts);
+	fd = bpf_prog_load(type, PROBE_PROG_NAME, "GPL", insns, 2, &opts);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -254,7 +254,7 @@ static void probe_btf_tracepoints(struct probe_result *res, const char *category
 			return;
 		}
 		opts.attach_btf_id = btf_id;
-		prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ehttp_probe", "GPL", insns, 2, &opts);
+		prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, PROBE_PROG_NAME, "GPL", insns, 2, &opts);
 		if (prog < 0) {
 			int err = errno;
 
@@ -281,7 +281,7 @@ static void probe_btf_tracepoints(struct probe_result *res, const char *category
 
 static void probe_ringbuf(struct probe_result *res)
 {
-	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "ehttp_probe", 0, 0, 4096, NULL);
+	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, PROBE_PROG_NAME, 0, 0, 4096, NULL);
 
 	if (fd < 0) {
 		snprintf(res->reason, sizeof(res->reason), "ring buffer map refused: %s",

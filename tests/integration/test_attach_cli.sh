@@ -1,4 +1,4 @@
-# ehttp attach's command line: help, usage errors, -B, -c, --duration and the exit of the
+# ehttp attach's command line: help, usage errors, -B, a capture already running, -c, --duration and the exit of the
 # -p process ending it on their own, SIGTERM, the text line, stdout reaching a file while
 # the capture runs, credentials redacted unless --no-redact, and refusal without
 # privileges. Ground truth: the requests this test sends itself, with the headers it
@@ -42,6 +42,10 @@ attach_start "$TMP/buf.json" -B 1000
 ring=$(grep -l '^map_type:[[:space:]]*27$' /proc/"$ATTACH_PID"/fdinfo/* 2>/dev/null | head -n 1)
 [ -n "$ring" ] || fail "-B: no ring buffer among the capture's fds"
 expect_eq "-B 1000: ring buffer bytes" 1048576 "$(awk '/^max_entries:/ { print $2 }' "$ring")"
+# A second capture meanwhile is told that the first one's programs run on every call.
+"$EHTTP" attach --duration 1 >/dev/null 2>"$TMP/second.err" || fail "second attach: $(cat "$TMP/second.err")"
+grep -q "^Warning: ehttp\[$ATTACH_PID\] already has programs on sock_send_length, sock_recv_length" "$TMP/second.err" ||
+	fail "no warning about the capture already running: $(cat "$TMP/second.err")"
 attach_stop "$TMP/buf.json"
 
 # -c 3 ends by itself after exactly three spans.

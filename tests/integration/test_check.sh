@@ -1,6 +1,7 @@
 # ehttp check --json against ground truth the test obtains itself: uname, the BTF file,
 # the lockdown file (securityfs mounted by the test, in its own mount namespace), a raw
-# bpf(2) load of a bpf_probe_write_user program, tracefs event directories.
+# bpf(2) load of a bpf_probe_write_user program, tracefs event directories, a capture
+# the test starts itself.
 . tests/integration/lib.sh
 command -v jq >/dev/null || fail "jq is needed (packaging/deps.sh installs it)"
 
@@ -93,6 +94,25 @@ expect_eq "unprivileged may_trace" false "$(jq -r .privileges.may_trace "$TMP/us
 expect_eq "unprivileged kernel.release" "$(uname -r)" "$(jq -r .kernel.release "$TMP/user.json")"
 jq -r .verdicts.syscall_capture.remedy "$TMP/user.json" | grep -q root || fail "unprivileged remedy should say root"
 jq -r .feature_details.uprobe "$TMP/user.json" | grep -q "needs root" || fail "unprivileged probes should say they need root"
+
+# Programs already on the capture's tracepoints: a capture this test starts is listed
+# with its pid and its tracepoints while it runs, and no longer once it has ended.
+"$EHTTP" attach >/dev/null 2>"$TMP/attach.err" &
+cap=$!
+on_exit "kill -INT $cap 2>/dev/null; wait $cap 2>/dev/null"
+for _ in $(seq 1 300); do grep -qs '^Attached' "$TMP/attach.err" && break; sleep 0.1; done
+grep -q '^Attached' "$TMP/attach.err" || fail "attach did not start: $(cat "$TMP/attach.err")"
+"$EHTTP" -j check >"$TMP/hooks.json"
+if $sock_truth; then want="inet_sock_set_state sock_recv_length sock_send_length"; else want="sys_exit"; fi
+expect_eq "hooks_in_use of pid $cap" "$want" \
+	"$(jq -r --argjson p "$cap" '[.hooks_in_use[] | select(.pid == $p) | .tracepoint] | sort | join(" ")' "$TMP/hooks.json")"
+expect_eq "hooks_in_use comm" ehttp "$(jq -r --argjson p "$cap" '[.hooks_in_use[] | select(.pid == $p) | .comm] | unique | join(" ")' "$TMP/hooks.json")"
+"$EHTTP" check | grep -qE "^  sock_send_length +prog [0-9]+ sock_send, held by ehttp\[$cap\]$" || ! $sock_truth ||
+	fail "text check does not list the running capture"
+kill -INT "$cap"
+wait "$cap"
+"$EHTTP" -j check >"$TMP/hooks.json"
+expect_eq "hooks_in_use of pid $cap once it ended" 0 "$(jq --argjson p "$cap" '[.hooks_in_use[] | select(.pid == $p)] | length' "$TMP/hooks.json")"
 
 # Text mode says the same things in words.
 "$EHTTP" check >"$TMP/check.txt" || fail "text check failed"
