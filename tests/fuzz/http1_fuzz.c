@@ -6,6 +6,9 @@
  * Checked on every span: byte counts never exceed what was fed (each byte counts once),
  * strings are there and printable, times are ordered, the span serializes to JSON.
  *
+ * Setup byte: bits 0-1 role (mod 3), 2 midstream, 3 no redaction, 4-5 header cap, 6 no
+ * header blocks kept.
+ *
  * Script, after the setup byte: op byte, then
  *   op & 0x80: close this connection and open a new one with the next setup byte
  *   otherwise: dir = op & 1; n = 1 + next byte captured bytes follow (fewer at the end);
@@ -23,6 +26,7 @@ struct totals {
 	uint64_t spent[2];  /* bytes spans counted: [0] requests, [1] responses */
 	uint8_t role;
 	uint32_t max_header_bytes;
+	bool no_blocks;     /* header blocks parsed, not kept: spans carry none */
 	uint64_t last_ts;
 };
 
@@ -77,6 +81,7 @@ static int emit(struct span_sink *sink, const struct span *s)
 	check(s->role == SPAN_ROLE_SERVER || s->role == SPAN_ROLE_CLIENT);
 	check(t->role == SPAN_ROLE_UNKNOWN || s->role == t->role);
 	check(s->http_major == 1);
+	check(!t->no_blocks || (!s->req_headers && !s->resp_headers));
 	check_block(s->req_headers, s->req_headers_len, t->max_header_bytes);
 	check_block(s->resp_headers, s->resp_headers_len, t->max_header_bytes);
 	j = span_to_json(s, true);
@@ -110,7 +115,9 @@ static struct httpconn *open_conn(uint8_t setup, struct totals *t)
 	info.midstream = setup & 4;
 	opts.no_redact = setup & 8;
 	opts.max_header_bytes = header_caps[(setup >> 4) & 3];
+	opts.no_header_blocks = setup & 0x40;
 	memset(t, 0, sizeof(*t));
+	t->no_blocks = opts.no_header_blocks;
 	t->role = info.role;
 	t->max_header_bytes = opts.max_header_bytes ? opts.max_header_bytes : 4096;
 	return httpconn_new(&info, &opts);
