@@ -25,29 +25,67 @@ static int push(uint64_t **v, size_t *n, uint64_t addr)
 	return 0;
 }
 
-static int scan_amd64(const uint8_t *code, size_t len, uint64_t base, uint64_t **ret, size_t *n)
+/* Called on each instruction decoded at @addr: nonzero stops the walk and is returned. */
+typedef int (*amd64_visit)(const ZydisDecodedInstruction *insn, uint64_t addr, void *ctx);
+
+/* Decode @code (at @base) instruction by instruction, as a disassembler would: bytes
+ * that are not code (or cut short) are stepped over one at a time. Returns the first
+ * nonzero @visit result, 0 at the end, -1 when the decoder cannot be set up. */
+static int amd64_each(const uint8_t *code, size_t len, uint64_t base, amd64_visit visit, void *ctx)
 {
 	ZydisDecoder dec;
 	ZydisDecodedInstruction insn;
 	size_t off = 0;
+	int rc;
 
 	if (ZYAN_FAILED(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
 		return -1;
 	while (off < len) {
 		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&dec, NULL, code + off, len - off,
 							      &insn))) {
-			/* Not code (or cut short): step one byte as a disassembler would. */
 			off++;
 			continue;
 		}
-		/* Near returns only: C3 and C2 iw (with any prefixes, e.g. "rep ret"). */
-		if (insn.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
-		    (insn.opcode == 0xc3 || insn.opcode == 0xc2) &&
-		    push(ret, n, base + off))
-			return -1;
+		rc = visit(&insn, base + off, ctx);
+		if (rc)
+			return rc;
 		off += insn.length;
 	}
 	return 0;
+}
+
+struct ret_list {
+	uint64_t **v;
+	size_t *n;
+};
+
+static int visit_ret(const ZydisDecodedInstruction *insn, uint64_t addr, void *ctx)
+{
+	struct ret_list *l = ctx;
+
+	/* Near returns only: C3 and C2 iw (with any prefixes, e.g. "rep ret"). */
+	if (insn->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+	    (insn->opcode == 0xc3 || insn->opcode == 0xc2))
+		return push(l->v, l->n, addr);
+	return 0;
+}
+
+static int scan_amd64(const uint8_t *code, size_t len, uint64_t base, uint64_t **ret, size_t *n)
+{
+	struct ret_list l = { ret, n };
+
+	return amd64_each(code, len, base, visit_ret, &l) ? -1 : 0;
+}
+
+/* A direct CALL, JMP or short JMP to *(uint64_t *)@ctx. */
+static int visit_branch_to(const ZydisDecodedInstruction *insn, uint64_t addr, void *ctx)
+{
+	uint64_t target = *(const uint64_t *)ctx;
+
+	return insn->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+	       (insn->opcode == 0xe8 || insn->opcode == 0xe9 || insn->opcode == 0xeb) &&
+	       insn->raw.imm[0].is_relative &&
+	       addr + insn->length + (uint64_t)insn->raw.imm[0].value.s == target;
 }
 
 /* RET Xn (0xd65f0000 | n << 5), and RETAA/RETAB. */
@@ -95,23 +133,5 @@ bool code_branches_to(enum goelf_arch arch, const uint8_t *code, size_t len, uin
 		}
 		return false;
 	}
-	ZydisDecoder dec;
-	ZydisDecodedInstruction insn;
-
-	if (ZYAN_FAILED(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
-		return false;
-	while (off < len) {
-		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&dec, NULL, code + off, len - off,
-							      &insn))) {
-			off++;
-			continue;
-		}
-		if (insn.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
-		    (insn.opcode == 0xe8 || insn.opcode == 0xe9 || insn.opcode == 0xeb) &&
-		    insn.raw.imm[0].is_relative &&
-		    base + off + insn.length + (uint64_t)insn.raw.imm[0].value.s == target)
-			return true;
-		off += insn.length;
-	}
-	return false;
+	return amd64_each(code, len, base, visit_branch_to, &target) == 1;
 }
