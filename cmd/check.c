@@ -69,9 +69,11 @@ static void print_text(const struct check_report *r)
 		printf("\n");
 	}
 
-	if (r->hooks_known) {
+	if (r->probed) {
 		printf("\nPrograms already on the capture's tracepoints (every traced call runs them too)\n");
-		if (!r->hooks_total)
+		if (!r->hooks_known)
+			printf("  unknown: %s\n", strerror(-r->hooks_err));
+		else if (!r->hooks_total)
 			printf("  none\n");
 		for (i = 0; i < r->nhooks; i++) {
 			const struct hook_user *u = &r->hooks[i];

@@ -606,19 +606,19 @@ const char *capture_hooks_name(int hooks)
 static void warn_other_hook_users(void)
 {
 	struct hook_user v[16];
-	size_t total, done[16], ndone = 0;
+	size_t total;
 	int n = hook_users_find(v, sizeof(v) / sizeof(v[0]), getpid(), &total);
 
 	for (int i = 0; i < n; i++) {
 		char tps[256] = "";
-		size_t len = 0, k;
+		size_t len = 0;
+		int j;
 
-		for (k = 0; k < ndone && v[done[k]].pid != v[i].pid; k++)
+		for (j = 0; j < i && v[j].pid != v[i].pid; j++)
 			;
-		if (k < ndone)
+		if (j < i) /* said with the first link of its process */
 			continue;
-		done[ndone++] = i;
-		for (int j = i; j < n; j++)
+		for (j = i; j < n; j++)
 			if (v[j].pid == v[i].pid && len < sizeof(tps))
 				len += snprintf(tps + len, sizeof(tps) - len, "%s%s", len ? ", " : "",
 						v[j].tracepoint);

@@ -43,6 +43,7 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 					&r->hooks_total);
 
 		r->hooks_known = n >= 0;
+		r->hooks_err = n < 0 ? n : 0;
 		r->nhooks = n > 0 ? (size_t)n : 0;
 	}
 	/* Registering a uprobe waits for an RCU grace period (tens of ms): run that probe

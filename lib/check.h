@@ -43,6 +43,7 @@ struct check_report {
 	struct check_verdict verdicts[VERDICT__COUNT];
 	/* Other processes' programs on the capture's tracepoints (when probed). */
 	bool hooks_known;
+	int hooks_err; /* the negative errno when they could not be listed */
 	struct hook_user hooks[16];
 	size_t nhooks, hooks_total;
 };
