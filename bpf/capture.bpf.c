@@ -134,10 +134,35 @@ struct {
 
 /* ---- filters ------------------------------------------------------------------------- */
 
-/* @task: the current task as a BTF pointer, to read its name with loads (socket
- * hooks); NULL to ask bpf_get_current_comm() for it. */
-static __always_inline bool traced_process(__u32 tgid, const struct task_struct *task)
+/*
+ * The name of the current process, as ps and pgrep show it: its main thread's, not the
+ * calling thread's, which may have named itself (Java's pools, servers that call
+ * prctl(PR_SET_NAME) per worker). @id: bpf_get_current_pid_tgid(). @task: the current
+ * task as a BTF pointer, to read it with loads (socket hooks); NULL before Linux 5.11,
+ * where the main thread asks for its own name and other threads read their leader's.
+ */
+static __always_inline void process_comm(char *dst, __u64 id, const struct task_struct *task)
 {
+	struct task_struct *leader;
+
+	if (task) {
+		__builtin_memcpy(dst, task->group_leader->comm, 16);
+		return;
+	}
+	if ((__u32)id == id >> 32) {
+		bpf_get_current_comm(dst, 16);
+		return;
+	}
+	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader);
+	if (bpf_core_read(dst, 16, &leader->comm))
+		bpf_get_current_comm(dst, 16);
+}
+
+/* @id: bpf_get_current_pid_tgid(); @task as for process_comm(). */
+static __always_inline bool traced_process(__u64 id, const struct task_struct *task)
+{
+	__u32 tgid = id >> 32;
+
 	if (tgid == self_tgid || tgid == 0)
 		return false;
 	if (targ_npids) {
@@ -157,10 +182,7 @@ static __always_inline bool traced_process(__u32 tgid, const struct task_struct 
 	if (filter_comm) {
 		char comm[16];
 
-		if (task)
-			__builtin_memcpy(comm, task->comm, sizeof(comm));
-		else
-			bpf_get_current_comm(comm, sizeof(comm));
+		process_comm(comm, id, task);
 		for (int i = 0; i < 16; i++) {
 			if (comm[i] != targ_comm[i])
 				return false;
@@ -385,7 +407,7 @@ static __always_inline __u64 data_wakeup_flags(struct scratch *sc, __u32 size)
 }
 
 /* @task_filled: the socket hooks put the ids and name of the task in the header
- * already (scratch_task()); elsewhere they come from @id and bpf_get_current_comm(). */
+ * already (scratch_task()); elsewhere they come from @id and process_comm(). */
 static __always_inline void fill_header(struct capture_event *e, __u32 type, __u64 id, int fd,
 					const struct capture_conn *c, const bool task_filled)
 {
@@ -394,7 +416,7 @@ static __always_inline void fill_header(struct capture_event *e, __u32 type, __u
 	if (!task_filled) {
 		e->pid = id >> 32;
 		e->tid = (__u32)id;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		process_comm(e->comm, id, NULL);
 	}
 	e->fd = fd;
 	e->conn_id = c->conn_id;
@@ -720,7 +742,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (!traced_process(id >> 32, NULL) || COMPAT_TASK(regs))
+	if (!traced_process(id, NULL) || COMPAT_TASK(regs))
 		return 0;
 	switch (SYSCALL_NR(regs)) {
 	/* Nothing moved (EAGAIN, mostly): nothing to do for the data calls. */
@@ -848,7 +870,7 @@ static __always_inline bool scratch_task(const struct task_struct *task)
 		return false;
 	sc->hdr.pid = task->tgid;
 	sc->hdr.tid = task->pid;
-	__builtin_memcpy(sc->hdr.comm, task->comm, sizeof(sc->hdr.comm));
+	process_comm(sc->hdr.comm, 0, task);
 	return true;
 }
 
@@ -935,7 +957,7 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, __u32 di
 		return 0;
 	task = bpf_get_current_task_btf();
 	tgid = task->tgid;
-	if (!traced_process(tgid, task))
+	if (!traced_process((__u64)tgid << 32, task))
 		return 0;
 	if (ret <= 0) {
 		/* A send that failed (reset by the peer, mostly) may still owe a close. */
@@ -1045,7 +1067,7 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 		return 0;
 	switch (newstate) {
 	case CAP_TCP_SYN_SENT:
-		if (!traced_process(bpf_get_current_pid_tgid() >> 32, NULL))
+		if (!traced_process(bpf_get_current_pid_tgid(), NULL))
 			return 0;
 		n.role = CAPTURE_ROLE_CLIENT;
 		break;
