@@ -137,9 +137,11 @@ struct {
 /*
  * The name of the current process, as ps and pgrep show it: its main thread's, not the
  * calling thread's, which may have named itself (Java's pools, servers that call
- * prctl(PR_SET_NAME) per worker). @id: bpf_get_current_pid_tgid(). @task: the current
- * task as a BTF pointer, to read it with loads (socket hooks); NULL before Linux 5.11,
- * where the main thread asks for its own name and other threads read their leader's.
+ * prctl(PR_SET_NAME) per worker). @task: the current task as a BTF pointer, to read it
+ * with loads (socket hooks); or NULL, where the hook has none (the syscall hooks also
+ * run before Linux 5.11, which has no bpf_get_current_task_btf()): then, by @id
+ * (bpf_get_current_pid_tgid()), the main thread asks for its own name and other threads
+ * read their leader's.
  */
 static __always_inline void process_comm(char *dst, __u64 id, const struct task_struct *task)
 {
@@ -158,7 +160,8 @@ static __always_inline void process_comm(char *dst, __u64 id, const struct task_
 		bpf_get_current_comm(dst, 16);
 }
 
-/* @id: bpf_get_current_pid_tgid(); @task as for process_comm(). */
+/* @id: bpf_get_current_pid_tgid() (only its tgid half when @task is given); @task as
+ * for process_comm(). */
 static __always_inline bool traced_process(__u64 id, const struct task_struct *task)
 {
 	__u32 tgid = id >> 32;
