@@ -2,8 +2,8 @@
 # interleaved runs without tracing, with `ehttp -j attach -p WORKER > file` (the hooks
 # auto picks, and --hooks syscalls when auto picks sockets), and with bpftrace
 # capturing the same syscalls' payload prefixes for the same pid (a peer).
-# Reports requests/s and p99 latency against the untraced runs, ehttp's CPU time,
-# completeness (server spans / requests wrk completed) and drops.
+# Reports requests/s and p99 latency against the untraced runs, ehttp's CPU time (also
+# per span), completeness (server spans / requests wrk completed) and drops.
 #
 # Throughput on a shared VM drifts by more than ehttp costs (untraced runs a minute
 # apart differ by up to 30%), so each round runs untraced twice, before and after
@@ -161,8 +161,8 @@ $1 == "base" || $1 == "ehttp" || $1 == "bpftrace" || $1 == "ehttp-syscalls" { rp
 	if ($1 == "ehttp") done[$2] = $5
 	if ($1 == "ehttp-syscalls") sdone[$2] = $5 }
 $1 == "hooks" { hooks = $3 }
-$1 == "sys-extra" { cpu["ehttp-syscalls"] += $3; sspans += $4; sdropped += $5; scompleted += sdone[$2]; start["ehttp-syscalls"] += $6 }
-$1 == "ehttp-extra" { cpu["ehttp"] += $3; spans += $4; dropped += $5; completed += done[$2]; start["ehttp"] += $6 }
+$1 == "sys-extra" { cpu["ehttp-syscalls"] += $3; sspans += $4; nsp["ehttp-syscalls"] += $4; sdropped += $5; scompleted += sdone[$2]; start["ehttp-syscalls"] += $6 }
+$1 == "ehttp-extra" { cpu["ehttp"] += $3; spans += $4; nsp["ehttp"] += $4; dropped += $5; completed += done[$2]; start["ehttp"] += $6 }
 $1 == "bpftrace-extra" { cpu["bpftrace"] += $3; lines += $4; start["bpftrace"] += $5 }
 END {
 	printf "   %d rounds of %ds, wrk → nginx (1 worker), interleaved: untraced, ehttp, untraced, the rest\n", rounds, dur
@@ -199,10 +199,14 @@ END {
 		if (base2_rps[i] > bmax) bmax = base2_rps[i]
 	}
 	printf "   untraced runs ranged %.0f-%.0f req/s\n", bmin, bmax
-	for (m in cpu)
-		printf "   %-10s CPU %.2f s per run: %.2f s starting (loading BPF), then %.2f s tracing = %.0f%% of one core\n",
+	for (m in cpu) {
+		printf "   %-10s CPU %.2f s per run: %.2f s starting (loading BPF), then %.2f s tracing = %.0f%% of one core",
 			m, cpu[m] / rounds, start[m] / rounds, (cpu[m] - start[m]) / rounds,
 			100 * (cpu[m] - start[m]) / rounds / dur
+		if (nsp[m])
+			printf ", %.2f us per span", 1e6 * (cpu[m] - start[m]) / nsp[m]
+		printf "\n"
+	}
 	printf "   completeness %d server spans / %d requests wrk completed = %.4f; %d events dropped\n",
 		spans, completed, completed ? spans / completed : 0, dropped
 	if (scompleted)
