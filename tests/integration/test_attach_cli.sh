@@ -1,8 +1,9 @@
-# ehttp attach's command line: help, usage errors, -B, a capture already running, -c, --duration and the exit of the
-# -p process ending it on their own, SIGTERM, the text line, stdout reaching a file while
-# the capture runs, credentials redacted unless --no-redact, and refusal without
-# privileges. Ground truth: the requests this test sends itself, with the headers it
-# chose, and the processes it starts and ends.
+# ehttp attach's command line: help, usage errors, -B, the warning about a capture
+# already running, -c, --duration and the exit of the -p process ending it on their own,
+# SIGTERM, the text line, stdout reaching a file while the capture runs, credentials
+# redacted unless --no-redact, and refusal without privileges. Ground truth: the
+# requests this test sends itself, with the headers it chose, the processes it starts
+# and ends, and the kernel's fdinfo of the ring buffer.
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
 
