@@ -19,6 +19,16 @@ attach_start() {
 	fail "attach did not say it was attached within 30 s"
 }
 
+# have_socket_hooks: does the kernel's BTF have the three tracepoints the socket hooks
+# use (what auto picks when it does)? Read from the BTF, not from ehttp.
+have_socket_hooks() {
+	local tp
+	for tp in sock_send_length sock_recv_length inet_sock_set_state; do
+		bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null |
+			grep -q "TYPEDEF 'btf_trace_$tp'" || return 1
+	done
+}
+
 # attach_stop: Ctrl-C it and wait; ATTACH_RC is its exit status.
 attach_stop() {
 	kill -INT "$ATTACH_PID"
@@ -33,6 +43,14 @@ attach_stop() {
 # spans OUT ROLE [JQ-FILTER]: "METHOD TARGET STATUS" of ROLE spans, sorted.
 spans() {
 	jq -r --arg role "$2" "select(.role == \$role) ${3:+| select($3)} | \"\(.method) \(.target) \(.status)\"" "$1" | sort
+}
+
+# count_spans OUT JQ-FILTER: how many objects the filter yields from OUT; a filter jq
+# rejects fails the test rather than counting nothing.
+count_spans() {
+	local lines
+	lines=$(jq -c "$2" "$1") || fail "jq could not run on $1: $2"
+	if [ -z "$lines" ]; then echo 0; else wc -l <<<"$lines"; fi
 }
 
 # expect_set WHAT EXPECTED-FILE ACTUAL-FILE: equal as sorted line sets (with counts).

@@ -48,11 +48,8 @@ wait_port "$port_other"
 name=$(cat /proc/$srv/comm)
 expect_eq "the second server's name" othersrv "$(cat /proc/$other/comm)"
 
-have_sockets=true
-for tp in sock_send_length sock_recv_length inet_sock_set_state; do
-	bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null |
-		grep -q "TYPEDEF 'btf_trace_$tp'" || have_sockets=false
-done
+have_sockets=false
+have_socket_hooks && have_sockets=true
 
 for hooks in syscalls $($have_sockets && echo sockets); do
 	out=$TMP/$hooks.json

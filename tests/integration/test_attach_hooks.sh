@@ -6,11 +6,8 @@
 . tests/integration/attach_lib.sh
 
 # What auto picks: sockets when the kernel's BTF has all three tracepoints.
-have_sockets=true
-for tp in sock_send_length sock_recv_length inet_sock_set_state; do
-	bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null |
-		grep -q "TYPEDEF 'btf_trace_$tp'" || have_sockets=false
-done
+have_sockets=false
+have_socket_hooks && have_sockets=true
 attach_start "$TMP/auto.json" -p $$
 attach_stop "$TMP/auto.json"
 if $have_sockets; then want=socket; else want=syscall; fi
