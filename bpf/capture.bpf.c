@@ -430,33 +430,28 @@ static __always_inline void fill_header(struct capture_event *e, __u32 type, __u
 }
 
 /*
- * Copy bytes [@from, @to) of the stream scattered over @cnt iovecs at @iov to @dst, at
+ * Copy the first @len bytes of the stream scattered over @cnt iovecs at @iov to @dst, at
  * most @limit (a power of two, a constant): with it the verifier can bound every write.
+ * Few values live across iterations (the bytes copied, nothing else), so the verifier
+ * finds the states of one iteration like those of the next and stops exploring.
  */
-static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 from,
-				      __u64 to, const __u32 limit)
+static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 cnt, __u64 len,
+				      const __u32 limit)
 {
-	__u64 pos = 0;
-	__u32 out = 0;
+	__u64 out = 0; /* 64-bit: the bound checked is the register passed */
 
 	for (int i = 0; i < CAPTURE_MAX_IOV; i++) {
 		struct iovec v;
-		__u64 start, end, n; /* 64-bit: the bound checked is the register passed */
+		__u64 n;
 
-		if (i >= cnt || pos >= to)
+		if (i >= cnt || out >= len)
 			break;
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			break;
-		start = pos > from ? pos : from;
-		end = pos + v.iov_len < to ? pos + v.iov_len : to;
-		pos += v.iov_len;
-		if (start >= end)
-			continue;
-		n = end - start;
+		n = len - out < v.iov_len ? len - out : v.iov_len;
 		if (n > limit)
 			n = limit;
-		if (bpf_probe_read_user(dst + (out & (limit - 1)), n,
-					(__u8 *)v.iov_base + (start - (pos - v.iov_len))))
+		if (bpf_probe_read_user(dst + (out & (limit - 1)), n, v.iov_base))
 			break;
 		out += n;
 	}
@@ -464,7 +459,7 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 }
 
 /* Copy bytes [@from, @to) of what the syscall moved (one buffer, iovecs, or a msghdr's
- * iovecs) to @dst. */
+ * iovecs) to @dst. Only a single buffer has a tail (@from > 0): iovecs start at 0. */
 static __always_inline __u32 copy_payload(__u8 *dst, const struct io_args *a, const __u8 kind,
 					  __u64 from, __u64 to, const __u32 limit)
 {
@@ -477,11 +472,11 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct io_args *a, co
 	case IO_BUF:
 		return bpf_probe_read_user(dst, n, (__u8 *)a->ptr + from) ? 0 : n;
 	case IO_IOV:
-		return copy_iov(dst, (const struct iovec *)a->ptr, a->count, from, to, limit);
+		return copy_iov(dst, (const struct iovec *)a->ptr, a->count, to, limit);
 	case IO_MSG:
 		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)a->ptr))
 			return 0;
-		return copy_iov(dst, msg.msg_iov, msg.msg_iovlen, from, to, limit);
+		return copy_iov(dst, msg.msg_iov, msg.msg_iovlen, to, limit);
 	}
 	return 0;
 }
