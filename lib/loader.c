@@ -6,6 +6,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "cli.h"
 #include "loader.h"
 
@@ -127,6 +129,27 @@ static bool tracepoint_missing(const char *sec, char *why, size_t len)
 	return true;
 }
 
+/*
+ * Under -d, how many instructions the verifier went through for each program (Linux
+ * >= 5.16 counts them). Its limit is a million: a loop that explores badly shows here
+ * long before a kernel or compiler that explores a little more refuses the program.
+ */
+static void report_verified(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.verified_insns)
+			continue;
+		p_debug("%s: the verifier went through %u instructions (its limit is 1000000)",
+			bpf_program__name(prog), info.verified_insns);
+	}
+}
+
 int loader_load(struct loader *l, struct bpf_object *obj, const struct loader_optional *optional)
 {
 	struct bpf_program *prog;
@@ -166,6 +189,8 @@ int loader_load(struct loader *l, struct bpf_object *obj, const struct loader_op
 		      debug_output ? "" : " (run with -d for the verifier's log)");
 		return err;
 	}
+	if (debug_output)
+		report_verified(obj);
 	return 0;
 }
 
