@@ -628,6 +628,9 @@ static void warn_other_hook_users(void)
 		else
 			p_warn("pinned programs are already on %s: every traced call runs them too", tps);
 	}
+	if (n > 0 && total > (size_t)n)
+		p_warn("%zu more links are on those tracepoints (`ehttp check` counts them)",
+		       total - n);
 }
 
 int capture_open(struct capture **out, const struct capture_opts *opts)

@@ -47,6 +47,26 @@ expect_eq "-B 1000: ring buffer bytes" 1048576 "$(awk '/^max_entries:/ { print $
 "$EHTTP" attach --duration 1 >/dev/null 2>"$TMP/second.err" || fail "second attach: $(cat "$TMP/second.err")"
 grep -q "^Warning: ehttp\[$ATTACH_PID\] already has programs on sock_send_length, sock_recv_length" "$TMP/second.err" ||
 	fail "no warning about the capture already running: $(cat "$TMP/second.err")"
+# With more links than it lists (16), it says how many more: bpftool counts them.
+others=()
+for i in 1 2 3 4 5; do
+	"$EHTTP" attach -p $$ --duration 30 >/dev/null 2>"$TMP/other.$i.err" &
+	others+=($!)
+	on_exit "kill -INT $! 2>/dev/null; wait $! 2>/dev/null"
+done
+for i in 1 2 3 4 5; do
+	for _ in $(seq 1 100); do grep -qs '^Attached' "$TMP/other.$i.err" && break; sleep 0.1; done
+done
+links=$(bpftool -j link show | jq '[.[] | select(.type == "raw_tracepoint") |
+	select(.tp_name | IN("sock_send_length", "sock_recv_length", "inet_sock_set_state",
+			     "sys_exit", "sys_enter"))] | length')
+[ "$links" -gt 16 ] || fail "expected more than 16 links from six captures, bpftool counts $links"
+"$EHTTP" attach --duration 1 >/dev/null 2>"$TMP/seventh.err" || fail "seventh attach: $(cat "$TMP/seventh.err")"
+grep -q "^Warning: $((links - 16)) more links are on those tracepoints" "$TMP/seventh.err" ||
+	fail "no word of the $((links - 16)) links past the 16 listed: $(cat "$TMP/seventh.err")"
+echo "ok: $links links on the tracepoints, the warning lists 16 and counts $((links - 16)) more"
+kill -INT "${others[@]}"
+wait "${others[@]}"
 attach_stop "$TMP/buf.json"
 
 # -c 3 ends by itself after exactly three spans.
