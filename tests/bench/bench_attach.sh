@@ -1,7 +1,8 @@
 # What `ehttp attach` costs a busy server: wrk → nginx (one worker) on loopback,
 # interleaved runs without tracing, with `ehttp -j attach -p WORKER > file` (the hooks
-# auto picks, and --hooks syscalls when auto picks sockets), and with bpftrace
-# capturing the same syscalls' payload prefixes for the same pid (a peer).
+# auto picks, and --hooks syscalls when auto picks sockets), with ehttp following
+# another process (the cost of the hooks alone), and with bpftrace capturing the same
+# syscalls' payload prefixes for the same pid (a peer).
 # Reports requests/s and p99 latency against the untraced runs, ehttp's CPU time (also
 # per span), completeness (server spans / requests wrk completed) and drops.
 #
@@ -9,7 +10,8 @@
 # apart differ by up to 30%), so each round runs untraced twice, before and after
 # ehttp, sets its traced runs against the mean of the two, and reports the median and
 # range of those per-round ratios beside the ratio of the means. The second untraced
-# run against the first (the control) shows how far two runs of the same thing drift.
+# run against the first (the control) shows how far two runs of the same thing drift,
+# and a 95% interval from resampling the rounds says what the drift leaves undecided.
 #
 #   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_attach.sh
 set -u
