@@ -7,11 +7,13 @@
 # per span), completeness (server spans / requests wrk completed) and drops.
 #
 # Throughput on a shared VM drifts by more than ehttp costs (untraced runs a minute
-# apart differ by up to 30%), so each round runs untraced twice, before and after
-# ehttp, sets its traced runs against the mean of the two, and reports the median and
-# range of those per-round ratios beside the ratio of the means. The second untraced
-# run against the first (the control) shows how far two runs of the same thing drift,
-# and a 95% interval from resampling the rounds says what the drift leaves undecided.
+# apart differ by up to 30%), so each round runs untraced twice, sets its traced runs
+# against the mean of the two, and reports the median and range of those per-round
+# ratios beside the ratio of the means. One untraced run against the other (the
+# control) shows how far two runs of the same thing drift, and a 95% interval from
+# resampling the rounds says what the drift leaves undecided. The order of the modes
+# turns each round: run ROUNDS as a multiple of their number (5, or 6 with bpftrace)
+# for every mode to take every place equally often.
 #
 #   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_attach.sh
 set -u
@@ -104,45 +106,61 @@ run_wrk() { # mode round
 }
 
 : >"$TMP/results"
+# Which hooks auto picks here: --hooks syscalls is run as well when it picks sockets.
+"$EHTTP" attach -p $$ --duration 1 >/dev/null 2>"$TMP/hooks.err"
+hooks=$(sed -nE 's/^Attached.* through the ([a-z]+) hooks.*/\1/p' "$TMP/hooks.err")
+[ -n "$hooks" ] || { echo "   ehttp attach did not start: $(tail -n 3 "$TMP/hooks.err")"; exit 1; }
+echo "hooks 0 $hooks" >>"$TMP/results"
+
+# One run of each mode, given the round.
+mode_base() { run_wrk base "$1"; }
+mode_base2() { run_wrk base2 "$1"; }
+mode_ehttp() {
+	start_tracer '^Attached' "$TMP/ehttp.err.$1" \
+		sh -c "exec \"$EHTTP\" -j attach -p $worker >\"$TMP/ehttp.out.$1\" 2>\"$TMP/ehttp.err.$1\""
+	run_wrk ehttp "$1"
+	stop_tracer
+	spans=$(wc -l <"$TMP/ehttp.out.$1")
+	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/ehttp.err.$1")
+	echo "ehttp-extra $1 $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
+}
+mode_syscalls() {
+	start_tracer '^Attached' "$TMP/sys.err.$1" \
+		sh -c "exec \"$EHTTP\" -j attach --hooks syscalls -p $worker >\"$TMP/sys.out.$1\" 2>\"$TMP/sys.err.$1\""
+	run_wrk ehttp-syscalls "$1"
+	stop_tracer
+	spans=$(wc -l <"$TMP/sys.out.$1")
+	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/sys.err.$1")
+	echo "sys-extra $1 $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
+}
+# The price every other process pays while a capture follows one: ehttp traces a pid
+# that makes no socket calls (this shell), so nginx's calls only run the hooks'
+# process filter. The floor under the ehttp runs.
+mode_other() {
+	start_tracer '^Attached' "$TMP/other.err.$1" \
+		sh -c "exec \"$EHTTP\" -j attach -p $$ >/dev/null 2>\"$TMP/other.err.$1\""
+	run_wrk ehttp-other "$1"
+	stop_tracer
+}
+mode_bpftrace() {
+	start_tracer '^Attaching' "$TMP/bt.out.$1" \
+		sh -c "exec bpftrace \"$TMP/peer.bt\" $worker >\"$TMP/bt.out.$1\" 2>&1"
+	run_wrk bpftrace "$1"
+	stop_tracer
+	echo "bpftrace-extra $1 $(cat "$TMP/cpu") $(grep -c '^[0-9]' "$TMP/bt.out.$1") $STARTUP_CPU" >>"$TMP/results"
+}
+
+# The order turns by one each round, so that over as many rounds as there are modes
+# each runs in every position: a run's place in the round (the first after a pause,
+# say) then weighs on no mode more than another.
+modes=(base ehttp base2)
+[ "$hooks" = socket ] && modes+=(syscalls)
+modes+=(other)
+$have_bpftrace && modes+=(bpftrace)
 for round in $(seq 1 "$ROUNDS"); do
-	run_wrk base "$round"
-
-	start_tracer '^Attached' "$TMP/ehttp.err.$round" \
-		sh -c "exec \"$EHTTP\" -j attach -p $worker >\"$TMP/ehttp.out.$round\" 2>\"$TMP/ehttp.err.$round\""
-	run_wrk ehttp "$round"
-	stop_tracer
-	run_wrk base2 "$round"
-	spans=$(wc -l <"$TMP/ehttp.out.$round")
-	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/ehttp.err.$round")
-	echo "ehttp-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
-	hooks=$(sed -nE 's/^Attached.* through the ([a-z]+) hooks.*/\1/p' "$TMP/ehttp.err.$round")
-	echo "hooks $round $hooks" >>"$TMP/results"
-
-	if [ "$hooks" = socket ]; then
-		start_tracer '^Attached' "$TMP/sys.err.$round" \
-			sh -c "exec \"$EHTTP\" -j attach --hooks syscalls -p $worker >\"$TMP/sys.out.$round\" 2>\"$TMP/sys.err.$round\""
-		run_wrk ehttp-syscalls "$round"
-		stop_tracer
-		spans=$(wc -l <"$TMP/sys.out.$round")
-		dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/sys.err.$round")
-		echo "sys-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
-	fi
-
-	# The price every other process pays while a capture follows one: ehttp traces a
-	# pid that makes no socket calls (this shell), so nginx's calls only run the
-	# hooks' process filter. The floor under the ehttp runs above.
-	start_tracer '^Attached' "$TMP/other.err.$round" \
-		sh -c "exec \"$EHTTP\" -j attach -p $$ >/dev/null 2>\"$TMP/other.err.$round\""
-	run_wrk ehttp-other "$round"
-	stop_tracer
-
-	if $have_bpftrace; then
-		start_tracer '^Attaching' "$TMP/bt.out.$round" \
-			sh -c "exec bpftrace \"$TMP/peer.bt\" $worker >\"$TMP/bt.out.$round\" 2>&1"
-		run_wrk bpftrace "$round"
-		stop_tracer
-		echo "bpftrace-extra $round $(cat "$TMP/cpu") $(grep -c '^[0-9]' "$TMP/bt.out.$round") $STARTUP_CPU" >>"$TMP/results"
-	fi
+	for i in $(seq 0 $((${#modes[@]} - 1))); do
+		"mode_${modes[(i + round - 1) % ${#modes[@]}]}" "$round"
+	done
 done
 
 awk -v dur="$DURATION" -v rounds="$ROUNDS" '
@@ -151,7 +169,7 @@ function ref(i) {
 	return (i in base2_rps) ? (base_rps[i] + base2_rps[i]) / 2 : base_rps[i]
 }
 # Median of the per-round ratios of mode m (sorted by insertion; rounds are few);
-# m "control" is the second untraced run against the first.
+# m "control" is one untraced run (base2) against the other.
 function median(m,    i, j, k, v, t) {
 	k = 0
 	for (i = 1; i <= rounds; i++)
@@ -202,7 +220,7 @@ $1 == "sys-extra" { cpu["ehttp-syscalls"] += $3; sspans += $4; nsp["ehttp-syscal
 $1 == "ehttp-extra" { cpu["ehttp"] += $3; spans += $4; nsp["ehttp"] += $4; dropped += $5; completed += done[$2]; start["ehttp"] += $6 }
 $1 == "bpftrace-extra" { cpu["bpftrace"] += $3; lines += $4; start["bpftrace"] += $5 }
 END {
-	printf "   %d rounds of %ds, wrk → nginx (1 worker), interleaved: untraced, ehttp, untraced, the rest\n", rounds, dur
+	printf "   %d rounds of %ds, wrk → nginx (1 worker), interleaved, the order turning each round\n", rounds, dur
 	for (m in n) { rps[m] /= n[m]; p99[m] /= n[m] }
 	printf "   %-10s %10.0f req/s   p99 %7.0f us\n", "untraced", rps["base"], p99["base"]
 	printf "   %-10s %10.0f req/s   p99 %7.0f us   throughput ratio %.3f   p99 ratio %.2f   (%s hooks)\n", "ehttp",
@@ -231,7 +249,7 @@ END {
 		med = median(m)
 		ci = interval(m) ? sprintf("   95%% %.3f-%.3f", cilo, cihi) : ""
 		printf "   %-15s %.3f [%.3f-%.3f]%s%s\n", m, med, lo, hi, ci,
-			m == "control" ? "   (the second untraced run / the first: the noise)" : ""
+			m == "control" ? "   (one untraced run / the other: the noise)" : ""
 	}
 	bmin = bmax = 0
 	for (i in base_rps) {
