@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,14 +54,14 @@ struct conn {
 	struct httpconn *http; /* NULL once the connection was judged not HTTP */
 	struct capture_feed_pos pos;
 	struct conn *hnext;    /* hash chain */
-	struct conn *prev, *next; /* use order, least recent first */
+	TAILQ_ENTRY(conn) lru; /* use order, least recent first */
 	/* In a body (httpconn_in_body): on the list of those whose end may come as
 	 * unseen bytes without an event. */
 	bool in_body;
 	uint8_t backoff;
 	uint64_t last_ts;      /* when its last event's call returned (CLOCK_MONOTONIC) */
 	uint64_t next_look_ns; /* when its unseen bytes are read again */
-	struct conn *body_prev, *body_next;
+	TAILQ_ENTRY(conn) body;
 };
 
 struct capture {
@@ -78,9 +79,9 @@ struct capture {
 	uint64_t next_target_check_ns;
 
 	struct conn *buckets[CONN_BUCKETS];
-	struct conn *lru_head, *lru_tail;
+	TAILQ_HEAD(, conn) lru;
 	size_t nconns;
-	struct conn *in_body; /* connections in a body, a list through body_next */
+	TAILQ_HEAD(, conn) in_body; /* connections in a body */
 
 	struct span_sink filtered; /* what parsers emit into: filter, count, forward */
 	struct span_sink *sink;    /* the caller's sink during poll/close */
@@ -180,30 +181,6 @@ static size_t bucket_of(uint64_t key)
 	return (key * 0x9e3779b97f4a7c15ull) >> 50 & (CONN_BUCKETS - 1);
 }
 
-static void lru_unlink(struct capture *c, struct conn *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		c->lru_head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->lru_tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_append(struct capture *c, struct conn *e)
-{
-	e->prev = c->lru_tail;
-	e->next = NULL;
-	if (c->lru_tail)
-		c->lru_tail->next = e;
-	else
-		c->lru_head = e;
-	c->lru_tail = e;
-}
-
 static struct conn *conn_find(struct capture *c, uint64_t key)
 {
 	struct conn *e;
@@ -219,21 +196,10 @@ static void set_in_body(struct capture *c, struct conn *e, bool in_body)
 	if (e->in_body == in_body)
 		return;
 	e->in_body = in_body;
-	if (in_body) {
-		e->body_prev = NULL;
-		e->body_next = c->in_body;
-		if (c->in_body)
-			c->in_body->body_prev = e;
-		c->in_body = e;
-		return;
-	}
-	if (e->body_prev)
-		e->body_prev->body_next = e->body_next;
+	if (in_body)
+		TAILQ_INSERT_TAIL(&c->in_body, e, body);
 	else
-		c->in_body = e->body_next;
-	if (e->body_next)
-		e->body_next->body_prev = e->body_prev;
-	e->body_prev = e->body_next = NULL;
+		TAILQ_REMOVE(&c->in_body, e, body);
 }
 
 /* Complete what the connection can complete and forget it. */
@@ -245,7 +211,7 @@ static void conn_remove(struct capture *c, struct conn *e, uint64_t ts_ns)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = e->hnext;
-	lru_unlink(c, e);
+	TAILQ_REMOVE(&c->lru, e, lru);
 	set_in_body(c, e, false);
 	c->nconns--;
 	if (e->http)
@@ -284,7 +250,7 @@ static struct conn *conn_add(struct capture *c, const struct capture_event *ev)
 	if (c->nconns >= CAPTURE_MAX_CONNS) {
 		p_debug("connection table full: forgetting the least recently used one");
 		c->stats.lost++;
-		conn_remove(c, c->lru_head, ev->ts_ns);
+		conn_remove(c, TAILQ_FIRST(&c->lru), ev->ts_ns);
 	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
@@ -308,7 +274,7 @@ static struct conn *conn_add(struct capture *c, const struct capture_event *ev)
 	b = bucket_of(e->key);
 	e->hnext = c->buckets[b];
 	c->buckets[b] = e;
-	lru_append(c, e);
+	TAILQ_INSERT_TAIL(&c->lru, e, lru);
 	c->nconns++;
 	c->stats.conns++;
 	return e;
@@ -363,10 +329,10 @@ static int look_for_unseen(struct capture *c, struct conn *e);
 
 static void drop_pid(struct capture *c, uint32_t pid, uint64_t ts_ns)
 {
-	struct conn *e = c->lru_head, *next;
+	struct conn *e, *next;
 
-	for (; e; e = next) {
-		next = e->next;
+	for (e = TAILQ_FIRST(&c->lru); e; e = next) {
+		next = TAILQ_NEXT(e, lru);
 		if (e->pid != pid)
 			continue;
 		if (e->in_body) /* what it sent unseen before it went */
@@ -411,8 +377,8 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 		if (!e)
 			return -ENOMEM;
 	} else {
-		lru_unlink(c, e);
-		lru_append(c, e);
+		TAILQ_REMOVE(&c->lru, e, lru);
+		TAILQ_INSERT_TAIL(&c->lru, e, lru);
 	}
 	e->seq = ev->seq;
 	e->last_ts = ev->ts_ns;
@@ -458,8 +424,8 @@ static int look_for_unseen_all(struct capture *c, bool all)
 	struct conn *e, *next;
 	int rc;
 
-	for (e = c->in_body; e; e = next) {
-		next = e->body_next;
+	for (e = TAILQ_FIRST(&c->in_body); e; e = next) {
+		next = TAILQ_NEXT(e, body);
 		if (!all && (now < e->last_ts + UNSEEN_QUIET_NS || now < e->next_look_ns))
 			continue;
 		rc = look_for_unseen(c, e);
@@ -652,6 +618,8 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 		return -ENOMEM;
 	}
 	c->opts = *opts;
+	TAILQ_INIT(&c->lru);
+	TAILQ_INIT(&c->in_body);
 	c->filtered.emit = filtered_emit;
 	c->filtered.ctx = c;
 	c->http_opts.no_redact = opts->no_redact;
@@ -827,8 +795,8 @@ void capture_finish(struct capture *c, struct span_sink *sink)
 	}
 	c->sink = c->sink_err ? NULL : sink;
 	now = mono_now();
-	while (c->lru_head)
-		conn_remove(c, c->lru_head, now);
+	while (!TAILQ_EMPTY(&c->lru))
+		conn_remove(c, TAILQ_FIRST(&c->lru), now);
 	c->sink = NULL;
 }
 
