@@ -286,7 +286,8 @@ struct block {
 
 static void blk_add(struct block *b, const void *data, size_t n)
 {
-	if (b->oom)
+	/* An empty option value may come as NULL, which memcpy must not be given. */
+	if (b->oom || !n)
 		return;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
