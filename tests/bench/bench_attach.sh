@@ -115,24 +115,21 @@ echo "hooks 0 $hooks" >>"$TMP/results"
 # One run of each mode, given the round.
 mode_base() { run_wrk base "$1"; }
 mode_base2() { run_wrk base2 "$1"; }
-mode_ehttp() {
-	start_tracer '^Attached' "$TMP/ehttp.err.$1" \
-		sh -c "exec \"$EHTTP\" -j attach -p $worker >\"$TMP/ehttp.out.$1\" 2>\"$TMP/ehttp.err.$1\""
-	run_wrk ehttp "$1"
+# ehttp -j attach ARGS... -p WORKER, as MODE; its CPU, spans and drops go to the results
+# as TAG-extra.
+mode_capture() { # mode tag round args...
+	local mode=$1 tag=$2 round=$3 spans dropped
+	shift 3
+	start_tracer '^Attached' "$TMP/$tag.err.$round" \
+		sh -c "exec \"$EHTTP\" -j attach $* -p $worker >\"$TMP/$tag.out.$round\" 2>\"$TMP/$tag.err.$round\""
+	run_wrk "$mode" "$round"
 	stop_tracer
-	spans=$(wc -l <"$TMP/ehttp.out.$1")
-	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/ehttp.err.$1")
-	echo "ehttp-extra $1 $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
+	spans=$(wc -l <"$TMP/$tag.out.$round")
+	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/$tag.err.$round")
+	echo "$tag-extra $round $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
 }
-mode_syscalls() {
-	start_tracer '^Attached' "$TMP/sys.err.$1" \
-		sh -c "exec \"$EHTTP\" -j attach --hooks syscalls -p $worker >\"$TMP/sys.out.$1\" 2>\"$TMP/sys.err.$1\""
-	run_wrk ehttp-syscalls "$1"
-	stop_tracer
-	spans=$(wc -l <"$TMP/sys.out.$1")
-	dropped=$(sed -nE 's/.* ([0-9]+) dropped.*/\1/p' "$TMP/sys.err.$1")
-	echo "sys-extra $1 $(cat "$TMP/cpu") $spans ${dropped:-?} $STARTUP_CPU" >>"$TMP/results"
-}
+mode_ehttp() { mode_capture ehttp ehttp "$1"; }
+mode_syscalls() { mode_capture ehttp-syscalls sys "$1" --hooks syscalls; }
 # The price every other process pays while a capture follows one: ehttp traces a pid
 # that makes no socket calls (this shell), so nginx's calls only run the hooks'
 # process filter. The floor under the ehttp runs.
