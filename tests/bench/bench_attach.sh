@@ -159,6 +159,7 @@ $have_bpftrace && modes+=(bpftrace)
 # in the same time, and a narrower interval.
 if [ -n "${MODES:-}" ]; then
 	read -r -a modes <<<"$MODES"
+	[[ " $MODES " == *" base "* ]] || { echo "   MODES: the ratios need base"; exit 1; }
 	for m in "${modes[@]}"; do
 		[ "$m" != bpftrace ] || $have_bpftrace || { echo "   MODES: bpftrace is missing"; exit 1; }
 		declare -F "mode_$m" >/dev/null || { echo "   MODES: no mode '$m' (base ehttp base2 syscalls other bpftrace)"; exit 1; }
