@@ -22,10 +22,10 @@ attach_start() {
 # have_socket_hooks: does the kernel's BTF have the three tracepoints the socket hooks
 # use (what auto picks when it does)? Read from the BTF, not from ehttp.
 have_socket_hooks() {
-	local tp
+	local tp btf
+	btf=$(bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null | grep "TYPEDEF 'btf_trace_")
 	for tp in sock_send_length sock_recv_length inet_sock_set_state; do
-		bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null |
-			grep -q "TYPEDEF 'btf_trace_$tp'" || return 1
+		grep -q "TYPEDEF 'btf_trace_$tp'" <<<"$btf" || return 1
 	done
 }
 
