@@ -37,8 +37,9 @@ endif
 
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation $(if $(filter 1,$(WERROR)),-Werror)
-CPPFLAGS   += -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -I$(OUT)/skel -Ibpf -MMD -MP
-LDLIBS     += $(shell $(PKG_CONFIG) --libs libbpf jansson 2>/dev/null || echo -lbpf -ljansson) -lelf -ldw -lZydis -lz -lm -lpthread
+CPPFLAGS   += -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -I$(OUT)/skel -I$(OUT)/gen -Ibpf -MMD -MP
+LDLIBS     += $(shell $(PKG_CONFIG) --libs libbpf jansson 2>/dev/null || echo -lbpf -ljansson) -lelf -ldw -lZydis -lz -lm -lpthread \
+              -lprotobuf-c -lcurl -lmicrohttpd
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/vmlinux/$(ARCH) \
               -Wall -Wno-unused-function $(if $(filter 1,$(WERROR)),-Werror)
@@ -47,7 +48,11 @@ BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/skel/%.skel.h,$(BPF_SRCS))
 LIB_SRCS   := $(sort $(wildcard lib/*.c lib/*/*.c))
-LIB_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
+# Protocol buffers: lib/*/NAME.proto -> $(OUT)/gen/NAME.pb-c.{c,h} (protoc-c).
+PROTO_SRCS := $(sort $(wildcard lib/*/*.proto))
+PROTO_HDRS := $(patsubst %.proto,$(OUT)/gen/%.pb-c.h,$(notdir $(PROTO_SRCS)))
+PROTO_OBJS := $(patsubst %.proto,$(OUT)/gen/%.pb-c.o,$(notdir $(PROTO_SRCS)))
+LIB_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS)) $(PROTO_OBJS)
 CMD_SRCS   := $(sort $(wildcard cmd/*.c))
 CMD_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(CMD_SRCS))
 LIBEHTTP   := $(OUT)/libehttp.a
@@ -87,10 +92,20 @@ $(LIBEHTTP): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-# Every C object may include a skeleton; generate them all first (order-only).
-$(OUT)/%.o: %.c | $(SKELS)
+# Every C object may include a skeleton or a protobuf header; generate them all first
+# (order-only).
+$(OUT)/%.o: %.c | $(SKELS) $(PROTO_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/gen/%.pb-c.c $(OUT)/gen/%.pb-c.h: lib/export/%.proto
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)protoc-c --c_out=$(@D) -I$(<D) $<
+
+$(OUT)/gen/%.pb-c.o: $(OUT)/gen/%.pb-c.c
+	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) bpf/vmlinux/$(ARCH)/vmlinux.h

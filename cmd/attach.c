@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "cli.h"
+#include "export/export.h"
 #include "loader.h"
 #include "main.h"
 
@@ -25,7 +27,8 @@ static int attach_help(void)
 	       "a summary goes to stderr.\n"
 	       "\n"
 	       "Options:\n" CAPTURE_USAGE
-	       "  --headers            with -j, include the header blocks (credentials redacted)\n");
+	       "  --headers            with -j, include the header blocks (credentials redacted)\n"
+	       EXPORT_OTLP_USAGE EXPORT_METRICS_USAGE);
 	return EXIT_OK;
 }
 
@@ -48,12 +51,16 @@ int do_attach(int argc, char **argv)
 	struct capture_opts opts;
 	struct capture_stats st;
 	struct span_printer printer = { 0 };
-	struct span_sink sink;
+	struct span_sink printer_sink, sink;
+	struct export_opts eopts;
+	struct exporters *ex = NULL;
 	struct capture *cap;
+	char host[256] = "";
 	int rc, taken;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
+	export_opts_init(&eopts);
 	NEXT_ARG();
 	if (argc == 1 && is_prefix(*argv, "help"))
 		return attach_help();
@@ -63,11 +70,13 @@ int do_attach(int argc, char **argv)
 			NEXT_ARG();
 			continue;
 		}
-		taken = capture_parse_opt(&opts, argc, argv);
-		if (taken < 0)
-			return EXIT_USAGE;
-		if (taken == 0)
-			return BAD_ARG();
+		taken = export_parse_opt(&eopts, argc, argv, true);
+		if (!taken)
+			taken = capture_parse_opt(&opts, argc, argv);
+		if (taken < 0 || !taken) {
+			export_opts_free(&eopts);
+			return taken < 0 ? EXIT_USAGE : BAD_ARG();
+		}
 		argc -= taken;
 		argv += taken;
 	}
@@ -75,9 +84,21 @@ int do_attach(int argc, char **argv)
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
 	loader_catch_signals();
-	if (capture_open(&cap, &opts))
+	if (capture_open(&cap, &opts)) {
+		export_opts_free(&eopts);
 		return EXIT_FAIL;
-	span_printer_init(&sink, &printer);
+	}
+	span_printer_init(&printer_sink, &printer);
+	sink = printer_sink;
+	gethostname(host, sizeof(host) - 1);
+	if (export_wanted(&eopts)) {
+		if (exporters_open(&ex, &eopts, host, true, false)) {
+			capture_close(cap, NULL);
+			export_opts_free(&eopts);
+			return EXIT_FAIL;
+		}
+		exporters_sink_init(ex, &sink, &printer_sink);
+	}
 	/* Tests and scripts wait for this line before sending traffic. */
 	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks (Ctrl-C to stop)\n",
 		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
@@ -92,12 +113,20 @@ int do_attach(int argc, char **argv)
 		rc = capture_poll(cap, POLL_MS, &sink);
 		if (fflush(stdout) && rc >= 0)
 			rc = -EPIPE;
+		if (ex) {
+			capture_get_stats(cap, &st);
+			exporters_set_capture(ex, st.events, st.dropped, st.spans, st.lost);
+		}
 	} while (rc == 0 && !loader_stop);
 
 	capture_finish(cap, rc < 0 ? NULL : &sink);
 	fflush(stdout);
 	capture_get_stats(cap, &st);
 	capture_close(cap, NULL);
+	/* The exporters deliver what is queued before the summary. Spans they could not
+	 * deliver are counted there and warned about, as the kernel's drops are. */
+	exporters_close(ex);
+	export_opts_free(&eopts);
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st);

@@ -10,6 +10,7 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "export/export.h"
 #include "loader.h"
 #include "main.h"
 #include "recorder.h"
@@ -36,7 +37,8 @@ static int record_help(void)
 	       "  -G SEC               start a new file every SEC seconds; with strftime(3)\n"
 	       "                       conversions in FILE, each file is named by its time\n"
 	       "  -W N                 with -C or -G: a ring of N files FILE0..FILE<N-1>, the\n"
-	       "                       oldest overwritten\n" CAPTURE_USAGE);
+	       "                       oldest overwritten\n" CAPTURE_USAGE EXPORT_OTLP_USAGE
+	       EXPORT_METRICS_USAGE);
 	return EXIT_OK;
 }
 
@@ -101,7 +103,9 @@ int do_record(int argc, char **argv)
 	struct recorder_stats rs;
 	struct recorder *rec = NULL;
 	struct capture *cap = NULL;
-	struct span_sink sink;
+	struct span_sink rec_sink, sink;
+	struct export_opts eopts;
+	struct exporters *ex = NULL;
 	struct utsname uts;
 	char hostname[256] = "", filters[1024] = "", targets[512];
 	bool status, write_failed = false, rec_failed;
@@ -111,6 +115,7 @@ int do_record(int argc, char **argv)
 	size_t flen = 0;
 
 	capture_opts_init(&opts);
+	export_opts_init(&eopts);
 	NEXT_ARG();
 	if (argc == 1 && is_prefix(*argv, "help"))
 		return record_help();
@@ -120,29 +125,37 @@ int do_record(int argc, char **argv)
 		if (!strcmp(opt, "-o") || !strcmp(opt, "--output")) {
 			NEXT_ARG();
 			if (!REQ_ARGS(1))
-				return EXIT_USAGE;
+				goto usage;
 			ropts.path = *argv;
 		} else if (!strcmp(opt, "-C")) {
 			NEXT_ARG();
 			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 1000000, &n))
-				return EXIT_USAGE;
+				goto usage;
 			ropts.rotate_bytes = n * 1000000ull;
 		} else if (!strcmp(opt, "-G")) {
 			NEXT_ARG();
 			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 365ul * 24 * 3600, &n))
-				return EXIT_USAGE;
+				goto usage;
 			ropts.rotate_ns = n * 1000000000ull;
 		} else if (!strcmp(opt, "-W")) {
 			NEXT_ARG();
 			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 1000000, &n))
-				return EXIT_USAGE;
+				goto usage;
 			ropts.ring = n;
+		} else if ((taken = export_parse_opt(&eopts, argc, argv, true))) {
+			if (taken < 0)
+				goto usage;
+			argc -= taken;
+			argv += taken;
+			continue;
 		} else {
 			taken = capture_parse_opt(&opts, argc, argv);
 			if (taken < 0)
-				return EXIT_USAGE;
-			if (taken == 0)
+				goto usage;
+			if (taken == 0) {
+				export_opts_free(&eopts);
 				return BAD_ARG();
+			}
 			/* the capture options as given: the file's if_filter and metadata */
 			for (i = 0; i < taken && flen < sizeof(filters); i++)
 				flen += snprintf(filters + flen, sizeof(filters) - flen, "%s%s",
@@ -154,17 +167,19 @@ int do_record(int argc, char **argv)
 		NEXT_ARG();
 	}
 	if (!recorder_opts_valid(&ropts))
-		return EXIT_USAGE;
+		goto usage;
 	if (!strcmp(ropts.path, "-") && isatty(STDOUT_FILENO)) {
 		p_err("standard output is a terminal: -o - is for a pipe (ehttp record -o - | ehttp replay -)");
-		return EXIT_USAGE;
+		goto usage;
 	}
 
 	loader_catch_signals();
 	/* A pipe reader that goes away ends the recording like Ctrl-C, not with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	if (capture_open(&cap, &opts))
+	if (capture_open(&cap, &opts)) {
+		export_opts_free(&eopts);
 		return EXIT_FAIL;
+	}
 
 	gethostname(hostname, sizeof(hostname) - 1);
 	if (uname(&uts))
@@ -176,9 +191,20 @@ int do_record(int argc, char **argv)
 	start_ns = mono_ns();
 	if (recorder_open(&rec, &ropts, start_ns)) {
 		capture_close(cap, NULL);
+		export_opts_free(&eopts);
 		return EXIT_FAIL;
 	}
-	recorder_sink_init(&sink, rec);
+	recorder_sink_init(&rec_sink, rec);
+	sink = rec_sink;
+	if (export_wanted(&eopts)) {
+		if (exporters_open(&ex, &eopts, hostname, true, false)) {
+			capture_close(cap, NULL);
+			recorder_close(rec);
+			export_opts_free(&eopts);
+			return EXIT_FAIL;
+		}
+		exporters_sink_init(ex, &sink, &rec_sink);
+	}
 	last_status = start_ns;
 	status = isatty(STDERR_FILENO) && !json_output;
 	/* Tests and scripts wait for this line before sending traffic. */
@@ -198,6 +224,10 @@ int do_record(int argc, char **argv)
 			rc = werr;
 		if (status && now - last_status >= 1000000000ull)
 			print_status(rec, cap, now, &last_status, &last_spans);
+		if (ex) {
+			capture_get_stats(cap, &cs);
+			exporters_set_capture(ex, cs.events, cs.dropped, cs.spans, cs.lost);
+		}
 	} while (rc == 0 && !loader_stop);
 	if (rc < 0)
 		write_failed = true;
@@ -211,6 +241,10 @@ int do_record(int argc, char **argv)
 	err = recorder_close(rec);
 	if (status)
 		fprintf(stderr, "\r\033[K");
+	/* Spans the exporters could not deliver are counted in their summary and warned
+	 * about; the recording itself is complete. */
+	exporters_close(ex);
+	export_opts_free(&eopts);
 	if (cs.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	/* tcpdump's summary, on stderr: stdout may be the span file itself. */
@@ -232,4 +266,7 @@ int do_record(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+usage:
+	export_opts_free(&eopts);
+	return EXIT_USAGE;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "export/export.h"
 #include "main.h"
 #include "span_filter.h"
 #include "span_stats.h"
@@ -37,7 +38,11 @@ static int replay_help(void)
 	       "                       segments become {id}; the query is dropped)\n"
 	       "  --headers            include header blocks in JSON output\n"
 	       "  --processes          print the process records (pid, comm, exe, cmdline,\n"
-	       "                       cgroup) instead of spans\n");
+	       "                       cgroup) instead of spans\n"
+	       EXPORT_OTLP_USAGE
+	       "With --otlp the spans are sent with their recorded times instead of printed\n"
+	       "(with --stats, the statistics are printed too). Replay waits for the receiver\n"
+	       "rather than dropping spans, and fails when it refuses them for good.\n");
 	return EXIT_OK;
 }
 
@@ -73,7 +78,9 @@ int do_replay(int argc, char **argv)
 	struct spanfile_process *proc = NULL;
 	struct spanfile_merge *merge = NULL;
 	struct spanfile_read_stats rst;
-	struct span_sink sink;
+	struct span_sink inner, sink;
+	struct export_opts eopts;
+	struct exporters *ex = NULL;
 	struct span span;
 	bool want_stats = false, processes = false;
 	unsigned long max_spans = 0, n;
@@ -83,6 +90,7 @@ int do_replay(int argc, char **argv)
 	int rc = EXIT_OK, taken, item;
 
 	span_filter_init(&filter);
+	export_opts_init(&eopts);
 	NEXT_ARG();
 	if (argc == 1 && is_prefix(*argv, "help"))
 		return replay_help();
@@ -93,6 +101,8 @@ int do_replay(int argc, char **argv)
 		const char *opt = *argv;
 
 		taken = span_filter_parse(&filter, argc, argv);
+		if (!taken)
+			taken = export_parse_opt(&eopts, argc, argv, false);
 		if (taken < 0)
 			goto usage;
 		if (taken > 0) {
@@ -152,14 +162,31 @@ int do_replay(int argc, char **argv)
 			rc = EXIT_FAIL;
 			goto out;
 		}
-		span_stats_sink_init(&sink, &stats);
+		span_stats_sink_init(&inner, &stats);
 	} else {
 		printer.batch = true;
-		span_printer_init(&sink, &printer);
+		span_printer_init(&inner, &printer);
+	}
+	sink = inner;
+	if (eopts.otlp_on) {
+		if (processes) {
+			p_err("--otlp and --processes do not go together");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		/* A span file does not say which host of several it came from: host.name
+		 * is left out rather than guessed. */
+		if (exporters_open(&ex, &eopts, "", false, true)) {
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		exporters_sink_init(ex, &sink, want_stats ? &inner : NULL);
 	}
 
 	while ((item = spanfile_merge_next(merge, &span, proc)) > 0) {
 		if (item == SPANFILE_PROCESS) {
+			if (ex)
+				exporters_set_process(ex, proc);
 			if (processes && print_process(proc))
 				break; /* stdout went away */
 			continue;
@@ -167,7 +194,7 @@ int do_replay(int argc, char **argv)
 		if (processes || !span_filter_match(&filter, &span))
 			continue;
 		if (sink.emit(&sink, &span))
-			break; /* stdout went away */
+			break; /* stdout went away, or the receiver refused spans for good */
 		if (max_spans && ++matched >= max_spans)
 			break;
 	}
@@ -195,7 +222,18 @@ int do_replay(int argc, char **argv)
 		p_err("writing the output: %s", strerror(errno));
 		rc = EXIT_FAIL;
 	}
+	if (ex) {
+		int err = exporters_close(ex);
+
+		ex = NULL;
+		if (err) {
+			p_err("not every span reached the OTLP receiver (see the summary above)");
+			rc = EXIT_FAIL;
+		}
+	}
 out:
+	exporters_close(ex);
+	export_opts_free(&eopts);
 	if (want_stats)
 		span_stats_free(&stats);
 	spanfile_merge_close(merge);
@@ -203,6 +241,7 @@ out:
 	free(files);
 	return rc;
 usage:
+	export_opts_free(&eopts);
 	free(files);
 	return EXIT_USAGE;
 }

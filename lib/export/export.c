@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "export/export.h"
+
+struct exporters {
+	struct export_resources *res;
+	struct otlp_exporter *otlp;
+	struct metrics *metrics;
+	struct span_sink *inner;
+	struct metrics_counters counters;
+};
+
+void export_opts_init(struct export_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	otlp_opts_init(&o->otlp);
+	o->metrics.max_routes = METRICS_DEFAULT_MAX_ROUTES;
+}
+
+void export_opts_free(struct export_opts *o)
+{
+	free(o->service_map);
+	o->service_map = NULL;
+	o->nservice_map = 0;
+}
+
+int export_parse_opt(struct export_opts *o, int argc, char **argv, bool metrics)
+{
+	const char *opt = argv[0], *v = argc > 1 ? argv[1] : NULL;
+	unsigned long n;
+
+	if (strcmp(opt, "--otlp") && strncmp(opt, "--otlp-", 7) && strcmp(opt, "--service-name") &&
+	    (!metrics || (strcmp(opt, "--metrics") && strcmp(opt, "--metrics-routes"))))
+		return 0;
+	if (!v) {
+		p_err("'%s' needs 1 more argument", opt);
+		return -1;
+	}
+	if (!strcmp(opt, "--otlp")) {
+		o->otlp.url = v;
+		o->otlp_on = true;
+	} else if (!strcmp(opt, "--otlp-format")) {
+		if (!strcmp(v, "protobuf"))
+			o->otlp.format = OTLP_PROTOBUF;
+		else if (!strcmp(v, "json"))
+			o->otlp.format = OTLP_JSON;
+		else {
+			p_err("--otlp-format: '%s' is neither protobuf nor json", v);
+			return -1;
+		}
+	} else if (!strcmp(opt, "--otlp-compression")) {
+		if (strcmp(v, "gzip") && strcmp(v, "none")) {
+			p_err("--otlp-compression: '%s' is neither gzip nor none", v);
+			return -1;
+		}
+		o->otlp.gzip = !strcmp(v, "gzip");
+	} else if (!strcmp(opt, "--otlp-headers")) {
+		o->otlp.headers_file = v;
+	} else if (!strcmp(opt, "--otlp-queue")) {
+		if (!arg_uint(opt, v, 1, 1u << 24, &n))
+			return -1;
+		o->otlp.queue_max = n;
+	} else if (!strcmp(opt, "--otlp-timeout")) {
+		if (!arg_uint(opt, v, 1, 3600, &n))
+			return -1;
+		o->otlp.timeout_s = (unsigned int)n;
+	} else if (!strcmp(opt, "--service-name")) {
+		const char **m = realloc(o->service_map, (o->nservice_map + 1) * sizeof(*m));
+
+		if (!m)
+			return -1;
+		if (!strchr(v, '=') || v[0] == '=' || !strchr(v, '=')[1]) {
+			p_err("--service-name: '%s' is not EXE=NAME", v);
+			free(m);
+			return -1;
+		}
+		o->service_map = m;
+		m[o->nservice_map++] = v;
+	} else if (!strcmp(opt, "--metrics")) {
+		o->metrics.listen = v;
+		o->metrics_on = true;
+	} else if (!strcmp(opt, "--metrics-routes")) {
+		if (!arg_uint(opt, v, 1, 100000, &n))
+			return -1;
+		o->metrics.max_routes = (unsigned int)n;
+	} else {
+		p_err("what is '%s'?", opt);
+		return -1;
+	}
+	return 2;
+}
+
+static int emit(struct span_sink *sink, const struct span *span)
+{
+	struct exporters *x = sink->ctx;
+	const struct export_resource *res;
+	int err;
+
+	if (x->inner && (err = x->inner->emit(x->inner, span)))
+		return err;
+	res = export_resources_get(x->res, span);
+	if (!res)
+		return 0; /* out of memory: the exporters' loss, not the capture's */
+	if (x->metrics)
+		metrics_observe(x->metrics, span, res);
+	if (x->otlp && (err = otlp_exporter_emit(x->otlp, span, res)))
+		return err;
+	return 0;
+}
+
+void exporters_sink_init(struct exporters *x, struct span_sink *sink, struct span_sink *inner)
+{
+	x->inner = inner;
+	sink->emit = emit;
+	sink->ctx = x;
+}
+
+int exporters_open(struct exporters **out, const struct export_opts *o, const char *host, bool live,
+		   bool block)
+{
+	struct exporters *x = calloc(1, sizeof(*x));
+	struct otlp_opts oo = o->otlp;
+	size_t i;
+	int err = -ENOMEM;
+
+	if (!x)
+		return -ENOMEM;
+	x->res = export_resources_new(host, live);
+	if (!x->res)
+		goto fail;
+	for (i = 0; i < o->nservice_map; i++)
+		if (!export_resources_add_mapping(x->res, o->service_map[i]))
+			goto fail;
+	if (o->otlp_on) {
+		oo.block = block;
+		err = otlp_exporter_open(&x->otlp, &oo);
+		if (err)
+			goto fail;
+		x->counters.have_otlp = true;
+	}
+	if (o->metrics_on) {
+		err = metrics_open(&x->metrics, &o->metrics);
+		if (err)
+			goto fail;
+		/* Tests and scripts may wait for this line before scraping. */
+		fprintf(stderr, "Metrics: serving http://%s/metrics\n", metrics_address(x->metrics));
+	}
+	*out = x;
+	return 0;
+fail:
+	otlp_exporter_close(x->otlp, NULL);
+	metrics_close(x->metrics);
+	export_resources_free(x->res);
+	free(x);
+	return err;
+}
+
+void exporters_set_process(struct exporters *x, const struct spanfile_process *p)
+{
+	export_resources_set_process(x->res, p);
+}
+
+void exporters_set_capture(struct exporters *x, uint64_t events, uint64_t dropped, uint64_t spans,
+			   uint64_t lost)
+{
+	if (!x->metrics)
+		return;
+	x->counters.events = events;
+	x->counters.events_dropped = dropped;
+	x->counters.spans = spans;
+	x->counters.spans_lost = lost;
+	if (x->otlp)
+		otlp_exporter_stats(x->otlp, &x->counters.otlp);
+	metrics_set_counters(x->metrics, &x->counters);
+}
+
+static void print_otlp_summary(const struct otlp_stats *st)
+{
+	uint64_t dropped = otlp_stats_dropped(st);
+
+	fprintf(stderr, "OTLP: %llu span%s exported in %llu request%s, %llu batch%s retried, "
+			"%llu span%s dropped",
+		(unsigned long long)st->exported, st->exported == 1 ? "" : "s",
+		(unsigned long long)st->requests, st->requests == 1 ? "" : "s",
+		(unsigned long long)st->batches_retried, st->batches_retried == 1 ? "" : "es",
+		(unsigned long long)dropped, dropped == 1 ? "" : "s");
+	if (dropped)
+		fprintf(stderr, " (%llu queue full, %llu after every retry, %llu rejected, %llu unsent at exit)",
+			(unsigned long long)st->dropped_queue, (unsigned long long)st->dropped_failed,
+			(unsigned long long)st->dropped_rejected, (unsigned long long)st->dropped_exit);
+	fputc('\n', stderr);
+	if (dropped || st->failed_requests)
+		p_warn("OTLP: %llu failed request%s; the last error: %s",
+		       (unsigned long long)st->failed_requests, st->failed_requests == 1 ? "" : "s",
+		       st->last_error[0] ? st->last_error : "none");
+}
+
+int exporters_close(struct exporters *x)
+{
+	struct otlp_stats st;
+	int err = 0;
+
+	if (!x)
+		return 0;
+	if (x->otlp) {
+		err = otlp_exporter_close(x->otlp, &st);
+		print_otlp_summary(&st);
+	}
+	if (x->metrics) {
+		uint64_t folded = metrics_folded(x->metrics);
+
+		if (folded)
+			fprintf(stderr, "Metrics: %llu span%s folded into the route \"%s\" (over %s)\n",
+				(unsigned long long)folded, folded == 1 ? "" : "s",
+				"(other routes)", "--metrics-routes");
+		metrics_close(x->metrics);
+	}
+	export_resources_free(x->res);
+	free(x);
+	return err;
+}

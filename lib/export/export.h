@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The exporters a command was asked for (--otlp, --metrics) behind one sink: each span
+ * goes to the command's own output first, then to every exporter, with the process
+ * it came from resolved once for all of them.
+ */
+#ifndef EHTTP_EXPORT_H
+#define EHTTP_EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "span.h"
+#include "spanfile.h"
+#include "export/metrics.h"
+#include "export/otlp.h"
+
+/* Options text for the help screens. */
+#define EXPORT_OTLP_USAGE                                                                    \
+	"  --otlp URL           also send spans to an OTLP/HTTP receiver (a collector,\n"      \
+	"                       Jaeger, Tempo): http://HOST:4318 posts to /v1/traces\n"      \
+	"  --otlp-format protobuf|json  the request encoding (default protobuf)\n"           \
+	"  --otlp-compression gzip|none  request compression (default gzip)\n"                \
+	"  --otlp-headers FILE  extra request headers, 'Name: value' lines (also read:\n"    \
+	"                       OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TRACES_HEADERS)\n" \
+	"  --otlp-queue SPANS   spans waiting to be sent at most (default 65536)\n"          \
+	"  --otlp-timeout SEC   per request, and for what is queued at exit (default 10)\n"  \
+	"  --service-name EXE=NAME  service.name for the executable EXE (default: the\n"     \
+	"                       executable's name)\n"
+#define EXPORT_METRICS_USAGE                                                                 \
+	"  --metrics [ADDR:]PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"    \
+	"                       (ADDR 127.0.0.1 unless given)\n"                              \
+	"  --metrics-routes N   routes per service in metrics before the rest fold into\n"   \
+	"                       one series (default 100)\n"
+
+struct export_opts {
+	struct otlp_opts otlp;
+	bool otlp_on;
+	struct metrics_opts metrics;
+	bool metrics_on;
+	const char **service_map; /* "EXE=NAME" */
+	size_t nservice_map;
+};
+
+void export_opts_init(struct export_opts *o);
+void export_opts_free(struct export_opts *o);
+/* Consume one option at argv[0]: arguments taken, 0 if not ours, -1 on error. Metrics
+ * options only when @metrics (live commands). */
+int export_parse_opt(struct export_opts *o, int argc, char **argv, bool metrics);
+static inline bool export_wanted(const struct export_opts *o)
+{
+	return o->otlp_on || o->metrics_on;
+}
+
+struct exporters;
+
+/* Start what @o asks for. @host: host.name; @live: processes are looked up in /proc
+ * (else they come from span file records); @block: see otlp_opts.block. Prints where
+ * metrics are served. Reports its own errors. Returns 0 or a negative errno. */
+int exporters_open(struct exporters **out, const struct export_opts *o, const char *host, bool live,
+		   bool block);
+/* A sink that hands each span to @inner (may be NULL) and then to the exporters. */
+void exporters_sink_init(struct exporters *x, struct span_sink *sink, struct span_sink *inner);
+void exporters_set_process(struct exporters *x, const struct spanfile_process *p);
+/* The capture's counters, for the metrics (called once per poll round). */
+void exporters_set_capture(struct exporters *x, uint64_t events, uint64_t dropped, uint64_t spans,
+			   uint64_t lost);
+/* Deliver what is queued (within the timeout), print the summary on stderr, free.
+ * Returns 0, or -EIO when spans were not delivered (counted in the summary). */
+int exporters_close(struct exporters *x);
+
+#endif
