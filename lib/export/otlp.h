@@ -23,7 +23,7 @@
 #define OTLP_DEFAULT_BATCH 512
 #define OTLP_DEFAULT_DELAY_MS 1000
 #define OTLP_DEFAULT_TIMEOUT_S 10
-#define OTLP_MAX_ATTEMPTS 6
+#define OTLP_MAX_ATTEMPTS 5
 
 struct otlp_opts {
 	const char *url;          /* "http://host:4318" (/v1/traces added) or a full URL */

@@ -213,46 +213,54 @@ static json_t *json_attrs(const struct otlp_attr *attrs, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		json_t *v;
+		json_t *kv = json_object(), *v = json_object();
 
 		switch (attrs[i].type) {
 		case OTLP_STRING:
-			v = json_pack("{s:s%}", "stringValue", attrs[i].str, strlen(attrs[i].str));
+			json_object_set_new(v, "stringValue", json_string(attrs[i].str));
 			break;
 		case OTLP_INT:
-			v = json_pack("{s:o}", "intValue", json_u64((uint64_t)attrs[i].i));
+			json_object_set_new(v, "intValue", json_u64((uint64_t)attrs[i].i));
 			break;
-		default:
-			v = json_pack("{s:b}", "boolValue", (int)attrs[i].i);
+		case OTLP_BOOL:
+			json_object_set_new(v, "boolValue", json_boolean(attrs[i].i));
 			break;
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:o}", "key", attrs[i].key, v));
+		json_object_set_new(kv, "key", json_string(attrs[i].key));
+		json_object_set_new(kv, "value", v);
+		json_array_append_new(arr, kv);
 	}
 	return arr;
 }
 
 static json_t *json_span(const struct otlp_item *it, struct otlp_arena *a)
 {
+	json_t *sp = json_object();
 	struct otlp_mapped m;
-	json_t *sp;
 
 	otlp_map_span(it, a, &m);
-	sp = json_pack("{s:o, s:o, s:s, s:i, s:o, s:o, s:o}", "traceId",
-		       json_hex(it->trace_id, sizeof(it->trace_id)), "spanId",
-		       json_hex(it->span_id, sizeof(it->span_id)), "name", m.name, "kind", (int)m.kind,
-		       "startTimeUnixNano", json_u64(it->start_ns), "endTimeUnixNano",
-		       json_u64(it->end_ns), "attributes", json_attrs(m.attrs, m.nattrs));
-	if (sp && it->has_parent)
+	json_object_set_new(sp, "traceId", json_hex(it->trace_id, sizeof(it->trace_id)));
+	json_object_set_new(sp, "spanId", json_hex(it->span_id, sizeof(it->span_id)));
+	if (it->has_parent)
 		json_object_set_new(sp, "parentSpanId", json_hex(it->parent_span_id, sizeof(it->parent_span_id)));
-	if (sp && m.status != OTLP_STATUS_UNSET)
-		json_object_set_new(sp, "status", json_pack("{s:i, s:s}", "code", (int)m.status,
-							    "message", m.status_message));
+	json_object_set_new(sp, "name", json_string(m.name));
+	json_object_set_new(sp, "kind", json_integer(m.kind));
+	json_object_set_new(sp, "startTimeUnixNano", json_u64(it->start_ns));
+	json_object_set_new(sp, "endTimeUnixNano", json_u64(it->end_ns));
+	json_object_set_new(sp, "attributes", json_attrs(m.attrs, m.nattrs));
+	if (m.status != OTLP_STATUS_UNSET) {
+		json_t *st = json_object();
+
+		json_object_set_new(st, "code", json_integer(m.status));
+		json_object_set_new(st, "message", json_string(m.status_message));
+		json_object_set_new(sp, "status", st);
+	}
 	return sp;
 }
 
 static int encode_json(const struct group *g, size_t ngroups, uint8_t **out, size_t *len)
 {
-	json_t *rss = json_array(), *req;
+	json_t *req = json_object(), *rss = json_array();
 	struct otlp_arena a = { 0 };
 	size_t i, j;
 	char *text;
@@ -260,18 +268,24 @@ static int encode_json(const struct group *g, size_t ngroups, uint8_t **out, siz
 	for (i = 0; i < ngroups; i++) {
 		struct otlp_attr rattrs[OTLP_MAX_ATTRS];
 		size_t nr = otlp_map_resource(g[i].res, rattrs, OTLP_MAX_ATTRS);
-		json_t *spans = json_array();
+		json_t *rs = json_object(), *res = json_object(), *ss = json_object(),
+		       *scope = json_object(), *spans = json_array(), *ssa = json_array();
 
 		for (j = 0; j < g[i].n; j++)
 			json_array_append_new(spans, json_span(g[i].items[j], &a));
-		json_array_append_new(
-			rss, json_pack("{s:{s:o}, s:[{s:{s:s, s:s}, s:o}]}", "resource", "attributes",
-				       json_attrs(rattrs, nr), "scopeSpans", "scope", "name", "ehttp",
-				       "version", EHTTP_VERSION, "spans", spans));
+		json_object_set_new(res, "attributes", json_attrs(rattrs, nr));
+		json_object_set_new(scope, "name", json_string("ehttp"));
+		json_object_set_new(scope, "version", json_string(EHTTP_VERSION));
+		json_object_set_new(ss, "scope", scope);
+		json_object_set_new(ss, "spans", spans);
+		json_array_append_new(ssa, ss);
+		json_object_set_new(rs, "resource", res);
+		json_object_set_new(rs, "scopeSpans", ssa);
+		json_array_append_new(rss, rs);
 	}
 	otlp_arena_free(&a);
-	req = json_pack("{s:o}", "resourceSpans", rss);
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_object_set_new(req, "resourceSpans", rss);
+	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	if (!text)
 		return -ENOMEM;
