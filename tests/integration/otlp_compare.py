@@ -5,6 +5,7 @@
 # counts of `ehttp -j replay --stats` (STATS_JSON, optional).
 #   otlp_compare.py EHTTP_JSONL RECEIVED_JSONL [STATS_JSON]
 import json
+import os
 import sys
 
 
@@ -37,7 +38,9 @@ def main():
             "version": (a.get("network.protocol.version"), w["version"].replace("HTTP/", "")),
             "request size": (a.get("http.request.size"), str(w["req_bytes"])),
             "pid": (g["resource"].get("process.pid"), str(w["pid"])),
-            "service": (g["resource"].get("service.name"), w["comm"]),
+            # the executable's name, or the command name when the path is unknown
+            "service": (g["resource"].get("service.name"),
+                        os.path.basename(g["resource"].get("process.executable.path") or w["comm"])),
         }
         if w["role"] == "server":
             checks["url.path"] = (a.get("url.path"), path)

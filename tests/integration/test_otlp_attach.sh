@@ -1,0 +1,85 @@
+# attach --otlp on live traffic: curl against python3 -m http.server, some requests
+# carrying a W3C traceparent. Ground truth: attach's own JSON spans of the same run,
+# the traceparent ids curl sent, /proc for the resource. Then receivers that fail: one
+# that is down and one that never answers. The capture goes on, every span is printed,
+# the queue stays at its bound, the rest is counted as dropped, and memory stays flat.
+. tests/integration/lib.sh
+. tests/integration/attach_lib.sh
+. tests/integration/otlp_lib.sh
+
+www=$TMP/www
+mkdir -p "$www"
+echo hello >"$www/hello.txt"
+port=$(free_port)
+python3 -u -m http.server "$port" --bind 127.0.0.1 --directory "$www" 2>"$TMP/server.log" >/dev/null &
+srv=$!
+on_exit "kill $srv 2>/dev/null; wait $srv 2>/dev/null"
+wait_port "$port"
+base=http://127.0.0.1:$port
+
+# 1. Live export: server and client spans (--port sees both ends), linked ids.
+receiver_start live
+attach_start "$TMP/live.json" --port "$port" --otlp "http://127.0.0.1:$RECV_PORT" --otlp-timeout 5
+curl_truth "$base/hello.txt" "$base/nope?x=1" "$base/hello.txt?id=7" >/dev/null
+tp_trace=4bf92f3577b34da6a3ce929d0e0e4736 tp_parent=00f067aa0ba902b7
+curl_truth -H "traceparent: 00-$tp_trace-$tp_parent-01" -- "$base/hello.txt?traced=1" >/dev/null
+sleep 0.3
+attach_stop "$TMP/live.json"
+cat "$TMP/live.json.err"
+n=$(wc -l <"$TMP/live.json")
+expect_eq "spans seen (4 requests, a server and a client span each)" 8 "$n"
+grep -q "^OTLP: $n spans exported in [0-9]* requests\?, 0 batches retried, 0 spans dropped$" "$TMP/live.json.err" ||
+	fail "summary: $(cat "$TMP/live.json.err")"
+python3 tests/integration/otlp_compare.py "$TMP/live.json" "$TMP/live.spans" || fail "live export"
+expect_eq "the traced request's server span: the trace and parent curl sent" "$tp_trace $tp_parent" \
+	"$(jq -r 'select(.kind == 2 and .attributes["url.query"] == "traced=1") | "\(.traceId) \(.parentSpanId)"' "$TMP/live.spans")"
+expect_eq "client spans carry url.full" "$base/hello.txt?traced=1" \
+	"$(jq -r 'select(.kind == 3 and .resource["service.name"] == "curl") | .attributes["url.full"]' "$TMP/live.spans" | grep traced)"
+exe=$(readlink "/proc/$srv/exe")
+expect_eq "the server's resource: name, path, pid, host" "$(basename "$exe") $exe $srv $(hostname)" \
+	"$(jq -r 'select(.kind == 2) | .resource | "\(.["service.name"]) \(.["process.executable.path"]) \(.["process.pid"]) \(.["host.name"])"' "$TMP/live.spans" | sort -u)"
+expect_eq "404 is an error on the client only (kind status)" "2 0,3 2" \
+	"$(jq -r 'select(.attributes["http.response.status_code"] == "404") | "\(.kind) \(.status.code)"' "$TMP/live.spans" | sort | paste -sd,)"
+
+# many_requests N: N requests over one connection (server spans only, with -p).
+many_requests() {
+	local urls=() i
+	for ((i = 0; i < $1; i++)); do urls+=("$base/hello.txt?n=$i"); done
+	curl_truth "${urls[@]}" | grep -c ' 200$'
+}
+
+# 2. The receiver is down: nothing slows the capture; every span is counted.
+dead=$(free_port)
+attach_start "$TMP/dead.json" -p "$srv" --otlp "http://127.0.0.1:$dead" --otlp-queue 20 --otlp-timeout 1
+expect_eq "requests served while the receiver is down" 200 "$(many_requests 200)"
+sleep 0.3
+start=$(date +%s)
+attach_stop "$TMP/dead.json"
+took=$(($(date +%s) - start))
+cat "$TMP/dead.json.err"
+expect_eq "every span printed" 200 "$(wc -l <"$TMP/dead.json")"
+grep -qE '^OTLP: 0 spans exported in 0 requests, [01] batch(es)? retried, 200 spans dropped \(1[0-9]{2} queue full, [0-9]+ after every retry, 0 rejected, [0-9]+ unsent at exit\)$' \
+	"$TMP/dead.json.err" || fail "summary: $(cat "$TMP/dead.json.err")"
+[ "$took" -le 5 ] || fail "stopping took $took s with the receiver down"
+echo "ok: receiver down: 200 spans printed, 200 counted as dropped, stopped in ${took}s"
+
+# 3. The receiver takes requests and never answers: the same, and memory stays bounded.
+receiver_start hang --mode hang
+attach_start "$TMP/hang.json" -p "$srv" --otlp "http://127.0.0.1:$RECV_PORT" --otlp-queue 50 --otlp-timeout 2
+sleep 0.5
+before=$(vm_hwm "$ATTACH_PID")
+expect_eq "requests served while the receiver hangs" 300 "$(many_requests 300)"
+expect_eq "requests served while the receiver hangs" 300 "$(many_requests 300)"
+sleep 0.3
+after=$(vm_hwm "$ATTACH_PID")
+start=$(date +%s)
+attach_stop "$TMP/hang.json"
+took=$(($(date +%s) - start))
+cat "$TMP/hang.json.err"
+expect_eq "every span printed" 600 "$(wc -l <"$TMP/hang.json")"
+grep -qE '^OTLP: 0 spans exported in 0 requests, [01] batch(es)? retried, 600 spans dropped \(5[0-9]{2} queue full, [0-9]+ after every retry, 0 rejected, [0-9]+ unsent at exit\)$' \
+	"$TMP/hang.json.err" || fail "summary: $(cat "$TMP/hang.json.err")"
+grep -q "Timeout was reached\|Operation timed out" "$TMP/hang.json.err" || fail "the cause is not shown"
+[ "$took" -le 8 ] || fail "stopping took $took s with a hanging receiver"
+[ $((after - before)) -lt 8192 ] || fail "peak memory grew by $((after - before)) kB with the queue bounded at 50 spans"
+echo "ok: hanging receiver: 600 spans printed and counted as dropped, peak memory +$((after - before)) kB, stopped in ${took}s"
