@@ -11,15 +11,17 @@ if [ ! -d "$OTLP_FIXTURE/node_modules/@opentelemetry/otlp-transformer" ]; then
 		skip "npm ci in tests/fixtures/otlp failed (no registry?)"
 fi
 
-# receiver_start NAME [ARGS...]: a receiver writing $TMP/NAME.spans and $TMP/NAME.requests;
-# sets RECV_PORT and RECV_PID.
+# receiver_start NAME [ARGS...]: a receiver writing $TMP/NAME.spans (unless
+# RECV_COUNT_ONLY=1) and $TMP/NAME.requests; sets RECV_PORT and RECV_PID.
 receiver_start() {
 	local name=$1 i
 	shift
 	rm -f "$TMP/$name.port"
 	: >"$TMP/$name.spans"
 	: >"$TMP/$name.requests"
-	node "$OTLP_FIXTURE/receiver.js" --port-file "$TMP/$name.port" --spans "$TMP/$name.spans" \
+	local spans=(--spans "$TMP/$name.spans")
+	[ "${RECV_COUNT_ONLY:-0}" = 1 ] && spans=()
+	node "$OTLP_FIXTURE/receiver.js" --port-file "$TMP/$name.port" "${spans[@]}" \
 		--requests "$TMP/$name.requests" "$@" 2>"$TMP/$name.err" &
 	RECV_PID=$!
 	on_exit "kill $RECV_PID 2>/dev/null; wait $RECV_PID 2>/dev/null"

@@ -1,0 +1,83 @@
+# OTLP export speed. (1) replay --otlp of a SPANS-span file (tests/fixtures/spangen.c)
+# to the local test receiver (tests/fixtures/otlp/receiver.js, which decodes every
+# request): spans/s and ehttp's peak RSS, in protobuf and in OTLP/JSON; the receiver's
+# count must equal SPANS. (2) live: wrk → nginx (one worker) with `ehttp -j attach -p
+# WORKER > file` against the same with --otlp to the receiver, and with --otlp to a dead
+# port: requests/s of each against untraced runs, and the spans exported or dropped.
+# The receiver is Node.js, and decoding is its work: on a small machine it may be the
+# bottleneck; the figure is then a floor for ehttp.
+#   SPANS=1000000 DURATION=10 ROUNDS=3 tests/bench/bench_otlp.sh
+set -u
+. tests/integration/lib.sh
+. tests/integration/nginx_lib.sh
+. tests/integration/otlp_lib.sh
+SPANS=${SPANS:-1000000}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+DIR=build/bench
+mkdir -p "$DIR"
+
+# peak RSS in KiB and wall seconds of a command, from wait4's rusage
+measure() {
+	python3 - "$@" <<'PY'
+import os, sys, time
+t = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, ru = os.wait4(pid, 0)
+print("%.3f %d %d" % (time.monotonic() - t, ru.ru_maxrss, os.waitstatus_to_exitcode(status)))
+PY
+}
+
+f=$DIR/otlp-$SPANS.pcapng
+[ -s "$f" ] || { spangen "$f" "$SPANS" && cp "$f" "$f.tmp" && mv "$f.tmp" "$f"; }
+for fmt in protobuf json; do
+	RECV_COUNT_ONLY=1 receiver_start "bench-$fmt"
+	read -r secs rss rc < <(measure "$EHTTP" replay --otlp "http://127.0.0.1:$RECV_PORT" --otlp-format "$fmt" "$f")
+	got=$(jq -s 'map(.spans // 0) | add' "$TMP/bench-$fmt.requests")
+	kill "$RECV_PID"
+	awk -v n="$SPANS" -v s="$secs" -v r="$rss" -v fmt="$fmt" -v got="$got" -v rc="$rc" 'BEGIN {
+		printf "   replay --otlp (%s, gzip) of %d spans: %.2f s = %.0f k spans/s, peak RSS %.1f MB, received %d%s\n",
+			fmt, n, s, n / s / 1e3, r / 1024, got, rc ? " (replay failed)" : "" }'
+done
+
+# live: wrk → nginx, untraced / attach > file / attach --otlp / attach --otlp to a dead port
+for tool in wrk nginx; do command -v $tool >/dev/null || { echo "   $tool is missing"; exit 1; }; done
+mkdir -p "$TMP/nginx/www"
+head -c 1200 /dev/urandom >"$TMP/nginx/www/page.bin"
+NGINX_NO_LOG=1 nginx_start 1
+for _ in $(seq 1 50); do
+	worker=$(pgrep -P "$NGINX_PID" | head -n 1)
+	[ -n "$worker" ] && break
+	sleep 0.1
+done
+url=http://127.0.0.1:$NGINX_PORT/page.bin
+wrk -t1 -c4 -d1s "$url" >/dev/null
+RECV_COUNT_ONLY=1 receiver_start live
+dead=$(free_port)
+
+rps() { wrk -t1 -c32 -d"${DURATION}s" "$url" | awk '/^Requests\/sec/ { print $2 }'; }
+traced() { # rps of a run with ehttp attach ARGS...
+	local out=$TMP/attach.out r
+	"$EHTTP" -j attach -p "$worker" "$@" >"$out" 2>"$out.err" &
+	local pid=$!
+	for _ in $(seq 1 300); do grep -qs '^Attached' "$out.err" && break; sleep 0.1; done
+	r=$(rps)
+	kill -INT "$pid"
+	wait "$pid"
+	echo "$r $(grep '^OTLP:' "$out.err" | sed -E 's/^OTLP: ([0-9]+) spans exported.* ([0-9]+) spans? dropped.*/\1 \2/')"
+}
+for round in $(seq 1 "$ROUNDS"); do
+	base=$(rps)
+	read -r file _ < <(traced)
+	read -r otlp oexp odrop < <(traced --otlp "http://127.0.0.1:$RECV_PORT")
+	read -r deadr dexp ddrop < <(traced --otlp "http://127.0.0.1:$dead" --otlp-timeout 1)
+	awk -v b="$base" -v f="$file" -v o="$otlp" -v d="$deadr" -v oe="$oexp" -v od="$odrop" -v dd="$ddrop" -v r="$round" 'BEGIN {
+		printf "   round %d: untraced %.0f req/s; attach>file %.3f, +otlp %.3f (%d exported, %d dropped), +otlp dead %.3f (%d dropped); ratio to untraced\n",
+			r, b, f / b, o / b, oe, od, d / b, dd }'
+done
+echo "   (delete $DIR/otlp-*.pcapng to regenerate)"
