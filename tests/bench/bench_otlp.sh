@@ -17,21 +17,7 @@ ROUNDS=${ROUNDS:-3}
 DIR=build/bench
 mkdir -p "$DIR"
 
-# peak RSS in KiB and wall seconds of a command, from wait4's rusage
-measure() {
-	python3 - "$@" <<'PY'
-import os, sys, time
-t = time.monotonic()
-pid = os.fork()
-if pid == 0:
-    fd = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.execvp(sys.argv[1], sys.argv[1:])
-_, status, ru = os.wait4(pid, 0)
-print("%.3f %d %d" % (time.monotonic() - t, ru.ru_maxrss, os.waitstatus_to_exitcode(status)))
-PY
-}
+. tests/bench/bench_lib.sh
 
 f=$DIR/otlp-$SPANS.pcapng
 [ -s "$f" ] || { spangen "$f" "$SPANS" && cp "$f" "$f.tmp" && mv "$f.tmp" "$f"; }
@@ -50,11 +36,8 @@ for tool in wrk nginx; do command -v $tool >/dev/null || { echo "   $tool is mis
 mkdir -p "$TMP/nginx/www"
 head -c 1200 /dev/urandom >"$TMP/nginx/www/page.bin"
 NGINX_NO_LOG=1 nginx_start 1
-for _ in $(seq 1 50); do
-	worker=$(pgrep -P "$NGINX_PID" | head -n 1)
-	[ -n "$worker" ] && break
-	sleep 0.1
-done
+nginx_worker
+worker=$NGINX_WORKER
 url=http://127.0.0.1:$NGINX_PORT/page.bin
 wrk -t1 -c4 -d1s "$url" >/dev/null
 RECV_COUNT_ONLY=1 receiver_start live

@@ -45,3 +45,15 @@ CONF
 	on_exit "kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null"
 	wait_port "$NGINX_PORT"
 }
+
+# nginx_worker: the pid of the (first) worker of the nginx that nginx_start started, in
+# NGINX_WORKER; fails when none appears within 5 s.
+nginx_worker() {
+	local i
+	for i in $(seq 1 50); do
+		NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -n 1)
+		[ -n "$NGINX_WORKER" ] && return 0
+		sleep 0.1
+	done
+	fail "no nginx worker"
+}
