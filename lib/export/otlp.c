@@ -16,13 +16,28 @@
 #include "export/otlp.h"
 
 #define RESPONSE_MAX (64u << 10)
+/* Requests in flight at once: one batch is encoded while another waits for its
+ * answer, which hides a receiver's latency from the queue. */
+#define OTLP_WORKERS 2
+
+struct otlp_exporter;
+
+/* One exporter thread: its connection and the response it is reading. */
+struct otlp_worker {
+	struct otlp_exporter *e;
+	pthread_t thread;
+	bool started;
+	CURL *curl;
+	char response[RESPONSE_MAX];
+	size_t response_len;
+	char retry_after[64];
+};
 
 struct otlp_exporter {
 	struct otlp_opts opts;
 	char *url;
-	CURL *curl;
 	struct curl_slist *headers;
-	pthread_t thread;
+	struct otlp_worker workers[OTLP_WORKERS];
 	pthread_mutex_t mu;
 	pthread_cond_t more;   /* to the thread: items, closing, abort */
 	pthread_cond_t room;   /* to blocked emitters: the queue shrank or export failed */
@@ -32,11 +47,6 @@ struct otlp_exporter {
 	bool abort;            /* the wait at exit is over: stop now */
 	bool failed;           /* a batch was given up on (blocking mode stops emitting) */
 	struct otlp_stats st;  /* under mu */
-
-	/* the thread's own: one response */
-	char response[RESPONSE_MAX];
-	size_t response_len;
-	char retry_after[64];
 };
 
 void otlp_opts_init(struct otlp_opts *opts)
@@ -225,21 +235,21 @@ char *otlp_traces_url(const char *url)
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
-	struct otlp_exporter *e = ctx;
-	size_t len = size * n, room = RESPONSE_MAX - e->response_len;
+	struct otlp_worker *w = ctx;
+	size_t len = size * n, room = RESPONSE_MAX - w->response_len;
 
-	memcpy(e->response + e->response_len, data, len < room ? len : room);
-	e->response_len += len < room ? len : room;
+	memcpy(w->response + w->response_len, data, len < room ? len : room);
+	w->response_len += len < room ? len : room;
 	return len;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
-	struct otlp_exporter *e = ctx;
+	struct otlp_worker *w = ctx;
 	size_t len = size * n;
 
 	if (len > 12 && !strncasecmp(data, "Retry-After:", 12))
-		snprintf(e->retry_after, sizeof(e->retry_after), "%.*s", (int)(len - 12), data + 12);
+		snprintf(w->retry_after, sizeof(w->retry_after), "%.*s", (int)(len - 12), data + 12);
 	return len;
 }
 
@@ -284,20 +294,21 @@ static int gzip_body(const uint8_t *in, size_t len, uint8_t **out, size_t *out_l
 
 enum post_result { POST_OK, POST_RETRY, POST_REJECTED, POST_ABORTED };
 
-static enum post_result post(struct otlp_exporter *e, const uint8_t *body, size_t len, size_t nspans,
+static enum post_result post(struct otlp_worker *w, const uint8_t *body, size_t len, size_t nspans,
 			     uint64_t *retry_ms, int64_t *rejected)
 {
+	struct otlp_exporter *e = w->e;
 	char msg[200];
 	long status = 0;
 	CURLcode rc;
 
-	e->response_len = 0;
-	e->retry_after[0] = '\0';
+	w->response_len = 0;
+	w->retry_after[0] = '\0';
 	*retry_ms = 0;
 	*rejected = 0;
-	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	rc = curl_easy_perform(e->curl);
+	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	rc = curl_easy_perform(w->curl);
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		return POST_ABORTED;
 	pthread_mutex_lock(&e->mu);
@@ -307,10 +318,10 @@ static enum post_result post(struct otlp_exporter *e, const uint8_t *body, size_
 		pthread_mutex_unlock(&e->mu);
 		return POST_RETRY;
 	}
-	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300) {
-		*rejected = otlp_response_rejected(e->opts.format, (uint8_t *)e->response,
-						   e->response_len, msg, sizeof(msg));
+		*rejected = otlp_response_rejected(e->opts.format, (uint8_t *)w->response,
+						   w->response_len, msg, sizeof(msg));
 		if (*rejected > (int64_t)nspans)
 			*rejected = (int64_t)nspans;
 		if (*rejected)
@@ -322,20 +333,21 @@ static enum post_result post(struct otlp_exporter *e, const uint8_t *body, size_
 	}
 	e->st.failed_requests++;
 	snprintf(e->st.last_error, sizeof(e->st.last_error), "HTTP %ld from %s%s%.*s", status,
-		 e->url, e->response_len ? ": " : "",
-		 (int)strcspn(e->response_len < 120 ? e->response : "", "\r\n"),
-		 e->response_len < 120 ? e->response : "");
+		 e->url, w->response_len ? ": " : "",
+		 (int)strcspn(w->response_len < 120 ? w->response : "", "\r\n"),
+		 w->response_len < 120 ? w->response : "");
 	pthread_mutex_unlock(&e->mu);
 	if (!backoff_retryable_status(status))
 		return POST_REJECTED;
-	if (e->retry_after[0])
-		backoff_retry_after(e->retry_after, time(NULL), retry_ms);
+	if (w->retry_after[0])
+		backoff_retry_after(w->retry_after, time(NULL), retry_ms);
 	return POST_RETRY;
 }
 
 /* Send one batch with its retries; count what became of its spans. */
-static void send_batch(struct otlp_exporter *e, const struct otlp_item *items, size_t n)
+static void send_batch(struct otlp_worker *w, const struct otlp_item *items, size_t n)
 {
+	struct otlp_exporter *e = w->e;
 	uint8_t *raw = NULL, *zipped = NULL;
 	size_t raw_len = 0, zipped_len = 0;
 	const uint8_t *body;
@@ -360,7 +372,7 @@ static void send_batch(struct otlp_exporter *e, const struct otlp_item *items, s
 
 	for (attempt = 1;; attempt++) {
 		uint64_t retry_ms, jitter_bits = 0, deadline;
-		enum post_result r = post(e, body, body_len, n, &retry_ms, &rejected);
+		enum post_result r = post(w, body, body_len, n, &retry_ms, &rejected);
 
 		pthread_mutex_lock(&e->mu);
 		if (r == POST_OK) {
@@ -402,7 +414,8 @@ static void send_batch(struct otlp_exporter *e, const struct otlp_item *items, s
 
 static void *exporter_main(void *arg)
 {
-	struct otlp_exporter *e = arg;
+	struct otlp_worker *w = arg;
+	struct otlp_exporter *e = w->e;
 
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
@@ -430,7 +443,7 @@ static void *exporter_main(void *arg)
 		pthread_cond_broadcast(&e->room);
 		pthread_mutex_unlock(&e->mu);
 
-		send_batch(e, batch, n);
+		send_batch(w, batch, n);
 		for (it = batch; it; it = next) {
 			next = it->next;
 			free(it);
@@ -485,13 +498,15 @@ void otlp_exporter_stats(struct otlp_exporter *e, struct otlp_stats *st)
 static void free_exporter(struct otlp_exporter *e)
 {
 	struct otlp_item *it, *next;
+	size_t i;
 
 	for (it = e->head; it; it = next) {
 		next = it->next;
 		free(it);
 	}
-	if (e->curl)
-		curl_easy_cleanup(e->curl);
+	for (i = 0; i < OTLP_WORKERS; i++)
+		if (e->workers[i].curl)
+			curl_easy_cleanup(e->workers[i].curl);
 	curl_slist_free_all(e->headers);
 	pthread_cond_destroy(&e->more);
 	pthread_cond_destroy(&e->room);
@@ -500,11 +515,26 @@ static void free_exporter(struct otlp_exporter *e)
 	free(e);
 }
 
+/* Stop the workers still running now: in-flight requests are aborted. */
+static void stop_workers(struct otlp_exporter *e)
+{
+	size_t i;
+
+	pthread_mutex_lock(&e->mu);
+	e->abort = true;
+	pthread_cond_broadcast(&e->more);
+	pthread_mutex_unlock(&e->mu);
+	for (i = 0; i < OTLP_WORKERS; i++)
+		if (e->workers[i].started)
+			pthread_join(e->workers[i].thread, NULL);
+}
+
 int otlp_exporter_open(struct otlp_exporter **out, const struct otlp_opts *opts)
 {
 	struct otlp_exporter *e = calloc(1, sizeof(*e));
 	pthread_condattr_t ca;
 	int err = -ENOMEM;
+	size_t i;
 
 	if (!e)
 		return -ENOMEM;
@@ -532,9 +562,6 @@ int otlp_exporter_open(struct otlp_exporter **out, const struct otlp_opts *opts)
 		goto fail;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		goto fail;
-	e->curl = curl_easy_init();
-	if (!e->curl)
-		goto fail;
 	err = otlp_read_headers(opts->headers_file, (void **)&e->headers);
 	if (err)
 		goto fail;
@@ -549,30 +576,41 @@ int otlp_exporter_open(struct otlp_exporter **out, const struct otlp_opts *opts)
 	if (!(e->headers = curl_slist_append(e->headers, "Expect:")))
 		goto fail;
 
-	curl_easy_setopt(e->curl, CURLOPT_URL, e->url);
-	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
-	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "ehttp/" EHTTP_VERSION);
-	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)e->opts.timeout_s * 1000);
-	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)e->opts.timeout_s * 1000);
-	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
-	curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, e);
-	curl_easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(e->curl, CURLOPT_XFERINFODATA, e);
-	/* the receiver is named by the user: no redirects to somewhere else */
-	curl_easy_setopt(e->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	for (i = 0; i < OTLP_WORKERS; i++) {
+		struct otlp_worker *w = &e->workers[i];
 
-	err = -pthread_create(&e->thread, NULL, exporter_main, e);
-	if (err) {
-		p_err("cannot start the OTLP exporter thread: %s", strerror(-err));
-		goto fail;
+		w->e = e;
+		w->curl = curl_easy_init();
+		if (!w->curl)
+			goto fail;
+		curl_easy_setopt(w->curl, CURLOPT_URL, e->url);
+		curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, e->headers);
+		curl_easy_setopt(w->curl, CURLOPT_USERAGENT, "ehttp/" EHTTP_VERSION);
+		curl_easy_setopt(w->curl, CURLOPT_TIMEOUT_MS, (long)e->opts.timeout_s * 1000);
+		curl_easy_setopt(w->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)e->opts.timeout_s * 1000);
+		curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(w->curl, CURLOPT_WRITEDATA, w);
+		curl_easy_setopt(w->curl, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(w->curl, CURLOPT_HEADERDATA, w);
+		curl_easy_setopt(w->curl, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(w->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(w->curl, CURLOPT_XFERINFODATA, e);
+		/* the receiver is named by the user: no redirects to somewhere else */
+		curl_easy_setopt(w->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	}
+	for (i = 0; i < OTLP_WORKERS; i++) {
+		err = -pthread_create(&e->workers[i].thread, NULL, exporter_main, &e->workers[i]);
+		if (err) {
+			p_err("cannot start the OTLP exporter thread: %s", strerror(-err));
+			goto fail;
+		}
+		e->workers[i].started = true;
 	}
 	*out = e;
 	return 0;
 fail:
+	stop_workers(e);
 	free_exporter(e);
 	return err;
 }
@@ -582,6 +620,7 @@ int otlp_exporter_close(struct otlp_exporter *e, struct otlp_stats *final)
 	struct timespec ts;
 	struct otlp_item *it;
 	uint64_t left;
+	size_t i;
 
 	if (!e)
 		return 0;
@@ -590,15 +629,17 @@ int otlp_exporter_close(struct otlp_exporter *e, struct otlp_stats *final)
 	pthread_cond_broadcast(&e->more);
 	pthread_mutex_unlock(&e->mu);
 
+	/* one deadline for every worker: what is left then is counted, not waited for */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += e->opts.timeout_s;
-	if (pthread_timedjoin_np(e->thread, NULL, &ts)) {
-		pthread_mutex_lock(&e->mu);
-		e->abort = true;
-		pthread_cond_broadcast(&e->more);
-		pthread_mutex_unlock(&e->mu);
-		pthread_join(e->thread, NULL);
+	for (i = 0; i < OTLP_WORKERS; i++) {
+		if (!e->workers[i].started || !pthread_timedjoin_np(e->workers[i].thread, NULL, &ts)) {
+			e->workers[i].started = false;
+			continue;
+		}
+		break;
 	}
+	stop_workers(e);
 	for (left = 0, it = e->head; it; it = it->next)
 		left++;
 	e->st.dropped_exit += left;

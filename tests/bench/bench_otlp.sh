@@ -4,8 +4,9 @@
 # count must equal SPANS. (2) live: wrk → nginx (one worker) with `ehttp -j attach -p
 # WORKER > file` against the same with --otlp to the receiver, and with --otlp to a dead
 # port: requests/s of each against untraced runs, and the spans exported or dropped.
-# The receiver is Node.js, and decoding is its work: on a small machine it may be the
-# bottleneck; the figure is then a floor for ehttp.
+# The receiver is Node.js, and decoding is its work: on a small machine it is the
+# bottleneck, so the same replay also goes to a receiver that reads and discards the
+# bodies (Python), which shows ehttp's own ceiling.
 #   SPANS=1000000 DURATION=10 ROUNDS=3 tests/bench/bench_otlp.sh
 set -u
 . tests/integration/lib.sh
@@ -30,6 +31,30 @@ for fmt in protobuf json; do
 		printf "   replay --otlp (%s, gzip) of %d spans: %.2f s = %.0f k spans/s, peak RSS %.1f MB, received %d%s\n",
 			fmt, n, s, n / s / 1e3, r / 1024, got, rc ? " (replay failed)" : "" }'
 done
+
+# a receiver that reads each body and answers 200: what ehttp alone can send
+dport=$(free_port)
+python3 - "$dport" <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+discard=$!
+on_exit "kill $discard 2>/dev/null"
+wait_port "$dport"
+read -r secs rss rc < <(measure "$EHTTP" replay --otlp "http://127.0.0.1:$dport" "$f")
+awk -v n="$SPANS" -v s="$secs" -v r="$rss" -v rc="$rc" 'BEGIN {
+	printf "   replay --otlp (protobuf, gzip) of %d spans to a discarding receiver: %.2f s = %.0f k spans/s, peak RSS %.1f MB%s\n",
+		n, s, n / s / 1e3, r / 1024, rc ? " (replay failed)" : "" }'
+kill "$discard"
 
 # live: wrk → nginx, untraced / attach > file / attach --otlp / attach --otlp to a dead port
 for tool in wrk nginx; do command -v $tool >/dev/null || { echo "   $tool is missing"; exit 1; }; done

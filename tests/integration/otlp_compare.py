@@ -9,6 +9,16 @@ import os
 import sys
 
 
+# --service-name EXE=NAME as the test gave it (OTLP_SERVICE_MAP="EXE=NAME ...")
+SERVICE_MAP = dict(m.split("=", 1) for m in os.environ.get("OTLP_SERVICE_MAP", "").split())
+
+
+def service_of(w, g):
+    # the executable's name, or the command name when the path is unknown, unless mapped
+    exe = os.path.basename(g["resource"].get("process.executable.path") or w["comm"])
+    return SERVICE_MAP.get(exe, SERVICE_MAP.get(w["comm"], exe))
+
+
 def main():
     want = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     got = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
@@ -38,9 +48,7 @@ def main():
             "version": (a.get("network.protocol.version"), w["version"].replace("HTTP/", "")),
             "request size": (a.get("http.request.size"), str(w["req_bytes"])),
             "pid": (g["resource"].get("process.pid"), str(w["pid"])),
-            # the executable's name, or the command name when the path is unknown
-            "service": (g["resource"].get("service.name"),
-                        os.path.basename(g["resource"].get("process.executable.path") or w["comm"])),
+            "service": (g["resource"].get("service.name"), service_of(w, g)),
         }
         if w["role"] == "server":
             checks["url.path"] = (a.get("url.path"), path)
