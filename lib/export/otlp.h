@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The OTLP/HTTP traces sink: spans are copied into a bounded queue when emitted and
- * sent from a thread of its own (libcurl), in batches by size and time, with retries
+ * sent from threads of their own (libcurl), in batches by size and time, with retries
  * on 429, 5xx and connection errors (exponential backoff, or Retry-After). Emitting
  * never waits on the network: with the queue full, a live capture's span is dropped
  * and counted. Replaying files (opts.block) waits for room instead, and stops when
@@ -53,14 +53,14 @@ struct otlp_stats {
 struct otlp_exporter;
 
 void otlp_opts_init(struct otlp_opts *opts);
-/* Open the exporter and start its thread; reports its own errors (a bad headers file,
+/* Open the exporter and start its threads; reports its own errors (a bad headers file,
  * an unusable URL). Returns 0 or a negative errno. */
 int otlp_exporter_open(struct otlp_exporter **out, const struct otlp_opts *opts);
 /* The sink interface: emit only enqueues; < 0 means "stop" (blocking mode, export
  * failed for good). */
 int otlp_exporter_emit(void *ctx, const struct span *span, const struct export_resource *res);
 /* Send what is queued, wait up to the timeout, count the rest as dropped, stop the
- * thread and free. Returns 0, or -EIO when any span was not delivered. */
+ * threads and free. Returns 0, or -EIO when any span was not delivered. */
 int otlp_exporter_close(struct otlp_exporter *e, struct otlp_stats *final);
 void otlp_exporter_stats(struct otlp_exporter *e, struct otlp_stats *st);
 uint64_t otlp_stats_dropped(const struct otlp_stats *st);
