@@ -1,6 +1,7 @@
-# attach --otlp on live traffic: curl against python3 -m http.server, some requests
-# carrying a W3C traceparent. Ground truth: attach's own JSON spans of the same run,
-# the traceparent ids curl sent, /proc for the resource. Then receivers that fail: one
+# attach and record --otlp on live traffic, and replay --otlp of the recording: curl
+# against python3 -m http.server, some requests carrying a W3C traceparent. Ground
+# truth: attach's own JSON spans of the same run (replay -j for the recording), the
+# traceparent ids curl sent, /proc for the resource. Then receivers that fail: one
 # that is down and one that never answers. The capture goes on, every span is printed,
 # the queue stays at its bound, the rest is counted as dropped, and memory stays flat.
 . tests/integration/lib.sh
@@ -40,6 +41,34 @@ expect_eq "the server's resource: name, path, pid, host" "$(basename "$exe") $ex
 	"$(jq -r 'select(.kind == 2) | .resource | "\(.["service.name"]) \(.["process.executable.path"]) \(.["process.pid"]) \(.["host.name"])"' "$TMP/live.spans" | sort -u)"
 expect_eq "404 is an error on the client only (kind status)" "2 0,3 2" \
 	"$(jq -r 'select(.attributes["http.response.status_code"] == "404") | "\(.kind) \(.status.code)"' "$TMP/live.spans" | sort | paste -sd,)"
+
+# 1b. record --otlp sends while it records, and replay --otlp of that recording sends
+# the same spans with their original times: both match replay -j of the file.
+receiver_start rec
+receiver_start rep
+"$EHTTP" record -o "$TMP/live.pcapng" --port "$port" --otlp "http://127.0.0.1:$(cat "$TMP/rec.port")" \
+	2>"$TMP/record.err" &
+rec=$!
+on_exit "kill -INT $rec 2>/dev/null; wait $rec 2>/dev/null"
+for i in $(seq 1 300); do
+	grep -qs '^Recording' "$TMP/record.err" && break
+	kill -0 "$rec" 2>/dev/null || fail "record exited: $(cat "$TMP/record.err")"
+	sleep 0.1
+done
+curl_truth "$base/hello.txt" "$base/nope" >/dev/null
+curl_truth -H "traceparent: 00-$tp_trace-$tp_parent-01" -- "$base/hello.txt?again=1" >/dev/null
+sleep 0.3
+kill -INT "$rec"
+wait "$rec" || fail "record --otlp: $(cat "$TMP/record.err")"
+cat "$TMP/record.err"
+"$EHTTP" -j replay "$TMP/live.pcapng" >"$TMP/rec.json"
+expect_eq "spans recorded" 6 "$(wc -l <"$TMP/rec.json")"
+python3 tests/integration/otlp_compare.py "$TMP/rec.json" "$TMP/rec.spans" || fail "record --otlp"
+"$EHTTP" replay --otlp "http://127.0.0.1:$RECV_PORT" "$TMP/live.pcapng" || fail "replay --otlp of the recording"
+python3 tests/integration/otlp_compare.py "$TMP/rec.json" "$TMP/rep.spans" || fail "replay --otlp of the recording"
+expect_eq "a recording replayed: the live resource (from the file's process records)" \
+	"$(jq -r '.resource | "\(.["service.name"]) \(.["process.executable.path"])"' "$TMP/rec.spans" | sort -u)" \
+	"$(jq -r '.resource | "\(.["service.name"]) \(.["process.executable.path"])"' "$TMP/rep.spans" | sort -u)"
 
 # many_requests N: N requests over one connection (server spans only, with -p).
 many_requests() {
