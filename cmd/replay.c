@@ -174,8 +174,7 @@ int do_replay(int argc, char **argv)
 			rc = EXIT_USAGE;
 			goto out;
 		}
-		/* A span file does not say which host of several it came from: host.name
-		 * is left out rather than guessed. */
+		/* host.name comes from each file's metadata, item by item */
 		if (exporters_open(&ex, &eopts, "", false, true)) {
 			rc = EXIT_FAIL;
 			goto out;
@@ -184,6 +183,8 @@ int do_replay(int argc, char **argv)
 	}
 
 	while ((item = spanfile_merge_next(merge, &span, proc)) > 0) {
+		if (ex)
+			exporters_set_host(ex, spanfile_merge_meta(merge)->hostname);
 		if (item == SPANFILE_PROCESS) {
 			if (ex)
 				exporters_set_process(ex, proc);

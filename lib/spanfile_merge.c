@@ -16,6 +16,7 @@ struct merge_input {
 struct spanfile_merge {
 	struct merge_input *in;
 	size_t n;
+	struct merge_input *last; /* where the last item came from */
 };
 
 int spanfile_merge_open(struct spanfile_merge **out, char *const *paths, size_t n)
@@ -63,8 +64,10 @@ enum spanfile_item spanfile_merge_next(struct spanfile_merge *m, struct span *sp
 
 			if (item == SPANFILE_ERROR)
 				return SPANFILE_ERROR;
-			if (item == SPANFILE_PROCESS)
+			if (item == SPANFILE_PROCESS) {
+				m->last = in;
 				return SPANFILE_PROCESS;
+			}
 			if (item == SPANFILE_END)
 				in->done = true;
 			else
@@ -77,7 +80,13 @@ enum spanfile_item spanfile_merge_next(struct spanfile_merge *m, struct span *sp
 		return SPANFILE_END;
 	*span = best->head;
 	best->has_head = false;
+	m->last = best;
 	return SPANFILE_SPAN;
+}
+
+const struct spanfile_meta *spanfile_merge_meta(const struct spanfile_merge *m)
+{
+	return m->last ? spanfile_reader_meta(m->last->r) : NULL;
 }
 
 void spanfile_merge_stats(const struct spanfile_merge *m, struct spanfile_read_stats *st)

@@ -17,6 +17,8 @@ int spanfile_merge_open(struct spanfile_merge **out, char *const *paths, size_t 
 /* Spans by start time; a process record comes before the first span that needs it. */
 enum spanfile_item spanfile_merge_next(struct spanfile_merge *m, struct span *span,
 				       struct spanfile_process *proc);
+/* The metadata (host name...) of the file the last item came from; NULL before the first. */
+const struct spanfile_meta *spanfile_merge_meta(const struct spanfile_merge *m);
 /* Counters summed over the files. */
 void spanfile_merge_stats(const struct spanfile_merge *m, struct spanfile_read_stats *st);
 void spanfile_merge_close(struct spanfile_merge *m);

@@ -160,6 +160,11 @@ fail:
 	return err;
 }
 
+void exporters_set_host(struct exporters *x, const char *host)
+{
+	export_resources_set_host(x->res, host);
+}
+
 void exporters_set_process(struct exporters *x, const struct spanfile_process *p)
 {
 	export_resources_set_process(x->res, p);

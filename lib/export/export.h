@@ -61,6 +61,8 @@ int exporters_open(struct exporters **out, const struct export_opts *o, const ch
 		   bool block);
 /* A sink that hands each span to @inner (may be NULL) and then to the exporters. */
 void exporters_sink_init(struct exporters *x, struct span_sink *sink, struct span_sink *inner);
+/* Span files: the host (from the file's metadata) of what comes next, then a process. */
+void exporters_set_host(struct exporters *x, const char *host);
 void exporters_set_process(struct exporters *x, const struct spanfile_process *p);
 /* The capture's counters, for the metrics (called once per poll round). */
 void exporters_set_capture(struct exporters *x, uint64_t events, uint64_t dropped, uint64_t spans,

@@ -336,7 +336,7 @@ size_t otlp_map_resource(const struct export_resource *res, struct otlp_attr *at
 	} else if (res->comm[0]) {
 		add_str(&m, "process.executable.name", res->comm);
 	}
-	if (res->host && *res->host)
+	if (res->host[0])
 		add_str(&m, "host.name", res->host);
 	if (res->container_id[0])
 		add_str(&m, "container.id", res->container_id);

@@ -14,7 +14,7 @@ struct export_resources {
 	struct export_resource *all;
 	struct export_service_map *map;
 	size_t nmap;
-	char *host;
+	char host[256];
 	bool live;
 };
 
@@ -24,11 +24,7 @@ struct export_resources *export_resources_new(const char *host, bool live)
 
 	if (!set)
 		return NULL;
-	set->host = strdup(host ? host : "");
-	if (!set->host) {
-		free(set);
-		return NULL;
-	}
+	snprintf(set->host, sizeof(set->host), "%s", host ? host : "");
 	set->live = live;
 	return set;
 }
@@ -49,7 +45,6 @@ void export_resources_free(struct export_resources *set)
 		free(set->map[i].name);
 	}
 	free(set->map);
-	free(set->host);
 	free(set);
 }
 
@@ -138,7 +133,7 @@ static struct export_resource *add(struct export_resources *set, const struct sp
 	snprintf(r->comm, sizeof(r->comm), "%s", p->comm);
 	snprintf(r->exe, sizeof(r->exe), "%s", p->exe);
 	export_container_id(p->cgroup, r->container_id);
-	r->host = set->host;
+	snprintf(r->host, sizeof(r->host), "%s", set->host);
 	name_service(set, r);
 	r->next_all = set->all;
 	set->all = r;
@@ -147,6 +142,12 @@ static struct export_resource *add(struct export_resources *set, const struct sp
 	r->next_hash = set->slots[slot];
 	set->slots[slot] = r;
 	return r;
+}
+
+void export_resources_set_host(struct export_resources *set, const char *host)
+{
+	if (strcmp(set->host, host ? host : ""))
+		snprintf(set->host, sizeof(set->host), "%s", host ? host : "");
 }
 
 void export_resources_set_process(struct export_resources *set, const struct spanfile_process *p)
@@ -161,7 +162,7 @@ const struct export_resource *export_resources_get(struct export_resources *set,
 	struct spanfile_process p;
 
 	for (r = set->slots[span->pid % HASH_SLOTS]; r; r = r->next_hash)
-		if (r->pid == span->pid)
+		if (r->pid == span->pid && !strcmp(r->host, set->host))
 			return r;
 	if (!set->live || !spanfile_proc_from_procfs(span->pid, span->comm, &p)) {
 		memset(&p, 0, sizeof(p));

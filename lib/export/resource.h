@@ -25,7 +25,7 @@ struct export_resource {
 	char comm[16];
 	char exe[4096];          /* process.executable.path; "" when unknown */
 	char container_id[EXPORT_CONTAINER_ID_LEN + 1]; /* container.id; "" when none */
-	const char *host;        /* host.name; "" when unknown (the set's own copy) */
+	char host[256];          /* host.name; "" when unknown */
 	struct export_resource *next_all;  /* every resource, for freeing */
 	struct export_resource *next_hash;
 };
@@ -37,7 +37,7 @@ struct export_service_map {
 
 struct export_resources;
 
-/* @host: host.name for every resource ("" or NULL: none). @live: look processes up in
+/* @host: host.name for every resource ("" or NULL: none, or set per file). @live: look processes up in
  * /proc on first sight (attach, record); otherwise they come from span file records. */
 struct export_resources *export_resources_new(const char *host, bool live);
 void export_resources_free(struct export_resources *set);
@@ -45,6 +45,9 @@ void export_resources_free(struct export_resources *set);
 /* Parse "EXE=NAME" for --service-name; reports its own error. */
 bool export_resources_add_mapping(struct export_resources *set, const char *arg);
 
+/* Span files: the host the next records and spans come from (a merge of several hosts'
+ * files has the same pids on different hosts). Live sets have one host. */
+void export_resources_set_host(struct export_resources *set, const char *host);
 /* A process record from a span file: the resource of later spans of this pid. */
 void export_resources_set_process(struct export_resources *set, const struct spanfile_process *p);
 /* The resource of @span's process (made on first sight); NULL only when out of memory. */

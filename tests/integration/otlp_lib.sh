@@ -33,11 +33,12 @@ receiver_start() {
 	RECV_PORT=$(cat "$TMP/$name.port")
 }
 
-# spangen OUT N: a span file of N synthetic spans (tests/fixtures/spangen.c).
+# spangen OUT N [START_EPOCH_S [HOSTNAME]]: a span file of N synthetic spans
+# (tests/fixtures/spangen.c), from 1764000000 and host "bench" by default.
 spangen() {
 	[ -x "$TMP/spangen" ] || cc -O2 -D_GNU_SOURCE -Ilib -o "$TMP/spangen" tests/fixtures/spangen.c \
 		build/libehttp.a $(pkg-config --libs jansson) -lz || fail "building the span generator"
-	"$TMP/spangen" "$1" "$2" 1764000000 >/dev/null || fail "spangen"
+	"$TMP/spangen" "$1" "$2" "${3:-1764000000}" ${4:+"$4"} >/dev/null || fail "spangen"
 }
 
 # vm_hwm PID: peak resident memory of PID in kB.

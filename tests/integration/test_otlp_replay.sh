@@ -37,6 +37,18 @@ expect_eq "process.executable.path from the file's process records" \
 	"$(jq -r '"/usr/bin/\(.comm)"' "$TMP/a.json" | sort -u)" \
 	"$(jq -r '.resource["process.executable.path"]' "$TMP/pb.spans" | sort -u)"
 
+# 2b. Two hosts' files with the same pids, read together: each span keeps its own
+# host's process (resources are per host and pid), host.name from each file.
+spangen "$TMP/other.pcapng" 500 1765000000 other-host
+receiver_start hosts
+"$EHTTP" replay --otlp "http://127.0.0.1:$RECV_PORT" "$TMP/a.pcapng" "$TMP/other.pcapng" 2>"$TMP/hosts.err" ||
+	fail "replay --otlp of two hosts: $(cat "$TMP/hosts.err")"
+expect_eq "spans per host.name" "3000 bench,500 other-host" \
+	"$(jq -r '.resource["host.name"]' "$TMP/hosts.spans" | sort | uniq -c | awk '{ print $1, $2 }' | paste -sd,)"
+# the files start a day apart (1764... and 1765... seconds)
+expect_eq "no span of one host with the other's file" "" \
+	"$(jq -r 'select((.start | startswith("1764")) != (.resource["host.name"] == "bench")) | .spanId' "$TMP/hosts.spans")"
+
 # 3. OTLP/JSON, uncompressed, headers from a file and from the environment, a mapped
 # service name.
 printf '# a token, kept out of the command line\nAuthorization: Bearer s3cret\n\n' >"$TMP/headers"
