@@ -419,14 +419,15 @@ static void *exporter_main(void *arg)
 
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
-		uint64_t deadline = mono_ms() + e->opts.delay_ms;
 		struct otlp_item *batch, *last, *it, *next;
 		size_t n = 0;
 
-		/* a batch is full, or old enough, or the queue is to be emptied */
-		while (!e->abort && e->queued < e->opts.batch_max && !e->closing &&
-		       (!e->queued || mono_ms() < deadline))
-			wait_until(e, &e->more, e->queued ? deadline : mono_ms() + 60000);
+		/* a batch is full, or its oldest span has waited delay_ms, or the queue is
+		 * to be emptied */
+		while (!e->abort && !e->closing && e->queued < e->opts.batch_max &&
+		       (!e->queued || mono_ms() < e->head->queued_ms + e->opts.delay_ms))
+			wait_until(e, &e->more, e->queued ? e->head->queued_ms + e->opts.delay_ms
+						       : mono_ms() + 60000);
 		if (e->abort || (e->closing && !e->queued))
 			break;
 		if (!e->queued)
@@ -475,6 +476,7 @@ int otlp_exporter_emit(void *ctx, const struct span *span, const struct export_r
 		free(it);
 		return 0;
 	}
+	it->queued_ms = mono_ms();
 	if (e->tail)
 		e->tail->next = it;
 	else
@@ -482,7 +484,8 @@ int otlp_exporter_emit(void *ctx, const struct span *span, const struct export_r
 	e->tail = it;
 	if (++e->queued > e->st.queue_peak)
 		e->st.queue_peak = e->queued;
-	if (e->queued >= e->opts.batch_max)
+	/* the first span starts a worker's batch timer; a full batch goes at once */
+	if (e->queued == 1 || e->queued == e->opts.batch_max)
 		pthread_cond_signal(&e->more);
 	pthread_mutex_unlock(&e->mu);
 	return 0;

@@ -20,6 +20,7 @@
 /* One span as queued: the fields the mapping needs, strings copied behind it. */
 struct otlp_item {
 	struct otlp_item *next;
+	uint64_t queued_ms; /* CLOCK_MONOTONIC, set by the queue */
 	const struct export_resource *res;
 	uint64_t start_ns, end_ns;
 	uint8_t trace_id[SPAN_TRACE_ID_LEN];

@@ -20,12 +20,22 @@ base=http://127.0.0.1:$port
 
 # 1. Live export: server and client spans (--port sees both ends), linked ids.
 receiver_start live
-attach_start "$TMP/live.json" --port "$port" --otlp "http://127.0.0.1:$RECV_PORT" --otlp-timeout 5
+mport=$(free_port)
+attach_start "$TMP/live.json" --port "$port" --otlp "http://127.0.0.1:$RECV_PORT" --otlp-timeout 5 \
+	--metrics "$mport"
 curl_truth "$base/hello.txt" "$base/nope?x=1" "$base/hello.txt?id=7" >/dev/null
 tp_trace=4bf92f3577b34da6a3ce929d0e0e4736 tp_parent=00f067aa0ba902b7
 curl_truth -H "traceparent: 00-$tp_trace-$tp_parent-01" -- "$base/hello.txt?traced=1" >/dev/null
-sleep 0.3
+sleep 1.5 # a batch waits at most a second
+curl -sf "http://127.0.0.1:$mport/metrics" >"$TMP/metrics.txt" || fail "no /metrics on 127.0.0.1:$mport"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/other")
+expect_eq "another path on the metrics port" 404 "$code"
 attach_stop "$TMP/live.json"
+# The client histogram (curl's spans, by status) and the exporter's own counter.
+expect_eq "client request counts in /metrics" "200 3,404 1" \
+	"$(sed -nE 's/^http_client_request_duration_seconds_count\{service="curl",method="GET",route="[^"]*",status_code="([0-9]+)"\} ([0-9]+)$/\1 \2/p' \
+		"$TMP/metrics.txt" | awk '{ n[$1] += $2 } END { for (s in n) print s, n[s] }' | sort | paste -sd,)"
+expect_eq "spans exported, in /metrics" 8 "$(sed -n 's/^ehttp_otlp_spans_exported_total //p' "$TMP/metrics.txt")"
 cat "$TMP/live.json.err"
 n=$(wc -l <"$TMP/live.json")
 expect_eq "spans seen (4 requests, a server and a client span each)" 8 "$n"
