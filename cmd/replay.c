@@ -40,6 +40,7 @@ static int replay_help(void)
 	       "  --processes          print the process records (pid, comm, exe, cmdline,\n"
 	       "                       cgroup) instead of spans\n"
 	       EXPORT_OTLP_USAGE
+	       "\n"
 	       "With --otlp the spans are sent with their recorded times instead of printed\n"
 	       "(with --stats, the statistics are printed too). Replay waits for the receiver\n"
 	       "rather than dropping spans, and fails when it refuses them for good.\n");

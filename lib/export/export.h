@@ -17,12 +17,13 @@
 
 /* Options text for the help screens. */
 #define EXPORT_OTLP_USAGE                                                                    \
-	"  --otlp URL           also send spans to an OTLP/HTTP receiver (a collector,\n"      \
-	"                       Jaeger, Tempo): http://HOST:4318 posts to /v1/traces\n"      \
+	"  --otlp URL           send spans to an OTLP/HTTP receiver (a collector, Jaeger,\n"  \
+	"                       Tempo): http://HOST:4318 posts to /v1/traces\n"              \
 	"  --otlp-format protobuf|json  the request encoding (default protobuf)\n"           \
 	"  --otlp-compression gzip|none  request compression (default gzip)\n"                \
-	"  --otlp-headers FILE  extra request headers, 'Name: value' lines (also read:\n"    \
-	"                       OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TRACES_HEADERS)\n" \
+	"  --otlp-headers FILE  extra request headers, 'Name: value' lines; also read\n"     \
+	"                       from OTEL_EXPORTER_OTLP_HEADERS and\n"                       \
+	"                       OTEL_EXPORTER_OTLP_TRACES_HEADERS\n"                         \
 	"  --otlp-queue SPANS   spans waiting to be sent at most (default 65536)\n"          \
 	"  --otlp-timeout SEC   per request, and for what is queued at exit (default 10)\n"  \
 	"  --service-name EXE=NAME  service.name for the executable EXE (default: the\n"     \
