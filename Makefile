@@ -64,9 +64,10 @@ UNIT_BIN   := $(OUT)/tests/unit-tests
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 # Parsers are pure and small: the fuzz build compiles only the lib/ sources a harness
-# names in its first line ("// fuzz-sources: lib/a.c lib/b.c").
+# names in its first line ("// fuzz-sources: lib/a.c lib/b.c"; $(OUT) stands for the
+# build directory, for generated sources).
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-              -std=gnu11 -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -Ibpf
+              -std=gnu11 -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -Ibpf -I$(OUT)/gen
 
 # Man pages: docs/man/NAME.rst -> build/man/NAME.8. Sources are staged in build/man/src
 # next to what is generated from them (the command list of ehttp(8)), so that
@@ -146,10 +147,10 @@ test: deps
 	$(MAKE) integration
 
 # ---- fuzzing ---------------------------------------------------------------------------
-$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) | $(PROTO_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $$(sed -n '1s|^// fuzz-sources:||p' $<) $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $$(sed -n '1s|^// fuzz-sources:||p' $< | sed 's|$$(OUT)|$(OUT)|g') $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
