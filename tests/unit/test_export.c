@@ -364,3 +364,24 @@ Test(metrics, listen_address)
 	cr_expect_not(metrics_parse_listen("70000", addr, sizeof(addr), &port));
 	cr_expect_not(metrics_parse_listen(":80", addr, sizeof(addr), &port));
 }
+
+Test(otlp_encode, partial_success)
+{
+	Otlp__ExportTraceServiceResponse resp = OTLP__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+	Otlp__ExportTracePartialSuccess ps = OTLP__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+	static const char json[] = "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"too old\"}}";
+	uint8_t buf[64];
+	char msg[64];
+	size_t len;
+
+	ps.rejected_spans = 7;
+	ps.error_message = (char *)"spans too old";
+	resp.partial_success = &ps;
+	len = otlp__export_trace_service_response__pack(&resp, buf);
+	cr_expect_eq(otlp_response_rejected(OTLP_PROTOBUF, buf, len, msg, sizeof(msg)), 7);
+	cr_expect_str_eq(msg, "spans too old");
+	cr_expect_eq(otlp_response_rejected(OTLP_JSON, (const uint8_t *)json, strlen(json), msg, sizeof(msg)), 3);
+	cr_expect_str_eq(msg, "too old");
+	cr_expect_eq(otlp_response_rejected(OTLP_JSON, (const uint8_t *)"{}", 2, msg, sizeof(msg)), 0);
+	cr_expect_eq(otlp_response_rejected(OTLP_PROTOBUF, (const uint8_t *)"", 0, msg, sizeof(msg)), 0);
+}
