@@ -80,6 +80,10 @@ int do_attach(int argc, char **argv)
 		argc -= taken;
 		argv += taken;
 	}
+	if (!export_opts_valid(&eopts)) {
+		export_opts_free(&eopts);
+		return EXIT_USAGE;
+	}
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 

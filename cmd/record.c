@@ -166,7 +166,7 @@ int do_record(int argc, char **argv)
 		}
 		NEXT_ARG();
 	}
-	if (!recorder_opts_valid(&ropts))
+	if (!recorder_opts_valid(&ropts) || !export_opts_valid(&eopts))
 		goto usage;
 	if (!strcmp(ropts.path, "-") && isatty(STDOUT_FILENO)) {
 		p_err("standard output is a terminal: -o - is for a pipe (ehttp record -o - | ehttp replay -)");

@@ -144,6 +144,8 @@ int do_replay(int argc, char **argv)
 		}
 		NEXT_ARG();
 	}
+	if (!export_opts_valid(&eopts))
+		goto usage;
 	if (!nfiles) {
 		p_err("which span file? (give FILE... or '-' for standard input)");
 		goto usage;

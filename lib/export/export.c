@@ -42,6 +42,10 @@ int export_parse_opt(struct export_opts *o, int argc, char **argv, bool metrics)
 		return -1;
 	}
 	if (!strcmp(opt, "--otlp")) {
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+			p_err("--otlp %s: the URL is not http:// or https://", v);
+			return -1;
+		}
 		o->otlp.url = v;
 		o->otlp_on = true;
 	} else if (!strcmp(opt, "--otlp-format")) {
@@ -82,6 +86,13 @@ int export_parse_opt(struct export_opts *o, int argc, char **argv, bool metrics)
 		o->service_map = m;
 		m[o->nservice_map++] = v;
 	} else if (!strcmp(opt, "--metrics")) {
+		char addr[64];
+		unsigned int port;
+
+		if (!metrics_parse_listen(v, addr, sizeof(addr), &port)) {
+			p_err("--metrics %s: not [ADDR:]PORT with ADDR an IPv4 or IPv6 address", v);
+			return -1;
+		}
 		o->metrics.listen = v;
 		o->metrics_on = true;
 	} else if (!strcmp(opt, "--metrics-routes")) {
@@ -93,6 +104,28 @@ int export_parse_opt(struct export_opts *o, int argc, char **argv, bool metrics)
 		return -1;
 	}
 	return 2;
+}
+
+bool export_opts_valid(const struct export_opts *o)
+{
+	struct otlp_opts def;
+
+	otlp_opts_init(&def);
+	if (!o->otlp_on && (o->otlp.format != def.format || o->otlp.gzip != def.gzip ||
+			    o->otlp.headers_file || o->otlp.queue_max != def.queue_max ||
+			    o->otlp.timeout_s != def.timeout_s)) {
+		p_err("the --otlp-* options go with --otlp URL");
+		return false;
+	}
+	if (!o->metrics_on && o->metrics.max_routes != METRICS_DEFAULT_MAX_ROUTES) {
+		p_err("--metrics-routes goes with --metrics");
+		return false;
+	}
+	if (o->nservice_map && !export_wanted(o)) {
+		p_err("--service-name goes with --otlp or --metrics");
+		return false;
+	}
+	return true;
 }
 
 static int emit(struct span_sink *sink, const struct span *span)

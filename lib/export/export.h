@@ -48,6 +48,8 @@ void export_opts_free(struct export_opts *o);
 /* Consume one option at argv[0]: arguments taken, 0 if not ours, -1 on error. Metrics
  * options only when @metrics (live commands). */
 int export_parse_opt(struct export_opts *o, int argc, char **argv, bool metrics);
+/* Options of an exporter that was not asked for are an error (reported). */
+bool export_opts_valid(const struct export_opts *o);
 static inline bool export_wanted(const struct export_opts *o)
 {
 	return o->otlp_on || o->metrics_on;

@@ -353,6 +353,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 bool metrics_parse_listen(const char *text, char *addr, size_t addr_len, unsigned int *port)
 {
 	const char *colon = strrchr(text, ':'), *p;
+	struct in6_addr a6;
+	struct in_addr a4;
 	char *end;
 	unsigned long n;
 
@@ -369,7 +371,7 @@ bool metrics_parse_listen(const char *text, char *addr, size_t addr_len, unsigne
 		snprintf(addr, addr_len, "%.*s", (int)(colon - text - 2), text + 1);
 	else
 		snprintf(addr, addr_len, "%.*s", (int)(colon - text), text);
-	return addr[0] != '\0';
+	return inet_pton(AF_INET, addr, &a4) == 1 || inet_pton(AF_INET6, addr, &a6) == 1;
 }
 
 int metrics_open(struct metrics **out, const struct metrics_opts *opts)

@@ -48,7 +48,8 @@ char *metrics_render(struct metrics *m);
 uint64_t metrics_folded(struct metrics *m);
 void metrics_close(struct metrics *m);
 
-/* Parse "[ADDR:]PORT" ("9464", "0.0.0.0:9464", "[::1]:9464"). */
+/* Parse "[ADDR:]PORT" ("9464", "0.0.0.0:9464", "[::1]:9464"); ADDR must be an IPv4
+ * or IPv6 address. */
 bool metrics_parse_listen(const char *text, char *addr, size_t addr_len, unsigned int *port);
 
 #endif

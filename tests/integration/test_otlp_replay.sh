@@ -70,6 +70,22 @@ printf 'not a header line\n' >"$TMP/badheaders"
 	fail "a bad headers file is accepted"
 grep -q "badheaders:1: not a 'Name: value' line" "$TMP/badhdr.err" || fail "error: $(cat "$TMP/badhdr.err")"
 echo "ok: bad header files are refused with a clear error"
+# usage_error WHAT ARGS...: exit 2 and an Error: line, before any file is read.
+usage_error() {
+	local what=$1
+	shift
+	"$EHTTP" "$@" >/dev/null 2>"$TMP/usage.err" && fail "$what: accepted"
+	[ $? = 2 ] || fail "$what: exit status is not 2"
+	grep -q '^Error: ' "$TMP/usage.err" || fail "$what: no error line"
+	echo "ok: $what: $(cat "$TMP/usage.err")"
+}
+usage_error "a URL that is not http" replay --otlp ftp://collector "$TMP/a.pcapng"
+usage_error "an unknown format" replay --otlp http://127.0.0.1:1 --otlp-format xml "$TMP/a.pcapng"
+usage_error "an --otlp-* option without --otlp" replay --otlp-compression none "$TMP/a.pcapng"
+usage_error "--service-name without an exporter" replay --service-name a=b "$TMP/a.pcapng"
+usage_error "--metrics on replay" replay --metrics 9464 "$TMP/a.pcapng"
+usage_error "--metrics with a host name" record -o "$TMP/x.pcapng" --metrics localhost:9464
+usage_error "--metrics-routes without --metrics" record -o "$TMP/x.pcapng" --metrics-routes 5
 
 # 4. 503 with Retry-After: 1 twice, then success: retried, nothing lost, the wait honoured.
 receiver_start busy --mode 503 --fail-first 2 --retry-after 1

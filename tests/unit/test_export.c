@@ -363,6 +363,7 @@ Test(metrics, listen_address)
 	cr_expect_not(metrics_parse_listen("0", addr, sizeof(addr), &port));
 	cr_expect_not(metrics_parse_listen("70000", addr, sizeof(addr), &port));
 	cr_expect_not(metrics_parse_listen(":80", addr, sizeof(addr), &port));
+	cr_expect_not(metrics_parse_listen("localhost:80", addr, sizeof(addr), &port), "names are not resolved");
 }
 
 Test(otlp_encode, partial_success)
