@@ -11,8 +11,21 @@
 www=$TMP/www
 mkdir -p "$www"
 echo hello >"$www/hello.txt"
+# The server runs in a cgroup named as docker's cgroupfs driver names a container's
+# (a pids-hierarchy cgroup of the test's own, removed at the end): its spans' resource
+# must carry that container id.
+container_id=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cg=""
+for root in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+	[ -e "$root/cgroup.procs" ] || continue
+	cg=$root/ehttp-test-$$/docker-$container_id.scope
+	mkdir -p "$cg" 2>/dev/null || { cg=""; continue; }
+	on_exit "rmdir '$cg' '$(dirname "$cg")' 2>/dev/null"
+	break
+done
 port=$(free_port)
-python3 -u -m http.server "$port" --bind 127.0.0.1 --directory "$www" 2>"$TMP/server.log" >/dev/null &
+sh -c 'if [ -n "$1" ]; then echo $$ >"$1/cgroup.procs" || exit 1; fi; shift; exec "$@"' _ "$cg" \
+	python3 -u -m http.server "$port" --bind 127.0.0.1 --directory "$www" 2>"$TMP/server.log" >/dev/null &
 srv=$!
 on_exit "kill $srv 2>/dev/null; wait $srv 2>/dev/null"
 wait_port "$port"
@@ -47,6 +60,14 @@ expect_eq "the traced request's server span: the trace and parent curl sent" "$t
 expect_eq "client spans carry url.full" "$base/hello.txt?traced=1" \
 	"$(jq -r 'select(.kind == 3 and .resource["service.name"] == "curl") | .attributes["url.full"]' "$TMP/live.spans" | grep traced)"
 exe=$(readlink "/proc/$srv/exe")
+if [ -n "$cg" ]; then
+	expect_eq "the server's container.id, from its cgroup" "$container_id" \
+		"$(jq -r 'select(.kind == 2) | .resource["container.id"]' "$TMP/live.spans" | sort -u)"
+	expect_eq "curl, in no container, has none" null \
+		"$(jq -r 'select(.kind == 3) | .resource["container.id"]' "$TMP/live.spans" | sort -u)"
+else
+	echo "(no cgroup could be made: container.id not checked)"
+fi
 expect_eq "the server's resource: name, path, pid, host" "$(basename "$exe") $exe $srv $(hostname)" \
 	"$(jq -r 'select(.kind == 2) | .resource | "\(.["service.name"]) \(.["process.executable.path"]) \(.["process.pid"]) \(.["host.name"])"' "$TMP/live.spans" | sort -u)"
 expect_eq "404 is an error on the client only (kind status)" "2 0,3 2" \
