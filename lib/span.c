@@ -310,7 +310,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-static bool utf8_valid(const char *text, size_t len)
+bool span_utf8_valid(const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0, n;
@@ -349,7 +349,7 @@ static void json_put_string(struct jout *o, const char *text, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)text;
-	uint8_t stop = utf8_valid(text, len) ? J_ESC : J_ESC | J_HIGH;
+	uint8_t stop = span_utf8_valid(text, len) ? J_ESC : J_ESC | J_HIGH;
 	size_t i = 0, run;
 	char *p;
 

@@ -100,6 +100,9 @@ const char *span_source_name(uint8_t source);
 /* "127.0.0.1:8080" or "[::1]:8080"; "-" when unknown. Returns @buf. */
 char *span_addr_format(const struct span_addr *addr, char *buf, size_t len);
 
+/* Whether @len bytes of @text are valid UTF-8 (no overlong forms or surrogates). */
+bool span_utf8_valid(const char *text, size_t len);
+
 /* A fresh random span id (never all zero). */
 void span_new_id(uint8_t id[SPAN_SPAN_ID_LEN]);
 

@@ -19,13 +19,54 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
+size_t otlp_utf8_len(const char *in, size_t len)
+{
+	size_t n = len, i;
+
+	if (span_utf8_valid(in, len))
+		return len;
+	for (i = 0; i < len; i++)
+		n += (unsigned char)in[i] >= 0x80 ? 2 : 0;
+	return n;
+}
+
+size_t otlp_utf8_copy(char *out, size_t cap, const char *in, size_t len)
+{
+	bool valid = span_utf8_valid(in, len);
+	size_t o = 0, i;
+
+	if (!cap)
+		return 0;
+	for (i = 0; i < len;) {
+		unsigned char c = (unsigned char)in[i];
+		/* a valid string is cut only between characters */
+		size_t n = !valid && c >= 0x80 ? 3 : c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+
+		if (o + n >= cap)
+			break;
+		if (!valid && c >= 0x80) {
+			memcpy(out + o, REPLACEMENT, 3);
+			i++;
+		} else {
+			memcpy(out + o, in + i, n);
+			i += n;
+		}
+		o += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 struct otlp_item *otlp_item_new(const struct span *span, const struct export_resource *res)
 {
 	const char *method = span->method ? span->method : "";
 	const char *target = span->target ? span->target : "";
 	const char *host = span->host ? span->host : "";
 	size_t ml = strlen(method), tl = strlen(target), hl = strlen(host);
-	struct otlp_item *it = malloc(sizeof(*it) + ml + tl + hl + 3);
+	size_t mo = otlp_utf8_len(method, ml), to = otlp_utf8_len(target, tl), ho = otlp_utf8_len(host, hl);
+	struct otlp_item *it = malloc(sizeof(*it) + mo + to + ho + 3);
 	char *s;
 
 	if (!it)
@@ -56,11 +97,12 @@ struct otlp_item *otlp_item_new(const struct span *span, const struct export_res
 	it->req_bytes = span->req_bytes;
 	it->resp_bytes = span->resp_bytes;
 	s = it->strings;
-	it->method = memcpy(s, method, ml + 1);
-	s += ml + 1;
-	it->target = memcpy(s, target, tl + 1);
-	s += tl + 1;
-	it->host = memcpy(s, host, hl + 1);
+	it->method = s;
+	s += otlp_utf8_copy(s, mo + 1, method, ml) + 1;
+	it->target = s;
+	s += otlp_utf8_copy(s, to + 1, target, tl) + 1;
+	it->host = s;
+	otlp_utf8_copy(s, ho + 1, host, hl);
 	return it;
 }
 

@@ -37,7 +37,14 @@ struct otlp_item {
 	char strings[];
 };
 
-/* A copy of @span for the queue (one allocation; free()). A span without a trace id
+/* OTLP strings must be UTF-8, and a span's are bytes from the wire: in a string that
+ * is not valid UTF-8 every non-ASCII byte becomes U+FFFD (not '?', which would start a
+ * query in a target). otlp_utf8_len gives the length that makes; otlp_utf8_copy writes
+ * at most @cap bytes with the NUL, and returns the length written. */
+size_t otlp_utf8_len(const char *in, size_t len);
+size_t otlp_utf8_copy(char *out, size_t cap, const char *in, size_t len);
+
+/* A copy of @span for the queue (one allocation; free()); strings made UTF-8. A span without a trace id
  * gets a fresh random one: OTLP has no span outside a trace. NULL when out of memory. */
 struct otlp_item *otlp_item_new(const struct span *span, const struct export_resource *res);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "export/otlp_map.h"
 #include "export/resource.h"
 
 #define HASH_SLOTS 1024
@@ -24,7 +25,7 @@ struct export_resources *export_resources_new(const char *host, bool live)
 
 	if (!set)
 		return NULL;
-	snprintf(set->host, sizeof(set->host), "%s", host ? host : "");
+	otlp_utf8_copy(set->host, sizeof(set->host), host ? host : "", host ? strlen(host) : 0);
 	set->live = live;
 	return set;
 }
@@ -130,8 +131,8 @@ static struct export_resource *add(struct export_resources *set, const struct sp
 	if (!r)
 		return NULL;
 	r->pid = p->pid;
-	snprintf(r->comm, sizeof(r->comm), "%s", p->comm);
-	snprintf(r->exe, sizeof(r->exe), "%s", p->exe);
+	otlp_utf8_copy(r->comm, sizeof(r->comm), p->comm, strnlen(p->comm, sizeof(p->comm)));
+	otlp_utf8_copy(r->exe, sizeof(r->exe), p->exe, strnlen(p->exe, sizeof(p->exe)));
 	export_container_id(p->cgroup, r->container_id);
 	snprintf(r->host, sizeof(r->host), "%s", set->host);
 	name_service(set, r);
@@ -146,8 +147,11 @@ static struct export_resource *add(struct export_resources *set, const struct sp
 
 void export_resources_set_host(struct export_resources *set, const char *host)
 {
-	if (strcmp(set->host, host ? host : ""))
-		snprintf(set->host, sizeof(set->host), "%s", host ? host : "");
+	char h[sizeof(set->host)];
+
+	otlp_utf8_copy(h, sizeof(h), host ? host : "", host ? strlen(host) : 0);
+	if (strcmp(set->host, h))
+		memcpy(set->host, h, sizeof(h));
 }
 
 void export_resources_set_process(struct export_resources *set, const struct spanfile_process *p)

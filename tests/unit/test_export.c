@@ -386,3 +386,35 @@ Test(otlp_encode, partial_success)
 	cr_expect_eq(otlp_response_rejected(OTLP_JSON, (const uint8_t *)"{}", 2, msg, sizeof(msg)), 0);
 	cr_expect_eq(otlp_response_rejected(OTLP_PROTOBUF, (const uint8_t *)"", 0, msg, sizeof(msg)), 0);
 }
+
+/* OTLP strings are UTF-8: bytes from the wire that are not become U+FFFD; OTLP/JSON
+ * escapes what JSON needs and parses back to the same strings. */
+Test(otlp_encode, json_strings)
+{
+	struct span s = make_span(SPAN_ROLE_SERVER, "GET", "/a\"b\\c\x01\xff", 200);
+	struct otlp_item *it = otlp_item_new(&s, &res), *ok;
+	json_t *root, *attrs, *kv;
+	uint8_t *buf;
+	size_t len, i;
+	const char *path = NULL;
+
+	cr_assert(it);
+	cr_expect_str_eq(it->target, "/a\"b\\c\x01\xef\xbf\xbd");
+	s.target = "/caf\xc3\xa9";
+	ok = otlp_item_new(&s, &res);
+	cr_expect_str_eq(ok->target, "/caf\xc3\xa9", "valid UTF-8 is kept");
+	free(ok);
+	cr_assert_eq(otlp_encode(OTLP_JSON, it, 1, &buf, &len), 0);
+	root = json_loadb((const char *)buf, len, 0, NULL);
+	cr_assert(root, "OTLP/JSON that parses");
+	attrs = json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(
+		json_array_get(json_object_get(root, "resourceSpans"), 0), "scopeSpans"), 0), "spans"), 0),
+		"attributes");
+	json_array_foreach(attrs, i, kv)
+		if (!strcmp(json_string_value(json_object_get(kv, "key")), "url.path"))
+			path = json_string_value(json_object_get(json_object_get(kv, "value"), "stringValue"));
+	cr_expect_str_eq(path, "/a\"b\\c\x01\xef\xbf\xbd");
+	json_decref(root);
+	free(buf);
+	free(it);
+}
