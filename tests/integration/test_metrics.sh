@@ -28,15 +28,8 @@ wait_port "$pport"
 
 # The recording and the metrics come from one capture; routes are capped at 2 so that
 # the third one (/fail, first seen last) folds.
-"$EHTTP" record -o "$TMP/rec.pcapng" --comm nginx --metrics "$mport" --metrics-routes 2 \
-	2>"$TMP/record.err" &
-rec=$!
-on_exit "kill -INT $rec 2>/dev/null; wait $rec 2>/dev/null"
-for i in $(seq 1 300); do
-	grep -qs '^Recording' "$TMP/record.err" && break
-	kill -0 "$rec" 2>/dev/null || fail "record exited: $(cat "$TMP/record.err")"
-	sleep 0.1
-done
+record_start "$TMP/record.err" -o "$TMP/rec.pcapng" --comm nginx --metrics "$mport" --metrics-routes 2
+rec=$RECORD_PID
 grep -q "^Metrics: serving http://127.0.0.1:$mport/metrics$" "$TMP/record.err" || fail "no metrics line: $(cat "$TMP/record.err")"
 
 base=http://127.0.0.1:$NGINX_PORT

@@ -77,15 +77,8 @@ expect_eq "404 is an error on the client only (kind status)" "2 0,3 2" \
 # the same spans with their original times: both match replay -j of the file.
 receiver_start rec
 receiver_start rep
-"$EHTTP" record -o "$TMP/live.pcapng" --port "$port" --otlp "http://127.0.0.1:$(cat "$TMP/rec.port")" \
-	2>"$TMP/record.err" &
-rec=$!
-on_exit "kill -INT $rec 2>/dev/null; wait $rec 2>/dev/null"
-for i in $(seq 1 300); do
-	grep -qs '^Recording' "$TMP/record.err" && break
-	kill -0 "$rec" 2>/dev/null || fail "record exited: $(cat "$TMP/record.err")"
-	sleep 0.1
-done
+record_start "$TMP/record.err" -o "$TMP/live.pcapng" --port "$port" --otlp "http://127.0.0.1:$(cat "$TMP/rec.port")"
+rec=$RECORD_PID
 curl_truth "$base/hello.txt" "$base/nope" >/dev/null
 curl_truth -H "traceparent: 00-$tp_trace-$tp_parent-01" -- "$base/hello.txt?again=1" >/dev/null
 sleep 0.3
