@@ -4,7 +4,10 @@
 #
 #   vm_kernel_prepare NAME SUITE...   fetch (once) the kernel linux-image-amd64 depends on
 #                                     in SUITE and build its boot files; prints their
-#                                     directory (vmlinux, initrd.cpio.gz, release)
+#                                     directory (vmlinux, modules.cpio.gz, release)
+#   vm_initrd BOOT OUT                the initramfs: BOOT's modules and tests/vm/init
+#                                     (two cpio archives, one after the other, as the
+#                                     kernel allows), so a changed init needs no refetch
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../apt_private.sh"
 
@@ -57,7 +60,7 @@ vm_kernel_prepare() {
 	local name=$1 dir pkg conf release moddir boot f base
 	shift
 	dir=$EHTTP_CACHE/kernels/$name
-	if [ -f "$dir/boot/ready" ]; then
+	if [ "$(cat "$dir/boot/ready" 2>/dev/null)" = "$VM_MODULES" ]; then
 		echo "$dir/boot"
 		return 0
 	fi
@@ -65,6 +68,8 @@ vm_kernel_prepare() {
 	pkg=$(APT_CONFIG=$conf apt-cache depends linux-image-amd64 2>/dev/null |
 		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
 	[ -n "$pkg" ] || { echo "Error: no linux-image-amd64 in $*" >&2; return 1; }
+	# Unpacked again when the boot files are rebuilt: only they are kept.
+	rm -f "$dir/pkg/.unpacked-$pkg"
 	apt_private_unpack "$pkg" "$dir/pkg" "$@" >/dev/null || return 1
 	release=${pkg#linux-image-}
 	moddir=$(ls -d "$dir"/pkg/lib/modules/"$release" "$dir"/pkg/usr/lib/modules/"$release" 2>/dev/null |
@@ -75,7 +80,6 @@ vm_kernel_prepare() {
 	_vm_extract_vmlinux "$dir/pkg/boot/vmlinuz-$release" "$boot/vmlinux" || return 1
 
 	cp /bin/busybox "$boot/initrd/bin/busybox"
-	cp "$(dirname "${BASH_SOURCE[0]}")/init" "$boot/initrd/init"
 	# busybox's insmod takes plain .ko files: decompress here, load in this order.
 	: >"$boot/initrd/modules/order"
 	for f in $(_vm_module_closure "$moddir" $VM_MODULES | awk '!seen[$0]++'); do
@@ -89,11 +93,23 @@ vm_kernel_prepare() {
 		esac
 		echo "$base" >>"$boot/initrd/modules/order"
 	done
-	(cd "$boot/initrd" && find . | cpio -o -H newc --quiet | gzip -1) >"$boot/initrd.cpio.gz" ||
+	(cd "$boot/initrd" && find . | cpio -o -H newc --quiet | gzip -1) >"$boot/modules.cpio.gz" ||
 		return 1
 	echo "$release" >"$boot/release"
 	# The rest of the package (firmware-less modules, 100-400 MB) is not needed again.
 	find "$dir/pkg" -mindepth 1 -maxdepth 1 ! -name '.unpacked-*' -exec rm -rf {} +
-	touch "$boot/ready"
+	rm -rf "$boot/initrd"
+	echo "$VM_MODULES" >"$boot/ready"
 	echo "$boot"
+}
+
+vm_initrd() {
+	local boot=$1 out=$2 tmp
+	tmp=$(mktemp -d) || return 1
+	install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/init" "$tmp/init"
+	{
+		cat "$boot/modules.cpio.gz"
+		(cd "$tmp" && echo init | cpio -o -H newc --quiet | gzip -1)
+	} >"$out"
+	rm -rf "$tmp"
 }

@@ -59,10 +59,11 @@ run_guest() {
 	rm -rf "$res" && mkdir -p "$res"
 	printf 'TREE=%q\nTESTS=%q\n' "$TREE" "$tests" >"$res/job"
 	[ "$args" = - ] && args=
+	vm_initrd "$kb" "$res/initrd.cpio.gz" || { echo "no initramfs" >"$res/verdict"; return; }
 	start=$(date +%s.%N)
 	timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=single -cpu max -smp 1 -m 1536 \
 		-nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$kb/vmlinux" -initrd "$kb/initrd.cpio.gz" \
+		-kernel "$kb/vmlinux" -initrd "$res/initrd.cpio.gz" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=4 $args ehttp.results=$res ehttp.script=$TREE/tests/vm/guest.sh" \
 		-serial "file:$res/console.log" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
