@@ -5,9 +5,10 @@ source tests/integration/lib.sh
 source tests/integration/record_lib.sh
 
 # ---- round trip: record and attach on the same traffic; replay -j against both -------
-start_bg attach "$EHTTP" -j attach -p "$SRV"
+# (ATTACH_HOOKS, as in attach_lib.sh, picks the hooks of both.)
+start_bg attach "$EHTTP" -j attach ${ATTACH_HOOKS:+--hooks "$ATTACH_HOOKS"} -p "$SRV"
 ATT=$BG_PID
-start_bg rec "$EHTTP" record -o "$TMP/rt.pcapng" -p "$SRV"
+start_bg rec "$EHTTP" record -o "$TMP/rt.pcapng" ${ATTACH_HOOKS:+--hooks "$ATTACH_HOOKS"} -p "$SRV"
 REC=$BG_PID
 traffic >"$TMP/truth"
 sleep 1

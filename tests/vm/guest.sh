@@ -1,7 +1,8 @@
 #!/bin/bash
 # Inside the guest (chrooted into the host's root with a tmpfs overlay): run the tests
 # the host chose for this kernel and leave what they said in the results share.
-#   guest.sh RESULTS   RESULTS/job holds TREE= and TESTS= (tests/integration/test_NAME.sh names)
+#   guest.sh RESULTS   RESULTS/job holds TREE=, HOOKS= (for --hooks) and TESTS=
+#                      (tests/integration/test_NAME.sh names)
 set -u
 results=$1
 . "$results/job"
@@ -27,7 +28,7 @@ echo "boot_s=$started" >"$results/times"
 rm -rf build/tests/logs
 tests=()
 for t in $TESTS; do tests+=("tests/integration/test_$t.sh"); done
-EHTTP_TEST_NO_SKIP=1 tests/integration/run.sh "${tests[@]}" >"$results/tests.txt" 2>&1
+ATTACH_HOOKS=$HOOKS EHTTP_TEST_NO_SKIP=1 tests/integration/run.sh "${tests[@]}" >"$results/tests.txt" 2>&1
 rc=$?
 mkdir -p "$results/logs"
 cp build/tests/logs/*.log "$results/logs/" 2>/dev/null

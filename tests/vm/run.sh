@@ -13,14 +13,15 @@ cd "$(dirname "$0")/../.." || exit 2
 TREE=$PWD
 . tests/vm/kernel.sh
 
-# NAME  SUITES  KERNEL-ARGS  TESTS. The syscall hooks on 5.10 and 6.1 (no socket
-# tracepoints before 6.3), the socket hooks on 6.12; the locked-down control shows check
-# and capture agreeing when bpf_probe_write_user is refused.
+# NAME  SUITES  KERNEL-ARGS  HOOKS  TESTS. The syscall hooks on 5.10 and 6.1 (no socket
+# tracepoints before 6.3), the socket hooks on 6.12; the attach tests run with --hooks
+# HOOKS. The locked-down control shows check and capture agreeing when
+# bpf_probe_write_user is refused.
 MATRIX='
-5.10           bullseye  -                   check attach_python record_replay
-6.1            bookworm  -                   check attach_python record_replay
-6.12           trixie    -                   check attach_python record_replay
-6.12-lockdown  trixie    lockdown=integrity  check attach_python
+5.10           bullseye  -                   syscalls  check attach_python record_replay
+6.1            bookworm  -                   syscalls  check attach_python record_replay
+6.12           trixie    -                   sockets   check attach_python record_replay
+6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python
 '
 VM_JOBS=${VM_JOBS:-2}
 VM_TIMEOUT=${VM_TIMEOUT:-420}
@@ -35,29 +36,29 @@ done
 [ -x build/ehttp ] || { echo "Error: build/ehttp is not built (make)" >&2; exit 1; }
 
 rows=()
-while read -r name suites args tests; do
+while read -r name suites args hooks tests; do
 	[ -n "$name" ] || continue
 	if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
-	rows+=("$name|$suites|$args|$tests")
+	rows+=("$name|$suites|$args|$hooks|$tests")
 done <<<"$MATRIX"
 [ ${#rows[@]} -gt 0 ] || { echo "Error: no kernel named $* in the matrix (${MATRIX//$'\n'/ })" >&2; exit 2; }
 
 # Fetch and prepare each kernel once, before any guest runs (apt is not parallel-safe).
 declare -A boot
 for row in "${rows[@]}"; do
-	IFS='|' read -r name suites args tests <<<"$row"
+	IFS='|' read -r name suites args hooks tests <<<"$row"
 	kernel=${name%%-*}
 	[ -n "${boot[$kernel]:-}" ] && continue
 	boot[$kernel]=$(vm_kernel_prepare "$kernel" ${suites//,/ }) || exit 1
 done
 
-# run_guest NAME ARGS TESTS: boot, wait, judge; writes RESULTS/verdict.
+# run_guest NAME ARGS HOOKS TESTS: boot, wait, judge; writes RESULTS/verdict.
 run_guest() {
-	local name=$1 args=$2 tests=$3 kb res start rc=0 why=""
+	local name=$1 args=$2 hooks=$3 tests=$4 kb res start rc=0 why=""
 	kb=${boot[${name%%-*}]}
 	res=$TREE/build/tests/vm/$name
 	rm -rf "$res" && mkdir -p "$res"
-	printf 'TREE=%q\nTESTS=%q\n' "$TREE" "$tests" >"$res/job"
+	printf 'TREE=%q\nHOOKS=%q\nTESTS=%q\n' "$TREE" "$hooks" "$tests" >"$res/job"
 	[ "$args" = - ] && args=
 	vm_initrd "$kb" "$res/initrd.cpio.gz" || { echo "no initramfs" >"$res/verdict"; return; }
 	start=$(date +%s.%N)
@@ -102,12 +103,12 @@ report() {
 
 running=0 names=()
 for row in "${rows[@]}"; do
-	IFS='|' read -r name suites args tests <<<"$row"
+	IFS='|' read -r name suites args hooks tests <<<"$row"
 	if [ $running -ge "$VM_JOBS" ]; then
 		wait -n
 		running=$((running - 1))
 	fi
-	run_guest "$name" "$args" "$tests" &
+	run_guest "$name" "$args" "$hooks" "$tests" &
 	running=$((running + 1))
 	names+=("$name")
 done
