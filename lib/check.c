@@ -5,7 +5,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
+#include "loader.h"
 
 static const char *const verdict_names[VERDICT__COUNT] = {
 	[VERDICT_SYSCALL_CAPTURE] = "syscall_capture",
@@ -25,10 +27,24 @@ static void *probe_uprobe_thread(void *arg)
 	return NULL;
 }
 
+/* What `ehttp attach` with no options would load, loaded by its own code: most of what
+ * check costs is the verifier going through it, so it runs beside the probes. */
+static void *capture_try_thread(void *arg)
+{
+	struct check_capture *cap = arg;
+	struct capture_opts opts;
+
+	capture_opts_init(&opts);
+	cap->err = capture_try(&opts, &cap->hooks, cap->hooks_why, sizeof(cap->hooks_why),
+			       cap->error, sizeof(cap->error));
+	cap->tried = true;
+	return NULL;
+}
+
 void check_gather(const struct kernel_paths *paths, struct check_report *r)
 {
-	pthread_t uprobe_thread;
-	bool threaded = false;
+	pthread_t uprobe_thread, capture_thread;
+	bool threaded = false, capture_threaded = false;
 	struct kernel_fs_state sfs;
 	struct utsname uts;
 	size_t i;
@@ -70,6 +86,15 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 			kernel_fs_query(paths, fs, &r->fs[fs]);
 	}
 
+	/* After tracefs is mounted, as attach finds it. */
+	if (r->probed) {
+		loader_setup_libbpf();
+		capture_threaded = pthread_create(&capture_thread, NULL, capture_try_thread,
+						  &r->capture) == 0;
+		if (!capture_threaded)
+			capture_try_thread(&r->capture);
+	}
+
 	for (i = 0; i < capture_syscalls_count; i++) {
 		struct check_syscall *sc = &r->syscalls[i];
 
@@ -90,6 +115,8 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 			snprintf(r->features[i].reason, sizeof(r->features[i].reason),
 				 "not probed: needs root (or CAP_BPF and CAP_PERFMON)");
 	}
+	if (capture_threaded)
+		pthread_join(capture_thread, NULL);
 	kernel_probe_release();
 	check_judge(r);
 }
@@ -132,23 +159,27 @@ void check_judge(struct check_report *r)
 	/* syscall_capture */
 	v = &r->verdicts[VERDICT_SYSCALL_CAPTURE];
 	if (!common_blockers(r, v)) {
-		/* Capture runs BTF raw tracepoint programs on the socket tracepoints where
-		 * they exist, else on raw_syscalls:sys_exit (attach --hooks, docs/capture.md),
-		 * all found without tracefs; the per-syscall tracepoints are reported only. */
-		if (r->features[FEAT_SOCKET_TRACEPOINTS].ok) {
-			verdict(v, true,
-				"BTF raw tracepoint programs attach to sock_send_length, sock_recv_length and inet_sock_set_state (socket hooks)",
-				"");
-		} else if (r->features[FEAT_RAW_SYSCALLS].ok) {
-			snprintf(why, sizeof(why),
-				 "BTF raw tracepoint programs attach to raw_syscalls sys_exit (syscall hooks; no socket hooks: %s)",
-				 r->features[FEAT_SOCKET_TRACEPOINTS].reason);
+		/* Judged by attach's own programs, loaded and attached by its own code:
+		 * the socket hooks where the kernel has them, else raw_syscalls:sys_exit
+		 * (docs/capture.md). The feature probes only explain a failure. */
+		const struct check_capture *cap = &r->capture;
+		const char *hooks = cap->hooks == CAPTURE_HOOKS_SOCKETS ? "socket hooks" : "syscall hooks";
+
+		if (!cap->tried) {
+			verdict(v, false, "the capture's programs were not loaded", "run ehttp as root (sudo)");
+		} else if (!cap->err) {
+			snprintf(why, sizeof(why), "attach's programs load and attach here (%s: %s)",
+				 hooks, cap->hooks_why);
 			verdict(v, true, why, "");
-		} else {
-			snprintf(why, sizeof(why), "raw syscall tracepoints unusable: %s",
-				 r->features[FEAT_RAW_SYSCALLS].reason);
+		} else if (cap->hooks == CAPTURE_HOOKS_SYSCALLS && !r->features[FEAT_RAW_SYSCALLS].ok) {
+			snprintf(why, sizeof(why), "%s (%s: %s); raw_syscalls: %s", cap->error, hooks,
+				 cap->hooks_why, r->features[FEAT_RAW_SYSCALLS].reason);
 			verdict(v, false, why,
-				"use a kernel >= 5.8 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)");
+				"use a kernel >= 5.10 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)");
+		} else {
+			snprintf(why, sizeof(why), "%s (%s: %s)", cap->error, hooks, cap->hooks_why);
+			verdict(v, false, why,
+				"run `ehttp -d attach` for the verifier's log, and report it with `uname -r`");
 		}
 	}
 
