@@ -647,8 +647,7 @@ static int capture_load(struct capture *c, bool attach)
 	if (c->hooks == CAPTURE_HOOKS_AUTO)
 		c->hooks = capture_hooks_auto(c->hooks_why, sizeof(c->hooks_why));
 	else
-		snprintf(c->hooks_why, sizeof(c->hooks_why), "--hooks %s",
-			 capture_hooks_name(c->hooks));
+		snprintf(c->hooks_why, sizeof(c->hooks_why), "asked for with --hooks");
 	choose_hooks(c->skel, c->hooks);
 	err = loader_load(&c->loader, c->skel->obj, optional_progs);
 	if (err || !attach)

@@ -74,7 +74,7 @@ int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink);
 void capture_get_stats(const struct capture *c, struct capture_stats *stats);
 /* What the capture hooked: CAPTURE_HOOKS_SOCKETS or CAPTURE_HOOKS_SYSCALLS. */
 int capture_hooks(const struct capture *c);
-/* Why: "--hooks syscalls", or what auto saw ("sock_send_length not in this kernel..."). */
+/* Why: "asked for with --hooks", or what auto saw ("sock_send_length not in this kernel..."). */
 const char *capture_hooks_why(const struct capture *c);
 /* What auto picks on this kernel, and why (@why, a phrase). */
 int capture_hooks_auto(char *why, size_t len);
