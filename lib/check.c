@@ -27,8 +27,7 @@ static void *probe_uprobe_thread(void *arg)
 	return NULL;
 }
 
-/* What `ehttp attach` with no options would load, loaded by its own code: most of what
- * check costs is the verifier going through it, so it runs beside the probes. */
+/* What `ehttp attach` with no options would load, loaded by its own code. */
 static void *capture_try_thread(void *arg)
 {
 	struct check_capture *cap = arg;
@@ -54,6 +53,19 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 	kernel_read_privileges(paths, &r->priv);
 	r->may_trace = kernel_may_trace(&r->priv);
 	r->probed = r->may_trace;
+	/* tracefs first, as attach has it mounted before it loads: the capture's load
+	 * looks for its tracepoints there. */
+	if (r->priv.euid == 0)
+		kernel_fs_ensure(paths, KFS_TRACEFS, &r->fs[KFS_TRACEFS]);
+	/* Loading the capture (the verifier going through it) is most of what check
+	 * costs: it runs beside everything else, from the start. */
+	if (r->probed) {
+		loader_setup_libbpf();
+		capture_threaded = pthread_create(&capture_thread, NULL, capture_try_thread,
+						  &r->capture) == 0;
+		if (!capture_threaded)
+			capture_try_thread(&r->capture);
+	}
 	if (r->probed) {
 		int n = hook_users_find(r->hooks, sizeof(r->hooks) / sizeof(r->hooks[0]), getpid(),
 					&r->hooks_total);
@@ -77,22 +89,12 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 					   sizeof(r->lockdown_detail));
 
 	for (fs = 0; fs < KFS__COUNT; fs++) {
-		/* tracefs is needed to find tracepoints: mount it like capture would. */
 		if (fs == KFS_TRACEFS && r->priv.euid == 0)
-			kernel_fs_ensure(paths, fs, &r->fs[fs]);
+			continue; /* mounted above */
 		else if (fs == KFS_SECURITYFS)
 			r->fs[fs] = sfs;
 		else
 			kernel_fs_query(paths, fs, &r->fs[fs]);
-	}
-
-	/* After tracefs is mounted, as attach finds it. */
-	if (r->probed) {
-		loader_setup_libbpf();
-		capture_threaded = pthread_create(&capture_thread, NULL, capture_try_thread,
-						  &r->capture) == 0;
-		if (!capture_threaded)
-			capture_try_thread(&r->capture);
 	}
 
 	for (i = 0; i < capture_syscalls_count; i++) {
