@@ -161,27 +161,32 @@ void check_judge(struct check_report *r)
 	/* syscall_capture */
 	v = &r->verdicts[VERDICT_SYSCALL_CAPTURE];
 	if (!common_blockers(r, v)) {
-		/* Judged by attach's own programs, loaded and attached by its own code:
+		/* Judged by attach's own programs loaded by its own code (capture_try), on
 		 * the socket hooks where the kernel has them, else raw_syscalls:sys_exit
-		 * (docs/capture.md). The feature probes only explain a failure. */
+		 * (docs/capture.md); that they attach there, by the probe of those
+		 * tracepoints (socket_tracepoints, raw_syscalls). */
 		const struct check_capture *cap = &r->capture;
-		const char *hooks = cap->hooks == CAPTURE_HOOKS_SOCKETS ? "socket hooks" : "syscall hooks";
+		const bool sockets = cap->hooks == CAPTURE_HOOKS_SOCKETS;
+		const char *hooks = sockets ? "socket hooks" : "syscall hooks";
+		const struct probe_result *attach =
+			&r->features[sockets ? FEAT_SOCKET_TRACEPOINTS : FEAT_RAW_SYSCALLS];
+		const char *remedy = sockets ? "run `ehttp attach --hooks syscalls`"
+					     : "use a kernel >= 5.10 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)";
 
 		if (!cap->tried) {
 			verdict(v, false, "the capture's programs were not loaded", "run ehttp as root (sudo)");
-		} else if (!cap->err) {
-			snprintf(why, sizeof(why), "attach's programs load and attach here (%s: %s)",
-				 hooks, cap->hooks_why);
-			verdict(v, true, why, "");
-		} else if (cap->hooks == CAPTURE_HOOKS_SYSCALLS && !r->features[FEAT_RAW_SYSCALLS].ok) {
-			snprintf(why, sizeof(why), "%s (%s: %s); raw_syscalls: %s", cap->error, hooks,
-				 cap->hooks_why, r->features[FEAT_RAW_SYSCALLS].reason);
-			verdict(v, false, why,
-				"use a kernel >= 5.10 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)");
-		} else {
+		} else if (cap->err) {
 			snprintf(why, sizeof(why), "%s (%s: %s)", cap->error, hooks, cap->hooks_why);
 			verdict(v, false, why,
 				"run `ehttp -d attach` for the verifier's log, and report it with `uname -r`");
+		} else if (!attach->ok) {
+			snprintf(why, sizeof(why), "attach's programs load, but do not attach: %s (%s: %s)",
+				 attach->reason, hooks, cap->hooks_why);
+			verdict(v, false, why, remedy);
+		} else {
+			snprintf(why, sizeof(why), "attach's programs load here, and attach to their tracepoints (%s: %s)",
+				 hooks, cap->hooks_why);
+			verdict(v, true, why, "");
 		}
 	}
 
