@@ -11,6 +11,8 @@ export HOME=/root TERM=dumb
 cd "$TREE" || exit 2
 ip link set lo up || exit 2
 
+# The console (stdout) says how far the guest got, for a run that hangs.
+echo "vm-guest: $(uname -r): ehttp check, ehttp -d attach"
 started=$(cut -d' ' -f1 /proc/uptime)
 echo "boot_s=$started" >"$results/times"
 {
@@ -26,6 +28,7 @@ echo "boot_s=$started" >"$results/times"
 
 # Logs go to the overlay (tmpfs, the host's own logs hidden); the share gets each test's.
 rm -rf build/tests/logs
+echo "vm-guest: tests $TESTS (--hooks $HOOKS)"
 tests=()
 for t in $TESTS; do tests+=("tests/integration/test_$t.sh"); done
 ATTACH_HOOKS=$HOOKS EHTTP_TEST_NO_SKIP=1 tests/integration/run.sh "${tests[@]}" >"$results/tests.txt" 2>&1
@@ -34,4 +37,5 @@ mkdir -p "$results/logs"
 cp build/tests/logs/*.log "$results/logs/" 2>/dev/null
 awk -v now="$(cut -d' ' -f1 /proc/uptime)" -v t0="$started" \
 	'BEGIN { printf "tests_s=%.1f\n", now - t0 }' >>"$results/times"
+echo "vm-guest: tests done, exit status $rc"
 exit $rc
