@@ -86,6 +86,8 @@ static int pipeline_emit(struct span_sink *out, const struct span *span)
 		return 0;
 	}
 	for (i = 0; i < p->nsinks; i++) {
+		if (!p->sinks[i].emit)
+			continue;
 		rc = p->sinks[i].emit(p->sinks[i].ctx, span);
 		if (rc) {
 			fail(p, rc, true);

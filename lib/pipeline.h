@@ -54,7 +54,6 @@ struct pipeline_stats {
 	uint64_t truncated_bytes;  /* an incomplete last record */
 	/* span file sinks */
 	uint64_t written_spans, written_bytes, files;
-	const char *written_path;  /* the file being written (the last one when rotating) */
 };
 
 struct pipeline_source {
@@ -76,7 +75,8 @@ struct pipeline_source {
 struct pipeline_sink {
 	const char *name;
 	void *ctx;
-	int (*emit)(void *ctx, const struct span *span); /* < 0 stops the pipeline cleanly */
+	/* < 0 stops the pipeline cleanly; may be NULL (a sink of counters only) */
+	int (*emit)(void *ctx, const struct span *span);
 	int (*tick)(void *ctx, uint64_t now_mono_ns);    /* periodic; may be NULL */
 	int (*flush)(void *ctx);                         /* end of a round; may be NULL */
 	int (*close)(void *ctx);                         /* final flush and free; may be NULL */

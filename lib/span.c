@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "output.h"
+#include "pipeline.h"
 #include "span.h"
 
 void span_clock_now(struct span_clock *clock)
@@ -567,9 +568,9 @@ char *span_format_text(const struct span *s, char *buf, size_t len)
 	return buf;
 }
 
-static int printer_emit(struct span_sink *sink, const struct span *s)
+static int printer_emit(void *ctx, const struct span *s)
 {
-	struct span_printer *p = sink->ctx;
+	struct span_printer *p = ctx;
 	char line[8192];
 
 	if (json_output && pretty_output) {
@@ -590,8 +591,18 @@ static int printer_emit(struct span_sink *sink, const struct span *s)
 	return 0;
 }
 
-void span_printer_init(struct span_sink *sink, struct span_printer *printer)
+static int printer_flush(void *ctx)
 {
-	sink->emit = printer_emit;
-	sink->ctx = printer;
+	return fflush(stdout) ? (errno ? -errno : -EIO) : 0;
+}
+
+void span_printer_sink(struct pipeline_sink *sink, struct span_printer *printer)
+{
+	*sink = (struct pipeline_sink){
+		.name = "printer",
+		.ctx = printer,
+		.emit = printer_emit,
+		.flush = printer->flush_rounds ? printer_flush : NULL,
+		.close = printer_flush,
+	};
 }

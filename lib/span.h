@@ -130,10 +130,13 @@ char *span_format_text(const struct span *span, char *buf, size_t len);
 /* The printer sink: text lines, or one JSON object per line (json_output/pretty). */
 struct span_printer {
 	bool with_headers; /* include header blocks in JSON */
-	bool batch;        /* spans come from files: let stdio buffer instead of a write
-			    * per span, which live output needs and bulk output pays for */
+	bool batch;        /* let stdio buffer instead of a write per span, which bulk
+			    * output pays for */
+	bool flush_rounds; /* with batch: out at the end of each pipeline round (live) */
 	uint64_t printed;
 };
-void span_printer_init(struct span_sink *sink, struct span_printer *printer);
+struct pipeline_sink;
+/* The printer as a pipeline sink (lib/pipeline.h); its close flushes stdout. */
+void span_printer_sink(struct pipeline_sink *sink, struct span_printer *printer);
 
 #endif
