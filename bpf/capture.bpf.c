@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "capture.h"
+#include "http1_tokens.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -324,30 +325,20 @@ static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 ro
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
-/* ---- classification: mirrors httpconn_classify() ------------------------------------- */
+/* ---- classification: the decision httpconn_classify() makes --------------------------- */
 
 /* Eight bytes as a little-endian word, so a prefix compares in one masked operation. */
 #define W8(a, b, c, d, e, f, g, h)                                                      \
 	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |            \
 	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 
-/* What a connection's first message may start with: the methods httpconn_classify()
- * accepts, each with its space, and the status line's "HTTP/1.". */
+/* What a connection's first message may start with (bpf/http1_tokens.h, the list user
+ * space uses too): a method with its space, or the status line's "HTTP/1.". */
+#define START_TOKEN(n, a, b, c, d, e, f, g, h) { W8(a, b, c, d, e, f, g, h), n },
 static const struct {
 	__u64 word;
 	__u32 len;
-} start_tokens[] = {
-	{ W8('G', 'E', 'T', ' ', 0, 0, 0, 0), 4 },
-	{ W8('H', 'E', 'A', 'D', ' ', 0, 0, 0), 5 },
-	{ W8('P', 'O', 'S', 'T', ' ', 0, 0, 0), 5 },
-	{ W8('P', 'U', 'T', ' ', 0, 0, 0, 0), 4 },
-	{ W8('D', 'E', 'L', 'E', 'T', 'E', ' ', 0), 7 },
-	{ W8('C', 'O', 'N', 'N', 'E', 'C', 'T', ' '), 8 },
-	{ W8('O', 'P', 'T', 'I', 'O', 'N', 'S', ' '), 8 },
-	{ W8('T', 'R', 'A', 'C', 'E', ' ', 0, 0), 6 },
-	{ W8('P', 'A', 'T', 'C', 'H', ' ', 0, 0), 6 },
-	{ W8('H', 'T', 'T', 'P', '/', '1', '.', 0), 7 },
-};
+} start_tokens[] = { HTTP1_METHOD_TOKENS(START_TOKEN) HTTP1_RESPONSE_TOKENS(START_TOKEN) };
 
 static __always_inline __u64 low_bytes_mask(__u32 n)
 {
