@@ -159,6 +159,20 @@ void span_new_id(uint8_t id[SPAN_SPAN_ID_LEN])
 	memcpy(id, &z, SPAN_SPAN_ID_LEN);
 }
 
+void span_new_trace_id(uint8_t id[SPAN_TRACE_ID_LEN])
+{
+	span_new_id(id);
+	span_new_id(id + SPAN_SPAN_ID_LEN);
+}
+
+bool span_trace_id_set(const uint8_t id[SPAN_TRACE_ID_LEN])
+{
+	for (int i = 0; i < SPAN_TRACE_ID_LEN; i++)
+		if (id[i])
+			return true;
+	return false;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -479,9 +493,11 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 	JSON_PLAIN(&o, ",\"source\":", name, strlen(name));
 	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, hexid);
 	JSON_PLAIN(&o, ",\"span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
-	if (s->has_parent) {
+	if (span_trace_id_set(s->trace_id)) {
 		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, hexid);
 		JSON_PLAIN(&o, ",\"trace_id\":", hexid, 2 * SPAN_TRACE_ID_LEN);
+	}
+	if (s->has_parent) {
 		hex_encode(s->parent_span_id, SPAN_SPAN_ID_LEN, hexid);
 		JSON_PLAIN(&o, ",\"parent_span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
 	}

@@ -62,7 +62,9 @@ struct req {
 	uint32_t tid, flags;
 	uint8_t major, minor;
 	bool is_head, is_connect, has_parent;
-	uint8_t trace_id[SPAN_TRACE_ID_LEN], parent_id[SPAN_SPAN_ID_LEN];
+	/* Minted at the start line, before the response: children and propagation need
+	 * them first. An incoming traceparent replaces the trace id. */
+	uint8_t trace_id[SPAN_TRACE_ID_LEN], parent_id[SPAN_SPAN_ID_LEN], span_id[SPAN_SPAN_ID_LEN];
 	char method[HTTP1_METHOD_MAX + 1];
 	struct sbuf target, host, hdrs;
 };
@@ -290,7 +292,7 @@ static void emit(struct http1conn *c, const struct req *r, const struct resp *p,
 	s.has_parent = r->has_parent;
 	memcpy(s.trace_id, r->trace_id, sizeof(s.trace_id));
 	memcpy(s.parent_span_id, r->parent_id, sizeof(s.parent_span_id));
-	span_new_id(s.span_id);
+	memcpy(s.span_id, r->span_id, sizeof(s.span_id));
 	if (!c->opts.no_header_blocks) {
 		s.req_headers = r->hdrs.p;
 		s.req_headers_len = r->hdrs.len;
@@ -422,6 +424,9 @@ static struct req *req_create(struct http1conn *c, struct stream *s)
 	r->major = 1;
 	r->minor = 1;
 	r->is_head = r->is_connect = r->has_parent = false;
+	span_new_id(r->span_id);
+	span_new_trace_id(r->trace_id);
+	memset(r->parent_id, 0, sizeof(r->parent_id));
 	r->method[0] = '\0';
 	sbuf_reset(&r->target);
 	sbuf_reset(&r->host);
