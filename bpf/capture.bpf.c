@@ -260,6 +260,7 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	len64 = total;
 	barrier_var(len64);
 	size = sizeof(sc->hdr) + (len64 & (2 * CAPTURE_SNAPLEN_MAX - 1));
+	sc->hdr.size = size;
 	if (bpf_ringbuf_output(&events, sc, size, data_wakeup_flags(sc, size))) {
 		count_drop(ret);
 		if (a->dir <= CAPTURE_INGRESS)
@@ -827,6 +828,7 @@ int process_exit(void *ctx)
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = CAPTURE_EV_EXIT;
+	e->size = sizeof(*e);
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->fd = -1;

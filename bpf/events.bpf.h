@@ -48,6 +48,7 @@ static __always_inline void fill_header(struct capture_event *e, __u32 type, __u
 {
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
+	e->size = sizeof(*e); /* data events add their payload */
 	if (!task_filled) {
 		e->pid = id >> 32;
 		e->tid = (__u32)id;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -43,6 +44,23 @@
 /* When a look found nothing new, the next waits twice as long, up to 2^this times
  * UNSEEN_QUIET_NS: long transfers cost a few lookups a second. */
 #define UNSEEN_BACKOFF_MAX 6
+
+/* The kernel's enums mirror user space's: pinned, so neither can move alone. */
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(CAPTURE_EGRESS, HTTPCONN_EGRESS) && SAME(CAPTURE_INGRESS, HTTPCONN_INGRESS),
+	       "enum capture_dir mirrors enum httpconn_dir");
+_Static_assert(SAME(CAPTURE_ROLE_UNKNOWN, SPAN_ROLE_UNKNOWN) && SAME(CAPTURE_ROLE_SERVER, SPAN_ROLE_SERVER) &&
+		       SAME(CAPTURE_ROLE_CLIENT, SPAN_ROLE_CLIENT),
+	       "enum capture_role mirrors enum span_role");
+_Static_assert(SAME(CAPTURE_CLASS_UNKNOWN, HTTPCONN_UNKNOWN) && SAME(CAPTURE_CLASS_HTTP, HTTPCONN_HTTP) &&
+		       SAME(CAPTURE_CLASS_NOT_HTTP, HTTPCONN_NOT_HTTP),
+	       "enum capture_class mirrors enum httpconn_state");
+_Static_assert(offsetof(struct capture_event, type) == offsetof(struct ehttp_event_hdr, type) &&
+		       offsetof(struct capture_event, size) == offsetof(struct ehttp_event_hdr, size),
+	       "a capture event starts with the shared record header");
+_Static_assert(SAME(CAPTURE_EV_EXIT, EHTTP_EV_CAPTURE_FIRST + 2) && EHTTP_EV_CAPTURE_LAST < EHTTP_EV_GO_FIRST,
+	       "capture events stay in their range");
+#undef SAME
 
 struct conn {
 	uint64_t key; /* pid << 32 | fd */
@@ -435,11 +453,17 @@ static int look_for_unseen_all(struct capture *c, bool all)
 static int handle_event(void *ctx, void *raw, size_t size)
 {
 	struct capture *c = ctx;
+	const struct ehttp_event_hdr *hdr = raw;
 	const struct capture_event *ev = raw;
 	const uint8_t *data = (const uint8_t *)(ev + 1);
 	struct conn *e;
 	int rc = 0;
 
+	/* Records of other objects on a shared ring, or of a newer one: not ours. */
+	if (size < sizeof(*hdr) || hdr->size > size || hdr->type < EHTTP_EV_CAPTURE_FIRST ||
+	    hdr->type > EHTTP_EV_CAPTURE_LAST)
+		return 0;
+	size = hdr->size;
 	if (size < sizeof(*ev) || ev->captured > size - sizeof(*ev))
 		return 0;
 	c->stats.events++;
