@@ -26,6 +26,7 @@
 #include "httpconn.h"
 #include "loader.h"
 #include "pipeline.h"
+#include "process.h"
 
 #define CAPTURE_RINGBUF_KB_DEFAULT (16 * 1024)
 #define CAPTURE_WAKEUP_BYTES (128 * 1024)
@@ -354,6 +355,7 @@ static void drop_pid(struct capture *c, uint32_t pid, uint64_t ts_ns)
 			look_for_unseen(c, e);
 		conn_remove(c, e, ts_ns);
 	}
+	process_exited(pid);
 }
 
 /* What feeding @e returned (@rc): keep the body list right, and when the parser
