@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The syscall capture source: load bpf/capture.bpf.c through the shared loader, read
- * its ring buffer, keep one HTTP/1.x parser (lib/httpconn.h) per connection and hand
- * the spans they complete to the pipeline, which filters, counts and fans them out.
+ * its ring buffer, keep one connection (lib/httpconn.h, holding the protocol its first
+ * bytes chose) per socket and hand the spans they complete to the pipeline, which
+ * filters, counts and fans them out.
  */
 #include <errno.h>
 #include <fcntl.h>
