@@ -21,11 +21,19 @@
 PROTOCOLS(PROTO_DECLARE)
 const struct proto_ops *const proto_table[] = { PROTOCOLS(PROTO_ENTRY) NULL };
 
+/* What new connections choose from. */
+static const struct proto_ops *const *protocols = proto_table;
+
+void proto_use_table(const struct proto_ops *const *table)
+{
+	protocols = table ? table : proto_table;
+}
+
 const struct proto_ops *proto_find(const char *name)
 {
-	for (size_t i = 0; proto_table[i]; i++)
-		if (!strcmp(proto_table[i]->name, name))
-			return proto_table[i];
+	for (size_t i = 0; protocols[i]; i++)
+		if (!strcmp(protocols[i]->name, name))
+			return protocols[i];
 	return NULL;
 }
 
@@ -66,9 +74,9 @@ struct httpconn *httpconn_new(const struct httpconn_info *info, const struct htt
 /* The protocol that judges a connection by itself: mid-stream, or unclaimed. */
 static const struct proto_ops *resyncing(void)
 {
-	for (size_t i = 0; proto_table[i]; i++)
-		if (proto_table[i]->resyncs)
-			return proto_table[i];
+	for (size_t i = 0; protocols[i]; i++)
+		if (protocols[i]->resyncs)
+			return protocols[i];
 	return NULL;
 }
 
@@ -78,14 +86,14 @@ static int classify(const uint8_t *data, uint32_t len, int dir, const struct pro
 {
 	bool maybe = false;
 
-	for (size_t i = 0; proto_table[i]; i++) {
-		int v = proto_table[i]->classify(data, len, dir);
+	for (size_t i = 0; protocols[i]; i++) {
+		int v = protocols[i]->classify(data, len, dir);
 
 		if (v == PROTO_YES) {
-			*yes = proto_table[i];
+			*yes = protocols[i];
 			return PROTO_YES;
 		}
-		if (v == PROTO_MAYBE && !proto_table[i]->resyncs)
+		if (v == PROTO_MAYBE && !protocols[i]->resyncs)
 			maybe = true;
 	}
 	return maybe ? PROTO_MAYBE : PROTO_NO;
@@ -102,8 +110,8 @@ int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uin
 		  const uint8_t *data, uint32_t captured, uint64_t len, struct span_sink *sink)
 {
 	const struct proto_ops *ops = NULL;
-	bool held_now = false;
-	uint32_t i, off = 0;
+	uint8_t head[PROTO_SNIFF_MAX];
+	uint32_t i, n, off = 0;
 	int rc = HTTPCONN_UNKNOWN;
 
 	if (c->ops)
@@ -114,15 +122,21 @@ int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uin
 		captured = len;
 	if (!data)
 		captured = 0;
-	/* Mid-stream, the first bytes are no message start: nothing to classify. */
-	if (!c->info.midstream && captured && captured == len &&
-	    (!c->nfeeds || c->feeds[0].dir == dir) && c->nheld + captured <= PROTO_SNIFF_MAX) {
-		memcpy(c->held + c->nheld, data, captured);
-		c->feeds[c->nfeeds++] = (struct held_feed){ ts_ns, tid, captured, dir };
-		c->nheld += captured;
-		held_now = true;
-		if (classify(c->held, c->nheld, dir, &ops) == PROTO_MAYBE)
+	/* The first bytes one way, those held and this feed's, decide. Mid-stream they
+	 * are no message start: nothing to classify. */
+	if (!c->info.midstream && captured && (!c->nfeeds || c->feeds[0].dir == dir)) {
+		n = captured < PROTO_SNIFF_MAX - c->nheld ? captured : PROTO_SNIFF_MAX - c->nheld;
+		memcpy(head, c->held, c->nheld);
+		memcpy(head + c->nheld, data, n);
+		if (classify(head, c->nheld + n, dir, &ops) == PROTO_MAYBE && captured == len &&
+		    c->nheld + captured <= PROTO_SNIFF_MAX) {
+			/* Unsure: hold the feed whole until more bytes say. */
+			memcpy(c->held + c->nheld, data, captured);
+			c->feeds[c->nfeeds++] = (struct held_feed){ ts_ns, tid, captured, dir };
+			c->nheld += captured;
 			return HTTPCONN_UNKNOWN;
+		}
+		/* Still unsure with all it can hold, or a gap: the resyncing protocol judges. */
 	}
 	if (!ops)
 		ops = resyncing();
@@ -142,9 +156,7 @@ int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uin
 			return rc;
 	}
 	c->nfeeds = c->nheld = 0;
-	if (!held_now)
-		rc = track(c, ops->feed(c->p, dir, ts_ns, tid, data, captured, len, sink));
-	return rc;
+	return track(c, ops->feed(c->p, dir, ts_ns, tid, data, captured, len, sink));
 }
 
 void httpconn_close(struct httpconn *c, uint64_t ts_ns, struct span_sink *sink)

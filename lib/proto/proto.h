@@ -48,6 +48,8 @@ struct proto_ops {
 
 /* The registered protocols, in the order they are asked; NULL-terminated. */
 extern const struct proto_ops *const proto_table[];
+/* What connections created from now on choose from (tests); NULL = proto_table. */
+void proto_use_table(const struct proto_ops *const *table);
 const struct proto_ops *proto_find(const char *name);
 
 /* The protocol a connection speaks (NULL before its first bytes chose). */

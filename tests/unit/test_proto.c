@@ -115,3 +115,130 @@ Test(proto, every_span_has_a_trace_id)
 	cr_expect_neq(memcmp(k.s[0].span_id, k.s[1].span_id, 8), 0);
 	cr_expect_neq(memcmp(k.s[1].span_id, k.s[2].span_id, 8), 0);
 }
+
+/* ---- choosing among several: a made-up protocol "XP/1" beside HTTP/1 --------------- */
+
+static struct {
+	int feeds;
+	uint64_t ts[8];
+	char bytes[256];
+	size_t len;
+	bool closed;
+} xp;
+
+static int xp_classify(const uint8_t *data, uint32_t len, int dir)
+{
+	static const char magic[] = "XP/1";
+	uint32_t n = len < 4 ? len : 4;
+
+	if (memcmp(data, magic, n))
+		return PROTO_NO;
+	return len >= 4 ? PROTO_YES : PROTO_MAYBE;
+}
+
+static void *xp_new(const struct httpconn_info *info, const struct httpconn_opts *opts)
+{
+	memset(&xp, 0, sizeof(xp));
+	return &xp;
+}
+
+static int xp_feed(void *p, int dir, uint64_t ts_ns, uint32_t tid, const uint8_t *data,
+		   uint32_t captured, uint64_t len, struct span_sink *sink)
+{
+	if (xp.feeds < 8)
+		xp.ts[xp.feeds] = ts_ns;
+	xp.feeds++;
+	if (xp.len + captured < sizeof(xp.bytes)) {
+		memcpy(xp.bytes + xp.len, data, captured);
+		xp.len += captured;
+	}
+	return HTTPCONN_HTTP;
+}
+
+static void xp_close(void *p, uint64_t ts_ns, struct span_sink *sink)
+{
+	xp.closed = true;
+}
+
+static const struct proto_ops proto_xp = {
+	.name = "xp", .classify = xp_classify, .new = xp_new, .feed = xp_feed, .close = xp_close,
+};
+
+static void with_xp(void)
+{
+	extern const struct proto_ops proto_http1;
+	static const struct proto_ops *const table[] = { &proto_xp, &proto_http1, NULL };
+
+	proto_use_table(table);
+}
+
+static void builtin_table(void)
+{
+	proto_use_table(NULL);
+}
+
+TestSuite(proto_choice, .init = with_xp, .fini = builtin_table);
+
+static struct httpconn *conn(bool midstream)
+{
+	struct httpconn_info info = { .conn_id = 1, .pid = 1, .role = SPAN_ROLE_CLIENT,
+				      .midstream = midstream };
+
+	return httpconn_new(&info, NULL);
+}
+
+Test(proto_choice, unsure_bytes_are_held_and_handed_over_as_they_came)
+{
+	struct httpconn *c = conn(false);
+
+	cr_expect_eq(feed(c, HTTPCONN_EGRESS, 1, "X", NULL), HTTPCONN_UNKNOWN);
+	cr_expect_eq(feed(c, HTTPCONN_EGRESS, 2, "P", NULL), HTTPCONN_UNKNOWN);
+	cr_expect_null(httpconn_proto(c));
+	cr_expect_eq(feed(c, HTTPCONN_EGRESS, 3, "/1 hello", NULL), HTTPCONN_HTTP);
+	cr_expect_eq(httpconn_proto(c), &proto_xp);
+	cr_expect_eq(xp.feeds, 3, "three feeds, as they came");
+	cr_expect(xp.ts[0] == 1 && xp.ts[1] == 2 && xp.ts[2] == 3, "with their own times");
+	cr_expect_eq(xp.len, 10);
+	cr_expect_eq(memcmp(xp.bytes, "XP/1 hello", 10), 0);
+	feed(c, HTTPCONN_INGRESS, 4, "XP/1 ok", NULL);
+	cr_expect_eq(xp.feeds, 4, "and everything after");
+	httpconn_close(c, 5, NULL);
+	cr_expect(xp.closed);
+}
+
+Test(proto_choice, a_first_feed_longer_than_the_hold_still_chooses)
+{
+	struct httpconn *c = conn(false);
+	char big[200];
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "XP/1", 4);
+	cr_expect_eq(feed(c, HTTPCONN_EGRESS, 1, big, NULL), HTTPCONN_HTTP);
+	cr_expect_eq(httpconn_proto(c), &proto_xp);
+	cr_expect_eq(xp.len, sizeof(big) - 1);
+	httpconn_close(c, 2, NULL);
+}
+
+Test(proto_choice, http1_keeps_what_is_its_own_and_judges_the_unclaimed)
+{
+	struct httpconn *c = conn(false);
+
+	cr_expect_eq(feed(c, HTTPCONN_EGRESS, 1, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", NULL),
+		     HTTPCONN_HTTP);
+	cr_expect_eq(httpconn_proto(c), proto_find("http1"));
+	httpconn_close(c, 2, NULL);
+
+	/* "X" might be XP: held; "XGET" is not, nor HTTP/1: HTTP/1 is told, and says no. */
+	c = conn(false);
+	cr_expect_eq(feed(c, HTTPCONN_EGRESS, 1, "X", NULL), HTTPCONN_UNKNOWN);
+	cr_expect_eq(feed(c, HTTPCONN_EGRESS, 2, "GET / HTTP/1.1\r\n\r\n", NULL), HTTPCONN_NOT_HTTP);
+	cr_expect_eq(httpconn_proto(c), proto_find("http1"));
+	httpconn_close(c, 3, NULL);
+
+	/* Mid-stream, first bytes are no message start: HTTP/1, which resyncs. */
+	c = conn(true);
+	feed(c, HTTPCONN_EGRESS, 1, "XP/1 hello", NULL);
+	cr_expect_eq(httpconn_proto(c), proto_find("http1"));
+	httpconn_close(c, 2, NULL);
+}
