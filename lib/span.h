@@ -120,8 +120,11 @@ bool span_parse_traceparent(const char *value, size_t len, uint8_t trace_id[SPAN
 
 /* ---- sinks ---------------------------------------------------------------------------- */
 
+/* What producers (protocols, sources) emit into: the pipeline's input (lib/pipeline.h),
+ * or a test's collector. */
 struct span_sink {
-	/* Consume one span; non-zero stops the source (e.g. the output went away). */
+	/* Consume one span; non-zero stops the producer: PIPELINE_ENOUGH when no more
+	 * spans are wanted, a negative errno when the output failed. */
 	int (*emit)(struct span_sink *sink, const struct span *span);
 	void *ctx;
 };

@@ -4,6 +4,7 @@
  * test turns, flush and close, and a sink error stopping the sources cleanly. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -360,4 +361,39 @@ Test(pipeline, a_source_fd_wakes_the_round)
 	cr_expect_eq(x.nseen, 4);
 	pipeline_free(p);
 	close(a.fd);
+}
+
+static int polls_before_signal;
+
+static int signalling_poll(void *ctx, struct span_sink *out)
+{
+	struct fake_source *s = ctx;
+
+	if (s->polls + 1 == polls_before_signal)
+		raise(SIGTERM);
+	return src_poll(ctx, out);
+}
+
+Test(pipeline, sigterm_ends_the_run_like_the_end_of_input)
+{
+	struct fake_source a = { .id = 1, .per_round = 1 };
+	struct fake_sink x = { 0 };
+	struct pipeline_opts o = { .catch_signals = true, .now = fake_now };
+	struct pipeline_source s = { .name = "fake", .ctx = &a, .poll = signalling_poll,
+				     .finish = src_finish };
+	struct pipeline_sink k = { .name = "fake", .ctx = &x, .emit = sink_emit,
+				   .close = sink_close };
+	struct pipeline *p;
+
+	polls_before_signal = 3;
+	cr_assert_eq(pipeline_new(&p, &o), 0);
+	cr_assert_eq(pipeline_add_source(p, &s), 0);
+	cr_assert_eq(pipeline_add_sink(p, &k), 0);
+	cr_assert_eq(pipeline_run(p), 0, "a signal is no error");
+	cr_expect(pipeline_signalled());
+	cr_expect_eq(a.polls, 3, "the round it came in is the last");
+	cr_expect(a.finish_had_sink, "the partial spans are still written");
+	cr_expect_eq(x.nseen, 3 + 1);
+	cr_expect_eq(x.closes, 1);
+	pipeline_free(p);
 }
