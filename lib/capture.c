@@ -682,7 +682,7 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 	return 0;
 fail:
 	c->sink = NULL;
-	capture_close(c);
+	capture_close(c, NULL);
 	return err;
 }
 
@@ -821,11 +821,11 @@ static void capture_finish(struct capture *c, struct span_sink *sink)
 	c->sink = NULL;
 }
 
-void capture_close(struct capture *c)
+void capture_close(struct capture *c, struct span_sink *sink)
 {
 	if (!c)
 		return;
-	capture_finish(c, NULL);
+	capture_finish(c, sink);
 	ring_buffer__free(c->rb);
 	capture_bpf__destroy(c->skel);
 	free(c);
@@ -862,7 +862,7 @@ static void source_stats(void *ctx, struct pipeline_stats *st)
 
 static void source_destroy(void *ctx)
 {
-	capture_close(ctx);
+	capture_close(ctx, NULL);
 }
 
 void capture_source(struct capture *c, struct pipeline_source *src)
@@ -904,7 +904,7 @@ int capture_pipeline(struct pipeline **out, struct capture **cap, const struct c
 		pipeline_free(*out);
 		*out = NULL;
 	}
-	capture_close(*cap);
+	capture_close(*cap, NULL);
 	*cap = NULL;
 	p_err("out of memory");
 	return err;

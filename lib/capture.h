@@ -75,8 +75,9 @@ void capture_get_stats(const struct capture *c, struct capture_stats *stats);
 /* What the capture hooked: CAPTURE_HOOKS_SOCKETS or CAPTURE_HOOKS_SYSCALLS. */
 int capture_hooks(const struct capture *c);
 const char *capture_hooks_name(int hooks);
-/* Detach and free, for a capture never given to a pipeline. */
-void capture_close(struct capture *c);
+/* For a capture never given to a pipeline: detach, drain what the kernel still holds,
+ * emit the requests still waiting as partial spans to @sink (may be NULL), and free. */
+void capture_close(struct capture *c, struct span_sink *sink);
 
 struct pipeline;
 /* What attach and record share: open a capture (@cap, owned by the pipeline from
