@@ -233,32 +233,21 @@ static bool poll_sources(struct pipeline *p)
 	return left > 0 && !p->enough;
 }
 
-static bool flush_sinks(struct pipeline *p)
+enum sink_call { SINK_FLUSH, SINK_TICK };
+
+/* Flush (the end of a round) or tick every sink that has it; false after an error. */
+static bool call_sinks(struct pipeline *p, enum sink_call call, uint64_t now)
 {
 	size_t i;
 	int rc;
 
 	for (i = 0; i < p->nsinks; i++) {
-		if (!p->sinks[i].flush)
-			continue;
-		rc = p->sinks[i].flush(p->sinks[i].ctx);
-		if (rc) {
-			fail(p, rc, true);
-			return false;
-		}
-	}
-	return true;
-}
+		const struct pipeline_sink *k = &p->sinks[i];
 
-static bool tick_sinks(struct pipeline *p, uint64_t now)
-{
-	size_t i;
-	int rc;
-
-	for (i = 0; i < p->nsinks; i++) {
-		if (!p->sinks[i].tick)
-			continue;
-		rc = p->sinks[i].tick(p->sinks[i].ctx, now);
+		if (call == SINK_FLUSH)
+			rc = k->flush ? k->flush(k->ctx) : 0;
+		else
+			rc = k->tick ? k->tick(k->ctx, now) : 0;
 		if (rc) {
 			fail(p, rc, true);
 			return false;
@@ -318,11 +307,11 @@ int pipeline_run(struct pipeline *p)
 
 		wait_round(p, ep, deadline);
 		more = poll_sources(p);
-		if (p->err || !flush_sinks(p))
+		if (p->err || !call_sinks(p, SINK_FLUSH, 0))
 			break;
 		now = p->opts.now();
 		if (now >= next_tick) {
-			if (!tick_sinks(p, now))
+			if (!call_sinks(p, SINK_TICK, now))
 				break;
 			next_tick = now + p->opts.tick_ns;
 		}
