@@ -86,9 +86,10 @@ int do_attach(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks (Ctrl-C to stop)\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s. Ctrl-C to stop.\n",
 		span_filter_has_targets(&opts.filter) ? " of the selected processes" : " of every process",
-		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall");
+		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
+		capture_hooks_why(cap));
 	fflush(stderr);
 
 	rc = pipeline_run(p);
