@@ -151,7 +151,7 @@ struct goelf {
 	struct buildinfo bi;
 	struct modinfo mi;
 	char version[64];
-	char version_source[96];
+	char version_source[GOELF_ERR_MAX];
 
 	bool dwarf_tried;
 	void *dwarf; /* Dwarf * */
