@@ -2,15 +2,15 @@
 # Go toolchains from Debian's suites and fixtures built with them, both cached. Sourced by
 # the tests that run ehttp over Go releases (bash; sources tests/apt_private.sh).
 #
-#   go_toolchain VER              GOROOT of Go VER (1.19, 1.21 ... 1.27), fetched once
+#   go_toolchain VER              GOROOT of Go VER (1.15, 1.19, 1.21 ... 1.27), fetched once
 #   go_fixture VER NAME VARIANT   build tests/fixtures/go/NAME with Go VER; prints the binary
 #   go_tool VER ARGS...           run that toolchain's go command (go_tool 1.27 version -m BIN)
 #
 # VARIANT: plain, stripped (-ldflags=-s -w), pie, piestripped, static (CGO_ENABLED=0,
 # internal linking), staticstripped, arm64, arm64stripped, arm64pie.
-# GO_VERSIONS_ALL lists every release Debian ships here. Go 1.17 and 1.18 are in no suite
-# the archive still serves (they were in bullseye-backports, now archived), and Debian has
-# no 1.20: go_toolchain says so and fails.
+# GO_VERSIONS_ALL lists every release Debian ships here (1.15 is bullseye's). Go 1.16,
+# 1.17 and 1.18 are in no suite the archive still serves (they were in bullseye-backports,
+# now archived), and Debian has no 1.20: go_toolchain says so and fails.
 #
 # Nothing is fetched at build time (GOPROXY=off, GOTOOLCHAIN=local): fixtures use the
 # standard library and local replace directives only. A fixture is rebuilt only when the
@@ -21,13 +21,14 @@ set -u
 # shellcheck source=tests/apt_private.sh
 . "$(dirname "${BASH_SOURCE[0]}")/apt_private.sh"
 
-GO_VERSIONS_ALL="1.19 1.21 1.22 1.23 1.24 1.25 1.26 1.27"
+GO_VERSIONS_ALL="1.15 1.19 1.21 1.22 1.23 1.24 1.25 1.26 1.27"
 GO_VARIANTS="plain stripped pie piestripped static staticstripped arm64 arm64stripped arm64pie"
 _GO_FIXTURES=$(cd "$(dirname "${BASH_SOURCE[0]}")/fixtures/go" && pwd)
 
 # Suites that carry golang-VER-go (newest first where two do).
 _go_suites() {
 	case $1 in
+	1.15) echo bullseye ;;
 	1.21 | 1.22 | 1.23) echo bookworm-backports ;;
 	1.24) echo trixie ;;
 	1.25 | 1.26 | 1.27) echo trixie-backports sid ;;
@@ -45,7 +46,7 @@ go_toolchain() {
 		echo "$root"
 		return 0
 		;;
-	1.17 | 1.18)
+	1.16 | 1.17 | 1.18)
 		echo "Error: Go $ver is in no Debian suite the archive serves (bullseye-backports is archived)" >&2
 		return 1
 		;;

@@ -52,27 +52,13 @@ for v in "${variants[@]}"; do
 done
 echo "ok: $OFFSETS_FUNCS functions and $OFFSETS_RETS return instructions checked"
 
-# Expected offset of STRUCT.FIELD per the fixture.
-truth_offset() { jq -r --arg s "$1" --arg f "$2" '.[] | select(.struct==$s and .field==$f) | .offset' "$TMP/truth_fields.json"; }
-
 # ---- a server that never reflects: the runtime type path still finds every field ----
 "$EHTTP" -j offsets "$GO/noreflect" >"$TMP/srv.json" || fail "noreflect"
-n=$(jq '.fields | length' "$TMP/srv.json")
-for i in $(seq 0 $((n - 1))); do
-	read -r s f off src < <(jq -r ".fields[$i] | \"\(.struct) \(.field) \(.offset) \(.source)\"" "$TMP/srv.json")
-	[ "$src" = runtime ] || fail "noreflect $s.$f from $src"
-	[ "$off" = "$(truth_offset "$s" "$f")" ] || fail "noreflect $s.$f: $off"
-done
-echo "ok: stripped server without reflection: all $n fields from runtime type descriptors"
+offsets_fields_match "stripped server without reflection" "$TMP/srv.json" runtime
 
 # the built-in table (last resort) agrees with this Go release, and says it is the table
 "$EHTTP" -j offsets "$GO/noreflect" --source table >"$TMP/tab.json" || fail "--source table"
-n=$(jq '[.fields[] | select(.source == "table")] | length' "$TMP/tab.json")
-expect_eq "every field from the table with --source table" "$(jq '.fields | length' "$TMP/tab.json")" "$n"
-for i in $(seq 0 $((n - 1))); do
-	read -r s f off < <(jq -r ".fields[$i] | \"\(.struct) \(.field) \(.offset)\"" "$TMP/tab.json")
-	[ "$off" = "$(truth_offset "$s" "$f")" ] || fail "table $s.$f: $off"
-done
+offsets_fields_match "--source table" "$TMP/tab.json" table
 # a Go program without net/http gets no net/http offsets from the table
 tool=$(go env GOTOOLDIR)/asm
 if [ -x "$tool" ]; then
