@@ -6,8 +6,7 @@
 # source, every function with its returns, every field of every struct the fixture
 # dumps (DWARF and runtime type descriptors); the built-in table agrees with the
 # release (and claims none before 1.17); damaged or missing build info still gives the
-# exact version, read from
-# runtime.buildVersion.
+# exact version, read from runtime.buildVersion.
 #
 # EHTTP_GO_VERSIONS (default 1.21 1.24 1.27) and EHTTP_GO_VARIANTS (default plain
 # stripped pie piestripped static) choose; `make test-go-versions` runs every release
