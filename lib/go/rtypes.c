@@ -150,38 +150,26 @@ static bool check_md_any(struct goelf *g, uint64_t md, int minor, struct moduled
 	return false;
 }
 
+static bool moduledata_at(struct goelf *g, uint64_t md, void *f)
+{
+	return check_md_any(g, md, g->info.go_minor, f);
+}
+
 static int find_moduledata(struct goelf *g, struct moduledata_found *f)
 {
 	const struct pclntab *t;
-	uint64_t md, pc;
-	size_t i, k;
+	uint64_t md;
 
 	if (goelf_symbol(g, "runtime.firstmoduledata", &md, NULL) &&
 	    check_md_any(g, md, g->info.go_minor, f))
 		return 0;
 	if (goelf_pclntab(g, &t))
 		return -1;
-	pc = t->vaddr;
-	if (!pc)
+	if (!t->vaddr)
 		return goelf_fail(g, "pclntab address unknown: cannot locate moduledata");
 	/* firstmoduledata sits in writable data and starts with the pclntab's address. */
-	for (i = 0; i < g->nsegs; i++) {
-		const struct gseg *s = &g->segs[i];
-
-		if (!(s->flags & PF_W))
-			continue;
-		for (k = 0; k + 8 <= s->filesz; k += 8)
-			if (ld64(g->data + s->off + k) == pc &&
-			    check_md_any(g, s->vaddr + k, g->info.go_minor, f))
-				return 0;
-	}
-	/* PIE: the word is zero in the file and set by a relocation. */
-	if (g->etype == ET_DYN) {
-		goelf_load_relocs(g);
-		for (k = 0; k < g->nrel; k++)
-			if (g->rels[k].addend == pc && check_md_any(g, g->rels[k].off, g->info.go_minor, f))
-				return 0;
-	}
+	if (goelf_words_holding(g, t->vaddr, moduledata_at, f))
+		return 0;
 	return goelf_fail(g, "Go runtime type information not found (no moduledata layout of "
 			     "Go 1.13 to 1.27 matches)");
 }
