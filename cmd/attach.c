@@ -8,10 +8,8 @@
 #include "capture.h"
 #include "cli.h"
 #include "export/export.h"
-#include "loader.h"
 #include "main.h"
-
-#define POLL_MS 100
+#include "pipeline.h"
 
 static int attach_help(void)
 {
@@ -32,7 +30,7 @@ static int attach_help(void)
 	return EXIT_OK;
 }
 
-static void print_summary(const struct capture_stats *st)
+static void print_summary(const struct pipeline_stats *st)
 {
 	/* stderr in every mode: stdout carries spans only, and drops are never silent. */
 	fprintf(stderr,
@@ -44,18 +42,20 @@ static void print_summary(const struct capture_stats *st)
 
 int do_attach(int argc, char **argv)
 {
-	/* Room for a poll round's spans (tens of KiB under load), flushed at its end: one
+	/* Room for a round's spans (tens of KiB under load), flushed at its end: one
 	 * write per round, where stdio's default 4 KiB buffer made ten, and each write to a
 	 * file costs the page cache's work per call. */
 	static char out_buf[256 << 10];
 	struct capture_opts opts;
-	struct capture_stats st;
 	struct span_printer printer = { 0 };
-	struct span_sink printer_sink, sink;
+	struct pipeline_sink sink;
+	struct pipeline_stats st;
+	struct pipeline *p;
+	struct capture *cap;
 	struct export_opts eopts;
 	struct exporters *ex = NULL;
-	struct capture *cap;
 	char host[256] = "";
+	bool output_failed;
 	int rc, taken;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
@@ -73,7 +73,7 @@ int do_attach(int argc, char **argv)
 		taken = export_parse_opt(&eopts, argc, argv, true);
 		if (!taken)
 			taken = capture_parse_opt(&opts, argc, argv);
-		if (taken < 0 || !taken) {
+		if (taken <= 0) {
 			export_opts_free(&eopts);
 			return taken < 0 ? EXIT_USAGE : BAD_ARG();
 		}
@@ -87,55 +87,50 @@ int do_attach(int argc, char **argv)
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
-	loader_catch_signals();
-	if (capture_open(&cap, &opts)) {
+	if (capture_pipeline(&p, &cap, &opts)) {
 		export_opts_free(&eopts);
 		return EXIT_FAIL;
 	}
-	span_printer_init(&printer_sink, &printer);
-	sink = printer_sink;
+	/* Spans are written as they complete and reach stdout once per round (a few ms
+	 * under load): a write per span would cost a busy host more than the rest of
+	 * the pipeline does. */
+	printer.batch = printer.flush_rounds = true;
+	span_printer_sink(&sink, &printer);
+	rc = pipeline_add_sink(p, &sink);
 	gethostname(host, sizeof(host) - 1);
-	if (export_wanted(&eopts)) {
-		if (exporters_open(&ex, &eopts, host, true, false)) {
-			capture_close(cap, NULL);
-			export_opts_free(&eopts);
-			return EXIT_FAIL;
+	if (!rc && export_wanted(&eopts)) {
+		rc = exporters_open(&ex, &eopts, host, true, false);
+		if (!rc) {
+			exporters_sink(ex, p, &sink);
+			rc = pipeline_add_sink(p, &sink);
 		}
-		exporters_sink_init(ex, &sink, &printer_sink);
+	}
+	export_opts_free(&eopts);
+	if (rc) {
+		pipeline_free(p);
+		exporters_free(ex);
+		return EXIT_FAIL;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
 	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s. Ctrl-C to stop.\n",
-		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
+		span_filter_has_targets(&opts.filter) ? " of the selected processes" : " of every process",
 		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
 		capture_hooks_why(cap));
 	fflush(stderr);
 
-	/* Spans are written as they complete and reach stdout once per poll round (a few
-	 * ms under load): a write per span would cost a busy host more than the rest of
-	 * the pipeline does. */
-	printer.batch = true;
-	do {
-		rc = capture_poll(cap, POLL_MS, &sink);
-		if (fflush(stdout) && rc >= 0)
-			rc = -EPIPE;
-		if (ex) {
-			capture_get_stats(cap, &st);
-			exporters_set_capture(ex, st.events, st.dropped, st.spans, st.lost);
-		}
-	} while (rc == 0 && !loader_stop);
-
-	capture_finish(cap, rc < 0 ? NULL : &sink);
-	fflush(stdout);
-	capture_get_stats(cap, &st);
-	capture_close(cap, NULL);
-	/* The exporters deliver what is queued before the summary. Spans they could not
-	 * deliver are counted there and warned about, as the kernel's drops are. */
-	exporters_close(ex);
-	export_opts_free(&eopts);
+	rc = pipeline_run(p);
+	output_failed = pipeline_failed_sink(p);
+	pipeline_get_stats(p, &st);
+	/* The exporters deliver what is queued and print their summary as the pipeline
+	 * closes them. Spans they could not deliver are counted there and warned about,
+	 * as the kernel's drops are. */
+	pipeline_free(p);
+	exporters_free(ex);
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st);
-	if (rc < 0 && rc != -EPIPE) {
+	/* stdout going away (a closed pipe) ends the trace; it is not the capture failing */
+	if (rc < 0 && !output_failed) {
 		p_err("capture failed: %s", strerror(-rc));
 		return EXIT_FAIL;
 	}

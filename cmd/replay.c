@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "export/export.h"
 #include "main.h"
+#include "pipeline.h"
 #include "span_filter.h"
 #include "span_stats.h"
 #include "spanfile_merge.h"
@@ -47,7 +48,7 @@ static int replay_help(void)
 	return EXIT_OK;
 }
 
-static int print_process(const struct spanfile_process *p)
+static int print_process(void *arg, const struct spanfile_process *p)
 {
 	char cmdline[sizeof(p->cmdline)], cgroup[sizeof(p->cgroup)];
 	size_t i;
@@ -71,24 +72,32 @@ static int print_process(const struct spanfile_process *p)
 		      cgroup) < 0 ? -1 : 0;
 }
 
+/* The host name of the file the last span or process record came from. */
+static const char *merge_host(void *arg)
+{
+	const struct spanfile_meta *meta = spanfile_merge_meta(arg);
+
+	return meta ? meta->hostname : "";
+}
+
 int do_replay(int argc, char **argv)
 {
 	struct span_filter filter;
 	struct span_printer printer = { 0 };
 	struct span_stats stats = { 0 };
-	struct spanfile_process *proc = NULL;
+	struct spanfile_source_opts sopts = { 0 };
 	struct spanfile_merge *merge = NULL;
-	struct spanfile_read_stats rst;
-	struct span_sink inner, sink;
+	struct pipeline_source src;
+	struct pipeline_sink sink;
+	struct pipeline_stats st;
+	struct pipeline *p = NULL;
 	struct export_opts eopts;
 	struct exporters *ex = NULL;
-	struct span span;
-	bool want_stats = false, processes = false;
+	bool want_stats = false, processes = false, stats_ready = false;
 	unsigned long max_spans = 0, n;
-	uint64_t matched = 0;
 	char **files;
 	size_t nfiles = 0;
-	int rc = EXIT_OK, taken, item;
+	int rc = EXIT_OK, taken, err;
 
 	span_filter_init(&filter);
 	export_opts_init(&eopts);
@@ -146,6 +155,10 @@ int do_replay(int argc, char **argv)
 	}
 	if (!export_opts_valid(&eopts))
 		goto usage;
+	if (eopts.otlp_on && processes) {
+		p_err("--otlp and --processes do not go together");
+		goto usage;
+	}
 	if (!nfiles) {
 		p_err("which span file? (give FILE... or '-' for standard input)");
 		goto usage;
@@ -155,8 +168,27 @@ int do_replay(int argc, char **argv)
 		goto usage;
 	}
 
-	proc = malloc(sizeof(*proc));
-	if (!proc || spanfile_merge_open(&merge, files, nfiles)) {
+	if (spanfile_merge_open(&merge, files, nfiles) ||
+	    pipeline_new(&p, &(struct pipeline_opts){ .filter = &filter, .max_spans = max_spans })) {
+		spanfile_merge_close(merge);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (processes)
+		sopts.process = print_process;
+	if (eopts.otlp_on) {
+		/* resources from the files' process records, host.name from each file */
+		if (exporters_open(&ex, &eopts, "", false, true)) {
+			spanfile_merge_close(merge);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		exporters_set_host_of(ex, merge_host, merge);
+		sopts.process_seen = exporters_set_process;
+		sopts.seen_arg = ex;
+	}
+	if (spanfile_source(merge, &sopts, &src) || pipeline_add_source(p, &src)) {
+		spanfile_merge_close(merge);
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -165,47 +197,31 @@ int do_replay(int argc, char **argv)
 			rc = EXIT_FAIL;
 			goto out;
 		}
-		span_stats_sink_init(&inner, &stats);
-	} else {
+		stats_ready = true;
+		span_stats_sink(&sink, &stats);
+	} else if (!ex) {
 		printer.batch = true;
-		span_printer_init(&inner, &printer);
+		span_printer_sink(&sink, &printer);
 	}
-	sink = inner;
-	if (eopts.otlp_on) {
-		if (processes) {
-			p_err("--otlp and --processes do not go together");
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		/* host.name comes from each file's metadata, item by item */
-		if (exporters_open(&ex, &eopts, "", false, true)) {
-			rc = EXIT_FAIL;
-			goto out;
-		}
-		exporters_sink_init(ex, &sink, want_stats ? &inner : NULL);
-	}
-
-	while ((item = spanfile_merge_next(merge, &span, proc)) > 0) {
-		if (ex)
-			exporters_set_host(ex, spanfile_merge_meta(merge)->hostname);
-		if (item == SPANFILE_PROCESS) {
-			if (ex)
-				exporters_set_process(ex, proc);
-			if (processes && print_process(proc))
-				break; /* stdout went away */
-			continue;
-		}
-		if (processes || !span_filter_match(&filter, &span))
-			continue;
-		if (sink.emit(&sink, &span))
-			break; /* stdout went away, or the receiver refused spans for good */
-		if (max_spans && ++matched >= max_spans)
-			break;
-	}
-	if (item == SPANFILE_ERROR) {
+	if ((want_stats || !ex) && pipeline_add_sink(p, &sink)) {
 		rc = EXIT_FAIL;
 		goto out;
 	}
+	if (ex) {
+		exporters_sink(ex, NULL, &sink);
+		if (pipeline_add_sink(p, &sink)) {
+			rc = EXIT_FAIL;
+			goto out;
+		}
+	}
+
+	err = pipeline_run(p);
+	/* A closed stdout ends the reading; a file that could not be read was reported. */
+	if (err && err != -EPIPE && !pipeline_failed_sink(p)) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	pipeline_get_stats(p, &st);
 	if (want_stats) {
 		if (json_output) {
 			if (out_json(span_stats_json(&stats)))
@@ -214,34 +230,30 @@ int do_replay(int argc, char **argv)
 			span_stats_print(&stats, stdout);
 		}
 	}
-	spanfile_merge_stats(merge, &rst);
-	if (rst.damaged_regions || rst.truncated_bytes || rst.skipped_records)
+	if (st.damaged_regions || st.truncated_bytes || st.skipped_records)
 		p_warn("read %llu spans; skipped %llu damaged region%s (%llu bytes), %llu record%s "
 		       "not understood, %llu bytes of an incomplete last record",
-		       (unsigned long long)rst.spans, (unsigned long long)rst.damaged_regions,
-		       rst.damaged_regions == 1 ? "" : "s", (unsigned long long)rst.damaged_bytes,
-		       (unsigned long long)rst.skipped_records, rst.skipped_records == 1 ? "" : "s",
-		       (unsigned long long)rst.truncated_bytes);
+		       (unsigned long long)st.read_spans, (unsigned long long)st.damaged_regions,
+		       st.damaged_regions == 1 ? "" : "s", (unsigned long long)st.damaged_bytes,
+		       (unsigned long long)st.skipped_records, st.skipped_records == 1 ? "" : "s",
+		       (unsigned long long)st.truncated_bytes);
 	if (fflush(stdout) && errno != EPIPE) {
 		p_err("writing the output: %s", strerror(errno));
 		rc = EXIT_FAIL;
-	}
-	if (ex) {
-		int err = exporters_close(ex);
-
-		ex = NULL;
-		if (err) {
-			p_err("not every span reached the OTLP receiver (see the summary above)");
-			rc = EXIT_FAIL;
-		}
+	} else if (err && err != -EPIPE && !ex) {
+		/* with --otlp, the exporter's error: its summary and exporters_free() say */
+		p_err("writing the output: %s", strerror(-err));
+		rc = EXIT_FAIL;
 	}
 out:
-	exporters_close(ex);
+	pipeline_free(p);
+	if (exporters_free(ex)) {
+		p_err("not every span reached the OTLP receiver (see the summary above)");
+		rc = EXIT_FAIL;
+	}
 	export_opts_free(&eopts);
-	if (want_stats)
+	if (stats_ready)
 		span_stats_free(&stats);
-	spanfile_merge_close(merge);
-	free(proc);
 	free(files);
 	return rc;
 usage:

@@ -23,4 +23,24 @@ const struct spanfile_meta *spanfile_merge_meta(const struct spanfile_merge *m);
 void spanfile_merge_stats(const struct spanfile_merge *m, struct spanfile_read_stats *st);
 void spanfile_merge_close(struct spanfile_merge *m);
 
+/* What a span file source hands on: its spans, or with @process set, only the process
+ * records, to @process (non-zero from it ends the reading as a closed output does).
+ * @process_seen, when set, is shown every process record as well, spans going on
+ * (exporters describe a span's process from them). */
+struct spanfile_source_opts {
+	int (*process)(void *arg, const struct spanfile_process *proc);
+	void *arg;
+	int (*process_seen)(void *arg, const struct spanfile_process *proc);
+	void *seen_arg;
+};
+
+struct pipeline_source;
+/*
+ * The pipeline source reading @m, which the pipeline closes when freed. Complete at
+ * the end of the input; a file that is not a span file, or an I/O error, is the
+ * source's error (-EIO, reported by the reader).
+ */
+int spanfile_source(struct spanfile_merge *m, const struct spanfile_source_opts *opts,
+		    struct pipeline_source *src);
+
 #endif

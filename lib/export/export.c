@@ -11,8 +11,12 @@ struct exporters {
 	struct export_resources *res;
 	struct otlp_exporter *otlp;
 	struct metrics *metrics;
-	struct span_sink *inner;
+	struct pipeline *pipeline;
+	const char *(*host_of)(void *arg);
+	void *host_arg;
 	struct metrics_counters counters;
+	bool closed;
+	int close_err;
 };
 
 void export_opts_init(struct export_opts *o)
@@ -128,29 +132,80 @@ bool export_opts_valid(const struct export_opts *o)
 	return true;
 }
 
-static int emit(struct span_sink *sink, const struct span *span)
+static int sink_emit(void *ctx, const struct span *span)
 {
-	struct exporters *x = sink->ctx;
+	struct exporters *x = ctx;
 	const struct export_resource *res;
-	int err;
 
-	if (x->inner && (err = x->inner->emit(x->inner, span)))
-		return err;
+	if (x->host_of)
+		export_resources_set_host(x->res, x->host_of(x->host_arg));
 	res = export_resources_get(x->res, span);
 	if (!res)
 		return 0; /* out of memory: the exporters' loss, not the capture's */
 	if (x->metrics)
 		metrics_observe(x->metrics, span, res);
-	if (x->otlp && (err = otlp_exporter_emit(x->otlp, span, res)))
-		return err;
+	return x->otlp ? otlp_exporter_emit(x->otlp, span, res) : 0;
+}
+
+static int sink_tick(void *ctx, uint64_t now_mono_ns)
+{
+	struct exporters *x = ctx;
+	struct pipeline_stats st;
+
+	if (!x->metrics || !x->pipeline)
+		return 0;
+	pipeline_get_stats(x->pipeline, &st);
+	x->counters.events = st.events;
+	x->counters.events_dropped = st.dropped;
+	x->counters.spans = st.spans;
+	x->counters.spans_lost = st.lost;
+	if (x->otlp)
+		otlp_exporter_stats(x->otlp, &x->counters.otlp);
+	metrics_set_counters(x->metrics, &x->counters);
 	return 0;
 }
 
-void exporters_sink_init(struct exporters *x, struct span_sink *sink, struct span_sink *inner)
+static void print_otlp_summary(const struct otlp_stats *st);
+
+/* Delivery failures are counted and reported, not the pipeline's error: the capture
+ * itself succeeded. exporters_free() says whether everything was delivered. */
+static int sink_close(void *ctx)
 {
-	x->inner = inner;
-	sink->emit = emit;
-	sink->ctx = x;
+	struct exporters *x = ctx;
+	struct otlp_stats st;
+
+	if (x->closed)
+		return 0;
+	x->closed = true;
+	if (x->otlp) {
+		x->close_err = otlp_exporter_close(x->otlp, &st);
+		x->otlp = NULL;
+		print_otlp_summary(&st);
+	}
+	if (x->metrics) {
+		uint64_t folded = metrics_folded(x->metrics);
+
+		if (folded)
+			fprintf(stderr, "Metrics: %llu span%s folded into the route \"%s\" (over %s)\n",
+				(unsigned long long)folded, folded == 1 ? "" : "s",
+				"(other routes)", "--metrics-routes");
+		metrics_close(x->metrics);
+		x->metrics = NULL;
+	}
+	return 0;
+}
+
+void exporters_sink(struct exporters *x, struct pipeline *p, struct pipeline_sink *sink)
+{
+	x->pipeline = p;
+	*sink = (struct pipeline_sink){ .name = "export", .ctx = x, .emit = sink_emit,
+					.tick = sink_tick, .close = sink_close };
+}
+
+void exporters_set_host_of(struct exporters *x, const char *(*host)(void *arg), void *arg)
+{
+	x->host_of = host;
+	x->host_arg = arg;
 }
 
 int exporters_open(struct exporters **out, const struct export_opts *o, const char *host, bool live,
@@ -193,28 +248,14 @@ fail:
 	return err;
 }
 
-void exporters_set_host(struct exporters *x, const char *host)
+int exporters_set_process(void *ctx, const struct spanfile_process *p)
 {
-	export_resources_set_host(x->res, host);
-}
+	struct exporters *x = ctx;
 
-void exporters_set_process(struct exporters *x, const struct spanfile_process *p)
-{
+	if (x->host_of)
+		export_resources_set_host(x->res, x->host_of(x->host_arg));
 	export_resources_set_process(x->res, p);
-}
-
-void exporters_set_capture(struct exporters *x, uint64_t events, uint64_t dropped, uint64_t spans,
-			   uint64_t lost)
-{
-	if (!x->metrics)
-		return;
-	x->counters.events = events;
-	x->counters.events_dropped = dropped;
-	x->counters.spans = spans;
-	x->counters.spans_lost = lost;
-	if (x->otlp)
-		otlp_exporter_stats(x->otlp, &x->counters.otlp);
-	metrics_set_counters(x->metrics, &x->counters);
+	return 0;
 }
 
 static void print_otlp_summary(const struct otlp_stats *st)
@@ -238,26 +279,14 @@ static void print_otlp_summary(const struct otlp_stats *st)
 		       st->last_error[0] ? st->last_error : "none");
 }
 
-int exporters_close(struct exporters *x)
+int exporters_free(struct exporters *x)
 {
-	struct otlp_stats st;
-	int err = 0;
+	int err;
 
 	if (!x)
 		return 0;
-	if (x->otlp) {
-		err = otlp_exporter_close(x->otlp, &st);
-		print_otlp_summary(&st);
-	}
-	if (x->metrics) {
-		uint64_t folded = metrics_folded(x->metrics);
-
-		if (folded)
-			fprintf(stderr, "Metrics: %llu span%s folded into the route \"%s\" (over %s)\n",
-				(unsigned long long)folded, folded == 1 ? "" : "s",
-				"(other routes)", "--metrics-routes");
-		metrics_close(x->metrics);
-	}
+	sink_close(x);
+	err = x->close_err;
 	export_resources_free(x->res);
 	free(x);
 	return err;

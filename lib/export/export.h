@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The exporters a command was asked for (--otlp, --metrics) behind one sink: each span
- * goes to the command's own output first, then to every exporter, with the process
- * it came from resolved once for all of them.
+ * The exporters a command was asked for (--otlp, --metrics) as one pipeline sink: the
+ * process each span came from is resolved once for all of them.
  */
 #ifndef EHTTP_EXPORT_H
 #define EHTTP_EXPORT_H
@@ -10,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pipeline.h"
 #include "span.h"
 #include "spanfile.h"
 #include "export/metrics.h"
@@ -62,16 +62,16 @@ struct exporters;
  * metrics are served. Reports its own errors. Returns 0 or a negative errno. */
 int exporters_open(struct exporters **out, const struct export_opts *o, const char *host, bool live,
 		   bool block);
-/* A sink that hands each span to @inner (may be NULL) and then to the exporters. */
-void exporters_sink_init(struct exporters *x, struct span_sink *sink, struct span_sink *inner);
-/* Span files: the host (from the file's metadata) of what comes next, then a process. */
-void exporters_set_host(struct exporters *x, const char *host);
-void exporters_set_process(struct exporters *x, const struct spanfile_process *p);
-/* The capture's counters, for the metrics (called once per poll round). */
-void exporters_set_capture(struct exporters *x, uint64_t events, uint64_t dropped, uint64_t spans,
-			   uint64_t lost);
-/* Deliver what is queued (within the timeout), print the summary on stderr, free.
- * Returns 0, or -EIO when spans were not delivered (counted in the summary). */
-int exporters_close(struct exporters *x);
+/* The pipeline sink: emit enqueues (OTLP) and counts (metrics); tick gives the metrics
+ * @p's counters (events, drops...); close delivers what is queued (within the
+ * timeout) and prints the summary on stderr. @p may be NULL (no counters). */
+void exporters_sink(struct exporters *x, struct pipeline *p, struct pipeline_sink *sink);
+/* Span files: the file the next span or process record comes from tells its host. */
+void exporters_set_host_of(struct exporters *x, const char *(*host)(void *arg), void *arg);
+/* A process record from a span file (a spanfile_source_opts.process callback). */
+int exporters_set_process(void *x, const struct spanfile_process *p);
+/* Free (after the pipeline closed the sink, or if it never ran). Returns 0, or -EIO
+ * when spans were not delivered (counted in the summary). */
+int exporters_free(struct exporters *x);
 
 #endif
