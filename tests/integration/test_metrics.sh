@@ -9,6 +9,7 @@
 
 command -v prometheus >/dev/null || skip "prometheus missing (sh packaging/deps.sh)"
 nginx_start 1
+nginx_worker # only this test's nginx: other nginx may run on the host
 
 mport=$(free_port)
 pport=$(free_port)
@@ -28,7 +29,7 @@ wait_port "$pport"
 
 # The recording and the metrics come from one capture; routes are capped at 2 so that
 # the third one (/fail, first seen last) folds.
-record_start "$TMP/record.err" -o "$TMP/rec.pcapng" --comm nginx --metrics "$mport" --metrics-routes 2
+record_start "$TMP/record.err" -o "$TMP/rec.pcapng" -p "$NGINX_WORKER" --metrics "$mport" --metrics-routes 2
 rec=$RECORD_PID
 grep -q "^Metrics: serving http://127.0.0.1:$mport/metrics$" "$TMP/record.err" || fail "no metrics line: $(cat "$TMP/record.err")"
 
