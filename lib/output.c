@@ -3,11 +3,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "jsonw.h"
 #include "output.h"
 
 bool json_output;
 bool pretty_output;
 bool debug_output;
+
+struct jsonw *out_jsonw(void)
+{
+	static struct jsonw w;
+
+	if (!w.f)
+		jsonw_init(&w, stdout, pretty_output);
+	if (!w.depth)
+		w.pretty = pretty_output; /* -p may come after the command */
+	return &w;
+}
+
+int out_jsonw_end(void)
+{
+	struct jsonw *w = out_jsonw();
+
+	jsonw_eol(w);
+	if (fflush(stdout))
+		w->failed = true;
+	return w->failed ? -1 : 0;
+}
 
 static void vprefixed(FILE *f, const char *prefix, const char *fmt, va_list ap)
 {

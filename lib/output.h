@@ -19,6 +19,14 @@ void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Debug text on stderr, only with -d. */
 void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct jsonw;
+/* The writer of every command's JSON on stdout: compact, or indented with -p. A
+ * top-level value reaches stdio when it ends; jsonw_eol() ends its line. */
+struct jsonw *out_jsonw(void);
+/* End the top-level value just written on stdout: newline and fflush. Returns 0, or -1
+ * when stdout could not be written. */
+int out_jsonw_end(void);
+
 /* Print one JSON value on stdout (one line, or indented with -p) and release it.
  * Returns 0, or -1 when stdout could not be written. */
 int out_json(json_t *value);
