@@ -7,18 +7,14 @@
 #include "cli.h"
 #include "main.h"
 
-static int check_help(void)
-{
-	if (json_output)
-		return EXIT_OK;
-	printf("Usage: ehttp check\n"
-	       "       ehttp check help\n"
-	       "\n"
-	       "Report the kernel, BTF, privileges, lockdown, pseudo-filesystems and BPF features\n"
-	       "ehttp relies on, each probed by loading or attaching a real program, and judge\n"
-	       "each capability. Exit status 0 when syscall capture can work here, 1 when not.\n");
-	return EXIT_OK;
-}
+static const struct cli_help check_help = {
+	.usage = "ehttp check\n"
+		 "ehttp check help",
+	.description =
+		"Report the kernel, BTF, privileges, lockdown, pseudo-filesystems and BPF features\n"
+		"ehttp relies on, each probed by loading or attaching a real program, and judge\n"
+		"each capability. Exit status 0 when syscall capture can work here, 1 when not.\n",
+};
 
 static const char *yes_no(bool ok)
 {
@@ -104,7 +100,10 @@ int do_check(int argc, char **argv)
 
 	NEXT_ARG();
 	if (argc > 0 && is_prefix(*argv, "help"))
-		return check_help();
+		return cli_print_help(&check_help, NULL);
+	argc = cli_parse(NULL, argc, argv);
+	if (argc < 0)
+		return EXIT_USAGE;
 	if (argc > 0)
 		return BAD_ARG();
 

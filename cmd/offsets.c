@@ -9,27 +9,38 @@
 #include "go/goelf.h"
 #include "main.h"
 
-static int offsets_help(void)
-{
-	if (json_output)
-		return EXIT_OK;
-	printf("Usage: ehttp offsets BINARY [--source SOURCE]\n"
-	       "       ehttp offsets BINARY TYPE [--source SOURCE]\n"
-	       "       ehttp offsets BINARY --func PATTERN\n"
-	       "       ehttp offsets help\n"
-	       "\n"
-	       "Read a Go binary (x86-64 or arm64, stripped or not) and print what ehttp needs\n"
-	       "to instrument it: Go version, ABI, modules, the functions it probes with the\n"
-	       "address of every return instruction, and the struct field offsets its probes\n"
-	       "read. With TYPE (e.g. net/http.Request), every field of that struct. With\n"
-	       "--func, the functions whose names match PATTERN (a glob; without wildcards,\n"
-	       "a substring).\n"
-	       "\n"
-	       "  --source SOURCE  where struct layouts come from: auto (DWARF, then runtime\n"
-	       "                   type descriptors, then the built-in table), dwarf, runtime,\n"
-	       "                   or table\n");
-	return EXIT_OK;
-}
+static const struct cli_help offsets_help = {
+	.usage = "ehttp offsets BINARY [--source SOURCE]\n"
+		 "ehttp offsets BINARY TYPE [--source SOURCE]\n"
+		 "ehttp offsets BINARY --func PATTERN\n"
+		 "ehttp offsets help",
+	.description =
+		"Read a Go binary (x86-64 or arm64, stripped or not) and print what ehttp needs\n"
+		"to instrument it: Go version, ABI, modules, the functions it probes with the\n"
+		"address of every return instruction, and the struct field offsets its probes\n"
+		"read. With TYPE (e.g. net/http.Request), every field of that struct. With\n"
+		"--func, the functions whose names match PATTERN (a glob; without wildcards,\n"
+		"a substring).\n",
+};
+
+struct offsets_opts {
+	int source;          /* enum goelf_source_pref */
+	const char *pattern; /* --func */
+};
+
+/* In the order of enum goelf_source_pref. */
+static const char *const source_names[] = { "auto", "dwarf", "runtime", "table", NULL };
+
+static const struct opt offsets_opts[] = {
+	{ "source", 0, "SOURCE",
+	  "where struct layouts come from: auto (DWARF, then runtime\n"
+	  "type descriptors, then the built-in table), dwarf, runtime,\n"
+	  "or table",
+	  OPT_CHOICE(struct offsets_opts, source, source_names) },
+	{ "func", 0, "PATTERN", "the functions whose names match PATTERN instead",
+	  OPT_STRING(struct offsets_opts, pattern) },
+	{ NULL },
+};
 
 static json_t *func_json(const struct goelf_func *f)
 {
@@ -289,48 +300,32 @@ static int show_all(struct goelf *g, const char *bin, enum goelf_source_pref pre
 
 int do_offsets(int argc, char **argv)
 {
-	enum goelf_source_pref pref = GOELF_PREFER_AUTO;
-	const char *bin, *type = NULL, *pattern = NULL;
+	struct offsets_opts opts = { .source = GOELF_PREFER_AUTO };
+	const struct opt_group groups[] = { { offsets_opts, &opts, NULL }, { NULL, NULL, NULL } };
+	enum goelf_source_pref pref;
+	const char *bin, *type, *pattern;
 	char err[GOELF_ERR_MAX];
 	struct goelf *g;
 	int rc;
 
 	NEXT_ARG();
+	if (argc == 1 && !strcmp(*argv, "help"))
+		return cli_print_help(&offsets_help, groups);
+	argc = cli_parse(groups, argc, argv);
+	if (argc < 0)
+		return EXIT_USAGE;
 	if (argc < 1) {
 		p_err("which binary? (try 'ehttp offsets help')");
 		return EXIT_USAGE;
 	}
-	if (argc == 1 && !strcmp(*argv, "help"))
-		return offsets_help();
-	bin = *argv;
-	NEXT_ARG();
-	while (argc > 0) {
-		if (!strcmp(*argv, "--func")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1))
-				return EXIT_USAGE;
-			pattern = *argv;
-		} else if (!strcmp(*argv, "--source")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1))
-				return EXIT_USAGE;
-			if (!strcmp(*argv, "auto"))
-				pref = GOELF_PREFER_AUTO;
-			else if (!strcmp(*argv, "dwarf"))
-				pref = GOELF_ONLY_DWARF;
-			else if (!strcmp(*argv, "runtime"))
-				pref = GOELF_ONLY_RUNTIME;
-			else if (!strcmp(*argv, "table"))
-				pref = GOELF_ONLY_TABLE;
-			else
-				return BAD_ARG();
-		} else if (!type && (*argv)[0] != '-') {
-			type = *argv;
-		} else {
-			return BAD_ARG();
-		}
-		NEXT_ARG();
+	bin = argv[0];
+	type = argc > 1 ? argv[1] : NULL;
+	if (argc > 2) {
+		argv += 2;
+		return BAD_ARG();
 	}
+	pref = opts.source;
+	pattern = opts.pattern;
 	if (type && pattern) {
 		p_err("give a TYPE or --func, not both");
 		return EXIT_USAGE;

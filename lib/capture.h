@@ -31,7 +31,15 @@ struct capture_opts {
 	int hooks;                 /* --hooks: enum capture_hooks */
 };
 
-/* Options text shared by attach and record help screens (filters included). */
+/* The capture's own options (-c, --duration, --snaplen, -B, --hooks, --no-redact), for
+ * a group whose context is a struct capture_opts. */
+extern const struct opt capture_opt_table[];
+/* The option groups of a capture, filters included, as attach and record take them;
+ * @echo (may be NULL) collects their words as given. */
+#define CAPTURE_OPT_GROUPS(opts, echo) \
+	{ span_filter_opts, &(opts)->filter, (echo) }, { capture_opt_table, (opts), (echo) }
+
+/* Options text of attach and record help screens, until they print capture_opt_table. */
 #define CAPTURE_USAGE                                                                        \
 	SPAN_FILTER_USAGE                                                                    \
 	"  -c, --count N        stop after N spans\n"                                        \

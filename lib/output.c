@@ -46,9 +46,14 @@ void p_err(const char *fmt, ...)
 	if (json_output) {
 		char *msg = NULL;
 
+		struct jsonw *w = out_jsonw();
+
 		if (vasprintf(&msg, fmt, ap) < 0)
 			msg = NULL;
-		out_json(json_pack("{s:s}", "error", msg ? msg : "out of memory"));
+		jsonw_start_object(w);
+		jsonw_string_field(w, "error", msg ? msg : "out of memory");
+		jsonw_end_object(w);
+		out_jsonw_end();
 		free(msg);
 	} else {
 		fflush(stdout);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opts.h"
 #include "span.h"
 
 #define SPAN_FILTER_MAX_PIDS 64
@@ -24,7 +25,11 @@ struct span_filter {
 	uint64_t until_ns;    /* --until (replay) */
 };
 
-/* Options text for help screens, so every command says the same. */
+/* The filter options (-p, --comm, --port, --method, --path, --status) for a group whose
+ * context is a struct span_filter: one table, so every command says the same. */
+extern const struct opt span_filter_opts[];
+
+/* Options text of help screens, until they print span_filter_opts. */
 #define SPAN_FILTER_USAGE                                                                     \
 	"  -p, --pid PID        only this process (repeatable)\n"                             \
 	"  --comm NAME          only processes with this command name\n"                      \
