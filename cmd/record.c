@@ -16,29 +16,34 @@
 
 #define POLL_MS 100
 
-static int record_help(void)
-{
-	if (json_output)
-		return EXIT_OK;
-	printf("Usage: ehttp record -o FILE|- [OPTIONS]\n"
-	       "       ehttp record help\n"
-	       "\n"
-	       "Capture HTTP/1.x spans as attach does and write them to a span file (pcapng,\n"
-	       "mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap read.\n"
-	       "'-o -' writes to standard output for a pipe. On a terminal, a status line on\n"
-	       "stderr; at the end, a summary. Ctrl-C or SIGTERM: every completed span is\n"
-	       "written and the file closed.\n"
-	       "\n"
-	       "Options:\n"
-	       "  -o, --output FILE    where to write ('-' = standard output)\n"
-	       "  -C MB                start a new file when this one reaches MB megabytes\n"
-	       "                       (1,000,000 bytes): FILE, FILE1, FILE2, ...\n"
-	       "  -G SEC               start a new file every SEC seconds; with strftime(3)\n"
-	       "                       conversions in FILE, each file is named by its time\n"
-	       "  -W N                 with -C or -G: a ring of N files FILE0..FILE<N-1>, the\n"
-	       "                       oldest overwritten\n" CAPTURE_USAGE);
-	return EXIT_OK;
-}
+static const struct cli_help record_help = {
+	.usage = "ehttp record -o FILE|- [OPTIONS]\n"
+		 "ehttp record help",
+	.description =
+		"Capture HTTP/1.x spans as attach does and write them to a span file (pcapng,\n"
+		"mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap read.\n"
+		"'-o -' writes to standard output for a pipe. On a terminal, a status line on\n"
+		"stderr; at the end, a summary. Ctrl-C or SIGTERM: every completed span is\n"
+		"written and the file closed.\n",
+};
+
+static const struct opt record_opts[] = {
+	{ "output", 'o', "FILE", "where to write ('-' = standard output)",
+	  OPT_STRING(struct recorder_opts, path) },
+	{ NULL, 'C', "MB",
+	  "start a new file when this one reaches MB megabytes\n"
+	  "(1,000,000 bytes): FILE, FILE1, FILE2, ...",
+	  OPT_UINT_SCALED(struct recorder_opts, rotate_bytes, 1, 1000000, 1000000) },
+	{ NULL, 'G', "SEC",
+	  "start a new file every SEC seconds; with strftime(3)\n"
+	  "conversions in FILE, each file is named by its time",
+	  OPT_UINT_SCALED(struct recorder_opts, rotate_ns, 1, 365ul * 24 * 3600, 1000000000) },
+	{ NULL, 'W', "N",
+	  "with -C or -G: a ring of N files FILE0..FILE<N-1>, the\n"
+	  "oldest overwritten",
+	  OPT_UINT(struct recorder_opts, ring, 1, 1000000) },
+	{ NULL },
+};
 
 static uint64_t mono_ns(void)
 {
@@ -106,53 +111,22 @@ int do_record(int argc, char **argv)
 	char hostname[256] = "", filters[1024] = "", targets[512];
 	bool status, write_failed = false, rec_failed;
 	uint64_t start_ns, last_status, last_spans = 0;
-	unsigned long n;
-	int rc, taken, i, err;
-	size_t flen = 0;
+	/* the capture options as given: the file's if_filter and metadata */
+	struct opt_echo echo = { filters, sizeof(filters), 0 };
+	const struct opt_group groups[] = {
+		{ record_opts, &ropts, NULL }, CAPTURE_OPT_GROUPS(&opts, &echo), { NULL, NULL, NULL },
+	};
+	int rc, err;
 
 	capture_opts_init(&opts);
 	NEXT_ARG();
 	if (argc == 1 && is_prefix(*argv, "help"))
-		return record_help();
-	while (argc > 0) {
-		const char *opt = *argv;
-
-		if (!strcmp(opt, "-o") || !strcmp(opt, "--output")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1))
-				return EXIT_USAGE;
-			ropts.path = *argv;
-		} else if (!strcmp(opt, "-C")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 1000000, &n))
-				return EXIT_USAGE;
-			ropts.rotate_bytes = n * 1000000ull;
-		} else if (!strcmp(opt, "-G")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 365ul * 24 * 3600, &n))
-				return EXIT_USAGE;
-			ropts.rotate_ns = n * 1000000000ull;
-		} else if (!strcmp(opt, "-W")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 1000000, &n))
-				return EXIT_USAGE;
-			ropts.ring = n;
-		} else {
-			taken = capture_parse_opt(&opts, argc, argv);
-			if (taken < 0)
-				return EXIT_USAGE;
-			if (taken == 0)
-				return BAD_ARG();
-			/* the capture options as given: the file's if_filter and metadata */
-			for (i = 0; i < taken && flen < sizeof(filters); i++)
-				flen += snprintf(filters + flen, sizeof(filters) - flen, "%s%s",
-						 flen ? " " : "", argv[i]);
-			argc -= taken;
-			argv += taken;
-			continue;
-		}
-		NEXT_ARG();
-	}
+		return cli_print_help(&record_help, groups);
+	argc = cli_parse(groups, argc, argv);
+	if (argc < 0)
+		return EXIT_USAGE;
+	if (argc > 0)
+		return BAD_ARG();
 	if (!recorder_opts_valid(&ropts))
 		return EXIT_USAGE;
 	if (!strcmp(ropts.path, "-") && isatty(STDOUT_FILENO)) {
