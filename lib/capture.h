@@ -39,19 +39,6 @@ extern const struct opt capture_opt_table[];
 #define CAPTURE_OPT_GROUPS(opts, echo) \
 	{ span_filter_opts, &(opts)->filter, (echo) }, { capture_opt_table, (opts), (echo) }
 
-/* Options text of attach and record help screens, until they print capture_opt_table. */
-#define CAPTURE_USAGE                                                                        \
-	SPAN_FILTER_USAGE                                                                    \
-	"  -c, --count N        stop after N spans\n"                                        \
-	"  --duration SEC       stop after SEC seconds\n"                                    \
-	"  --snaplen BYTES      payload bytes copied per syscall\n"                          \
-	"  -B, --buffer-size KIB  ring buffer size (default 16384, rounded up to a power\n" \
-	"                       of two); a larger one rides out longer bursts\n"          \
-	"  --hooks auto|sockets|syscalls  what to hook: socket tracepoints (Linux >= 6.3)\n"  \
-	"                       or the raw syscall exit tracepoint; auto picks sockets\n"    \
-	"                       when the kernel has them\n"                                  \
-	"  --no-redact          keep Authorization, Cookie and Set-Cookie values\n"
-
 struct capture_stats {
 	uint64_t spans;    /* spans handed to the sink */
 	uint64_t events;   /* events read from the ring buffer */

@@ -29,15 +29,6 @@ struct span_filter {
  * context is a struct span_filter: one table, so every command says the same. */
 extern const struct opt span_filter_opts[];
 
-/* Options text of help screens, until they print span_filter_opts. */
-#define SPAN_FILTER_USAGE                                                                     \
-	"  -p, --pid PID        only this process (repeatable)\n"                             \
-	"  --comm NAME          only processes with this command name\n"                      \
-	"  --port N             only connections with this local or remote port\n"            \
-	"  --method M           only this request method\n"                                   \
-	"  --path PREFIX        only targets starting with PREFIX\n"                          \
-	"  --status CODE|Nxx    only this status, or class (e.g. 404, 5xx)\n"
-
 void span_filter_init(struct span_filter *f);
 
 /*
