@@ -111,7 +111,8 @@ int do_check(int argc, char **argv)
 	if (!report.may_trace)
 		p_info("Note: running unprivileged; BPF feature probes need root and were skipped.");
 	if (json_output) {
-		if (out_json(check_report_json(&report)))
+		check_report_jsonw(out_jsonw(), &report);
+		if (out_jsonw_end())
 			return EXIT_FAIL;
 	} else {
 		print_text(&report);

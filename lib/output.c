@@ -31,6 +31,29 @@ int out_jsonw_end(void)
 	return w->failed ? -1 : 0;
 }
 
+json_t *jsonw_read_back(void (*write)(struct jsonw *w, const void *arg), const void *arg)
+{
+	struct jsonw *w = malloc(sizeof(*w));
+	char *text = NULL;
+	size_t len = 0;
+	json_t *o = NULL;
+	FILE *f;
+
+	if (!w)
+		return NULL;
+	f = open_memstream(&text, &len);
+	if (f) {
+		jsonw_init(w, f, false);
+		write(w, arg);
+		jsonw_flush(w);
+		if (!fclose(f) && !w->failed)
+			o = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
+		free(text);
+	}
+	free(w);
+	return o;
+}
+
 static void vprefixed(FILE *f, const char *prefix, const char *fmt, va_list ap)
 {
 	fputs(prefix, f);

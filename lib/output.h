@@ -27,6 +27,10 @@ struct jsonw *out_jsonw(void);
  * when stdout could not be written. */
 int out_jsonw_end(void);
 
+/* What @write produces through a JSON writer, read back by jansson (for tests, and for
+ * callers that want a tree rather than text). NULL when it could not be read. */
+json_t *jsonw_read_back(void (*write)(struct jsonw *w, const void *arg), const void *arg);
+
 /* Print one JSON value on stdout (one line, or indented with -p) and release it.
  * Returns 0, or -1 when stdout could not be written. */
 int out_json(json_t *value);
