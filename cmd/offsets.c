@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "go/goelf.h"
+#include "jsonw.h"
 #include "main.h"
 
 static const struct cli_help offsets_help = {
@@ -42,16 +43,21 @@ static const struct opt offsets_opts[] = {
 	{ NULL },
 };
 
-static json_t *func_json(const struct goelf_func *f)
+static void func_jsonw(struct jsonw *w, const struct goelf_func *f)
 {
-	json_t *rets = json_array();
 	size_t i;
 
+	jsonw_start_object(w);
+	jsonw_string_field(w, "name", f->name);
+	jsonw_uint_field(w, "address", f->address);
+	jsonw_uint_field(w, "offset", f->offset);
+	jsonw_uint_field(w, "size", f->size);
+	jsonw_name(w, "returns");
+	jsonw_start_array(w);
 	for (i = 0; i < f->nreturns; i++)
-		json_array_append_new(rets, json_integer((json_int_t)f->returns[i]));
-	return json_pack("{s:s, s:I, s:I, s:I, s:o}", "name", f->name, "address",
-			 (json_int_t)f->address, "offset", (json_int_t)f->offset, "size",
-			 (json_int_t)f->size, "returns", rets);
+		jsonw_uint(w, f->returns[i]);
+	jsonw_end_array(w);
+	jsonw_end_object(w);
 }
 
 static void func_text(const struct goelf_func *f)
@@ -66,14 +72,14 @@ static void func_text(const struct goelf_func *f)
 	printf("%s\n", f->nreturns ? "" : " none");
 }
 
-static json_t *funcs_json(const struct goelf_funcs *fs)
+static void funcs_jsonw(struct jsonw *w, const struct goelf_funcs *fs)
 {
-	json_t *a = json_array();
 	size_t i;
 
+	jsonw_start_array(w);
 	for (i = 0; i < fs->n; i++)
-		json_array_append_new(a, func_json(&fs->v[i]));
-	return a;
+		func_jsonw(w, &fs->v[i]);
+	jsonw_end_array(w);
 }
 
 struct pattern {
@@ -99,7 +105,14 @@ static int show_funcs(struct goelf *g, const char *pattern)
 		return EXIT_FAIL;
 	}
 	if (json_output) {
-		out_json(json_pack("{s:s, s:o}", "symbols", fs.source, "functions", funcs_json(&fs)));
+		struct jsonw *w = out_jsonw();
+
+		jsonw_start_object(w);
+		jsonw_string_field(w, "symbols", fs.source);
+		jsonw_name(w, "functions");
+		funcs_jsonw(w, &fs);
+		jsonw_end_object(w);
+		out_jsonw_end();
 	} else {
 		printf("Functions matching '%s' (from %s): %zu\n", pattern, fs.source, fs.n);
 		for (i = 0; i < fs.n; i++)
@@ -130,24 +143,31 @@ static int show_type(struct goelf *g, const char *bin, const char *type,
 		return EXIT_FAIL;
 	}
 	if (json_output) {
-		json_t *fields = json_array();
+		struct jsonw *w = out_jsonw();
 
+		jsonw_start_object(w);
+		jsonw_string_field(w, "type", s.name);
+		jsonw_int_field(w, "size", s.size);
+		jsonw_string_field(w, "source", goelf_source_name(s.source));
+		jsonw_name(w, "fields");
+		jsonw_start_array(w);
 		for (i = 0; i < s.nfields; i++) {
 			const struct goelf_field *f = &s.fields[i];
-			json_t *o = json_pack("{s:s, s:I}", "name", f->name, "offset",
-					      (json_int_t)f->offset);
 
+			jsonw_start_object(w);
+			jsonw_string_field(w, "name", f->name);
+			jsonw_uint_field(w, "offset", f->offset);
 			if (f->size >= 0)
-				json_object_set_new(o, "size", json_integer(f->size));
+				jsonw_int_field(w, "size", f->size);
 			if (f->type)
-				json_object_set_new(o, "type", json_string(f->type));
+				jsonw_string_field(w, "type", f->type);
 			if (f->embedded)
-				json_object_set_new(o, "embedded", json_true());
-			json_array_append_new(fields, o);
+				jsonw_bool_field(w, "embedded", true);
+			jsonw_end_object(w);
 		}
-		out_json(json_pack("{s:s, s:I, s:s, s:o}", "type", s.name, "size",
-				   (json_int_t)s.size, "source", goelf_source_name(s.source),
-				   "fields", fields));
+		jsonw_end_array(w);
+		jsonw_end_object(w);
+		out_jsonw_end();
 	} else {
 		printf("struct %s  size %" PRId64 "  (from %s)\n", s.name, s.size,
 		       goelf_source_name(s.source));
@@ -166,26 +186,31 @@ static int show_type(struct goelf *g, const char *bin, const char *type,
 	return EXIT_OK;
 }
 
-static json_t *modules_json(const struct goelf_info *in)
+static void modules_jsonw(struct jsonw *w, const struct goelf_info *in)
 {
-	json_t *a = json_array();
 	size_t i;
 
+	jsonw_start_array(w);
 	for (i = 0; i < in->nmodules; i++) {
 		const struct goelf_module *m = &in->modules[i];
-		json_t *o = json_pack("{s:s, s:s, s:s}", "path", m->path, "version", m->version,
-				      "sum", m->sum);
 
+		jsonw_start_object(w);
+		jsonw_string_field(w, "path", m->path);
+		jsonw_string_field(w, "version", m->version);
+		jsonw_string_field(w, "sum", m->sum);
 		if (in->has_main_module && i == 0)
-			json_object_set_new(o, "main", json_true());
-		if (m->replace_path)
-			json_object_set_new(o, "replace",
-					    json_pack("{s:s, s:s, s:s}", "path", m->replace_path,
-						      "version", m->replace_version, "sum",
-						      m->replace_sum));
-		json_array_append_new(a, o);
+			jsonw_bool_field(w, "main", true);
+		if (m->replace_path) {
+			jsonw_name(w, "replace");
+			jsonw_start_object(w);
+			jsonw_string_field(w, "path", m->replace_path);
+			jsonw_string_field(w, "version", m->replace_version);
+			jsonw_string_field(w, "sum", m->replace_sum);
+			jsonw_end_object(w);
+		}
+		jsonw_end_object(w);
 	}
-	return a;
+	jsonw_end_array(w);
 }
 
 static void info_text(const char *bin, const struct goelf_info *in)
@@ -239,38 +264,57 @@ static int show_all(struct goelf *g, const char *bin, enum goelf_source_pref pre
 		return EXIT_FAIL;
 	}
 	if (json_output) {
-		json_t *o, *settings = json_object(), *fields = json_array(), *missing = json_array();
+		struct jsonw *w = out_jsonw();
 
+		jsonw_start_object(w);
+		jsonw_string_field(w, "binary", bin);
+		jsonw_string_field(w, "go_version", in->go_version);
+		jsonw_string_field(w, "go_version_source", in->version_source);
+		jsonw_string_field(w, "arch", goelf_arch_name(in->arch));
+		jsonw_string_field(w, "abi", goelf_abi_name(in->abi));
+		jsonw_bool_field(w, "pie", in->pie);
+		jsonw_bool_field(w, "dynamic", in->dynamic);
+		jsonw_bool_field(w, "symtab", in->has_symtab);
+		jsonw_bool_field(w, "dwarf", in->has_dwarf);
+		jsonw_string_field(w, "pclntab", in->pclntab_gen);
+		jsonw_string_field(w, "main_path", in->main_path);
+		jsonw_string_field(w, "g_register", in->g_register);
+		jsonw_name(w, "modules");
+		modules_jsonw(w, in);
+		jsonw_name(w, "build_settings");
+		jsonw_start_object(w);
 		for (i = 0; i < in->nsettings; i++)
-			json_object_set_new(settings, in->settings[i].key,
-					    json_string(in->settings[i].value));
-		for (i = 0; i < goelf_want_fields_count; i++)
-			json_array_append_new(
-				fields, json_pack("{s:s, s:s, s:o, s:s}", "struct", offs[i].strct,
-						  "field", offs[i].field, "offset",
-						  offs[i].offset >= 0 ? json_integer(offs[i].offset)
-								      : json_null(),
-						  "source", goelf_source_name(offs[i].source)));
+			jsonw_string_field(w, in->settings[i].key, in->settings[i].value);
+		jsonw_end_object(w);
+		jsonw_string_field(w, "symbols", fs.source);
+		jsonw_name(w, "functions");
+		funcs_jsonw(w, &fs);
+		jsonw_name(w, "missing_functions");
+		jsonw_start_array(w);
 		for (i = 0; i < goelf_want_funcs_count; i++) {
 			for (j = 0; j < fs.n && strcmp(fs.v[j].name, goelf_want_funcs[i].name); j++)
 				;
 			if (j == fs.n && goelf_want_funcs[i].required)
-				json_array_append_new(missing, json_string(goelf_want_funcs[i].name));
+				jsonw_string(w, goelf_want_funcs[i].name);
 		}
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:s?, s:s?}",
-			      "binary", bin, "go_version", in->go_version, "go_version_source",
-			      in->version_source, "arch", goelf_arch_name(in->arch), "abi",
-			      goelf_abi_name(in->abi), "pie", in->pie, "dynamic", in->dynamic,
-			      "symtab", in->has_symtab, "dwarf", in->has_dwarf, "pclntab",
-			      in->pclntab_gen, "main_path", in->main_path);
-		json_object_set_new(o, "g_register", json_string(in->g_register));
-		json_object_set_new(o, "modules", modules_json(in));
-		json_object_set_new(o, "build_settings", settings);
-		json_object_set_new(o, "symbols", json_string(fs.source));
-		json_object_set_new(o, "functions", funcs_json(&fs));
-		json_object_set_new(o, "missing_functions", missing);
-		json_object_set_new(o, "fields", fields);
-		out_json(o);
+		jsonw_end_array(w);
+		jsonw_name(w, "fields");
+		jsonw_start_array(w);
+		for (i = 0; i < goelf_want_fields_count; i++) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "struct", offs[i].strct);
+			jsonw_string_field(w, "field", offs[i].field);
+			jsonw_name(w, "offset");
+			if (offs[i].offset >= 0)
+				jsonw_int(w, offs[i].offset);
+			else
+				jsonw_null(w);
+			jsonw_string_field(w, "source", goelf_source_name(offs[i].source));
+			jsonw_end_object(w);
+		}
+		jsonw_end_array(w);
+		jsonw_end_object(w);
+		out_jsonw_end();
 	} else {
 		info_text(bin, in);
 		printf("\nFunctions (from %s)\n", fs.source);
