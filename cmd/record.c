@@ -10,6 +10,7 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "jsonw.h"
 #include "loader.h"
 #include "main.h"
 #include "recorder.h"
@@ -194,10 +195,18 @@ int do_record(int argc, char **argv)
 		strcmp(ropts.path, "-") ? ropts.path : "standard output",
 		rs.files > 1 ? " (rotated files)" : "", (unsigned long long)cs.dropped,
 		cs.dropped == 1 ? "" : "s", (unsigned long long)cs.lost, cs.lost == 1 ? "" : "s");
-	if (json_output && strcmp(ropts.path, "-"))
-		out_json(json_pack("{s:I, s:I, s:I, s:I, s:I}", "spans", (json_int_t)rs.spans,
-				   "bytes", (json_int_t)rs.bytes, "files", (json_int_t)rs.files,
-				   "dropped", (json_int_t)cs.dropped, "lost", (json_int_t)cs.lost));
+	if (json_output && strcmp(ropts.path, "-")) {
+		struct jsonw *w = out_jsonw();
+
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "spans", rs.spans);
+		jsonw_uint_field(w, "bytes", rs.bytes);
+		jsonw_uint_field(w, "files", rs.files);
+		jsonw_uint_field(w, "dropped", cs.dropped);
+		jsonw_uint_field(w, "lost", cs.lost);
+		jsonw_end_object(w);
+		out_jsonw_end();
+	}
 	if (rc == -EPIPE || err == -EPIPE)
 		return EXIT_OK; /* the reader of -o - went away */
 	if (rc < 0 || err) {

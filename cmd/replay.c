@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jsonw.h"
 #include "main.h"
 #include "span_filter.h"
 #include "span_stats.h"
@@ -83,10 +84,18 @@ static int print_process(const struct spanfile_process *p)
 		if (!cmdline[i])
 			cmdline[i] = ' ';
 	cmdline[p->cmdline_len < sizeof(cmdline) ? p->cmdline_len : sizeof(cmdline) - 1] = '\0';
-	if (json_output)
-		return out_json(json_pack("{s:i, s:s, s:s, s:s, s:s}", "pid", (int)p->pid, "comm",
-					  p->comm, "exe", p->exe, "cmdline", cmdline, "cgroup",
-					  cgroup));
+	if (json_output) {
+		struct jsonw *w = out_jsonw();
+
+		jsonw_start_object(w);
+		jsonw_int_field(w, "pid", (int)p->pid);
+		jsonw_string_field(w, "comm", p->comm);
+		jsonw_string_field(w, "exe", p->exe);
+		jsonw_string_field(w, "cmdline", cmdline);
+		jsonw_string_field(w, "cgroup", cgroup);
+		jsonw_end_object(w);
+		return out_jsonw_end();
+	}
 	return printf("%u %s exe=%s cmdline=\"%s\" cgroup=%s\n", p->pid, p->comm, p->exe, cmdline,
 		      cgroup) < 0 ? -1 : 0;
 }
@@ -169,7 +178,8 @@ int do_replay(int argc, char **argv)
 	}
 	if (want_stats) {
 		if (json_output) {
-			if (out_json(span_stats_json(&stats)))
+			span_stats_jsonw(out_jsonw(), &stats);
+			if (out_jsonw_end())
 				rc = EXIT_FAIL;
 		} else {
 			span_stats_print(&stats, stdout);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* One output path for every command: text or JSON (jansson), errors and chatter. */
+/* One output path for every command: text or JSON (one writer), errors and chatter. */
 #ifndef EHTTP_OUTPUT_H
 #define EHTTP_OUTPUT_H
 
@@ -30,11 +30,5 @@ int out_jsonw_end(void);
 /* What @write produces through a JSON writer, read back by jansson (for tests, and for
  * callers that want a tree rather than text). NULL when it could not be read. */
 json_t *jsonw_read_back(void (*write)(struct jsonw *w, const void *arg), const void *arg);
-
-/* Print one JSON value on stdout (one line, or indented with -p) and release it.
- * Returns 0, or -1 when stdout could not be written. */
-int out_json(json_t *value);
-/* As out_json, but stdio decides when to write: for bulk output read from files. */
-int out_json_buffered(json_t *value);
 
 #endif

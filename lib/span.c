@@ -273,20 +273,23 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 	span_jsonw(&w, s, with_headers);
 }
 
+struct span_json_args {
+	const struct span *span;
+	bool with_headers;
+};
+
+static void span_json_write(struct jsonw *w, const void *arg)
+{
+	const struct span_json_args *a = arg;
+
+	span_jsonw(w, a->span, a->with_headers);
+}
+
 json_t *span_to_json(const struct span *s, bool with_headers)
 {
-	char *text = NULL;
-	size_t len = 0;
-	json_t *o = NULL;
-	FILE *f = open_memstream(&text, &len);
+	struct span_json_args a = { s, with_headers };
 
-	if (!f)
-		return NULL;
-	span_write_json(f, s, with_headers);
-	if (!fclose(f))
-		o = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
-	free(text);
-	return o;
+	return jsonw_read_back(span_json_write, &a);
 }
 
 static void format_bytes(uint64_t n, char *buf, size_t len)
