@@ -57,8 +57,8 @@ int do_attach(int argc, char **argv)
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
 	NEXT_ARG();
-	if (argc == 1 && is_prefix(*argv, "help"))
-		return cli_print_help(&attach_help, groups);
+	if (cli_is_help(argc, argv, true))
+		return cli_help(&attach_help, groups, argc, argv);
 	argc = cli_parse(groups, argc, argv);
 	if (argc < 0)
 		return EXIT_USAGE;

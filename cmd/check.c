@@ -99,8 +99,8 @@ int do_check(int argc, char **argv)
 	struct check_report report;
 
 	NEXT_ARG();
-	if (argc > 0 && is_prefix(*argv, "help"))
-		return cli_print_help(&check_help, NULL);
+	if (cli_is_help(argc, argv, true))
+		return cli_help(&check_help, NULL, argc, argv);
 	argc = cli_parse(NULL, argc, argv);
 	if (argc < 0)
 		return EXIT_USAGE;

@@ -353,8 +353,8 @@ int do_offsets(int argc, char **argv)
 	int rc;
 
 	NEXT_ARG();
-	if (argc == 1 && !strcmp(*argv, "help"))
-		return cli_print_help(&offsets_help, groups);
+	if (cli_is_help(argc, argv, false))
+		return cli_help(&offsets_help, groups, argc, argv);
 	argc = cli_parse(groups, argc, argv);
 	if (argc < 0)
 		return EXIT_USAGE;

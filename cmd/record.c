@@ -121,8 +121,8 @@ int do_record(int argc, char **argv)
 
 	capture_opts_init(&opts);
 	NEXT_ARG();
-	if (argc == 1 && is_prefix(*argv, "help"))
-		return cli_print_help(&record_help, groups);
+	if (cli_is_help(argc, argv, true))
+		return cli_help(&record_help, groups, argc, argv);
 	argc = cli_parse(groups, argc, argv);
 	if (argc < 0)
 		return EXIT_USAGE;

@@ -123,8 +123,8 @@ int do_replay(int argc, char **argv)
 
 	span_filter_init(&filter);
 	NEXT_ARG();
-	if (argc == 1 && is_prefix(*argv, "help"))
-		return cli_print_help(&replay_help, groups);
+	if (cli_is_help(argc, argv, true))
+		return cli_help(&replay_help, groups, argc, argv);
 	argc = cli_parse(groups, argc, argv);
 	if (argc < 0)
 		return EXIT_USAGE;

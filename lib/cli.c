@@ -149,6 +149,24 @@ static bool has_options(const struct opt_group *groups)
 	return false;
 }
 
+bool cli_is_help(int argc, char **argv, bool prefix)
+{
+	if (argc < 1)
+		return false;
+	return !strcmp(argv[0], "help") || (prefix && argc == 1 && is_prefix(argv[0], "help"));
+}
+
+int cli_help(const struct cli_help *help, const struct opt_group *groups, int argc, char **argv)
+{
+	NEXT_ARG();
+	argc = cli_parse(NULL, argc, argv);
+	if (argc < 0)
+		return EXIT_USAGE;
+	if (argc > 0)
+		return BAD_ARG();
+	return cli_print_help(help, groups);
+}
+
 /* The description unwrapped: lines joined by spaces, paragraphs by one newline. */
 static void description_jsonw(struct jsonw *w, const char *text)
 {

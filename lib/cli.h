@@ -71,6 +71,15 @@ struct cli_help {
  * object {"usage": [...], "description": "...", "options": [...]}. Returns EXIT_OK. */
 int cli_print_help(const struct cli_help *help, const struct opt_group *groups);
 
+/*
+ * Is argv[0] the word "help" of "COMMAND help"? A unique prefix of it counts when it is
+ * the only argument and @prefix allows (not where a prefix could be a file name).
+ */
+bool cli_is_help(int argc, char **argv, bool prefix);
+/* "COMMAND help [GLOBAL OPTIONS]": argv[0] is "help"; what follows it may only be global
+ * options ("ehttp check help -j"). Returns an exit status. */
+int cli_help(const struct cli_help *help, const struct opt_group *groups, int argc, char **argv);
+
 /* "ehttp vX / using libbpf vY", or {"version", "libbpf"}. Returns an exit status. */
 int cli_print_version(void);
 
