@@ -50,6 +50,15 @@ static void print_usage(FILE *f)
 
 static int do_help(int argc, char **argv)
 {
+	/* "ehttp help -j" is "ehttp -j help", as for every command */
+	if (argc > 0) {
+		NEXT_ARG();
+		argc = cli_parse(NULL, argc, argv);
+		if (argc < 0)
+			return EXIT_USAGE;
+		if (argc > 0)
+			return BAD_ARG();
+	}
 	if (json_output) {
 		struct jsonw *w = out_jsonw();
 
@@ -82,10 +91,10 @@ int main(int argc, char **argv)
 	if (cli_version_requested)
 		return cli_print_version();
 	if (opts.help)
-		return do_help(argc, argv);
+		return do_help(0, argv);
 	if (argc < 1) {
 		if (json_output)
-			return do_help(argc, argv);
+			return do_help(0, argv);
 		print_usage(stderr);
 		return EXIT_USAGE;
 	}
