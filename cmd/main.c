@@ -50,15 +50,10 @@ static void print_usage(FILE *f)
 
 static int do_help(int argc, char **argv)
 {
-	/* "ehttp help -j" is "ehttp -j help", as for every command */
-	if (argc > 0) {
-		NEXT_ARG();
-		argc = cli_parse(NULL, argc, argv);
-		if (argc < 0)
-			return EXIT_USAGE;
-		if (argc > 0)
-			return BAD_ARG();
-	}
+	/* "ehttp help -j" is "ehttp -j help", as for every command; other words after it
+	 * ("ehttp help help") change nothing */
+	if (argc > 0 && cli_parse(NULL, argc - 1, argv + 1) < 0)
+		return EXIT_USAGE;
 	if (json_output) {
 		struct jsonw *w = out_jsonw();
 
