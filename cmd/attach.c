@@ -56,14 +56,9 @@ int do_attach(int argc, char **argv)
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
-	NEXT_ARG();
-	if (cli_is_help(argc, argv, true))
-		return cli_help(&attach_help, groups, argc, argv);
-	argc = cli_parse(groups, argc, argv);
-	if (argc < 0)
-		return EXIT_USAGE;
-	if (argc > 0)
-		return BAD_ARG();
+	rc = cli_command_args(&attach_help, groups, 0, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 

@@ -97,15 +97,11 @@ static void print_text(const struct check_report *r)
 int do_check(int argc, char **argv)
 {
 	struct check_report report;
+	int rc;
 
-	NEXT_ARG();
-	if (cli_is_help(argc, argv, true))
-		return cli_help(&check_help, NULL, argc, argv);
-	argc = cli_parse(NULL, argc, argv);
-	if (argc < 0)
-		return EXIT_USAGE;
-	if (argc > 0)
-		return BAD_ARG();
+	rc = cli_command_args(&check_help, NULL, 0, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
 
 	check_gather(&kernel_default_paths, &report);
 	if (!report.may_trace)

@@ -22,6 +22,7 @@ static const struct cli_help offsets_help = {
 		"read. With TYPE (e.g. net/http.Request), every field of that struct. With\n"
 		"--func, the functions whose names match PATTERN (a glob; without wildcards,\n"
 		"a substring).\n",
+	.help_exact = true, /* "ehttp offsets he" reads the binary "he" */
 };
 
 struct offsets_opts {
@@ -352,22 +353,15 @@ int do_offsets(int argc, char **argv)
 	struct goelf *g;
 	int rc;
 
-	NEXT_ARG();
-	if (cli_is_help(argc, argv, false))
-		return cli_help(&offsets_help, groups, argc, argv);
-	argc = cli_parse(groups, argc, argv);
-	if (argc < 0)
-		return EXIT_USAGE;
+	rc = cli_command_args(&offsets_help, groups, 2, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
 	if (argc < 1) {
 		p_err("which binary? (try 'ehttp offsets help')");
 		return EXIT_USAGE;
 	}
 	bin = argv[0];
 	type = argc > 1 ? argv[1] : NULL;
-	if (argc > 2) {
-		argv += 2;
-		return BAD_ARG();
-	}
 	pref = opts.source;
 	pattern = opts.pattern;
 	if (type && pattern) {

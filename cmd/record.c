@@ -120,14 +120,9 @@ int do_record(int argc, char **argv)
 	int rc, err;
 
 	capture_opts_init(&opts);
-	NEXT_ARG();
-	if (cli_is_help(argc, argv, true))
-		return cli_help(&record_help, groups, argc, argv);
-	argc = cli_parse(groups, argc, argv);
-	if (argc < 0)
-		return EXIT_USAGE;
-	if (argc > 0)
-		return BAD_ARG();
+	rc = cli_command_args(&record_help, groups, 0, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
 	if (!recorder_opts_valid(&ropts))
 		return EXIT_USAGE;
 	if (!strcmp(ropts.path, "-") && isatty(STDOUT_FILENO)) {

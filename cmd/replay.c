@@ -122,12 +122,10 @@ int do_replay(int argc, char **argv)
 	};
 
 	span_filter_init(&filter);
-	NEXT_ARG();
-	if (cli_is_help(argc, argv, true))
-		return cli_help(&replay_help, groups, argc, argv);
-	argc = cli_parse(groups, argc, argv);
-	if (argc < 0)
-		return EXIT_USAGE;
+	rc = cli_command_args(&replay_help, groups, CLI_ANY_ARGS, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
+	rc = EXIT_OK;
 	files = argv;
 	nfiles = argc;
 	max_spans = ropts.max_spans;

@@ -149,22 +149,41 @@ static bool has_options(const struct opt_group *groups)
 	return false;
 }
 
-bool cli_is_help(int argc, char **argv, bool prefix)
+/* Is argv[0] the word "help"? A unique prefix counts when it is the only argument. */
+static bool is_help(const struct cli_help *help, int argc, char **argv)
 {
 	if (argc < 1)
 		return false;
-	return !strcmp(argv[0], "help") || (prefix && argc == 1 && is_prefix(argv[0], "help"));
+	return !strcmp(argv[0], "help") ||
+	       (!help->help_exact && argc == 1 && is_prefix(argv[0], "help"));
 }
 
-int cli_help(const struct cli_help *help, const struct opt_group *groups, int argc, char **argv)
+int cli_command_args(const struct cli_help *help, const struct opt_group *groups, int max_args,
+		     int *argcp, char ***argvp)
 {
-	NEXT_ARG();
-	argc = cli_parse(NULL, argc, argv);
+	int argc = *argcp - 1;
+	char **argv = *argvp + 1;
+	bool want_help = is_help(help, argc, argv);
+
+	if (want_help) {
+		/* what follows "help" may only be global options: "ehttp check help -j" */
+		NEXT_ARG();
+		argc = cli_parse(NULL, argc, argv);
+		max_args = 0;
+	} else {
+		argc = cli_parse(groups, argc, argv);
+	}
 	if (argc < 0)
 		return EXIT_USAGE;
-	if (argc > 0)
+	if (max_args != CLI_ANY_ARGS && argc > max_args) {
+		argv += max_args;
 		return BAD_ARG();
-	return cli_print_help(help, groups);
+	}
+	if (want_help)
+		return cli_print_help(help, groups);
+	*argcp = argc;
+	*argvp = argv;
+	return CLI_RUN;
 }
 
 /* The description unwrapped: lines joined by spaces, paragraphs by one newline. */

@@ -66,19 +66,23 @@ int cli_parse(const struct opt_group *groups, int argc, char **argv);
 struct cli_help {
 	const char *usage;       /* usage lines, '\n'-separated, each starting "ehttp " */
 	const char *description; /* the paragraph after them */
+	bool help_exact;         /* "help" only in full: a prefix of it could be a file name */
 };
 /* "COMMAND help": the usage, description and options as text, or with -j as one JSON
  * object {"usage": [...], "description": "...", "options": [...]}. Returns EXIT_OK. */
 int cli_print_help(const struct cli_help *help, const struct opt_group *groups);
 
+#define CLI_RUN (-1)      /* cli_command_args: the command goes on */
+#define CLI_ANY_ARGS (-1) /* cli_command_args: no limit on arguments */
 /*
- * Is argv[0] the word "help" of "COMMAND help"? A unique prefix of it counts when it is
- * the only argument and @prefix allows (not where a prefix could be a file name).
+ * A command's arguments, argv[0] being its name. "COMMAND help [GLOBAL OPTIONS]" prints
+ * @help. Otherwise the options are parsed against @groups, then the global ones, and
+ * the arguments that are not options (at most @max_args, or CLI_ANY_ARGS) are left in
+ * (*argv)[0..*argc). Returns CLI_RUN, or the exit status to return at once (help
+ * printed, or a usage error reported).
  */
-bool cli_is_help(int argc, char **argv, bool prefix);
-/* "COMMAND help [GLOBAL OPTIONS]": argv[0] is "help"; what follows it may only be global
- * options ("ehttp check help -j"). Returns an exit status. */
-int cli_help(const struct cli_help *help, const struct opt_group *groups, int argc, char **argv);
+int cli_command_args(const struct cli_help *help, const struct opt_group *groups, int max_args,
+		     int *argc, char ***argv);
 
 /* "ehttp vX / using libbpf vY", or {"version", "libbpf"}. Returns an exit status. */
 int cli_print_version(void);

@@ -317,32 +317,15 @@ void jsonw_eol(struct jsonw *w)
 	}
 }
 
-void jsonw_string_field(struct jsonw *w, const char *name, const char *s)
-{
-	jsonw_name(w, name);
-	jsonw_string(w, s);
-}
-
-void jsonw_uint_field(struct jsonw *w, const char *name, uint64_t v)
-{
-	jsonw_name(w, name);
-	jsonw_uint(w, v);
-}
-
-void jsonw_int_field(struct jsonw *w, const char *name, int64_t v)
-{
-	jsonw_name(w, name);
-	jsonw_int(w, v);
-}
-
-void jsonw_bool_field(struct jsonw *w, const char *name, bool v)
-{
-	jsonw_name(w, name);
-	jsonw_bool(w, v);
-}
-
-void jsonw_double_field(struct jsonw *w, const char *name, double v)
-{
-	jsonw_name(w, name);
-	jsonw_double(w, v);
-}
+/* name + value in one call, for each kind of value */
+#define FIELD(kind, type)                                                      \
+	void jsonw_##kind##_field(struct jsonw *w, const char *name, type v) \
+	{                                                                      \
+		jsonw_name(w, name);                                           \
+		jsonw_##kind(w, v);                                            \
+	}
+FIELD(string, const char *)
+FIELD(uint, uint64_t)
+FIELD(int, int64_t)
+FIELD(bool, bool)
+FIELD(double, double)

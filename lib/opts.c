@@ -269,20 +269,10 @@ void opts_help_jsonw(struct jsonw *w, const struct opt_group *groups)
 	for (; groups->opts; groups++) {
 		for (o = groups->opts; o->name || o->short_name; o++) {
 			jsonw_start_object(w);
-			jsonw_name(w, "long");
-			if (o->name) {
-				snprintf(name, sizeof(name), "--%s", o->name);
-				jsonw_string(w, name);
-			} else {
-				jsonw_null(w);
-			}
-			jsonw_name(w, "short");
-			if (o->short_name) {
-				snprintf(name, sizeof(name), "-%c", o->short_name);
-				jsonw_string(w, name);
-			} else {
-				jsonw_null(w);
-			}
+			snprintf(name, sizeof(name), "--%s", o->name ? o->name : "");
+			jsonw_string_field(w, "long", o->name ? name : NULL);
+			snprintf(name, sizeof(name), "-%c", o->short_name);
+			jsonw_string_field(w, "short", o->short_name ? name : NULL);
 			jsonw_string_field(w, "value", o->value);
 			jsonw_name(w, "help");
 			help_jsonw(w, o->help);

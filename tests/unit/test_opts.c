@@ -296,8 +296,8 @@ Test(opts, help_lines_come_from_the_table)
 
 Test(opts, json_help_lists_every_option, .init = cr_redirect_stdout)
 {
-	static const struct cli_help help = { "ehttp thing [OPTIONS]\nehttp thing help",
-					      "Do a thing\nwell.\n" };
+	static const struct cli_help help = { .usage = "ehttp thing [OPTIONS]\nehttp thing help",
+					      .description = "Do a thing\nwell.\n" };
 	char buf[8192];
 	size_t n;
 	json_t *j, *o;
@@ -321,4 +321,59 @@ Test(opts, json_help_lists_every_option, .init = cr_redirect_stdout)
 	cr_expect_eq(json_array_size(json_object_get(json_array_get(o, 4), "choices")), 3);
 	cr_expect(json_is_null(json_object_get(json_array_get(o, 0), "value")));
 	json_decref(j);
+}
+
+static const struct cli_help thing_help = { .usage = "ehttp thing [OPTIONS] [FILE]",
+					    .description = "A thing.\n" };
+
+Test(opts, command_args_leave_the_arguments, .init = quiet)
+{
+	char *w[] = { "thing", "--port", "5", "file", NULL }, **argv = w;
+	int argc = 4;
+
+	cr_assert_eq(cli_command_args(&thing_help, groups, 1, &argc, &argv), CLI_RUN);
+	cr_expect_eq(argc, 1);
+	cr_expect_str_eq(argv[0], "file");
+	cr_expect_eq(c.port, 5);
+}
+
+Test(opts, command_args_refuse_one_argument_too_many, .init = errors)
+{
+	char *w[] = { "thing", "a", "b", NULL }, **argv = w;
+	int argc = 3;
+
+	cr_expect_eq(cli_command_args(&thing_help, groups, 1, &argc, &argv), EXIT_USAGE);
+	stderr_is("Error: what is 'b'?\n");
+}
+
+Test(opts, command_help_takes_global_options_after_it, .init = quiet)
+{
+	char *w[] = { "thing", "help", "--json", NULL }, **argv = w;
+	int argc = 3;
+
+	cr_expect_eq(cli_command_args(&thing_help, groups, 1, &argc, &argv), EXIT_OK);
+	cr_expect(json_output);
+}
+
+Test(opts, command_help_takes_nothing_else, .init = errors)
+{
+	char *w[] = { "thing", "help", "--port", "5", NULL }, **argv = w;
+	int argc = 4;
+
+	cr_expect_eq(cli_command_args(&thing_help, groups, 1, &argc, &argv), EXIT_USAGE);
+	stderr_is("Error: what is '--port'?\n");
+}
+
+Test(opts, a_prefix_of_help_is_help_only_alone_and_where_allowed, .init = quiet)
+{
+	static const struct cli_help exact = { .usage = "ehttp thing FILE", .description = "",
+					       .help_exact = true };
+	char *w[] = { "thing", "he", NULL }, **argv = w;
+	int argc = 2;
+
+	cr_expect_eq(cli_command_args(&thing_help, groups, 1, &argc, &argv), EXIT_OK);
+	argv = w;
+	argc = 2;
+	cr_expect_eq(cli_command_args(&exact, groups, 1, &argc, &argv), CLI_RUN);
+	cr_expect_str_eq(argv[0], "he", "a file named he");
 }
