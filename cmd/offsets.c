@@ -34,10 +34,10 @@ struct offsets_opts {
 static const char *const source_names[] = { "auto", "dwarf", "runtime", "table", NULL };
 
 static const struct opt offsets_opts[] = {
-	{ "source", 0, "SOURCE",
-	  "where struct layouts come from: auto (DWARF, then runtime\n"
-	  "type descriptors, then the built-in table), dwarf, runtime,\n"
-	  "or table",
+	{ "source", 0, "auto|dwarf|runtime|table",
+	  "where struct layouts come from; auto (the default)\n"
+	  "is DWARF, then runtime type descriptors, then the\n"
+	  "built-in table",
 	  OPT_CHOICE(struct offsets_opts, source, source_names) },
 	{ "func", 0, "PATTERN", "the functions whose names match PATTERN instead",
 	  OPT_STRING(struct offsets_opts, pattern) },
