@@ -45,40 +45,43 @@ static int add_pid(void *ctx, const struct opt *o, const char *spelled, const ch
 	return 0;
 }
 
+/* @val into the array @dst of @size bytes, when it fits with its NUL. */
+static bool copy_fits(char *dst, size_t size, const char *val)
+{
+	if (strlen(val) >= size)
+		return false;
+	memcpy(dst, val, strlen(val) + 1);
+	return true;
+}
+
 static int set_comm(void *ctx, const struct opt *o, const char *spelled, const char *val)
 {
 	struct span_filter *f = ctx;
 
-	if (strlen(val) >= sizeof(f->comm)) {
-		p_err("--comm: '%s' is longer than a command name can be (15 characters)", val);
-		return -1;
-	}
-	snprintf(f->comm, sizeof(f->comm), "%s", val);
-	return 0;
+	if (copy_fits(f->comm, sizeof(f->comm), val))
+		return 0;
+	p_err("--comm: '%s' is longer than a command name can be (15 characters)", val);
+	return -1;
 }
 
 static int set_method(void *ctx, const struct opt *o, const char *spelled, const char *val)
 {
 	struct span_filter *f = ctx;
 
-	if (!*val || strlen(val) >= sizeof(f->method)) {
-		p_err("--method: '%s' is not a request method", val);
-		return -1;
-	}
-	snprintf(f->method, sizeof(f->method), "%s", val);
-	return 0;
+	if (*val && copy_fits(f->method, sizeof(f->method), val))
+		return 0;
+	p_err("--method: '%s' is not a request method", val);
+	return -1;
 }
 
 static int set_path(void *ctx, const struct opt *o, const char *spelled, const char *val)
 {
 	struct span_filter *f = ctx;
 
-	if (strlen(val) >= sizeof(f->path)) {
-		p_err("--path: prefix longer than %zu bytes", sizeof(f->path) - 1);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s", val);
-	return 0;
+	if (copy_fits(f->path, sizeof(f->path), val))
+		return 0;
+	p_err("--path: prefix longer than %zu bytes", sizeof(f->path) - 1);
+	return -1;
 }
 
 static int set_status(void *ctx, const struct opt *o, const char *spelled, const char *val)
