@@ -136,7 +136,7 @@ int cli_parse(const struct opt_group *groups, int argc, char **argv)
 	all[n] = (struct opt_group){ NULL, NULL, NULL };
 	n = opts_parse(all, argc, argv, 0);
 	/* as bpftool: -V anywhere prints the versions and nothing else runs */
-	if (cli_version_requested)
+	if (n >= 0 && cli_version_requested)
 		exit(cli_print_version());
 	return n;
 }
