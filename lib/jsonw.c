@@ -222,10 +222,16 @@ static void put_string(struct jsonw *w, const char *text, size_t len)
 	putch(w, '"');
 }
 
-void jsonw__member(struct jsonw *w, const char *name, size_t len)
+void jsonw__member(struct jsonw *w, const char *name, size_t len, bool plain)
 {
 	jsonw__separate(w);
-	put_string(w, name, len);
+	if (plain) {
+		putch(w, '"');
+		put(w, name, len);
+		putch(w, '"');
+	} else {
+		put_string(w, name, len);
+	}
 	if (w->pretty)
 		put(w, ": ", 2);
 	else
@@ -235,7 +241,7 @@ void jsonw__member(struct jsonw *w, const char *name, size_t len)
 
 void jsonw_name(struct jsonw *w, const char *name)
 {
-	jsonw__member(w, name, strlen(name));
+	jsonw__member(w, name, strlen(name), false);
 }
 
 void jsonw_string_len(struct jsonw *w, const char *s, size_t len)

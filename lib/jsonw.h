@@ -70,7 +70,8 @@ void jsonw_double_field(struct jsonw *w, const char *name, double v);
  * Fast paths for the span printer, the one hot writer: a name that is a literal known to
  * need no escaping, and string values known to need none (ids, addresses, enum names).
  */
-void jsonw__member(struct jsonw *w, const char *name, size_t len);
+/* A member name; @plain: known to need no escaping (a literal). */
+void jsonw__member(struct jsonw *w, const char *name, size_t len, bool plain);
 void jsonw__separate(struct jsonw *w);
 void jsonw__put_slow(struct jsonw *w, const char *p, size_t n);
 char *jsonw__room(struct jsonw *w, size_t n);
@@ -169,7 +170,7 @@ static inline void jsonw_name_lit_len(struct jsonw *w, const char *name, size_t 
 		w->named = true;
 		return;
 	}
-	jsonw__member(w, name, len);
+	jsonw__member(w, name, len, true);
 }
 #define jsonw_name_lit(w, lit) jsonw_name_lit_len(w, "" lit, sizeof(lit) - 1)
 
@@ -189,7 +190,7 @@ static inline void jsonw__next(struct jsonw *w, const char *sep_lit, size_t sep_
 		w->named = true;
 		return;
 	}
-	jsonw__member(w, name, len);
+	jsonw__member(w, name, len, true);
 }
 #define jsonw_next_name_lit(w, lit) \
 	jsonw__next(w, ",\"" lit "\":", sizeof(lit) + 3, "" lit, sizeof(lit) - 1)
