@@ -19,14 +19,14 @@ checked=0
 for cmd in $("$EHTTP" -j help | jq -r '.commands[]'); do
 	[ "$cmd" != help ] || continue
 	# offsets takes its BINARY first; a word that is no option stands in for it
-	lead=()
-	[ "$cmd" != offsets ] || lead=(./binary)
+	first_args=()
+	[ "$cmd" != offsets ] || first_args=(./binary)
 	while IFS=$'\t' read -r opt words; do
 		want=$(tr ' ' '\n' <<<"$words" | sort)
-		expect_eq "$cmd $opt WORD" "$want" "$(complete_words "$EHTTP" "$cmd" "${lead[@]}" "$opt" "")"
+		expect_eq "$cmd $opt WORD" "$want" "$(complete_words "$EHTTP" "$cmd" "${first_args[@]}" "$opt" "")"
 		first=${words%% *}
 		expect_eq "$cmd $opt=PREFIX" "$(grep "^${first:0:1}" <<<"$want")" \
-			"$(complete_words "$EHTTP" "$cmd" "${lead[@]}" "$opt=${first:0:1}")"
+			"$(complete_words "$EHTTP" "$cmd" "${first_args[@]}" "$opt=${first:0:1}")"
 		checked=$((checked + 1))
 	done < <("$EHTTP" -j "$cmd" help | jq -r '.options[] | select(.choices) | "\(.long)\t\(.choices | join(" "))"')
 done
