@@ -67,7 +67,8 @@ struct jsonw;
 void span_stats_jsonw(struct jsonw *w, const struct span_stats *st);
 void span_stats_print(const struct span_stats *st, FILE *f);
 
-/* A sink feeding @st. */
-void span_stats_sink_init(struct span_sink *sink, struct span_stats *st);
+/* A pipeline sink feeding @st (lib/pipeline.h); the caller prints and frees @st. */
+struct pipeline_sink;
+void span_stats_sink(struct pipeline_sink *sink, struct span_stats *st);
 
 #endif
