@@ -103,9 +103,6 @@ const char *span_source_name(uint8_t source);
 /* "127.0.0.1:8080" or "[::1]:8080"; "-" when unknown. Returns @buf. */
 char *span_addr_format(const struct span_addr *addr, char *buf, size_t len);
 
-/* Whether @len bytes of @text are valid UTF-8 (no overlong forms or surrogates). */
-bool span_utf8_valid(const char *text, size_t len);
-
 /* A fresh random span id (never all zero). */
 void span_new_id(uint8_t id[SPAN_SPAN_ID_LEN]);
 /* A fresh random trace id (never all zero), for a request that came without one. */
@@ -133,9 +130,12 @@ struct span_sink {
 };
 
 /* The JSON object attach and replay print for a span (keys are a contract): written
- * as one compact line without a newline, or parsed into a jansson object. Strings
+ * as one compact line without a newline, through a JSON writer (compact or pretty),
+ * or parsed into a jansson object. Strings
  * that are not valid UTF-8 show their non-ASCII bytes as '?'. */
 void span_write_json(FILE *f, const struct span *span, bool with_headers);
+struct jsonw;
+void span_jsonw(struct jsonw *w, const struct span *span, bool with_headers);
 json_t *span_to_json(const struct span *span, bool with_headers);
 /* The one-line text form. Returns @buf. */
 char *span_format_text(const struct span *span, char *buf, size_t len);

@@ -132,6 +132,43 @@ bool export_opts_valid(const struct export_opts *o)
 	return true;
 }
 
+/* Every descriptor goes through export_parse_opt, which checks each value. */
+static int export_opt(void *ctx, const struct opt *o, const char *spelled, const char *value)
+{
+	char name[64];
+	char *argv[2] = { name, (char *)value };
+
+	snprintf(name, sizeof(name), "--%s", o->name);
+	return export_parse_opt(ctx, 2, argv, true) == 2 ? 0 : -1;
+}
+
+const struct opt export_otlp_opts[] = {
+	{ "otlp", 0, "URL", "send spans to an OTLP/HTTP receiver (a collector, Jaeger,\n"
+			     "Tempo): http://HOST:4318 posts to /v1/traces", OPT_CALL(export_opt) },
+	{ "otlp-format", 0, "protobuf|json", "the request encoding (default protobuf)",
+	  OPT_CALL(export_opt) },
+	{ "otlp-compression", 0, "gzip|none", "request compression (default gzip)",
+	  OPT_CALL(export_opt) },
+	{ "otlp-headers", 0, "FILE", "extra request headers, 'Name: value' lines; also read\n"
+				     "from OTEL_EXPORTER_OTLP_HEADERS and\n"
+				     "OTEL_EXPORTER_OTLP_TRACES_HEADERS", OPT_CALL(export_opt) },
+	{ "otlp-queue", 0, "SPANS", "spans waiting to be sent at most (default 65536)",
+	  OPT_CALL(export_opt) },
+	{ "otlp-timeout", 0, "SEC", "per request, and for what is queued at exit (default 10)",
+	  OPT_CALL(export_opt) },
+	{ "service-name", 0, "EXE=NAME", "service.name for the executable EXE (default: the\n"
+					 "executable's name)", OPT_CALL(export_opt) },
+	{ NULL },
+};
+
+const struct opt export_metrics_opts[] = {
+	{ "metrics", 0, "[ADDR:]PORT", "serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+				       "(ADDR 127.0.0.1 unless given)", OPT_CALL(export_opt) },
+	{ "metrics-routes", 0, "N", "routes per service in metrics before the rest fold into\n"
+				    "one series (default 100)", OPT_CALL(export_opt) },
+	{ NULL },
+};
+
 static int sink_emit(void *ctx, const struct span *span)
 {
 	struct exporters *x = ctx;

@@ -9,30 +9,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "opts.h"
 #include "pipeline.h"
 #include "span.h"
 #include "spanfile.h"
 #include "export/metrics.h"
 #include "export/otlp.h"
 
-/* Options text for the help screens. */
-#define EXPORT_OTLP_USAGE                                                                    \
-	"  --otlp URL           send spans to an OTLP/HTTP receiver (a collector, Jaeger,\n"  \
-	"                       Tempo): http://HOST:4318 posts to /v1/traces\n"              \
-	"  --otlp-format protobuf|json  the request encoding (default protobuf)\n"           \
-	"  --otlp-compression gzip|none  request compression (default gzip)\n"                \
-	"  --otlp-headers FILE  extra request headers, 'Name: value' lines; also read\n"     \
-	"                       from OTEL_EXPORTER_OTLP_HEADERS and\n"                       \
-	"                       OTEL_EXPORTER_OTLP_TRACES_HEADERS\n"                         \
-	"  --otlp-queue SPANS   spans waiting to be sent at most (default 65536)\n"          \
-	"  --otlp-timeout SEC   per request, and for what is queued at exit (default 10)\n"  \
-	"  --service-name EXE=NAME  service.name for the executable EXE (default: the\n"     \
-	"                       executable's name)\n"
-#define EXPORT_METRICS_USAGE                                                                 \
-	"  --metrics [ADDR:]PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"    \
-	"                       (ADDR 127.0.0.1 unless given)\n"                              \
-	"  --metrics-routes N   routes per service in metrics before the rest fold into\n"   \
-	"                       one series (default 100)\n"
+/* The option descriptors (lib/opts.h), for a group whose context is a struct
+ * export_opts: the OTLP ones (attach, record, replay) and the metrics ones (live). */
+extern const struct opt export_otlp_opts[];
+extern const struct opt export_metrics_opts[];
 
 struct export_opts {
 	struct otlp_opts otlp;

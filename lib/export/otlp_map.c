@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonw.h"
 #include "span_stats.h"
 #include "export/otlp_map.h"
 
@@ -25,7 +26,7 @@ size_t otlp_utf8_len(const char *in, size_t len)
 {
 	size_t n = len, i;
 
-	if (span_utf8_valid(in, len))
+	if (jsonw_utf8_valid(in, len))
 		return len;
 	for (i = 0; i < len; i++)
 		n += (unsigned char)in[i] >= 0x80 ? 2 : 0;
@@ -34,7 +35,7 @@ size_t otlp_utf8_len(const char *in, size_t len)
 
 size_t otlp_utf8_copy(char *out, size_t cap, const char *in, size_t len)
 {
-	bool valid = span_utf8_valid(in, len);
+	bool valid = jsonw_utf8_valid(in, len);
 	size_t o = 0, i;
 
 	if (!cap)
