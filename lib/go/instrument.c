@@ -52,6 +52,9 @@ const struct goelf_want_field goelf_want_fields[] = {
 	{ "net/http.Request", "ContentLength" },
 	{ "net/http.Request", "Host" },
 	{ "net/http.Request", "RemoteAddr" },
+	{ "net/http.Request", "RequestURI" },
+	{ "net/http.Request", "ProtoMajor" },
+	{ "net/http.Request", "ProtoMinor" },
 	{ "net/http.Request", "ctx" },
 	{ "net/url.URL", "Scheme" },
 	{ "net/url.URL", "Host" },
@@ -59,12 +62,16 @@ const struct goelf_want_field goelf_want_fields[] = {
 	{ "net/url.URL", "RawQuery" },
 	{ "net/http.Response", "StatusCode" },
 	{ "net/http.Response", "ContentLength" },
+	{ "net/http.Response", "ProtoMajor" },
+	{ "net/http.Response", "ProtoMinor" },
 	{ "net/http.response", "req" },
 	{ "net/http.response", "status" },
 	{ "bufio.Writer", "buf" },
 	{ "bufio.Writer", "n" },
 	{ "bufio.Writer", "wr" },
 	{ "net/http.conn", "rwc" },
+	/* the goroutine id, for spans (probes key their maps on the g pointer itself) */
+	{ "runtime.g", "goid" },
 };
 const size_t goelf_want_fields_count = sizeof(goelf_want_fields) / sizeof(goelf_want_fields[0]);
 
@@ -84,6 +91,9 @@ static const struct {
 	{ "net/http.Request", "ContentLength", 17, 27, 88 },
 	{ "net/http.Request", "Host", 17, 27, 128 },
 	{ "net/http.Request", "RemoteAddr", 17, 27, 176 },
+	{ "net/http.Request", "RequestURI", 17, 27, 192 },
+	{ "net/http.Request", "ProtoMajor", 17, 27, 40 },
+	{ "net/http.Request", "ProtoMinor", 17, 27, 48 },
 	{ "net/http.Request", "ctx", 17, 22, 232 },
 	{ "net/http.Request", "ctx", 23, 27, 248 }, /* Pattern string added before ctx */
 	{ "net/url.URL", "Scheme", 17, 27, 0 },
@@ -93,12 +103,18 @@ static const struct {
 	{ "net/url.URL", "RawQuery", 26, 27, 88 },
 	{ "net/http.Response", "StatusCode", 17, 27, 16 },
 	{ "net/http.Response", "ContentLength", 17, 27, 80 },
+	{ "net/http.Response", "ProtoMajor", 17, 27, 40 },
+	{ "net/http.Response", "ProtoMinor", 17, 27, 48 },
 	{ "net/http.response", "req", 17, 27, 8 },
 	{ "net/http.response", "status", 17, 27, 120 },
 	{ "bufio.Writer", "buf", 17, 27, 16 },
 	{ "bufio.Writer", "n", 17, 27, 40 },
 	{ "bufio.Writer", "wr", 17, 27, 48 },
 	{ "net/http.conn", "rwc", 17, 27, 16 },
+	/* DWARF of 1.19 and 1.27 builds says 152; 1.23 and 1.24 carry 8 bytes more before it */
+	{ "runtime.g", "goid", 17, 22, 152 },
+	{ "runtime.g", "goid", 23, 24, 160 },
+	{ "runtime.g", "goid", 25, 27, 152 },
 };
 
 static int64_t table_offset(int minor, const char *strct, const char *field)
