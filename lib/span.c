@@ -41,9 +41,29 @@ const char *span_source_name(uint8_t source)
 {
 	switch (source) {
 	case SPAN_SOURCE_SYSCALL: return "syscall";
-	case SPAN_SOURCE_GO_UPROBE: return "go_uprobe";
+	case SPAN_SOURCE_GO_UPROBE: return "go";
 	default: return "unknown";
 	}
+}
+
+const char *span_go_link_name(uint8_t link)
+{
+	switch (link) {
+	case SPAN_GO_LINK_ROOT: return "root";
+	case SPAN_GO_LINK_INCOMING: return "traceparent";
+	case SPAN_GO_LINK_HANDLER: return "handler";
+	case SPAN_GO_LINK_SPAWNED: return "spawned";
+	case SPAN_GO_LINK_GAVE_UP: return "gave_up";
+	default: return "none";
+	}
+}
+
+static bool id_is_set(const uint8_t *id, size_t len)
+{
+	while (len--)
+		if (id[len])
+			return true;
+	return false;
 }
 
 /* Two decimal digits for each of 0..99. */
@@ -478,14 +498,31 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 	JSON_PLAIN(&o, ",\"source\":", name, strlen(name));
 	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, hexid);
 	JSON_PLAIN(&o, ",\"span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
-	if (s->has_parent) {
+	/* A trace id minted at request start has no parent: printed all the same. */
+	if (s->has_parent || id_is_set(s->trace_id, SPAN_TRACE_ID_LEN)) {
 		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, hexid);
 		JSON_PLAIN(&o, ",\"trace_id\":", hexid, 2 * SPAN_TRACE_ID_LEN);
+	}
+	if (s->has_parent) {
 		hex_encode(s->parent_span_id, SPAN_SPAN_ID_LEN, hexid);
 		JSON_PLAIN(&o, ",\"parent_span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
 	}
 	if (s->conn_id)
 		JSON_UINT(&o, ",\"conn_id\":", s->conn_id);
+	if (s->go_link) {
+		if (s->goid)
+			JSON_UINT(&o, ",\"goroutine\":", s->goid);
+		name = span_go_link_name(s->go_link);
+		JSON_PLAIN(&o, ",\"link\":", name, strlen(name));
+		if (s->role == SPAN_ROLE_CLIENT && s->go_link != SPAN_GO_LINK_ROOT)
+			JSON_UINT(&o, ",\"link_depth\":", s->go_depth);
+		if (s->parent_ended)
+			JOUT_LIT(&o, ",\"parent_ended\":true");
+		if (s->go_wire)
+			JOUT_LIT(&o, ",\"wire\":true");
+		else
+			JOUT_LIT(&o, ",\"wire\":false");
+	}
 	if (s->flags) {
 		JOUT_LIT(&o, ",\"flags\":[");
 		for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
