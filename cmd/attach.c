@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "capture.h"
+#include "live.h"
 #include "cli.h"
 #include "loader.h"
 #include "main.h"
@@ -21,22 +22,32 @@ static int attach_help(void)
 	       "Trace the HTTP/1.x exchanges processes make and serve, from socket or syscall\n"
 	       "tracepoints, and print each request with its response as one span as it\n"
 	       "completes: a text line, or with -j one JSON object per line. With no -p, --comm\n"
-	       "or --port, every process on the host. Ctrl-C, the count or the duration ends it;\n"
-	       "a summary goes to stderr.\n"
+	       "or --port, every process on the host. Go programs are also traced from inside\n"
+	       "(uprobes on net/http), which links their outgoing calls to the requests that\n"
+	       "made them. Ctrl-C, the count or the duration ends it; a summary goes to stderr.\n"
 	       "\n"
-	       "Options:\n" CAPTURE_USAGE
+	       "Options:\n" CAPTURE_USAGE LIVE_USAGE
 	       "  --headers            with -j, include the header blocks (credentials redacted)\n");
 	return EXIT_OK;
 }
 
-static void print_summary(const struct capture_stats *st)
+static void print_summary(const struct live_stats *ls)
 {
+	const struct capture_stats *st = &ls->capture;
+
 	/* stderr in every mode: stdout carries spans only, and drops are never silent. */
+	if (ls->go_on)
+		fprintf(stderr, "Go: %llu process%s traced, %llu refused, %llu span%s from uprobes "
+			"(%llu merged with the wire's), %llu dropped, %llu without room in the maps\n",
+			(unsigned long long)ls->go.processes, ls->go.processes == 1 ? "" : "es",
+			(unsigned long long)ls->go.refused, (unsigned long long)ls->go.spans,
+			ls->go.spans == 1 ? "" : "s", (unsigned long long)ls->merge.merged,
+			(unsigned long long)ls->go.dropped, (unsigned long long)ls->go.no_state);
 	fprintf(stderr,
 		"%llu span%s, %llu events, %llu connections, %llu dropped, %llu lost\n",
-		(unsigned long long)st->spans, st->spans == 1 ? "" : "s",
+		(unsigned long long)ls->spans, ls->spans == 1 ? "" : "s",
 		(unsigned long long)st->events, (unsigned long long)st->conns,
-		(unsigned long long)st->dropped, (unsigned long long)st->lost);
+		(unsigned long long)(st->dropped + ls->go.dropped), (unsigned long long)st->lost);
 }
 
 int do_attach(int argc, char **argv)
@@ -46,11 +57,11 @@ int do_attach(int argc, char **argv)
 	 * file costs the page cache's work per call. */
 	static char out_buf[256 << 10];
 	struct capture_opts opts;
-	struct capture_stats st;
+	struct live_stats st;
 	struct span_printer printer = { 0 };
 	struct span_sink sink;
-	struct capture *cap;
-	int rc, taken;
+	struct live *live;
+	int rc, taken, go_mode = LIVE_GO_AUTO;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
@@ -63,7 +74,9 @@ int do_attach(int argc, char **argv)
 			NEXT_ARG();
 			continue;
 		}
-		taken = capture_parse_opt(&opts, argc, argv);
+		taken = live_parse_opt(&go_mode, argc, argv);
+		if (!taken)
+			taken = capture_parse_opt(&opts, argc, argv);
 		if (taken < 0)
 			return EXIT_USAGE;
 		if (taken == 0)
@@ -75,13 +88,14 @@ int do_attach(int argc, char **argv)
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
 	loader_catch_signals();
-	if (capture_open(&cap, &opts))
+	if (live_open(&live, &opts, go_mode))
 		return EXIT_FAIL;
 	span_printer_init(&sink, &printer);
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks (Ctrl-C to stop)\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks%s (Ctrl-C to stop)\n",
 		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
-		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall");
+		live_hooks(live) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
+		live_go_on(live) ? " and Go uprobes" : "");
 	fflush(stderr);
 
 	/* Spans are written as they complete and reach stdout once per poll round (a few
@@ -89,23 +103,24 @@ int do_attach(int argc, char **argv)
 	 * the pipeline does. */
 	printer.batch = true;
 	do {
-		rc = capture_poll(cap, POLL_MS, &sink);
+		rc = live_poll(live, POLL_MS, &sink);
 		if (fflush(stdout) && rc >= 0)
 			rc = -EPIPE;
 	} while (rc == 0 && !loader_stop);
 
-	capture_finish(cap, rc < 0 ? NULL : &sink);
+	live_finish(live, rc < 0 ? NULL : &sink);
 	fflush(stdout);
-	capture_get_stats(cap, &st);
-	capture_close(cap, NULL);
-	if (st.targets_gone)
+	live_get_stats(live, &st);
+	live_close(live);
+	if (st.capture.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st);
 	if (rc < 0 && rc != -EPIPE) {
 		p_err("capture failed: %s", strerror(-rc));
 		return EXIT_FAIL;
 	}
-	if (st.dropped)
-		p_warn("%llu events were dropped: the ring buffer was full", (unsigned long long)st.dropped);
+	if (st.capture.dropped || st.go.dropped)
+		p_warn("%llu events were dropped: the ring buffer was full",
+		       (unsigned long long)(st.capture.dropped + st.go.dropped));
 	return EXIT_OK;
 }
