@@ -40,6 +40,7 @@ struct go_bin {
 	dev_t dev;
 	ino_t ino;
 	enum bin_state state;
+	uint32_t id; /* key of go_bins when traced */
 	char version[32];
 	char reason[256];
 	struct bpf_link **links;
@@ -53,8 +54,9 @@ struct go_source {
 	struct span_clock own_clock;
 	const struct span_clock *clock;
 	struct span_filter filter;
-	struct go_bin *bins;
+	struct go_bin *bins; /* every executable looked at, Go or not */
 	size_t nbins;
+	uint32_t ngo;        /* Go binaries among them: the keys of go_bins */
 	uint32_t *pids; /* traced, sorted */
 	size_t npids, pids_cap;
 	struct span_sink *out; /* during poll */
@@ -284,7 +286,7 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 		       "(no DWARF, no runtime type, no table row for this version)", b->version);
 		goto out;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.go_bins), &id, &o, BPF_ANY)) {
+	if (id >= GO_MAX_BINS || bpf_map_update_elem(bpf_map__fd(s->skel->maps.go_bins), &id, &o, BPF_ANY)) {
 		REFUSE(b, "%s: the kernel map of binaries is full (%d)", b->version, GO_MAX_BINS);
 		goto out;
 	}
@@ -362,10 +364,10 @@ static void probe_process(struct go_source *s, uint32_t pid, const char *comm_hi
 		memset(b, 0, sizeof(*b));
 		b->dev = st.st_dev;
 		b->ino = st.st_ino;
-		if (s->nbins >= GO_MAX_BINS)
-			REFUSE(b, "more than %d Go binaries are traced already", GO_MAX_BINS);
-		else
-			setup_bin(s, b, (uint32_t)s->nbins, path);
+		b->id = s->ngo;
+		setup_bin(s, b, b->id, path);
+		if (b->state == BIN_TRACED)
+			s->ngo++;
 		s->nbins++;
 	}
 	if (b->state == BIN_NOT_GO)
@@ -376,7 +378,7 @@ static void probe_process(struct go_source *s, uint32_t pid, const char *comm_hi
 		s->stats.refused++;
 		return;
 	}
-	proc.bin = (uint32_t)(b - s->bins);
+	proc.bin = b->id;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.go_procs), &pid, &proc, BPF_ANY)) {
 		p_warn("Go: pid %u (%s) not traced by uprobes: more than %d Go processes", pid,
 		       comm, GO_MAX_PROCS);
