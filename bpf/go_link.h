@@ -131,6 +131,9 @@ static __always_inline int go_parse_traceparent_line(const char *line, __u32 len
 		return 0;
 	for (i = 0; i < 4 && (line[at] == ' ' || line[at] == '\t'); i++)
 		at++;
+	/* optional whitespace around the value, as the wire's parser (span.c) allows */
+	for (i = 0; i < 4 && len > at && (line[len - 1] == ' ' || line[len - 1] == '\t'); i++)
+		len--;
 	if (len - at < GO_TRACEPARENT_VALUE)
 		return 0;
 	if (line[at + 2] != '-' || line[at + 35] != '-' || line[at + 52] != '-')
@@ -141,6 +144,8 @@ static __always_inline int go_parse_traceparent_line(const char *line, __u32 len
 		return 0;
 	if (hi == 0 && lo == 0 && len - at != GO_TRACEPARENT_VALUE)
 		return 0; /* version 00 has exactly these fields */
+	if (len - at > GO_TRACEPARENT_VALUE && line[at + GO_TRACEPARENT_VALUE] != '-')
+		return 0; /* a later version's further fields follow a dash */
 	for (i = 0; i < 16; i++) {
 		hi = go_hex_value(line[at + 3 + 2 * i]);
 		lo = go_hex_value(line[at + 4 + 2 * i]);
