@@ -1,0 +1,74 @@
+# The Go source on the ways Go programs are built: stripped (no symbols, no DWARF: the
+# functions come from the pclntab and the struct layouts from the runtime's type
+# descriptors), PIE (load bias) and static (CGO_ENABLED=0), each as the frontend of
+# its own chain, all traced at once. And a binary whose functions cannot all be found
+# (runtime.goexit1 renamed in its function table): named in a warning with the reason,
+# and still traced by the socket hooks. Ground truth: the programs' own logs.
+. tests/integration/lib.sh
+. tests/integration/attach_lib.sh
+. tests/integration/go_lib.sh
+
+go_build_with 1.19 chain "$TMP/backend"
+go_build_with 1.19 chain "$TMP/stripped" -ldflags=-s\ -w
+go_build_with 1.19 chain "$TMP/pie" -buildmode=pie
+CGO_ENABLED=0 go_build_with 1.19 chain "$TMP/static"
+file "$TMP/static" | grep -q 'statically linked' || fail "$TMP/static is not static: $(file "$TMP/static")"
+file "$TMP/pie" | grep -qi 'pie\|shared object' || fail "$TMP/pie is not PIE: $(file "$TMP/pie")"
+# The name is only in the pclntab once stripped; Go looks functions up by address.
+cp "$TMP/stripped" "$TMP/renamed"
+python3 - "$TMP/renamed" <<'PY' || fail "could not rename runtime.goexit1"
+import sys
+p = sys.argv[1]
+b = open(p, "rb").read()
+n = b.count(b"runtime.goexit1\x00")
+assert n >= 1, n
+open(p, "wb").write(b.replace(b"runtime.goexit1\x00", b"runtime.goexitX\x00"))
+PY
+
+declare -A fe be fe_port
+pids=()
+for v in stripped pie static renamed; do
+	bp=$(free_port)
+	fe_port[$v]=$(free_port)
+	"$TMP/backend" backend "127.0.0.1:$bp" >"$TMP/be-$v.log" 2>"$TMP/be-$v.err" &
+	be[$v]=$!
+	on_exit "kill ${be[$v]} 2>/dev/null; wait ${be[$v]} 2>/dev/null"
+	"$TMP/$v" frontend "127.0.0.1:${fe_port[$v]}" "http://127.0.0.1:$bp" >"$TMP/fe-$v.log" 2>"$TMP/fe-$v.err" &
+	fe[$v]=$!
+	on_exit "kill ${fe[$v]} 2>/dev/null; wait ${fe[$v]} 2>/dev/null"
+	wait_port "$bp"
+	wait_port "${fe_port[$v]}"
+	pids+=(-p "${fe[$v]}" -p "${be[$v]}")
+done
+
+out=$TMP/spans.json
+attach_start "$out" "${pids[@]}"
+for v in stripped pie static; do
+	go_wait_traced "$out" "${fe[$v]}"
+done
+grep -q "^Warning: Go: pid ${fe[renamed]} (renamed) not traced by uprobes: go1\.19[.0-9]*: runtime\.goexit1 is not in the binary; the socket hooks still see its HTTP/1 traffic$" "$out.err" ||
+	fail "no warning naming the renamed binary's process and reason: $(grep Go "$out.err")"
+
+for v in stripped pie static renamed; do
+	base=http://127.0.0.1:${fe_port[$v]}
+	curl -sf -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+		"$base/direct?id=$v-d" "$base/spawn?id=$v-s" "$base/parallel?id=$v-p" "$base/nested?id=$v-n" ||
+		fail "curl $v"
+done
+sleep 0.5
+attach_stop "$out"
+
+for v in stripped pie static; do
+	echo "--- $v"
+	python3 tests/fixtures/go_links.py "$out" "$TMP/fe-$v.log" "${fe[$v]}" "$TMP/be-$v.log" "${be[$v]}" \
+		"$v-d.direct=link:handler:0" "$v-s.spawn=link:spawned:1" "$v-p.p1=link:spawned:1" \
+		"$v-p.p2=link:spawned:1" "$v-n.nested=link:spawned:2" || fail "links of the $v build"
+done
+# The renamed binary's exchanges: seen by the socket hooks alone, one span each.
+expect_eq "server spans of the binary left to the socket hooks" \
+	"syscall /direct?id=renamed-d
+syscall /nested?id=renamed-n
+syscall /parallel?id=renamed-p
+syscall /spawn?id=renamed-s" \
+	"$(jq -r --argjson pid "${fe[renamed]}" 'select(.pid == $pid and .role == "server") | "\(.source) \(.target)"' "$out" | sort)"
+echo "stripped, PIE and static Go builds are traced; the one that cannot be is said"
