@@ -60,24 +60,25 @@ struct {
 	__type(value, struct go_proc);
 } go_procs SEC(".maps");
 
-/* Requests being served, by the handler's goroutine. Not LRU: user space reads what is
- * left at the end as partial spans, and goexit1 removes a dead goroutine's. */
+/* Requests being served, by the handler's goroutine; what is left at the end is read
+ * by user space as partial spans. LRU: a handler that panicked never returns. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, GO_MAX_GOROUTINES);
 	__type(key, struct go_key);
 	__type(value, struct go_req);
 } server_reqs SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, GO_MAX_GOROUTINES);
 	__type(key, struct go_key);
 	__type(value, struct go_req);
 } client_reqs SEC(".maps");
 
-/* Goroutines spawned under a request. LRU: a goroutine whose exit was missed (it
- * predates the capture's goexit1 probe) cannot fill the map. */
+/* Goroutines spawned under a request. LRU: nothing watches goroutines end (a probe on
+ * runtime.goexit1 would cost every goroutine of the program a trap), and goids are
+ * never reused, so the oldest go when room is needed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, GO_MAX_GOROUTINES);
@@ -85,7 +86,8 @@ struct {
 	__type(value, struct go_link);
 } links SEC(".maps");
 
-/* newproc1's entry → its return, on the same thread (it runs on the system stack). */
+/* newproc1's entry → its return, on the same thread (it runs on the system stack);
+ * only before Go 1.21, whose g does not say who spawned it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
@@ -182,6 +184,12 @@ static __always_inline __u16 read_gostr(__u64 addr, char *dst, __u32 size, __u32
 	return s.len > 0xffff ? 0xffff : s.len;
 }
 
+/* The running goroutine's id: the key of every per-goroutine map. */
+static __always_inline __u64 cur_goid(struct pt_regs *ctx, const struct go_offsets *o)
+{
+	return read_word(GO_G(ctx) + o->g_goid);
+}
+
 static __always_inline void new_id(__u8 *id, int words)
 {
 	__u32 r;
@@ -195,8 +203,7 @@ static __always_inline void new_id(__u8 *id, int words)
 	}
 }
 
-static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g,
-						const struct go_offsets *o)
+static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g, __u64 goid)
 {
 	__u32 zero = 0;
 	struct go_req *r = bpf_map_lookup_elem(&scratch, &zero);
@@ -210,8 +217,7 @@ static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g,
 	r->ev.pid = pid;
 	r->ev.tid = (__u32)bpf_get_current_pid_tgid();
 	r->ev.g = g;
-	if (o->g_goid >= 0)
-		r->ev.goid = read_word(g + o->g_goid);
+	r->ev.goid = goid;
 	r->ev.start_ns = bpf_ktime_get_ns();
 	r->writer = 0;
 	bpf_get_current_comm(r->ev.comm, sizeof(r->ev.comm));
@@ -240,8 +246,8 @@ int go_serve_enter(struct pt_regs *ctx)
 	if (!o)
 		return 0;
 	k.pid = pid;
-	k.g = GO_G(ctx);
-	r = start_req(GO_EV_SERVER, pid, k.g, o);
+	k.goid = cur_goid(ctx, o);
+	r = start_req(GO_EV_SERVER, pid, GO_G(ctx), k.goid);
 	if (!r)
 		return 0;
 	writer = GO_ARG3(ctx); /* the interface's data word; ARG2 is its itab */
@@ -292,7 +298,7 @@ int go_serve_return(struct pt_regs *ctx)
 	if (!o)
 		return 0;
 	k.pid = pid;
-	k.g = GO_G(ctx);
+	k.goid = cur_goid(ctx, o);
 	r = bpf_map_lookup_elem(&server_reqs, &k);
 	if (!r)
 		return 0;
@@ -337,7 +343,7 @@ int go_header_line(struct pt_regs *ctx)
 	if (!go_parse_traceparent_line(line, len, &tp))
 		return 0;
 	k.pid = pid;
-	k.g = GO_G(ctx);
+	k.goid = cur_goid(ctx, o);
 	bpf_map_update_elem(&pending_tp, &k, &tp, BPF_ANY);
 	return 0;
 }
@@ -357,8 +363,8 @@ int go_client_enter(struct pt_regs *ctx)
 	if (!o)
 		return 0;
 	k.pid = pid;
-	k.g = GO_G(ctx);
-	r = start_req(GO_EV_CLIENT, pid, k.g, o);
+	k.goid = cur_goid(ctx, o);
+	r = start_req(GO_EV_CLIENT, pid, GO_G(ctx), k.goid);
 	if (!r)
 		return 0;
 	req = GO_ARG2(ctx);
@@ -389,7 +395,7 @@ int go_client_enter(struct pt_regs *ctx)
 		link = bpf_map_lookup_elem(&links, &k);
 		if (link) {
 			lk.pid = pid;
-			lk.g = link->server_g;
+			lk.goid = link->server_goid;
 			linked_now = bpf_map_lookup_elem(&server_reqs, &lk);
 		}
 	}
@@ -413,7 +419,7 @@ int go_client_return(struct pt_regs *ctx)
 	if (!o)
 		return 0;
 	k.pid = pid;
-	k.g = GO_G(ctx);
+	k.goid = cur_goid(ctx, o);
 	r = bpf_map_lookup_elem(&client_reqs, &k);
 	if (!r)
 		return 0;
@@ -439,31 +445,39 @@ int go_client_return(struct pt_regs *ctx)
 	return 0;
 }
 
-/* ---- goroutines: runtime.newproc1(fn, callergp, ...) *g and runtime.goexit1() ------------ */
+/* ---- goroutines: runtime.newproc1(fn, callergp, ...) *g ---------------------------------- */
+/* The link a new goroutine gets from the goroutine @creator of process @pid, if any. */
+static __always_inline int spawned_by(__u32 pid, __u64 creator, struct go_link *child)
+{
+	struct go_key k = { .pid = pid, .goid = creator };
+	struct go_link *link = NULL;
+	struct go_req *srv;
+
+	srv = bpf_map_lookup_elem(&server_reqs, &k);
+	if (!srv)
+		link = bpf_map_lookup_elem(&links, &k);
+	return go_link_inherit(srv ? &srv->ev : NULL, link, creator, child);
+}
+
+/* Before Go 1.21 only: the spawner is an argument, gone by the return. */
 SEC("uprobe")
 int go_spawn_enter(struct pt_regs *ctx)
 {
 	const struct go_offsets *o;
-	struct go_req *srv;
-	struct go_link child, *link = NULL;
-	struct go_key k = {};
-	__u64 tid, arg2, arg4;
+	struct go_link child;
+	__u64 tid, arg2, arg4, creator_g;
 	__u32 pid;
 
 	o = traced(&pid);
 	if (!o)
 		return 0;
-	k.pid = pid;
 	/* Both registers are read: the verifier refuses a context offset chosen at run time. */
 	arg2 = GO_ARG2(ctx);
 	arg4 = GO_ARG4(ctx);
 	barrier_var(arg2);
 	barrier_var(arg4);
-	k.g = o->newproc_creator_arg == 4 ? arg4 : arg2;
-	srv = bpf_map_lookup_elem(&server_reqs, &k);
-	if (!srv)
-		link = bpf_map_lookup_elem(&links, &k);
-	if (!go_link_inherit(srv ? &srv->ev : NULL, link, k.g, &child))
+	creator_g = o->newproc_creator_arg == 4 ? arg4 : arg2;
+	if (!spawned_by(pid, read_word(creator_g + o->g_goid), &child))
 		return 0;
 	tid = bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&spawning, &tid, &child, BPF_ANY);
@@ -473,52 +487,27 @@ int go_spawn_enter(struct pt_regs *ctx)
 SEC("uprobe")
 int go_spawn_return(struct pt_regs *ctx)
 {
-	struct go_link *child;
-	struct go_key k = {};
-	__u64 tid = bpf_get_current_pid_tgid();
-
-	child = bpf_map_lookup_elem(&spawning, &tid);
-	if (!child)
-		return 0;
-	k.pid = tid >> 32;
-	k.g = GO_ARG1(ctx);
-	if (k.g)
-		bpf_map_update_elem(&links, &k, child, BPF_ANY);
-	bpf_map_delete_elem(&spawning, &tid);
-	return 0;
-}
-
-SEC("uprobe")
-int go_goexit(struct pt_regs *ctx)
-{
 	const struct go_offsets *o;
+	struct go_link *pending, child;
 	struct go_key k = {};
-	struct go_req *r;
+	__u64 tid = bpf_get_current_pid_tgid(), newg = GO_ARG1(ctx);
 	__u32 pid;
 
 	o = traced(&pid);
-	if (!o)
+	if (!o || !newg)
 		return 0;
 	k.pid = pid;
-	k.g = GO_G(ctx);
-	bpf_map_delete_elem(&links, &k);
-	bpf_map_delete_elem(&pending_tp, &k);
-	/* A handler that panicked never returned: its request ends with its goroutine
-	 * (net/http recovers, logs and closes the connection). */
-	r = bpf_map_lookup_elem(&server_reqs, &k);
-	if (r) {
-		r->ev.type = GO_EV_ABORTED;
-		r->ev.end_ns = bpf_ktime_get_ns();
-		emit(&r->ev);
-		bpf_map_delete_elem(&server_reqs, &k);
+	k.goid = read_word(newg + o->g_goid);
+	if (o->g_parent_goid >= 0) {
+		if (spawned_by(pid, read_word(newg + o->g_parent_goid), &child))
+			bpf_map_update_elem(&links, &k, &child, BPF_ANY);
+		return 0;
 	}
-	r = bpf_map_lookup_elem(&client_reqs, &k);
-	if (r) {
-		r->ev.type = GO_EV_ABORTED;
-		r->ev.end_ns = bpf_ktime_get_ns();
-		emit(&r->ev);
-		bpf_map_delete_elem(&client_reqs, &k);
-	}
+	pending = bpf_map_lookup_elem(&spawning, &tid);
+	if (!pending)
+		return 0;
+	bpf_map_update_elem(&links, &k, pending, BPF_ANY);
+	bpf_map_delete_elem(&spawning, &tid);
 	return 0;
 }
 

@@ -43,10 +43,10 @@ struct go_offsets {
 	__s32 resp_status_code, resp_content_length, resp_proto_major, resp_proto_minor;
 	__s32 response_req, response_status; /* net/http.response (the HTTP/1 ResponseWriter) */
 	__s32 g_goid;
+	__s32 g_parent_goid; /* Go 1.21+; -1 before: then newproc1's entry says who spawns */
 	/* Which argument of runtime.newproc1 is the creating goroutine (1-based): 4 in
 	 * Go 1.17 (fn, argp, narg, callergp), 2 from 1.18 (fn, callergp, ...). */
 	__u32 newproc_creator_arg;
-	__u32 pad;
 };
 
 /* One traced process: which binary's offsets apply. */
@@ -55,18 +55,21 @@ struct go_proc {
 	__u32 pad;
 };
 
-/* Maps of per-goroutine state are keyed by process and g pointer. */
+/*
+ * Maps of per-goroutine state are keyed by process and goroutine id. Go never reuses a
+ * goid (it does reuse g structs), so nothing stale can be taken for a new goroutine's,
+ * and no probe on goroutine exit is needed: the maps are LRU.
+ */
 struct go_key {
 	__u32 pid;
 	__u32 pad;
-	__u64 g;
+	__u64 goid;
 };
 
 enum go_event_type {
 	GO_EV_SERVER = 1, /* serverHandler.ServeHTTP returned */
 	GO_EV_CLIENT = 2, /* (*Transport).roundTrip returned */
 	GO_EV_EXEC = 3,   /* a process executed a new image: maybe a Go binary to trace */
-	GO_EV_ABORTED = 4,/* a goroutine ended inside a request (a handler panicked) */
 };
 
 enum go_event_flag {
@@ -93,7 +96,7 @@ struct go_event {
 	__u16 status;
 	__u8 depth;  /* client: generations between the handler and the caller (0 = itself) */
 	__u8 proto_major, proto_minor;
-	__u8 role;   /* 1 server, 2 client (= enum span_role): also for GO_EV_ABORTED */
+	__u8 role;   /* 1 server, 2 client (= enum span_role) */
 	__u8 pad[2];
 	__u64 g, goid;
 	__u64 start_ns, end_ns; /* CLOCK_MONOTONIC: entry and return of the probed function */
@@ -122,7 +125,7 @@ struct go_req {
 struct go_link {
 	__u8 trace_id[16];
 	__u8 span_id[8]; /* of the server span */
-	__u64 server_g;  /* the handler's goroutine, to tell whether it still runs that request */
+	__u64 server_goid; /* the handler's goroutine, to tell whether it still runs that request */
 	__u8 depth;      /* 1 = spawned by the handler's goroutine */
 	__u8 gave_up;    /* deeper than GO_LINK_MAX_DEPTH: not linked */
 	__u8 pad[6];

@@ -20,18 +20,18 @@
 #endif
 
 /*
- * The link a goroutine made by @creator_g gets: from the request @creator_g serves
- * (@creator_server, NULL when none), else from @creator_g's own link (NULL when none).
+ * The link a goroutine made by @creator_goid gets: from the request it serves
+ * (@creator_server, NULL when none), else from the creator's own link (NULL when none).
  * Returns 1 when @child was set, 0 when the new goroutine belongs to no request.
  */
 static __always_inline int go_link_inherit(const struct go_event *creator_server,
-					   const struct go_link *creator_link, __u64 creator_g,
+					   const struct go_link *creator_link, __u64 creator_goid,
 					   struct go_link *child)
 {
 	if (creator_server) {
 		__builtin_memcpy(child->trace_id, creator_server->trace_id, sizeof(child->trace_id));
 		__builtin_memcpy(child->span_id, creator_server->span_id, sizeof(child->span_id));
-		child->server_g = creator_g;
+		child->server_goid = creator_goid;
 		child->depth = 1;
 		child->gave_up = 0;
 		return 1;

@@ -163,6 +163,7 @@ static void fill_offsets(const struct goelf_field_offset *f, int go_minor, struc
 	o->response_req = field_offset(f, "net/http.response", "req");
 	o->response_status = field_offset(f, "net/http.response", "status");
 	o->g_goid = field_offset(f, "runtime.g", "goid");
+	o->g_parent_goid = field_offset(f, "runtime.g", "parentGoid");
 	o->newproc_creator_arg = go_minor <= 17 ? 4 : 2;
 }
 
@@ -219,12 +220,12 @@ static const struct goelf_func *find_func(const struct goelf_funcs *fs, const ch
  */
 static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const char *path)
 {
-	const struct probe_plan plan[] = {
+	/* Nothing on goroutine exit: maps are keyed by goid, never reused, and LRU. */
+	struct probe_plan plan[] = {
 		{ "net/http.serverHandler.ServeHTTP", s->skel->progs.go_serve_enter, s->skel->progs.go_serve_return },
 		{ "net/textproto.(*Reader).readContinuedLineSlice", NULL, s->skel->progs.go_header_line },
 		{ "net/http.(*Transport).roundTrip", s->skel->progs.go_client_enter, s->skel->progs.go_client_return },
 		{ "runtime.newproc1", s->skel->progs.go_spawn_enter, s->skel->progs.go_spawn_return },
-		{ "runtime.goexit1", s->skel->progs.go_goexit, NULL },
 	};
 	const struct goelf_info *info;
 	struct goelf_field_offset offs[goelf_want_fields_count];
@@ -278,6 +279,13 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	}
 	memset(&o, 0, sizeof(o));
 	fill_offsets(offs, info->go_minor, &o);
+	/* From Go 1.21 the new g says who spawned it: one probe (the return) per spawn. */
+	if (o.g_parent_goid >= 0)
+		plan[3].entry = NULL;
+	if (o.g_goid < 0) {
+		REFUSE(b, "%s: where runtime.g keeps the goroutine id is not known", b->version);
+		goto out;
+	}
 	if (o.req_method < 0 || o.req_url < 0 || o.url_path < 0 ||
 	    (find_func(&fs, plan[0].func) && (o.req_request_uri < 0 || o.response_req < 0 ||
 					      o.response_status < 0)) ||
@@ -544,11 +552,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	if (size < sizeof(*ev) || s->out_err)
 		return 0;
-	if (ev->type == GO_EV_ABORTED) {
-		/* the goroutine ended inside the request: what the state knew, as partial */
-		s->out_err = emit_event(s, ev, true, s->out);
-		return 0;
-	}
 	s->out_err = emit_event(s, ev, false, s->out);
 	return 0;
 }

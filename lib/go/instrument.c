@@ -72,6 +72,8 @@ const struct goelf_want_field goelf_want_fields[] = {
 	{ "net/http.conn", "rwc" },
 	/* the goroutine id, for spans (probes key their maps on the g pointer itself) */
 	{ "runtime.g", "goid" },
+	/* Go 1.21+: who spawned a goroutine, readable when runtime.newproc1 returns */
+	{ "runtime.g", "parentGoid" },
 };
 const size_t goelf_want_fields_count = sizeof(goelf_want_fields) / sizeof(goelf_want_fields[0]);
 

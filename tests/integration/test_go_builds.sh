@@ -1,8 +1,9 @@
 # The Go source on the ways Go programs are built: stripped (no symbols, no DWARF: the
 # functions come from the pclntab and the struct layouts from the runtime's type
 # descriptors), PIE (load bias) and static (CGO_ENABLED=0), each as the frontend of
-# its own chain, all traced at once. And a binary whose functions cannot all be found
-# (runtime.goexit1 renamed in its function table): named in a warning with the reason,
+# its own chain, all traced at once (Go 1.19: the spawner is read at newproc1's entry).
+# And a binary whose functions cannot all be found (runtime.newproc1 renamed in its
+# function table): named in a warning with the reason,
 # and still traced by the socket hooks. Ground truth: the programs' own logs.
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
@@ -16,13 +17,13 @@ file "$TMP/static" | grep -q 'statically linked' || fail "$TMP/static is not sta
 file "$TMP/pie" | grep -qi 'pie\|shared object' || fail "$TMP/pie is not PIE: $(file "$TMP/pie")"
 # The name is only in the pclntab once stripped; Go looks functions up by address.
 cp "$TMP/stripped" "$TMP/renamed"
-python3 - "$TMP/renamed" <<'PY' || fail "could not rename runtime.goexit1"
+python3 - "$TMP/renamed" <<'PY' || fail "could not rename runtime.newproc1"
 import sys
 p = sys.argv[1]
 b = open(p, "rb").read()
-n = b.count(b"runtime.goexit1\x00")
+n = b.count(b"runtime.newproc1\x00")
 assert n >= 1, n
-open(p, "wb").write(b.replace(b"runtime.goexit1\x00", b"runtime.goexitX\x00"))
+open(p, "wb").write(b.replace(b"runtime.newproc1\x00", b"runtime.newprocX\x00"))
 PY
 
 declare -A fe be fe_port
@@ -46,7 +47,7 @@ attach_start "$out" "${pids[@]}"
 for v in stripped pie static; do
 	go_wait_traced "$out" "${fe[$v]}"
 done
-grep -q "^Warning: Go: pid ${fe[renamed]} (renamed) not traced by uprobes: go1\.19[.0-9]*: runtime\.goexit1 is not in the binary; the socket hooks still see its HTTP/1 traffic$" "$out.err" ||
+grep -q "^Warning: Go: pid ${fe[renamed]} (renamed) not traced by uprobes: go1\.19[.0-9]*: runtime\.newproc1 is not in the binary; the socket hooks still see its HTTP/1 traffic$" "$out.err" ||
 	fail "no warning naming the renamed binary's process and reason: $(grep Go "$out.err")"
 
 for v in stripped pie static renamed; do

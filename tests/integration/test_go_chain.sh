@@ -1,15 +1,16 @@
-# The Go source on a two-tier Go service: a frontend (Go 1.19) whose handlers call a
-# backend (Go 1.27) from the handler's goroutine, from a goroutine it spawned, from a
-# grandchild whose parent had ended, twice in parallel, over kept-alive and fresh
-# connections; an incoming traceparent; a request never answered. The backend starts
+# The Go source on a two-tier Go service: a frontend (Go 1.27: the spawner is read
+# from the new goroutine) whose handlers call a backend (Go 1.19) from the handler's
+# goroutine, from a goroutine it spawned, from a grandchild whose parent had ended,
+# twice in parallel, over kept-alive and fresh connections; an incoming traceparent; a
+# request never answered. The backend starts
 # after attach (found when it executes). Ground truth: the programs' own logs, in which
 # every call carries an id derived from its request's (tests/fixtures/go_links.py).
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
 . tests/integration/go_lib.sh
 
-go_build_with 1.19 chain "$TMP/frontend"
-go_build_with 1.27 chain "$TMP/backend"
+go_build_with 1.27 chain "$TMP/frontend"
+go_build_with 1.19 chain "$TMP/backend"
 fe_port=$(free_port)
 be_port=$(free_port)
 "$TMP/frontend" frontend "127.0.0.1:$fe_port" "http://127.0.0.1:$be_port" >"$TMP/fe.log" 2>"$TMP/fe.err" &
@@ -21,13 +22,13 @@ out=$TMP/spans.json
 # No process filter: the backend is to be found when it starts.
 attach_start "$out"
 go_wait_traced "$out" "$fe"
-grep -q "^Go: tracing pid $fe (frontend), go1\.19" "$out.err" || fail "frontend not traced as Go 1.19"
+grep -q "^Go: tracing pid $fe (frontend), go1\.27" "$out.err" || fail "frontend not traced as Go 1.27"
 
 "$TMP/backend" backend "127.0.0.1:$be_port" >"$TMP/be.log" 2>"$TMP/be.err" &
 be=$!
 on_exit "kill $be 2>/dev/null; wait $be 2>/dev/null"
 go_wait_traced "$out" "$be"
-grep -q "^Go: tracing pid $be (backend), go1\.27" "$out.err" || fail "backend not traced as Go 1.27"
+grep -q "^Go: tracing pid $be (backend), go1\.19" "$out.err" || fail "backend not traced as Go 1.19"
 wait_port "$be_port"
 
 base=http://127.0.0.1:$fe_port

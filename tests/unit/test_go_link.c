@@ -27,7 +27,7 @@ Test(go_link, spawned_by_the_handler)
 	cr_assert_eq(go_link_inherit(&srv, NULL, 0xc000001000, &child), 1);
 	cr_expect_eq(child.depth, 1);
 	cr_expect_eq(child.gave_up, 0);
-	cr_expect_eq(child.server_g, 0xc000001000);
+	cr_expect_eq(child.server_goid, 0xc000001000);
 	cr_expect_arr_eq(child.trace_id, srv.trace_id, 16);
 	cr_expect_arr_eq(child.span_id, srv.span_id, 8);
 }
@@ -51,7 +51,7 @@ Test(go_link, generations_then_giving_up)
 		cr_assert_eq(go_link_inherit(NULL, &a, 2, &b), 1);
 		cr_expect_eq(b.depth, i);
 		cr_expect_eq(b.gave_up, 0);
-		cr_expect_eq(b.server_g, 1, "the handler's goroutine, not the spawner's");
+		cr_expect_eq(b.server_goid, 1, "the handler's goroutine, not the spawner's");
 		a = b;
 	}
 	cr_assert_eq(go_link_inherit(NULL, &a, 2, &b), 1);
