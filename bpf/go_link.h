@@ -14,6 +14,7 @@
 #define EHTTP_BPF_GO_LINK_H
 
 #include "go_http.h"
+#include "../lib/hex.h" /* plain C, no headers: the BPF build uses it as it is */
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -89,20 +90,26 @@ static __always_inline int go_link_resolve(const struct go_event *own_server,
 	return 0;
 }
 
-static __always_inline int go_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static __always_inline char go_lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* @n bytes from 2 * @n hex digits: 1 when they are not all zero, 0 when they are, -1
+ * when one is not a hex digit. */
+static __always_inline int go_parse_hex_id(const char *hex, __u8 *out, int n)
+{
+	int i, hi, lo, nonzero = 0;
+
+	for (i = 0; i < n; i++) {
+		hi = hex_digit(hex[2 * i]);
+		lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = hi << 4 | lo;
+		nonzero |= out[i];
+	}
+	return nonzero != 0;
 }
 
 /*
@@ -138,31 +145,19 @@ static __always_inline int go_parse_traceparent_line(const char *line, __u32 len
 		return 0;
 	if (line[at + 2] != '-' || line[at + 35] != '-' || line[at + 52] != '-')
 		return 0;
-	hi = go_hex_value(line[at]);
-	lo = go_hex_value(line[at + 1]);
+	hi = hex_digit(line[at]);
+	lo = hex_digit(line[at + 1]);
 	if (hi < 0 || lo < 0 || (hi == 15 && lo == 15)) /* version ff is invalid */
 		return 0;
 	if (hi == 0 && lo == 0 && len - at != GO_TRACEPARENT_VALUE)
 		return 0; /* version 00 has exactly these fields */
 	if (len - at > GO_TRACEPARENT_VALUE && line[at + GO_TRACEPARENT_VALUE] != '-')
 		return 0; /* a later version's further fields follow a dash */
-	for (i = 0; i < 16; i++) {
-		hi = go_hex_value(line[at + 3 + 2 * i]);
-		lo = go_hex_value(line[at + 4 + 2 * i]);
-		if (hi < 0 || lo < 0)
-			return 0;
-		tp->trace_id[i] = hi << 4 | lo;
-		nonzero_t |= tp->trace_id[i];
-	}
-	for (i = 0; i < 8; i++) {
-		hi = go_hex_value(line[at + 36 + 2 * i]);
-		lo = go_hex_value(line[at + 37 + 2 * i]);
-		if (hi < 0 || lo < 0)
-			return 0;
-		tp->parent_id[i] = hi << 4 | lo;
-		nonzero_p |= tp->parent_id[i];
-	}
-	if (go_hex_value(line[at + 53]) < 0 || go_hex_value(line[at + 54]) < 0)
+	nonzero_t = go_parse_hex_id(line + at + 3, tp->trace_id, 16);
+	nonzero_p = go_parse_hex_id(line + at + 36, tp->parent_id, 8);
+	if (nonzero_t < 0 || nonzero_p < 0)
+		return 0;
+	if (hex_digit(line[at + 53]) < 0 || hex_digit(line[at + 54]) < 0)
 		return 0;
 	return nonzero_t && nonzero_p;
 }

@@ -7,6 +7,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "hex.h"
 #include "span_merge.h"
 
 /* Slack on the time overlap: the wire's times are at syscall exit, the Go view's at
@@ -49,14 +50,6 @@ static uint64_t mono_now(void)
 }
 
 /* ---- matching --------------------------------------------------------------------------- */
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The next byte of @p decoded, advancing it. */
 static int next_decoded(const char **p)
 {

@@ -11,6 +11,7 @@
 #   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_go.sh
 set -u
 . tests/integration/lib.sh
+. tests/bench/wrk_lib.sh
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-5}
 WRK_THREADS=${WRK_THREADS:-1}
@@ -53,43 +54,6 @@ jq -r --arg bin "$TMP/hello" '
 		at(.address) + " { delete(@start[pid, reg(\"r14\")]); }"
 	else empty end' "$TMP/offsets.json" >"$TMP/peer.bt"
 echo 'BEGIN { printf("Attaching\n"); }' >>"$TMP/peer.bt"
-
-# Run the tracer $@ in the background; its CPU time (user+sys, s) to $TMP/cpu when it ends.
-start_tracer() { # ready-pattern ready-file cmd...
-	local pattern=$1 file=$2 i
-	shift 2
-	python3 -c '
-import resource, signal, subprocess, sys
-p = subprocess.Popen(sys.argv[2:])
-signal.signal(signal.SIGINT, lambda *a: p.send_signal(signal.SIGINT))
-signal.signal(signal.SIGTERM, lambda *a: p.send_signal(signal.SIGINT))
-p.wait()
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-open(sys.argv[1], "w").write("%.2f\n" % (r.ru_utime + r.ru_stime))
-' "$TMP/cpu" "$@" &
-	TRACER=$!
-	for i in $(seq 1 600); do
-		grep -qs "$pattern" "$file" && { TRACER_CHILD=$(pgrep -P "$TRACER" | head -n 1); return 0; }
-		kill -0 "$TRACER" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "   tracer did not start: $(tail -n 3 "$file")"
-	exit 1
-}
-stop_tracer() {
-	kill -INT "$TRACER"
-	wait "$TRACER"
-}
-
-run_wrk() { # mode round
-	wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --latency "$url" >"$TMP/wrk.$1.$2" 2>&1
-	local rps p99 done
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.$1.$2")
-	done=$(awk '/requests in/ {print $1}' "$TMP/wrk.$1.$2")
-	p99=$(awk '$1 == "99%" { v = $2; u = 1; if (v ~ /ms$/) u = 1000; else if (v ~ /[^mu]s$/) u = 1000000; sub(/[a-z]+$/, "", v); printf "%.0f", v * u }' "$TMP/wrk.$1.$2")
-	echo "$1 $2 $rps $p99 $done" >>"$TMP/results"
-	DONE=$done
-}
 
 # Run time of the tracer's programs so far, one "prog ROUND NAME NS RUNS" line each:
 # its programs are those it holds fds of (bpftool here does not list owners).
