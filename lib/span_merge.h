@@ -20,9 +20,11 @@
 
 #include "span.h"
 
-/* How long a span waits for its other view (the two come through different ring
- * buffers, each read in batches). */
-#define SPAN_MERGE_HOLD_NS 300000000ull
+/* How long a span waits for its other view: the two come through different ring
+ * buffers, each read in batches, and a capture busy with the rest of the host's
+ * traffic can be behind the Go source by more than a round. Only spans that find no
+ * other view wait this long. */
+#define SPAN_MERGE_HOLD_NS 1000000000ull
 /* Spans held at most; beyond, the oldest goes out alone. */
 #define SPAN_MERGE_MAX_HELD 65536
 
