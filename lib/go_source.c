@@ -483,7 +483,8 @@ static void event_to_span(const struct go_source *s, const struct go_event *ev, 
 	sp->source = SPAN_SOURCE_GO_UPROBE;
 	sp->http_major = ev->proto_major ? ev->proto_major : 1;
 	sp->http_minor = ev->proto_major ? ev->proto_minor : 1;
-	if (partial)
+	/* no response: the capture stopped first, or roundTrip returned an error */
+	if (partial || (ev->flags & GO_F_ERROR))
 		sp->flags |= SPAN_F_PARTIAL;
 	if (ev->flags & GO_F_TARGET_CUT)
 		sp->flags |= SPAN_F_TRUNCATED;

@@ -56,6 +56,9 @@ for v in stripped pie static renamed; do
 		"$base/direct?id=$v-d" "$base/spawn?id=$v-s" "$base/parallel?id=$v-p" "$base/nested?id=$v-n" ||
 		fail "curl $v"
 done
+tp_trace=4bf92f3577b34da6a3ce929d0e0e4736 tp_parent=00f067aa0ba902b7
+curl -sf -o /dev/null -H "traceparent: 00-$tp_trace-$tp_parent-01" \
+	"http://127.0.0.1:${fe_port[stripped]}/direct?id=stripped-tp" || fail "curl traceparent"
 sleep 0.5
 attach_stop "$out"
 
@@ -63,7 +66,9 @@ for v in stripped pie static; do
 	echo "--- $v"
 	python3 tests/fixtures/go_links.py "$out" "$TMP/fe-$v.log" "${fe[$v]}" "$TMP/be-$v.log" "${be[$v]}" \
 		"$v-d.direct=link:handler:0" "$v-s.spawn=link:spawned:1" "$v-p.p1=link:spawned:1" \
-		"$v-p.p2=link:spawned:1" "$v-n.nested=link:spawned:2" || fail "links of the $v build"
+		"$v-p.p2=link:spawned:1" "$v-n.nested=link:spawned:2" \
+		$([ $v != stripped ] || echo "stripped-tp=trace:$tp_trace:$tp_parent stripped-tp.direct=link:handler:0") ||
+		fail "links of the $v build"
 done
 # The renamed binary's exchanges: seen by the socket hooks alone, one span each.
 expect_eq "server spans of the binary left to the socket hooks" \

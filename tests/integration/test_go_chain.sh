@@ -1,8 +1,8 @@
 # The Go source on a two-tier Go service: a frontend (Go 1.27: the spawner is read
 # from the new goroutine) whose handlers call a backend (Go 1.19) from the handler's
 # goroutine, from a goroutine it spawned, from a grandchild whose parent had ended,
-# twice in parallel, over kept-alive and fresh connections; an incoming traceparent; a
-# request never answered. The backend starts
+# twice in parallel, over kept-alive and fresh connections, and one that fails; an
+# incoming traceparent; a request never answered. The backend starts
 # after attach (found when it executes). Ground truth: the programs' own logs, in which
 # every call carries an id derived from its request's (tests/fixtures/go_links.py).
 . tests/integration/lib.sh
@@ -44,6 +44,7 @@ for i in 1 2 3; do
 done
 wait "${pids[@]}" || fail "parallel curls"
 curl -s -o /dev/null "$base/missing?id=m1"
+curl -s -o /dev/null "$base/broken?id=b1"
 tp_trace=4bf92f3577b34da6a3ce929d0e0e4736 tp_parent=00f067aa0ba902b7
 curl -sf -o /dev/null -H "traceparent: 00-$tp_trace-$tp_parent-01" "$base/spawn?id=tp1" || fail "curl tp"
 # A request the frontend never answers, still waiting when the capture stops.
@@ -61,7 +62,8 @@ python3 tests/fixtures/go_links.py "$out" "$TMP/fe.log" "$fe" "$TMP/be.log" "$be
 	s1.spawn=link:spawned:1 p1.p1=link:spawned:1 p1.p2=link:spawned:1 n1.nested=link:spawned:2 \
 	pp2.p1=link:spawned:1 ss3.spawn=link:spawned:1 ff1.fresh=link:handler:0 \
 	tp1.spawn=link:spawned:1 "tp1=trace:$tp_trace:$tp_parent" h1=partial \
-	m1.missing=status:client:404 m1=status:server:502 || fail "links"
+	m1.missing=status:client:404 m1=status:server:502 b1.broken=failed b1=status:server:503 ||
+	fail "links"
 # The spawned call of the traced request is in the caller's trace.
 expect_eq "trace id of the call made under the incoming traceparent" "$tp_trace" \
 	"$(go_spans "$out" "$fe" client | jq -r 'select(.id == "tp1.spawn") | .trace_id')"
