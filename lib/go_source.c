@@ -667,6 +667,14 @@ int go_source_open(struct go_source **out, const struct go_source_opts *opts)
 		goto fail;
 	}
 	s->skel->rodata->self_tgid = getpid();
+	if (opts->ringbuf_kb) {
+		uint32_t ring = 4096;
+
+		/* a power-of-two number of pages, as the capture's */
+		while (ring < opts->ringbuf_kb * 1024u && ring < (1u << 30))
+			ring <<= 1;
+		bpf_map__set_max_entries(s->skel->maps.go_events, ring);
+	}
 	err = loader_load(&s->loader, s->skel->obj, optional_progs);
 	if (err)
 		goto fail;

@@ -24,6 +24,8 @@ struct go_source_opts {
 	/* The clock anchor for wall-clock times; NULL = one of its own. Share the
 	 * capture's so that the two views of an exchange compare. */
 	const struct span_clock *clock;
+	/* The ring buffer for events, KiB (-B, rounded up to a power of two); 0 = 4 MiB. */
+	uint32_t ringbuf_kb;
 };
 
 struct go_source_stats {

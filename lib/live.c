@@ -79,6 +79,7 @@ int live_open(struct live **out, const struct capture_opts *opts, int go_mode)
 		 * before any event is read, so that the two views of an exchange compare. */
 		gopts.filter = &opts->filter;
 		gopts.clock = &l->clock;
+		gopts.ringbuf_kb = opts->ringbuf_kb; /* -B sizes both ring buffers */
 		err = go_source_open(&l->go, &gopts);
 		if (err) {
 			p_warn("Go programs are traced by the socket hooks alone: their uprobes "
