@@ -36,15 +36,15 @@ static void print_summary(const struct live_stats *ls)
 	const struct capture_stats *st = &ls->capture;
 
 	/* stderr in every mode: stdout carries spans only, and drops are never silent. */
-	if (ls->go_on)
+	if (ls->go_on) /* its drops are in the line below, with the capture's */
 		fprintf(stderr, "Go: %llu process%s traced, %llu refused, %llu span%s from uprobes "
-			"(%llu merged with the wire's, %llu without), %llu dropped, %llu without room in "
-			"the maps\n",
+			"(%llu merged with the wire's, %llu without), %llu request%s without room "
+			"in the maps\n",
 			(unsigned long long)ls->go.processes, ls->go.processes == 1 ? "" : "es",
 			(unsigned long long)ls->go.refused, (unsigned long long)ls->go.spans,
 			ls->go.spans == 1 ? "" : "s", (unsigned long long)ls->merge.merged,
-			(unsigned long long)ls->merge.go_alone,
-			(unsigned long long)ls->go.dropped, (unsigned long long)ls->go.no_state);
+			(unsigned long long)ls->merge.go_alone, (unsigned long long)ls->go.no_state,
+			ls->go.no_state == 1 ? "" : "s");
 	fprintf(stderr,
 		"%llu span%s, %llu events, %llu connections, %llu dropped, %llu lost\n",
 		(unsigned long long)ls->spans, ls->spans == 1 ? "" : "s",
