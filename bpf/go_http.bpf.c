@@ -64,14 +64,14 @@ struct {
  * by user space as partial spans. LRU: a handler that panicked never returns. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GO_MAX_GOROUTINES);
+	__uint(max_entries, GO_MAX_REQUESTS);
 	__type(key, struct go_key);
 	__type(value, struct go_req);
 } server_reqs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GO_MAX_GOROUTINES);
+	__uint(max_entries, GO_MAX_REQUESTS);
 	__type(key, struct go_key);
 	__type(value, struct go_req);
 } client_reqs SEC(".maps");

@@ -13,8 +13,10 @@
 /* Binaries (distinct executables) traced at once, and processes running them. */
 #define GO_MAX_BINS 64
 #define GO_MAX_PROCS 4096
-/* Goroutines followed at once (server requests, client calls, links, traceparents). */
+/* Goroutines followed at once: spawned under a request (links), and with a request
+ * or a call in flight, whose state (under 1 KiB each) is preallocated by the kernel. */
 #define GO_MAX_GOROUTINES 65536
+#define GO_MAX_REQUESTS 16384
 /*
  * A goroutine spawned by a handler inherits the handler's request; so does one spawned
  * by that goroutine, and so on, up to this many generations below the handler. Deeper
