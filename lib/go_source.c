@@ -143,6 +143,31 @@ static int field_offset(const struct goelf_field_offset *offs, const char *strct
 	return -1;
 }
 
+/*
+ * Where runtime.g keeps the goroutine's id and (Go 1.21+) its spawner's: DWARF when
+ * the binary has it (runtime.g is in no runtime type descriptor), else for the id a
+ * table (152 in 1.19 and 1.27 builds' DWARF; 1.23 and 1.24 carry 8 bytes more before
+ * it). Without DWARF the spawner is read at newproc1's entry instead.
+ */
+static void goroutine_offsets(struct goelf *g, int go_minor, struct go_offsets *o)
+{
+	struct goelf_struct gs;
+	size_t i;
+
+	o->g_goid = o->g_parent_goid = -1;
+	if (goelf_struct(g, "runtime.g", GOELF_ONLY_DWARF, &gs) == 0) {
+		for (i = 0; i < gs.nfields; i++) {
+			if (!strcmp(gs.fields[i].name, "goid"))
+				o->g_goid = (int32_t)gs.fields[i].offset;
+			else if (!strcmp(gs.fields[i].name, "parentGoid"))
+				o->g_parent_goid = (int32_t)gs.fields[i].offset;
+		}
+		goelf_struct_free(&gs);
+	}
+	if (o->g_goid < 0 && go_minor >= 17 && go_minor <= 27)
+		o->g_goid = go_minor == 23 || go_minor == 24 ? 160 : 152;
+}
+
 static void fill_offsets(const struct goelf_field_offset *f, int go_minor, struct go_offsets *o)
 {
 	o->req_method = field_offset(f, "net/http.Request", "Method");
@@ -162,8 +187,6 @@ static void fill_offsets(const struct goelf_field_offset *f, int go_minor, struc
 	o->resp_proto_minor = field_offset(f, "net/http.Response", "ProtoMinor");
 	o->response_req = field_offset(f, "net/http.response", "req");
 	o->response_status = field_offset(f, "net/http.response", "status");
-	o->g_goid = field_offset(f, "runtime.g", "goid");
-	o->g_parent_goid = field_offset(f, "runtime.g", "parentGoid");
 	o->newproc_creator_arg = go_minor <= 17 ? 4 : 2;
 }
 
@@ -279,6 +302,7 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	}
 	memset(&o, 0, sizeof(o));
 	fill_offsets(offs, info->go_minor, &o);
+	goroutine_offsets(g, info->go_minor, &o);
 	/* From Go 1.21 the new g says who spawned it: one probe (the return) per spawn. */
 	if (o.g_parent_goid >= 0)
 		plan[3].entry = NULL;

@@ -70,10 +70,6 @@ const struct goelf_want_field goelf_want_fields[] = {
 	{ "bufio.Writer", "n" },
 	{ "bufio.Writer", "wr" },
 	{ "net/http.conn", "rwc" },
-	/* the goroutine id, for spans (probes key their maps on the g pointer itself) */
-	{ "runtime.g", "goid" },
-	/* Go 1.21+: who spawned a goroutine, readable when runtime.newproc1 returns */
-	{ "runtime.g", "parentGoid" },
 };
 const size_t goelf_want_fields_count = sizeof(goelf_want_fields) / sizeof(goelf_want_fields[0]);
 
@@ -113,10 +109,6 @@ static const struct {
 	{ "bufio.Writer", "n", 17, 27, 40 },
 	{ "bufio.Writer", "wr", 17, 27, 48 },
 	{ "net/http.conn", "rwc", 17, 27, 16 },
-	/* DWARF of 1.19 and 1.27 builds says 152; 1.23 and 1.24 carry 8 bytes more before it */
-	{ "runtime.g", "goid", 17, 22, 152 },
-	{ "runtime.g", "goid", 23, 24, 160 },
-	{ "runtime.g", "goid", 25, 27, 152 },
 };
 
 static int64_t table_offset(int minor, const char *strct, const char *field)
