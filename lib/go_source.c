@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +58,24 @@ struct go_source {
 	struct go_bin *bins; /* every executable looked at, Go or not */
 	size_t nbins;
 	uint32_t ngo;        /* Go binaries among them: the keys of go_bins */
-	uint32_t *pids; /* traced, sorted */
+	uint32_t *pids; /* traced, sorted; under @lock */
 	size_t npids, pids_cap;
+	/*
+	 * Processes that executed a new image, looked at by a thread of their own: reading
+	 * a new Go binary (its functions, its DWARF) and attaching its probes can take a
+	 * second of CPU, and a host building Go programs executes new ones all the time;
+	 * meanwhile the poll loop keeps the ring buffers drained.
+	 */
+	pthread_t worker;
+	bool worker_started, worker_stop;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct exec_job {
+		uint32_t pid;
+		char comm[16];
+	} jobs[1024];
+	size_t job_head, njobs;
+	uint64_t jobs_missed; /* execs not looked at: the queue was full */
 	struct span_sink *out; /* during poll */
 	int out_err;
 	struct go_source_stats stats;
@@ -80,14 +97,20 @@ static size_t pid_slot(const struct go_source *s, uint32_t pid)
 	return lo;
 }
 
-bool go_source_traces(const struct go_source *s, uint32_t pid)
+bool go_source_traces(const struct go_source *cs, uint32_t pid)
 {
-	size_t i = pid_slot(s, pid);
+	struct go_source *s = (struct go_source *)cs; /* the lock, not the set, changes */
+	size_t i;
+	bool found;
 
-	return i < s->npids && s->pids[i] == pid;
+	pthread_mutex_lock(&s->lock);
+	i = pid_slot(s, pid);
+	found = i < s->npids && s->pids[i] == pid;
+	pthread_mutex_unlock(&s->lock);
+	return found;
 }
 
-static int pid_add(struct go_source *s, uint32_t pid)
+static int pid_add_locked(struct go_source *s, uint32_t pid)
 {
 	size_t i = pid_slot(s, pid);
 
@@ -108,14 +131,27 @@ static int pid_add(struct go_source *s, uint32_t pid)
 	return 0;
 }
 
+static int pid_add(struct go_source *s, uint32_t pid)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = pid_add_locked(s, pid);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static void pid_remove(struct go_source *s, uint32_t pid)
 {
-	size_t i = pid_slot(s, pid);
+	size_t i;
 
+	pthread_mutex_lock(&s->lock);
+	i = pid_slot(s, pid);
 	if (i < s->npids && s->pids[i] == pid) {
 		memmove(s->pids + i, s->pids + i + 1, (s->npids - i - 1) * sizeof(*s->pids));
 		s->npids--;
 	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- binaries ------------------------------------------------------------------------ */
@@ -425,6 +461,62 @@ static void probe_process(struct go_source *s, uint32_t pid, const char *comm_hi
 	fflush(stderr);
 }
 
+static void *exec_worker(void *arg)
+{
+	struct go_source *s = arg;
+	struct exec_job job;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->njobs && !s->worker_stop)
+			pthread_cond_wait(&s->wake, &s->lock);
+		if (s->worker_stop)
+			break;
+		job = s->jobs[s->job_head];
+		s->job_head = (s->job_head + 1) % (sizeof(s->jobs) / sizeof(s->jobs[0]));
+		s->njobs--;
+		pthread_mutex_unlock(&s->lock);
+		probe_process(s, job.pid, job.comm);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void queue_exec(struct go_source *s, uint32_t pid, const char comm[16])
+{
+	size_t cap = sizeof(s->jobs) / sizeof(s->jobs[0]);
+
+	pthread_mutex_lock(&s->lock);
+	if (s->njobs < cap) {
+		struct exec_job *j = &s->jobs[(s->job_head + s->njobs) % cap];
+
+		j->pid = pid;
+		memcpy(j->comm, comm, sizeof(j->comm));
+		s->njobs++;
+		pthread_cond_signal(&s->wake);
+	} else {
+		s->jobs_missed++;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void stop_worker(struct go_source *s)
+{
+	if (!s->worker_started)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->worker_stop = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->worker, NULL);
+	s->worker_started = false;
+	if (s->jobs_missed)
+		p_warn("Go: %llu processes that executed a new image were not looked at (too many "
+		       "at once); Go programs among them were traced by the socket hooks alone",
+		       (unsigned long long)s->jobs_missed);
+}
+
 static void scan_processes(struct go_source *s)
 {
 	struct dirent *de;
@@ -572,7 +664,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		memcpy(comm, ev->comm, sizeof(comm));
 		comm[15] = 0;
 		pid_remove(s, ev->pid);
-		probe_process(s, ev->pid, comm);
+		queue_exec(s, ev->pid, comm);
 		return 0;
 	}
 	if (size < sizeof(*ev) || s->out_err)
@@ -628,6 +720,7 @@ void go_source_finish(void *ctx, struct span_sink *out)
 
 	if (!s->skel)
 		return;
+	stop_worker(s);
 	loader_detach(&s->loader);
 	for (size_t i = 0; i < s->nbins; i++)
 		detach_bin(&s->bins[i]);
@@ -656,6 +749,7 @@ void go_source_destroy(void *ctx)
 
 	if (!s)
 		return;
+	stop_worker(s);
 	loader_detach(&s->loader);
 	for (size_t i = 0; i < s->nbins; i++)
 		detach_bin(&s->bins[i]);
@@ -663,6 +757,8 @@ void go_source_destroy(void *ctx)
 	go_http_bpf__destroy(s->skel);
 	free(s->bins);
 	free(s->pids);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
 	free(s);
 }
 
@@ -678,6 +774,8 @@ int go_source_open(struct go_source **out, const struct go_source_opts *opts)
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
 	if (opts->filter)
 		s->filter = *opts->filter;
 	else
@@ -714,6 +812,12 @@ int go_source_open(struct go_source **out, const struct go_source_opts *opts)
 	/* After the exec tracepoint is attached: a process that starts now is seen by one
 	 * or the other (or both: probing twice is harmless). */
 	scan_processes(s);
+	err = -pthread_create(&s->worker, NULL, exec_worker, s);
+	if (err) {
+		p_err("the Go source's thread: %s", strerror(-err));
+		goto fail;
+	}
+	s->worker_started = true;
 	*out = s;
 	return 0;
 fail:
