@@ -94,10 +94,10 @@ int do_attach(int argc, char **argv)
 		return EXIT_FAIL;
 	span_printer_init(&sink, &printer);
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks%s (Ctrl-C to stop)\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s. Ctrl-C to stop.\n",
 		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
 		live_hooks(live) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
-		live_go_on(live) ? " and Go uprobes" : "");
+		live_hooks_why(live), live_go_on(live) ? "; Go programs also through uprobes" : "");
 	fflush(stderr);
 
 	/* Spans are written as they complete and reach stdout once per poll round (a few

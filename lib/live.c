@@ -116,6 +116,11 @@ int live_hooks(const struct live *l)
 	return capture_hooks(l->cap);
 }
 
+const char *live_hooks_why(const struct live *l)
+{
+	return capture_hooks_why(l->cap);
+}
+
 bool live_go_on(const struct live *l)
 {
 	return l->go != NULL;

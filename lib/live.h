@@ -35,6 +35,7 @@ struct live;
 int live_parse_opt(int *go_mode, int argc, char **argv);
 int live_open(struct live **out, const struct capture_opts *opts, int go_mode);
 int live_hooks(const struct live *l);
+const char *live_hooks_why(const struct live *l); /* as capture_hooks_why() */
 bool live_go_on(const struct live *l);
 /* As capture_poll: 0, 1 when complete, or a negative errno. */
 int live_poll(struct live *l, int timeout_ms, struct span_sink *sink);

@@ -104,7 +104,8 @@ static const struct {
 	{ "net/http.Response", "ProtoMajor", 17, 27, 40 },
 	{ "net/http.Response", "ProtoMinor", 17, 27, 48 },
 	{ "net/http.response", "req", 17, 27, 8 },
-	{ "net/http.response", "status", 17, 27, 120 },
+	{ "net/http.response", "status", 17, 26, 120 },
+	{ "net/http.response", "status", 27, 27, 128 }, /* a field added before it */
 	{ "bufio.Writer", "buf", 17, 27, 16 },
 	{ "bufio.Writer", "n", 17, 27, 40 },
 	{ "bufio.Writer", "wr", 17, 27, 48 },
