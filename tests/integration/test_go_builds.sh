@@ -3,16 +3,20 @@
 # descriptors), PIE (load bias) and static (CGO_ENABLED=0), each as the frontend of
 # its own chain, all traced at once (Go 1.19: the spawner is read at newproc1's entry).
 # And a binary whose functions cannot all be found (runtime.newproc1 renamed in its
-# function table): named in a warning with the reason,
-# and still traced by the socket hooks. Ground truth: the programs' own logs.
+# function table), and one too old (Go 1.15's stack ABI): named in a warning with the
+# reason, and still traced by the socket hooks. Ground truth: the programs' own logs.
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
 . tests/integration/go_lib.sh
 
 go_build_with 1.19 chain "$TMP/backend"
-go_build_with 1.19 chain "$TMP/stripped" -ldflags=-s\ -w
-go_build_with 1.19 chain "$TMP/pie" -buildmode=pie
-CGO_ENABLED=0 go_build_with 1.19 chain "$TMP/static"
+go_build_with 1.19 chain "$TMP/stripped" stripped
+go_build_with 1.19 chain "$TMP/pie" pie
+go_build_with 1.19 chain "$TMP/static" static
+# Too old for the probes (stack ABI): Debian's oldest Go, if it can be had here.
+old=
+go_build_with_old() { local b; b=$(go_fixture 1.15 hello plain 2>/dev/null) && cp "$b" "$TMP/old" && old=$TMP/old; }
+go_build_with_old || echo "note: no Go 1.15 toolchain: the too-old case is not run"
 file "$TMP/static" | grep -q 'statically linked' || fail "$TMP/static is not static: $(file "$TMP/static")"
 file "$TMP/pie" | grep -qi 'pie\|shared object' || fail "$TMP/pie is not PIE: $(file "$TMP/pie")"
 # The name is only in the pclntab once stripped; Go looks functions up by address.
@@ -41,6 +45,14 @@ for v in stripped pie static renamed; do
 	wait_port "${fe_port[$v]}"
 	pids+=(-p "${fe[$v]}" -p "${be[$v]}")
 done
+if [ -n "$old" ]; then
+	old_port=$(free_port)
+	"$old" "127.0.0.1:$old_port" 2>"$TMP/old.err" &
+	oldpid=$!
+	on_exit "kill $oldpid 2>/dev/null; wait $oldpid 2>/dev/null"
+	wait_port "$old_port"
+	pids+=(-p "$oldpid")
+fi
 
 out=$TMP/spans.json
 attach_start "$out" "${pids[@]}"
@@ -50,6 +62,11 @@ done
 grep -q "^Warning: Go: pid ${fe[renamed]} (renamed) not traced by uprobes: go1\.19[.0-9]*: runtime\.newproc1 is not in the binary; the socket hooks still see its HTTP/1 traffic$" "$out.err" ||
 	fail "no warning naming the renamed binary's process and reason: $(grep Go "$out.err")"
 
+if [ -n "$old" ]; then
+	grep -q "^Warning: Go: pid $oldpid (old) not traced by uprobes: go1\.15[.0-9]* is too old: the probes read Go's register ABI, Go 1\.17 and later; the socket hooks still see its HTTP/1 traffic$" "$out.err" ||
+		fail "no warning naming the Go 1.15 process and why: $(grep Go "$out.err")"
+	curl -sf -o /dev/null "http://127.0.0.1:$old_port/old?id=old" || fail "curl old"
+fi
 for v in stripped pie static renamed; do
 	base=http://127.0.0.1:${fe_port[$v]}
 	curl -sf -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
@@ -77,4 +94,8 @@ syscall /nested?id=renamed-n
 syscall /parallel?id=renamed-p
 syscall /spawn?id=renamed-s" \
 	"$(jq -r --argjson pid "${fe[renamed]}" 'select(.pid == $pid and .role == "server") | "\(.source) \(.target)"' "$out" | sort)"
-echo "stripped, PIE and static Go builds are traced; the one that cannot be is said"
+if [ -n "$old" ]; then
+	expect_eq "the Go 1.15 server's span, from the socket hooks" "syscall /old?id=old" \
+		"$(jq -r --argjson pid "$oldpid" 'select(.pid == $pid and .role == "server") | "\(.source) \(.target)"' "$out")"
+fi
+echo "stripped, PIE and static Go builds are traced; those that cannot be are said"
