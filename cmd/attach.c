@@ -7,10 +7,8 @@
 #include "capture.h"
 #include "live.h"
 #include "cli.h"
-#include "loader.h"
 #include "main.h"
-
-#define POLL_MS 100
+#include "pipeline.h"
 
 static int attach_help(void)
 {
@@ -31,10 +29,8 @@ static int attach_help(void)
 	return EXIT_OK;
 }
 
-static void print_summary(const struct live_stats *ls)
+static void print_summary(const struct pipeline_stats *st, const struct live_stats *ls)
 {
-	const struct capture_stats *st = &ls->capture;
-
 	/* stderr in every mode: stdout carries spans only, and drops are never silent. */
 	if (ls->go_on) /* its drops are in the line below, with the capture's */
 		fprintf(stderr, "Go: %llu process%s traced, %llu refused, %llu span%s from uprobes "
@@ -47,22 +43,26 @@ static void print_summary(const struct live_stats *ls)
 			ls->go.no_state == 1 ? "" : "s");
 	fprintf(stderr,
 		"%llu span%s, %llu events, %llu connections, %llu dropped, %llu lost\n",
-		(unsigned long long)ls->spans, ls->spans == 1 ? "" : "s",
+		(unsigned long long)st->spans, st->spans == 1 ? "" : "s",
 		(unsigned long long)st->events, (unsigned long long)st->conns,
-		(unsigned long long)(st->dropped + ls->go.dropped), (unsigned long long)st->lost);
+		(unsigned long long)st->dropped, (unsigned long long)st->lost);
 }
 
 int do_attach(int argc, char **argv)
 {
-	/* Room for a poll round's spans (tens of KiB under load), flushed at its end: one
+	/* Room for a round's spans (tens of KiB under load), flushed at its end: one
 	 * write per round, where stdio's default 4 KiB buffer made ten, and each write to a
 	 * file costs the page cache's work per call. */
 	static char out_buf[256 << 10];
 	struct capture_opts opts;
-	struct live_stats st;
 	struct span_printer printer = { 0 };
-	struct span_sink sink;
+	struct pipeline_sink sink;
+	struct pipeline_stats st;
+	struct live_stats ls;
+	struct pipeline *p;
+	struct capture *cap;
 	struct live *live;
+	bool output_failed;
 	int rc, taken, go_mode = LIVE_GO_AUTO;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
@@ -89,40 +89,38 @@ int do_attach(int argc, char **argv)
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
-	loader_catch_signals();
-	if (live_open(&live, &opts, go_mode))
+	if (live_pipeline(&p, &cap, &live, &opts, go_mode))
 		return EXIT_FAIL;
-	span_printer_init(&sink, &printer);
+	/* Spans are written as they complete and reach stdout once per round (a few ms
+	 * under load): a write per span would cost a busy host more than the rest of
+	 * the pipeline does. */
+	printer.batch = printer.flush_rounds = true;
+	span_printer_sink(&sink, &printer);
+	if (pipeline_add_sink(p, &sink)) {
+		pipeline_free(p);
+		return EXIT_FAIL;
+	}
 	/* Tests and scripts wait for this line before sending traffic. */
 	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s. Ctrl-C to stop.\n",
-		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
-		live_hooks(live) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
-		live_hooks_why(live), live_go_on(live) ? "; Go programs also through uprobes" : "");
+		span_filter_has_targets(&opts.filter) ? " of the selected processes" : " of every process",
+		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
+		capture_hooks_why(cap), live ? "; Go programs also through uprobes" : "");
 	fflush(stderr);
 
-	/* Spans are written as they complete and reach stdout once per poll round (a few
-	 * ms under load): a write per span would cost a busy host more than the rest of
-	 * the pipeline does. */
-	printer.batch = true;
-	do {
-		rc = live_poll(live, POLL_MS, &sink);
-		if (fflush(stdout) && rc >= 0)
-			rc = -EPIPE;
-	} while (rc == 0 && !loader_stop);
-
-	live_finish(live, rc < 0 ? NULL : &sink);
-	fflush(stdout);
-	live_get_stats(live, &st);
-	live_close(live);
-	if (st.capture.targets_gone)
+	rc = pipeline_run(p);
+	output_failed = pipeline_failed_sink(p);
+	pipeline_get_stats(p, &st);
+	live_get_stats(live, &ls);
+	pipeline_free(p);
+	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
-	print_summary(&st);
-	if (rc < 0 && rc != -EPIPE) {
+	print_summary(&st, &ls);
+	/* stdout going away (a closed pipe) ends the trace; it is not the capture failing */
+	if (rc < 0 && !output_failed) {
 		p_err("capture failed: %s", strerror(-rc));
 		return EXIT_FAIL;
 	}
-	if (st.capture.dropped || st.go.dropped)
-		p_warn("%llu events were dropped: the ring buffer was full",
-		       (unsigned long long)(st.capture.dropped + st.go.dropped));
+	if (st.dropped)
+		p_warn("%llu events were dropped: the ring buffer was full", (unsigned long long)st.dropped);
 	return EXIT_OK;
 }

@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The wire capture and the Go source, merged (see live.h). */
+/* The wire capture and the Go source as one merged pipeline source (see live.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "live.h"
 #include "output.h"
+#include "pipeline.h"
 
 struct live {
-	struct capture *cap;
+	struct pipeline_source wire; /* the capture's own source */
 	struct go_source *go;
 	struct span_merge *merge;
-	struct capture_opts opts;
-	struct span_clock clock;   /* the capture's anchor, for the Go source too */
-	struct span_sink filtered; /* the merge's output: filter, count, forward */
-	struct span_sink *sink;    /* the caller's, during poll and finish */
-	int sink_err;
-	uint64_t spans;
-	bool done;
+	struct span_clock clock;     /* the capture's anchor, for the Go source too */
+	struct span_sink forward;    /* the merge's output: to @out */
+	struct span_sink *out;       /* the pipeline's, during poll and finish */
+	int epfd;                    /* both sources' fds */
 };
 
 int live_parse_opt(int *go_mode, int argc, char **argv)
@@ -44,141 +44,175 @@ static bool watched(void *arg, uint32_t pid)
 	return go_source_traces(arg, pid);
 }
 
-static int filtered_emit(struct span_sink *sink, const struct span *span)
+static int forward_emit(struct span_sink *sink, const struct span *span)
 {
 	struct live *l = sink->ctx;
-	int rc;
 
-	if (!l->sink || l->done || !span_filter_match(&l->opts.filter, span))
-		return 0;
-	rc = l->sink->emit(l->sink, span);
-	if (rc) {
-		l->sink_err = rc < 0 ? rc : -EIO;
-		return rc;
-	}
-	l->spans++;
-	if (l->opts.max_spans && l->spans >= l->opts.max_spans)
-		l->done = true;
-	return 0;
+	return l->out ? l->out->emit(l->out, span) : 0;
 }
 
-int live_open(struct live **out, const struct capture_opts *opts, int go_mode)
+/* ---- the merged source ---------------------------------------------------------------- */
+static int live_fd(void *ctx)
 {
-	struct live *l = calloc(1, sizeof(*l));
-	struct capture_opts copts = *opts;
-	struct go_source_opts gopts = { 0 };
-	struct span_merge_opts mopts = { 0 };
-	int err;
-
-	*out = NULL;
-	if (!l)
-		return -ENOMEM;
-	l->opts = *opts;
-	if (go_mode != LIVE_GO_OFF) {
-		/* The Go source converts times with the capture's clock anchor, set below
-		 * before any event is read, so that the two views of an exchange compare. */
-		gopts.filter = &opts->filter;
-		gopts.clock = &l->clock;
-		gopts.ringbuf_kb = opts->ringbuf_kb; /* -B sizes both ring buffers */
-		err = go_source_open(&l->go, &gopts);
-		if (err) {
-			p_warn("Go programs are traced by the socket hooks alone: their uprobes "
-			       "could not be set up (%s)", strerror(-err));
-			l->go = NULL;
-		}
-	}
-	/* With the Go source, -c counts what comes out of the merge, here. */
-	if (l->go)
-		copts.max_spans = 0;
-	err = capture_open(&l->cap, &copts);
-	if (err) {
-		live_close(l);
-		return err;
-	}
-	l->clock = *capture_clock(l->cap);
-	if (l->go) {
-		l->filtered.emit = filtered_emit;
-		l->filtered.ctx = l;
-		mopts.watched = watched;
-		mopts.arg = l->go;
-		err = span_merge_new(&l->merge, &mopts, &l->filtered);
-		if (err) {
-			live_close(l);
-			return err;
-		}
-	}
-	*out = l;
-	return 0;
+	return ((struct live *)ctx)->epfd;
 }
 
-int live_hooks(const struct live *l)
+static int live_poll(void *ctx, struct span_sink *out)
 {
-	return capture_hooks(l->cap);
-}
-
-const char *live_hooks_why(const struct live *l)
-{
-	return capture_hooks_why(l->cap);
-}
-
-bool live_go_on(const struct live *l)
-{
-	return l->go != NULL;
-}
-
-int live_poll(struct live *l, int timeout_ms, struct span_sink *sink)
-{
+	struct live *l = ctx;
 	int rc, rc2;
 
-	if (!l->go)
-		return capture_poll(l->cap, timeout_ms, sink);
-	l->sink = sink;
-	rc = capture_poll(l->cap, timeout_ms, span_merge_input(l->merge, SPAN_MERGE_WIRE));
+	l->out = out;
+	rc = l->wire.poll(l->wire.ctx, span_merge_input(l->merge, SPAN_MERGE_WIRE));
 	rc2 = go_source_poll(l->go, span_merge_input(l->merge, SPAN_MERGE_GO));
-	if (rc2 < 0 && rc >= 0)
+	if (rc2 && !rc)
 		rc = rc2;
 	rc2 = span_merge_release(l->merge, false);
-	l->sink = NULL;
-	if (l->sink_err)
-		return l->sink_err;
-	if (rc2 < 0 && rc >= 0)
+	if (rc2 && !rc)
 		rc = rc2;
-	return rc < 0 ? rc : (l->done ? 1 : rc);
+	l->out = NULL;
+	return rc;
 }
 
-void live_finish(struct live *l, struct span_sink *sink)
+static void live_finish(void *ctx, struct span_sink *out)
 {
-	if (!l->go) {
-		capture_finish(l->cap, sink);
-		return;
-	}
-	l->sink = sink;
-	capture_finish(l->cap, sink ? span_merge_input(l->merge, SPAN_MERGE_WIRE) : NULL);
-	go_source_finish(l->go, sink ? span_merge_input(l->merge, SPAN_MERGE_GO) : NULL);
+	struct live *l = ctx;
+
+	l->out = out;
+	if (l->wire.finish)
+		l->wire.finish(l->wire.ctx, out ? span_merge_input(l->merge, SPAN_MERGE_WIRE) : NULL);
+	go_source_finish(l->go, out ? span_merge_input(l->merge, SPAN_MERGE_GO) : NULL);
 	span_merge_release(l->merge, true);
-	l->sink = NULL;
+	l->out = NULL;
+}
+
+static void live_stats(void *ctx, struct pipeline_stats *st)
+{
+	struct live *l = ctx;
+	struct go_source_stats gs;
+
+	if (l->wire.stats)
+		l->wire.stats(l->wire.ctx, st);
+	go_source_get_stats(l->go, &gs);
+	st->events += gs.events;
+	st->dropped += gs.dropped;
+}
+
+static void live_destroy(void *ctx)
+{
+	struct live *l = ctx;
+
+	if (!l)
+		return;
+	if (l->wire.destroy)
+		l->wire.destroy(l->wire.ctx);
+	go_source_destroy(l->go);
+	span_merge_free(l->merge);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	free(l);
 }
 
 void live_get_stats(const struct live *l, struct live_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	capture_get_stats(l->cap, &st->capture);
-	st->spans = st->capture.spans;
-	if (!l->go)
+	if (!l)
 		return;
 	st->go_on = true;
 	go_source_get_stats(l->go, &st->go);
 	span_merge_get_stats(l->merge, &st->merge);
-	st->spans = l->spans;
 }
 
-void live_close(struct live *l)
+static int add_fd(int epfd, int fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (fd < 0)
+		return 0;
+	ev.data.fd = fd;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int live_pipeline(struct pipeline **out, struct capture **cap, struct live **live,
+		  const struct capture_opts *opts, int go_mode)
+{
+	struct pipeline_opts po = {
+		.filter = &opts->filter,
+		.max_spans = opts->max_spans,
+		.duration_ns = opts->duration_s * 1000000000ull,
+		.catch_signals = true,
+	};
+	struct go_source_opts gopts = { 0 };
+	struct span_merge_opts mopts = { 0 };
+	struct pipeline_source src;
+	struct live *l;
+	int err;
+
+	*out = NULL;
+	*live = NULL;
+	if (go_mode == LIVE_GO_OFF)
+		return capture_pipeline(out, cap, opts);
+	l = calloc(1, sizeof(*l));
 	if (!l)
-		return;
-	span_merge_free(l->merge);
-	go_source_destroy(l->go);
-	if (l->cap)
-		capture_close(l->cap, NULL);
-	free(l);
+		return -ENOMEM;
+	l->epfd = -1;
+	pipeline_catch_signals();
+	/* The Go source converts times with the capture's clock anchor, copied below
+	 * before any event is read, so that the two views of an exchange compare. */
+	gopts.filter = &opts->filter;
+	gopts.clock = &l->clock;
+	gopts.ringbuf_kb = opts->ringbuf_kb; /* -B sizes both ring buffers */
+	err = go_source_open(&l->go, &gopts);
+	if (err) {
+		p_warn("Go programs are traced by the socket hooks alone: their uprobes could not "
+		       "be set up (%s)", strerror(-err));
+		free(l);
+		return capture_pipeline(out, cap, opts);
+	}
+	err = capture_open(cap, opts);
+	if (err) { /* it said why */
+		live_destroy(l);
+		return err;
+	}
+	l->clock = *capture_clock(*cap);
+	capture_source(*cap, &l->wire);
+	*cap = NULL; /* l->wire owns it now */
+	l->forward.emit = forward_emit;
+	l->forward.ctx = l;
+	mopts.watched = watched;
+	mopts.arg = l->go;
+	err = span_merge_new(&l->merge, &mopts, &l->forward);
+	if (err)
+		goto fail;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0 || (err = add_fd(l->epfd, l->wire.fd(l->wire.ctx))) ||
+	    (err = add_fd(l->epfd, go_source_fd(l->go)))) {
+		err = err ? err : -errno;
+		goto fail;
+	}
+	err = pipeline_new(out, &po);
+	if (err)
+		goto fail;
+	src = (struct pipeline_source){
+		.name = "capture+go",
+		.ctx = l,
+		.fd = live_fd,
+		.poll = live_poll,
+		.finish = live_finish,
+		.stats = live_stats,
+		.destroy = live_destroy,
+	};
+	err = pipeline_add_source(*out, &src);
+	if (err) {
+		pipeline_free(*out);
+		*out = NULL;
+		goto fail;
+	}
+	*cap = l->wire.ctx;
+	*live = l;
+	return 0;
+fail:
+	p_err("setting up the capture with the Go source: %s", strerror(-err));
+	live_destroy(l);
+	return err;
 }
