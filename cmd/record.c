@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "live.h"
 #include "cli.h"
 #include "main.h"
 #include "pipeline.h"
@@ -32,7 +33,7 @@ static int record_help(void)
 	       "  -G SEC               start a new file every SEC seconds; with strftime(3)\n"
 	       "                       conversions in FILE, each file is named by its time\n"
 	       "  -W N                 with -C or -G: a ring of N files FILE0..FILE<N-1>, the\n"
-	       "                       oldest overwritten\n" CAPTURE_USAGE);
+	       "                       oldest overwritten\n" CAPTURE_USAGE LIVE_USAGE);
 	return EXIT_OK;
 }
 
@@ -55,11 +56,12 @@ int do_record(int argc, char **argv)
 	struct recorder *rec = NULL;
 	struct pipeline *p;
 	struct capture *cap;
+	struct live *live;
 	char filters[1024] = "";
 	bool output_failed;
 	uint64_t now;
 	unsigned long n;
-	int rc, taken, i;
+	int rc, taken, i, go_mode = LIVE_GO_AUTO;
 	size_t flen = 0;
 
 	capture_opts_init(&opts);
@@ -90,7 +92,9 @@ int do_record(int argc, char **argv)
 				return EXIT_USAGE;
 			ropts.ring = n;
 		} else {
-			taken = capture_parse_opt(&opts, argc, argv);
+			taken = live_parse_opt(&go_mode, argc, argv);
+			if (!taken)
+				taken = capture_parse_opt(&opts, argc, argv);
 			if (taken < 0)
 				return EXIT_USAGE;
 			if (taken == 0)
@@ -114,7 +118,7 @@ int do_record(int argc, char **argv)
 
 	/* With SIGPIPE ignored there, a pipe reader that goes away ends the recording
 	 * like Ctrl-C. */
-	if (capture_pipeline(&p, &cap, &opts))
+	if (live_pipeline(&p, &cap, &live, &opts, go_mode))
 		return EXIT_FAIL;
 	recorder_meta_init(&meta, &opts.filter, filters, capture_clock(cap));
 	ropts.meta = meta.meta;
