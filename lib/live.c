@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "opts.h"
 #include "output.h"
 #include "pipeline.h"
 
@@ -20,24 +21,16 @@ struct live {
 	int epfd;                    /* both sources' fds */
 };
 
-int live_parse_opt(int *go_mode, int argc, char **argv)
-{
-	if (strcmp(argv[0], "--go"))
-		return 0;
-	if (argc < 2) {
-		p_err("--go needs a value");
-		return -1;
-	}
-	if (!strcmp(argv[1], "auto")) {
-		*go_mode = LIVE_GO_AUTO;
-	} else if (!strcmp(argv[1], "off")) {
-		*go_mode = LIVE_GO_OFF;
-	} else {
-		p_err("--go takes auto or off, not '%s'", argv[1]);
-		return -1;
-	}
-	return 2;
-}
+static const char *const go_names[] = { [LIVE_GO_AUTO] = "auto", [LIVE_GO_OFF] = "off", NULL };
+
+const struct opt live_opt_table[] = {
+	{ "go", 0, "auto|off",
+	  "uprobes in Go programs (auto: every traced process that\n"
+	  "runs a Go binary, now or after an exec): their spans link\n"
+	  "each outgoing call to the request that made it",
+	  OPT_CHOICE(struct live_opts, go, go_names) },
+	{ NULL },
+};
 
 static bool watched(void *arg, uint32_t pid)
 {

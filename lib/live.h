@@ -16,10 +16,13 @@
 
 enum live_go { LIVE_GO_AUTO = 0, LIVE_GO_OFF = 1 };
 
-#define LIVE_USAGE                                                                           \
-	"  --go auto|off        uprobes in Go programs (auto: every traced process that\n"   \
-	"                       runs a Go binary, now or after an exec): their spans link\n"  \
-	"                       each outgoing call to the request that made it\n"
+/* --go, as an option table (lib/opts.h) over a struct live_opts. */
+struct live_opts {
+	int go; /* enum live_go */
+};
+struct opt;
+extern const struct opt live_opt_table[];
+#define LIVE_OPT_GROUP(lopts, echo) { live_opt_table, (lopts), (echo) }
 
 struct live_stats {
 	bool go_on; /* the Go source runs */
@@ -30,8 +33,6 @@ struct live_stats {
 struct live;
 struct pipeline;
 
-/* Consume --go at argv[0]: arguments taken, 0 if not ours, -1 on error. */
-int live_parse_opt(int *go_mode, int argc, char **argv);
 /*
  * capture_pipeline() with the Go source beside the capture when @go_mode is
  * LIVE_GO_AUTO (a Go source that cannot be set up is a warning: the capture runs
