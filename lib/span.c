@@ -442,7 +442,7 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 	} flag_names[] = {
 #define FLAG(n) { n, sizeof(n) - 1 }
 		FLAG("truncated"), FLAG("partial"), FLAG("midstream"), FLAG("redacted"),
-		FLAG("body_unseen"),
+		FLAG("body_unseen"), FLAG("hpack_unseen"),
 #undef FLAG
 	};
 	char addr[ADDR_TEXT_MAX], version[16], hexid[33], *p;
@@ -453,9 +453,12 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 
 	o.f = f; /* not an initializer: that would clear the whole buffer */
 	o.len = 0;
+	/* "HTTP/1.1"; HTTP/2 has no minor version ("HTTP/2") */
 	p = put_dec(version + 5, s->http_major);
-	*p++ = '.';
-	p = put_dec(p, s->http_minor);
+	if (s->http_major != 2) {
+		*p++ = '.';
+		p = put_dec(p, s->http_minor);
+	}
 	memcpy(version, "HTTP/", 5);
 	JSON_UINT(&o, "{\"start_ns\":", s->start_ns);
 	JSON_UINT(&o, ",\"end_ns\":", s->end_ns);
@@ -486,6 +489,16 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 	}
 	if (s->conn_id)
 		JSON_UINT(&o, ",\"conn_id\":", s->conn_id);
+	if (s->stream_id)
+		JSON_UINT(&o, ",\"stream_id\":", s->stream_id);
+	if (s->grpc) {
+		JSON_CSTR(&o, ",\"grpc_service\":", s->grpc_service);
+		JSON_CSTR(&o, ",\"grpc_method\":", s->grpc_method);
+		if (s->grpc_status >= 0)
+			JSON_UINT(&o, ",\"grpc_status\":", (uint64_t)s->grpc_status);
+		if (s->grpc_message)
+			JSON_CSTR(&o, ",\"grpc_message\":", s->grpc_message);
+	}
 	if (s->flags) {
 		JOUT_LIT(&o, ",\"flags\":[");
 		for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
@@ -544,7 +557,7 @@ static void format_duration(uint64_t ns, char *buf, size_t len)
 
 char *span_format_text(const struct span *s, char *buf, size_t len)
 {
-	char when[32], remote[64], dur[24], req[16], resp[16], status[8];
+	char when[32], remote[64], dur[24], req[16], resp[16], status[8], grpc[24] = "";
 	time_t secs = s->start_ns / 1000000000ull;
 	struct tm tm;
 
@@ -557,13 +570,18 @@ char *span_format_text(const struct span *s, char *buf, size_t len)
 		snprintf(status, sizeof(status), "%u", s->status);
 	else
 		snprintf(status, sizeof(status), "---");
-	snprintf(buf, len, "%s.%06u %s[%u] %s %s %s %s %s %s %s/%s%s%s", when,
+	if (s->grpc && s->grpc_status >= 0)
+		snprintf(grpc, sizeof(grpc), " grpc=%d", (int)s->grpc_status);
+	else if (s->grpc)
+		snprintf(grpc, sizeof(grpc), " grpc=---");
+	snprintf(buf, len, "%s.%06u %s[%u] %s %s %s %s %s%s %s %s/%s%s%s%s", when,
 		 (unsigned int)(s->start_ns % 1000000000ull / 1000), s->comm, s->pid,
 		 span_role_name(s->role),
 		 span_addr_format(&s->remote, remote, sizeof(remote)),
 		 s->method && *s->method ? s->method : "-", s->target && *s->target ? s->target : "-",
-		 status, dur, req, resp, s->flags & SPAN_F_PARTIAL ? " partial" : "",
-		 s->flags & SPAN_F_TRUNCATED ? " truncated" : "");
+		 status, grpc, dur, req, resp, s->flags & SPAN_F_PARTIAL ? " partial" : "",
+		 s->flags & SPAN_F_TRUNCATED ? " truncated" : "",
+		 s->flags & SPAN_F_HPACK_UNSEEN ? " hpack_unseen" : "");
 	return buf;
 }
 

@@ -8,8 +8,10 @@
 #include <nghttp2/nghttp2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proto/http2.h"
+#include "spanfile.h"
 
 #define IN HTTPCONN_INGRESS
 #define OUT HTTPCONN_EGRESS
@@ -442,4 +444,56 @@ Test(http2, table_eviction)
 		nghttp2_hd_deflate_del(qe);
 		nghttp2_hd_deflate_del(pe);
 	}
+}
+
+/* The fields HTTP/2 adds survive a span file (format 1.1) and its JSON has them. */
+Test(http2, spanfile_and_json)
+{
+	struct span s = { 0 }, back;
+	struct spanfile_meta meta = { 0 };
+	struct spanfile_writer *w;
+	struct spanfile_reader *r;
+	struct spanfile_process proc;
+	char *a, *b, *data;
+	FILE *f = tmpfile();
+	long len;
+
+	s.start_ns = 1000;
+	s.end_ns = 3000;
+	s.method = "POST";
+	s.target = "/echo.Echo/Say";
+	s.host = "g";
+	s.status = 200;
+	s.http_major = 2;
+	s.stream_id = 77;
+	s.flags = SPAN_F_HPACK_UNSEEN;
+	s.grpc = true;
+	s.grpc_status = 14;
+	s.grpc_service = "echo.Echo";
+	s.grpc_method = "Say";
+	s.grpc_message = "unavailable";
+	a = json_dumps(span_to_json(&s, false), JSON_SORT_KEYS);
+	cr_assert(strstr(a, "\"version\": \"HTTP/2\""), "%s", a);
+	cr_assert(strstr(a, "\"stream_id\": 77"), "%s", a);
+	cr_assert(strstr(a, "\"grpc_status\": 14"), "%s", a);
+	cr_assert(strstr(a, "\"grpc_service\": \"echo.Echo\""), "%s", a);
+	cr_assert(strstr(a, "\"hpack_unseen\""), "%s", a);
+	cr_assert_eq(spanfile_writer_fdopen(&w, dup(fileno(f)), &meta), 0);
+	cr_assert_eq(spanfile_write_span(w, &s), 0);
+	cr_assert_eq(spanfile_writer_close(w), 0);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	data = malloc(len);
+	cr_assert_eq(fread(data, 1, len, f), (size_t)len);
+	cr_assert(memmem(data, len, "ehttp spans 1.1", 15));
+	cr_assert_eq(spanfile_reader_open_mem(&r, data, len, "t"), 0);
+	cr_assert_eq(spanfile_next(r, &back, &proc), SPANFILE_SPAN);
+	b = json_dumps(span_to_json(&back, false), JSON_SORT_KEYS);
+	cr_assert_str_eq(a, b);
+	spanfile_reader_close(r);
+	free(a);
+	free(b);
+	free(data);
+	fclose(f);
 }
