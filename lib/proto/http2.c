@@ -191,6 +191,8 @@ static bool buf_add(struct buf *b, const void *data, size_t n, uint32_t max, boo
 /* Raw bytes (payloads, header blocks): no cleaning. */
 static bool buf_raw(struct buf *b, const uint8_t *data, size_t n, uint32_t max)
 {
+	if (!n)
+		return true;
 	if (b->len + n > max)
 		return false;
 	if (b->len + n > b->cap) {
@@ -377,7 +379,7 @@ static void stream_emit(struct http2 *c, struct stream *s, uint32_t flags)
 	sp.tid = s->tid;
 	memcpy(sp.comm, c->info.comm, sizeof(sp.comm));
 	sp.comm[sizeof(sp.comm) - 1] = '\0';
-	sp.role = c->info.role;
+	sp.role = rq == HTTPCONN_INGRESS ? SPAN_ROLE_SERVER : SPAN_ROLE_CLIENT;
 	sp.source = c->info.source;
 	sp.http_major = 2;
 	sp.http_minor = 0;
@@ -576,8 +578,10 @@ static void kn_insert(struct hdir *d, const uint8_t *name, size_t nlen, const ui
 		kn_clear(d);
 		return;
 	}
-	memcpy(k.name, name, nlen);
-	memcpy(k.value, value, vlen);
+	if (nlen)
+		memcpy(k.name, name, nlen);
+	if (vlen)
+		memcpy(k.value, value, vlen);
 	k.name_len = nlen;
 	k.value_len = vlen;
 	memmove(d->kn + 1, d->kn, d->nkn * sizeof(*d->kn));
@@ -818,7 +822,7 @@ static void block_done(struct http2 *c, int dir, uint64_t ts)
 {
 	struct hdir *d = &c->d[dir];
 	struct stream *s = d->block_push ? NULL : stream_find(c, d->block_sid);
-	const uint8_t *p = (const uint8_t *)d->blk.p;
+	const uint8_t *p = d->blk.p ? (const uint8_t *)d->blk.p : (const uint8_t *)"";
 
 	/* Trailers (a later block) go on in the same header block of the span. */
 	d->in_block = false;
@@ -899,15 +903,26 @@ static void frame_begin(struct http2 *c, int dir)
 		if (!s && d->type == FT_HEADERS && !d->in_block)
 			s = stream_open(c, d->sid, d->frame_ts, d->frame_tid);
 		if (s)
-			s->h[dir].bytes += HTTP2_FRAME_HEADER_LEN + d->plen;
+			s->h[dir].bytes += HTTP2_FRAME_HEADER_LEN;
 	}
+}
+
+/* @n more bytes of the current frame's payload went by: they count toward its stream
+ * as they go, so that a connection cut mid-frame counts only what moved. */
+static void account(struct http2 *c, int dir, uint64_t n)
+{
+	struct hdir *d = &c->d[dir];
+	struct stream *s = d->sid ? stream_find(c, d->sid) : NULL;
+
+	if (s)
+		s->h[dir].bytes += n;
 }
 
 /* A frame's payload is complete (@d->pl holds it when kept). */
 static void frame_end(struct http2 *c, int dir, uint64_t ts)
 {
 	struct hdir *d = &c->d[dir];
-	const uint8_t *p = (const uint8_t *)d->pl.p;
+	const uint8_t *p = d->pl.p ? (const uint8_t *)d->pl.p : (const uint8_t *)"";
 	uint32_t n = d->pl.len, pad = 0, skip = 0;
 	struct stream *s = d->sid ? stream_find(c, d->sid) : NULL;
 
@@ -1036,7 +1051,7 @@ static void parse(struct http2 *c, int dir, const uint8_t *p, size_t n, uint64_t
 			take = HTTP2_PREFACE_LEN - d->preface_seen;
 			if (take > avail)
 				take = avail;
-			if (memcmp(p, HTTP2_PREFACE + d->preface_seen, take)) {
+			if (memcmp(p, &HTTP2_PREFACE[d->preface_seen], take)) {
 				d->state = D_SYNC;
 				return;
 			}
@@ -1071,6 +1086,7 @@ static void parse(struct http2 *c, int dir, const uint8_t *p, size_t n, uint64_t
 				d->lost = true;
 			d->left -= take;
 			p += take;
+			account(c, dir, take);
 			if (!d->left)
 				frame_end(c, dir, ts);
 			break;
@@ -1088,6 +1104,7 @@ static void gap(struct http2 *c, int dir, uint64_t n, uint64_t ts)
 
 	switch (d->state) {
 	case D_PAYLOAD:
+		account(c, dir, n < d->left ? n : d->left);
 		if (n <= d->left) {
 			d->left -= n;
 			d->lost = d->keep;
