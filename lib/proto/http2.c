@@ -47,12 +47,14 @@
 #define FF_PRIORITY 0x20
 
 #define SETTINGS_HEADER_TABLE_SIZE 0x1
+#define SETTINGS_MAX_FRAME_SIZE 0x5
 #define HPACK_DEFAULT_TABLE 4096
+#define DEFAULT_MAX_FRAME 16384
 
 #define MAX_STREAMS 1024	   /* streams followed at once per connection */
 #define MAX_KEPT_PAYLOAD (1u << 16) /* bytes kept of one frame's payload */
 #define MAX_BLOCK (1u << 18)	   /* bytes kept of one header block */
-#define SYNC_MAX_FRAME (1u << 20)  /* frames larger than this do not resynchronise */
+#define SYNC_MAX_FRAME (1u << 20)  /* mid-stream, larger frames do not resynchronise */
 #define DEFAULT_HEADER_BYTES 4096
 #define TARGET_MAX 4096
 #define HOST_MAX 256
@@ -103,6 +105,7 @@ struct hdir {
 	uint32_t nkn, kn_cap;
 	uint64_t kn_size;
 	uint32_t table_max;	  /* what this direction's encoder may use (peer's SETTINGS) */
+	uint32_t max_frame;	  /* largest frame this direction may send (peer's SETTINGS) */
 };
 
 /* What one side of a stream sent: by direction (enum httpconn_dir). */
@@ -137,6 +140,7 @@ struct http2 {
 	uint32_t nst, st_cap;
 	nghttp2_hd_inflater *scratch; /* decodes single representations for unseen tables */
 	uint32_t sync_tries;
+	uint32_t max_sid; /* highest stream opened */
 };
 
 /* ---- small pieces ------------------------------------------------------------------ */
@@ -321,6 +325,8 @@ static struct stream *stream_open(struct http2 *c, uint32_t id, uint64_t ts, uin
 	s->tid = tid;
 	s->grpc_status = -1;
 	c->st[c->nst++] = s;
+	if (id > c->max_sid)
+		c->max_sid = id;
 	return s;
 }
 
@@ -866,6 +872,8 @@ static void settings(struct http2 *c, int dir, const uint8_t *p, uint32_t n)
 		uint16_t id = (uint16_t)(p[i] << 8 | p[i + 1]);
 		uint32_t v = (uint32_t)p[i + 2] << 24 | (uint32_t)p[i + 3] << 16 | (uint32_t)p[i + 4] << 8 | p[i + 5];
 
+		if (id == SETTINGS_MAX_FRAME_SIZE && v >= DEFAULT_MAX_FRAME && v < (1u << 24))
+			o->max_frame = v;
 		if (id != SETTINGS_HEADER_TABLE_SIZE)
 			continue;
 		o->table_max = v;
@@ -1003,15 +1011,20 @@ static void frame_end(struct http2 *c, int dir, uint64_t ts)
 		block_done(c, dir, ts);
 }
 
-/* Would a resynchronisation at @p (@n bytes there) start at a frame? */
-static bool sync_here(const uint8_t *p, size_t n)
+/* Would a resynchronisation of @d at @p (@n bytes there) start at a frame? Besides
+ * looking like one, it must fit the peer's frame size and be for the connection, a
+ * stream followed, or a new stream: a wrong guess would read payload as frames. */
+static bool sync_here(struct http2 *c, const struct hdir *d, const uint8_t *p, size_t n)
 {
-	uint32_t len;
+	uint32_t len, sid;
 
 	if (n < HTTP2_FRAME_HEADER_LEN || !http2_frame_plausible(p))
 		return false;
 	len = get24(p);
-	if (len > SYNC_MAX_FRAME)
+	sid = get31(p + 5);
+	if (len > d->max_frame)
+		return false;
+	if (sid && !stream_find(c, sid) && !(p[3] == FT_HEADERS && sid > c->max_sid))
 		return false;
 	/* when the next frame's header is in the bytes too, it must pass as well */
 	if (n >= (size_t)HTTP2_FRAME_HEADER_LEN * 2 + len)
@@ -1025,7 +1038,7 @@ static void parse(struct http2 *c, int dir, const uint8_t *p, size_t n, uint64_t
 	const uint8_t *end = p + n;
 
 	if (d->state == D_SYNC) {
-		if (!sync_here(p, n))
+		if (!sync_here(c, d, p, n))
 			return;
 		d->state = D_HEAD;
 		d->hlen = 0;
@@ -1152,6 +1165,8 @@ struct http2 *http2_new(const struct httpconn_info *info, const struct httpconn_
 						      : -1;
 	for (int i = 0; i < 2; i++) {
 		c->d[i].table_max = HPACK_DEFAULT_TABLE;
+		/* mid-stream, the peers' SETTINGS were not seen */
+		c->d[i].max_frame = info->midstream ? SYNC_MAX_FRAME : DEFAULT_MAX_FRAME;
 		/* Picked up mid-stream: neither the framing nor the tables are known. */
 		c->d[i].state = info->midstream ? D_SYNC : D_START;
 		c->d[i].unseen = info->midstream;
