@@ -324,7 +324,7 @@ static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 ro
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
-/* ---- classification: mirrors httpconn_classify() ------------------------------------- */
+/* ---- classification: mirrors httpconn_classify() and http2_classify() ---------------- */
 
 /* Eight bytes as a little-endian word, so a prefix compares in one masked operation. */
 #define W8(a, b, c, d, e, f, g, h)                                                      \
@@ -332,7 +332,8 @@ static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 ro
 	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 
 /* What a connection's first message may start with: the methods httpconn_classify()
- * accepts, each with its space, and the status line's "HTTP/1.". */
+ * accepts, each with its space, the status line's "HTTP/1.", and the start of the
+ * HTTP/2 client preface ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": user space checks the rest). */
 static const struct {
 	__u64 word;
 	__u32 len;
@@ -347,16 +348,72 @@ static const struct {
 	{ W8('T', 'R', 'A', 'C', 'E', ' ', 0, 0), 6 },
 	{ W8('P', 'A', 'T', 'C', 'H', ' ', 0, 0), 6 },
 	{ W8('H', 'T', 'T', 'P', '/', '1', '.', 0), 7 },
+	{ W8('P', 'R', 'I', ' ', '*', ' ', 'H', 'T'), 8 },
 };
+
+#define H2_DATA 0
+#define H2_HEADERS 1
+#define H2_PRIORITY 2
+#define H2_RST_STREAM 3
+#define H2_SETTINGS 4
+#define H2_PUSH_PROMISE 5
+#define H2_PING 6
+#define H2_GOAWAY 7
+#define H2_WINDOW_UPDATE 8
+#define H2_CONTINUATION 9
+
+/*
+ * Could the 9 bytes (@word the first 8, little-endian, then @ninth) be an HTTP/2 frame
+ * header: a known type with its flags, stream and length rules? @server_first: only a
+ * server's first frame passes (SETTINGS, not an ACK, on stream 0). Mirrors
+ * http2_classify() and http2_frame_plausible().
+ */
+static __always_inline bool h2_frame(__u64 word, __u8 ninth, bool server_first)
+{
+	__u32 flen = (word & 0xff) << 16 | (word >> 8 & 0xff) << 8 | (word >> 16 & 0xff);
+	__u8 type = word >> 24, fl = word >> 32;
+	__u32 sid = (word >> 40 & 0xff) << 24 | (word >> 48 & 0xff) << 16 | (word >> 56 & 0xff) << 8 | ninth;
+
+	if (server_first)
+		return type == H2_SETTINGS && !fl && !sid && flen % 6 == 0;
+	if (sid & 0x80000000)
+		return false;
+	switch (type) {
+	case H2_DATA:
+		return sid && !(fl & ~0x09);
+	case H2_HEADERS:
+		return sid && flen && !(fl & ~0x2d);
+	case H2_PRIORITY:
+		return sid && flen == 5 && !fl;
+	case H2_RST_STREAM:
+		return sid && flen == 4 && !fl;
+	case H2_SETTINGS:
+		return !sid && flen % 6 == 0 && !(fl & ~1) && (!(fl & 1) || !flen);
+	case H2_PUSH_PROMISE:
+		return sid && flen >= 4 && !(fl & ~0x0c);
+	case H2_PING:
+		return !sid && flen == 8 && !(fl & ~1);
+	case H2_GOAWAY:
+		return !sid && flen >= 8 && !fl;
+	case H2_WINDOW_UPDATE:
+		return flen == 4 && !fl;
+	case H2_CONTINUATION:
+		return sid && !(fl & ~0x04);
+	}
+	return false;
+}
 
 static __always_inline __u64 low_bytes_mask(__u32 n)
 {
 	return n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
 }
 
-/* HTTP when the bytes start with a token, UNKNOWN while they are a proper prefix of
- * one (too short to say), NOT_HTTP otherwise. Mirrors httpconn_classify(). */
-static __always_inline __u8 classify(const __u8 *data, __u32 len)
+/* HTTP when the bytes start with a token or an HTTP/2 server's first frame (or, on a
+ * connection already open, @role unknown, any HTTP/2 frame: its first bytes here are
+ * mostly a frame's), UNKNOWN while they are a proper prefix of a token (too short to
+ * say), NOT_HTTP otherwise. HTTP/1 and HTTP/2 are one class: user space tells them
+ * apart by the same bytes. Mirrors httpconn_classify() and http2_classify(). */
+static __always_inline __u8 classify(const __u8 *data, __u32 len, __u8 role)
 {
 	__u8 verdict = CAPTURE_CLASS_NOT_HTTP;
 	__u64 word = 0;
@@ -374,6 +431,8 @@ static __always_inline __u8 classify(const __u8 *data, __u32 len)
 			return CAPTURE_CLASS_HTTP;
 		verdict = CAPTURE_CLASS_UNKNOWN;
 	}
+	if (len >= 9 && h2_frame(word, data[8], role != CAPTURE_ROLE_UNKNOWN))
+		return CAPTURE_CLASS_HTTP;
 	return verdict;
 }
 
@@ -542,7 +601,7 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	sc->hdr.seq = ++c->seq;
 
 	if (c->class == CAPTURE_CLASS_UNKNOWN && total) {
-		class = classify(sc->data, total - tail_len);
+		class = classify(sc->data, total - tail_len, c->role);
 		if (class == CAPTURE_CLASS_NOT_HTTP && c->role == CAPTURE_ROLE_UNKNOWN &&
 		    ++c->tries < CAPTURE_MIDSTREAM_TRIES)
 			class = CAPTURE_CLASS_UNKNOWN; /* mid-body, perhaps: look at the next one */

@@ -55,7 +55,7 @@ enum capture_role {
 /* The kernel's classification of a connection (= enum httpconn_state). */
 enum capture_class {
 	CAPTURE_CLASS_UNKNOWN = 0,  /* no payload judged yet */
-	CAPTURE_CLASS_HTTP = 1,     /* first bytes were an HTTP/1.x request or status line */
+	CAPTURE_CLASS_HTTP = 1,     /* first bytes were an HTTP/1.x request or status line, or HTTP/2 */
 	CAPTURE_CLASS_NOT_HTTP = 2, /* first bytes were something else: no more events */
 	CAPTURE_CLASS_FILTERED = 3, /* kernel only: the --port filter leaves it out */
 };
