@@ -20,9 +20,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http1.h"
 #include "httpconn.h"
+#include "proto/http2.h"
 
 #define MAX_PENDING 32	     /* requests queued per connection (pipelining depth) */
 #define INLINE_PENDING 2     /* most connections have one request in flight */
@@ -70,6 +72,7 @@ struct resp {
 	bool paired; /* the oldest queued request is its request */
 	bool decided; /* pairing was decided (paired, or a response to nothing tracked) */
 	bool is_head, is_connect;
+	bool h2c;        /* Upgrade: h2c (with a 101, the connection goes on in HTTP/2) */
 	uint16_t status; /* final status */
 	uint32_t flags;
 	uint64_t start_ts, last_ts, bytes;
@@ -118,6 +121,9 @@ struct httpconn {
 	uint32_t q_count;
 	uint64_t untracked;
 	uint32_t scratch_flags;
+	/* The connection speaks HTTP/2: from its first bytes, or after an h2c upgrade.
+	 * Feeds go there. */
+	struct http2 *h2;
 };
 
 #define NO_REQ UINT64_MAX
@@ -613,6 +619,9 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 		return;
 	}
 	kind = http1_field_kind(name, name_len);
+	if (s->kind == K_RESP && c->resp.active && name_len == 7 && !strncasecmp(name, "upgrade", 7) &&
+	    value_len == 3 && !strncasecmp(value, "h2c", 3))
+		c->resp.h2c = true;
 	switch (kind) {
 	case HTTP1_F_CONTENT_LENGTH:
 		if (s->has_len) {
@@ -724,6 +733,34 @@ static void msg_done(struct httpconn *c, struct stream *s, uint64_t ts)
 	}
 }
 
+/* A 101 to Upgrade: h2c: the request is HTTP/2's stream 1, whose response comes in
+ * HTTP/2 frames. The HTTP/2 parser takes the connection over. */
+static bool upgrade_h2c(struct httpconn *c)
+{
+	struct req *r = &c->q[c->q_head % c->q_cap];
+	struct httpconn_info info = c->info;
+	struct http2_upgrade up = {
+		.method = r->method, .target = sbuf_str(&r->target), .host = sbuf_str(&r->host),
+		.req_headers = r->hdrs.p, .req_headers_len = r->hdrs.len,
+		.start_ts = r->start_ts, .tid = r->tid, .flags = r->flags | c->resp.flags,
+		.req_bytes = r->bytes, .resp_bytes = c->resp.bytes, .has_parent = r->has_parent,
+	};
+
+	info.role = c->role;
+	c->h2 = http2_new(&info, &c->opts);
+	if (!c->h2)
+		return false;
+	memcpy(up.trace_id, r->trace_id, sizeof(up.trace_id));
+	memcpy(up.parent_id, r->parent_id, sizeof(up.parent_id));
+	http2_upgraded(c->h2, &up);
+	pop_request(c);
+	resp_reset(&c->resp);
+	c->s[0].state = c->s[1].state = P_DEAD;
+	c->s[0].msg = c->s[1].msg = M_NONE;
+	c->state = HTTPCONN_HTTP;
+	return true;
+}
+
 static void head_done(struct httpconn *c, struct stream *s, uint64_t ts)
 {
 	if (s->kind == K_REQ) {
@@ -744,6 +781,8 @@ static void head_done(struct httpconn *c, struct stream *s, uint64_t ts)
 	struct resp *p = &c->resp;
 	uint16_t st = p->status;
 
+	if (st == 101 && p->h2c && p->paired && c->q_count && upgrade_h2c(c))
+		return;
 	if (st == 101 || (p->is_connect && st >= 200 && st < 300)) {
 		/* The connection now speaks another protocol (or is a tunnel). */
 		resp_complete(c, 0);
@@ -983,6 +1022,13 @@ static void parse(struct httpconn *c, enum httpconn_dir dir, const uint8_t *data
 			break;
 		}
 	}
+	/* An h2c upgrade's 101 ended here: what follows it is HTTP/2. */
+	if (c->h2 && p < end) {
+		int rc = http2_feed(c->h2, dir, ts, tid, p, end - p, end - p, c->sink);
+
+		if (rc < 0)
+			c->err = rc;
+	}
 }
 
 /* @n bytes of stream @dir went by without being captured. */
@@ -1125,6 +1171,20 @@ int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uin
 		captured = len;
 	if (!data)
 		captured = 0;
+	/* HTTP/2 by prior knowledge: its first bytes (or, picked up mid-stream, a frame) */
+	if (!c->h2 && c->state == HTTPCONN_UNKNOWN && captured &&
+	    (c->info.midstream ? captured >= HTTP2_FRAME_HEADER_LEN && http2_frame_plausible(data)
+			       : http2_classify(data, captured, dir) == HTTP2_YES)) {
+		c->h2 = http2_new(&c->info, &c->opts);
+		c->s[0].state = c->s[1].state = P_DEAD;
+	}
+	if (c->h2) {
+		int rc = http2_feed(c->h2, dir, ts_ns, tid, data, captured, len, sink);
+
+		if (rc >= 0)
+			c->state = rc;
+		return rc;
+	}
 	s = &c->s[dir];
 	c->sink = sink;
 	c->err = 0;
@@ -1133,7 +1193,9 @@ int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uin
 		s->at_line_start = true;
 	if (captured)
 		parse(c, dir, data, captured, ts_ns, tid);
-	if (len > captured && c->state != HTTPCONN_NOT_HTTP)
+	if (len > captured && c->h2 && !c->err) /* upgraded within these bytes */
+		c->err = http2_feed(c->h2, dir, ts_ns, tid, NULL, 0, len - captured, sink) < 0 ? c->err : 0;
+	else if (len > captured && c->state != HTTPCONN_NOT_HTTP)
 		gap(c, dir, len - captured, ts_ns, tid);
 	c->sink = NULL;
 	return c->err ? c->err : c->state;
@@ -1159,6 +1221,7 @@ void httpconn_close(struct httpconn *c, uint64_t ts_ns, struct span_sink *sink)
 		return;
 	c->sink = sink;
 	c->err = 0;
+	http2_close(c->h2, ts_ns, sink);
 	if (p->active && p->paired && c->q_count) {
 		struct stream *rs = resp_stream(c);
 		/* A response delimited by close (or whose end was lost) ends here; one cut

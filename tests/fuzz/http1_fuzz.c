@@ -1,4 +1,4 @@
-// fuzz-sources: lib/httpconn.c lib/http1.c lib/span.c lib/output.c
+// fuzz-sources: lib/httpconn.c lib/proto/http2.c lib/http1.c lib/span.c lib/output.c
 /*
  * The HTTP/1.x connection parser under arbitrary bytes: the input is a connection
  * setup byte, then a script of feeds in both directions with arbitrary splits, bytes
@@ -77,10 +77,10 @@ static int emit(struct span_sink *sink, const struct span *s)
 	check(s->end_ns >= s->start_ns);
 	check(s->end_ns <= t->last_ts);
 	check(s->status == 0 || (s->status >= 100 && s->status <= 599));
-	check((s->flags & ~0x1fu) == 0);
+	check((s->flags & ~0x3fu) == 0);
 	check(s->role == SPAN_ROLE_SERVER || s->role == SPAN_ROLE_CLIENT);
 	check(t->role == SPAN_ROLE_UNKNOWN || s->role == t->role);
-	check(s->http_major == 1);
+	check(s->http_major == 1 || (s->http_major == 2 && s->stream_id)); /* h2c: upgraded or prior knowledge */
 	check(!t->no_blocks || (!s->req_headers && !s->resp_headers));
 	check_block(s->req_headers, s->req_headers_len, t->max_header_bytes);
 	check_block(s->resp_headers, s->resp_headers_len, t->max_header_bytes);

@@ -497,3 +497,74 @@ Test(http2, spanfile_and_json)
 	free(data);
 	fclose(f);
 }
+
+/* Through the HTTP/1 parser: prior knowledge is told by the first bytes, and an
+ * Upgrade: h2c answered 101 goes on as HTTP/2 with the request as stream 1. */
+Test(http2, via_httpconn_prior_knowledge_and_upgrade)
+{
+	static const char up_req[] = "GET /up HTTP/1.1\r\nHost: u.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+				     "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n";
+	static const char up_resp[] = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+	struct httpconn_info info = { .conn_id = 9, .pid = 1, .role = SPAN_ROLE_SERVER };
+	nghttp2_nv resp[] = { NV(":status", "200"), NV("server", "t") };
+	nghttp2_nv req[] = { NV(":method", "GET"), NV(":scheme", "http"), NV(":path", "/pk"), NV(":authority", "p") };
+	nghttp2_hd_deflater *pe, *qe;
+	struct wire in = { .n = 0 }, out = { .n = 0 };
+	struct httpconn *c;
+	uint8_t blk[256];
+	size_t n, rs;
+
+	ngot = 0;
+	nghttp2_hd_deflate_new(&pe, 4096);
+	nghttp2_hd_deflate_new(&qe, 4096);
+	c = httpconn_new(&info, NULL);
+	cr_assert_eq(httpconn_feed(c, IN, 10, 1, (const uint8_t *)up_req, sizeof(up_req) - 1,
+				   sizeof(up_req) - 1, &sink), HTTPCONN_HTTP);
+	/* the 101, the server's SETTINGS and stream 1's response in one write */
+	put(&out, up_resp, sizeof(up_resp) - 1);
+	frame(&out, 4, 0, 0, settings_payload, sizeof(settings_payload));
+	n = block(pe, blk, sizeof(blk), resp, 2);
+	frame(&out, 1, 0x4, 1, blk, n);
+	frame(&out, 0, 0x1, 1, "ok", 2);
+	rs = sizeof(up_resp) - 1 + 9 + n + 9 + 2;
+	cr_assert_eq(httpconn_feed(c, OUT, 20, 1, out.b, out.n, out.n, &sink), HTTPCONN_HTTP);
+	cr_assert_eq(ngot, 1);
+	cr_assert_str_eq(got[0].method, "GET");
+	cr_assert_str_eq(got[0].target, "/up");
+	cr_assert_str_eq(got[0].host, "u.test");
+	cr_assert_eq(got[0].s.status, 200);
+	cr_assert_eq(got[0].s.http_major, 2);
+	cr_assert_eq(got[0].s.stream_id, 1);
+	cr_assert_eq(got[0].s.req_bytes, sizeof(up_req) - 1);
+	cr_assert_eq(got[0].s.resp_bytes, rs);
+	cr_assert_eq(got[0].s.start_ns, 10);
+	cr_assert_eq(got[0].s.end_ns, 20);
+	cr_assert_str_eq(got[0].resp_headers, "server: t\r\n");
+	/* then the client's preface and a second request on stream 3 */
+	put(&in, HTTP2_PREFACE, HTTP2_PREFACE_LEN);
+	frame(&in, 4, 0, 0, NULL, 0);
+	n = block(qe, blk, sizeof(blk), req, 4);
+	frame(&in, 1, 0x5, 3, blk, n);
+	cr_assert_eq(httpconn_feed(c, IN, 30, 1, in.b, in.n, in.n, &sink), HTTPCONN_HTTP);
+	out.n = 0;
+	n = block(pe, blk, sizeof(blk), resp, 2);
+	frame(&out, 1, 0x5, 3, blk, n);
+	cr_assert_eq(httpconn_feed(c, OUT, 40, 1, out.b, out.n, out.n, &sink), HTTPCONN_HTTP);
+	cr_assert_eq(ngot, 2);
+	cr_assert_str_eq(got[1].target, "/pk");
+	httpconn_close(c, 50, &sink);
+	cr_assert_eq(ngot, 2);
+
+	/* prior knowledge: a client whose first bytes are the preface */
+	ngot = 0;
+	info.role = SPAN_ROLE_CLIENT;
+	c = httpconn_new(&info, NULL);
+	cr_assert_eq(httpconn_feed(c, OUT, 60, 1, in.b, in.n, in.n, &sink), HTTPCONN_HTTP);
+	cr_assert_eq(httpconn_feed(c, IN, 70, 1, out.b, out.n, out.n, &sink), HTTPCONN_HTTP);
+	cr_assert_eq(ngot, 1);
+	cr_assert_eq(got[0].s.role, SPAN_ROLE_CLIENT);
+	cr_assert_str_eq(got[0].target, "/pk");
+	httpconn_close(c, 80, &sink);
+	nghttp2_hd_deflate_del(pe);
+	nghttp2_hd_deflate_del(qe);
+}
