@@ -92,6 +92,7 @@ struct hdir {
 	uint64_t frame_ts;	  /* when its first byte went */
 	uint32_t frame_tid;
 	bool keep, lost;	  /* its payload is kept; part of it was not seen */
+	bool counted;		  /* its bytes count toward its stream */
 	struct buf pl;
 	/* a header block across HEADERS/PUSH_PROMISE + CONTINUATION */
 	bool in_block, block_lost, block_push, block_end_stream;
@@ -390,7 +391,8 @@ static void stream_emit(struct http2 *c, struct stream *s, uint32_t flags)
 	sp.http_major = 2;
 	sp.http_minor = 0;
 	sp.flags = s->flags | flags | (c->info.midstream ? SPAN_F_MIDSTREAM : 0);
-	if (!s->h[rs].ended && !(s->reset && s->final_status))
+	/* no response end, or an end without a response head (its HEADERS were lost) */
+	if ((!s->h[rs].ended && !(s->reset && s->final_status)) || (!s->h[rs].headers && !s->reset))
 		sp.flags |= SPAN_F_PARTIAL;
 	sp.local = c->info.local;
 	sp.remote = c->info.remote;
@@ -906,11 +908,14 @@ static void frame_begin(struct http2 *c, int dir)
 		d->in_block = false;
 		lose_table(d);
 	}
+	/* A stream's bytes are its messages' frames: flow control and priority frames
+	 * (which may also come after the stream ended) are the connection's business. */
+	d->counted = d->sid && d->type != FT_WINDOW_UPDATE && d->type != FT_PRIORITY;
 	if (d->sid) {
 		s = stream_find(c, d->sid);
 		if (!s && d->type == FT_HEADERS && !d->in_block)
 			s = stream_open(c, d->sid, d->frame_ts, d->frame_tid);
-		if (s)
+		if (s && d->counted)
 			s->h[dir].bytes += HTTP2_FRAME_HEADER_LEN;
 	}
 }
@@ -920,7 +925,7 @@ static void frame_begin(struct http2 *c, int dir)
 static void account(struct http2 *c, int dir, uint64_t n)
 {
 	struct hdir *d = &c->d[dir];
-	struct stream *s = d->sid ? stream_find(c, d->sid) : NULL;
+	struct stream *s = d->counted ? stream_find(c, d->sid) : NULL;
 
 	if (s)
 		s->h[dir].bytes += n;
@@ -1136,7 +1141,10 @@ static void gap(struct http2 *c, int dir, uint64_t n, uint64_t ts)
 	default:
 		break;
 	}
-	/* Framing lost: whatever was in those bytes, the table may have changed. */
+	/* Framing lost: whatever was in those bytes, the table may have changed, and
+	 * any open stream may have had frames there (its counts are short). */
+	for (uint32_t i = 0; i < c->nst; i++)
+		c->st[i]->flags |= SPAN_F_BODY_UNSEEN;
 	d->state = D_SYNC;
 	d->in_block = false;
 	lose_table(d);
