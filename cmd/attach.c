@@ -18,11 +18,11 @@ static int attach_help(void)
 	printf("Usage: ehttp attach [OPTIONS]\n"
 	       "       ehttp attach help\n"
 	       "\n"
-	       "Trace the HTTP/1.x exchanges processes make and serve, from socket or syscall\n"
-	       "tracepoints, and print each request with its response as one span as it\n"
-	       "completes: a text line, or with -j one JSON object per line. With no -p, --comm\n"
-	       "or --port, every process on the host. Ctrl-C, the count or the duration ends it;\n"
-	       "a summary goes to stderr.\n"
+	       "Trace the HTTP/1.x and HTTP/2 (h2c) exchanges processes make and serve, from\n"
+	       "socket or syscall tracepoints, and print each request with its response (each\n"
+	       "HTTP/2 stream) as one span as it completes: a text line, or with -j one JSON\n"
+	       "object per line. With no -p, --comm or --port, every process on the host.\n"
+	       "Ctrl-C, the count or the duration ends it; a summary goes to stderr.\n"
 	       "\n"
 	       "Options:\n" CAPTURE_USAGE
 	       "  --headers            with -j, include the header blocks (credentials redacted)\n");
