@@ -161,6 +161,24 @@ static uint64_t wall(const struct http2 *c, uint64_t ts)
 	return c->opts.clock ? span_clock_wall(c->opts.clock, ts) : ts;
 }
 
+/* Room for @need bytes in all (doubling). */
+static bool buf_grow(struct buf *b, size_t need)
+{
+	uint32_t cap = b->cap ? b->cap : 64;
+	char *p;
+
+	if (need <= b->cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p)
+		return false;
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
 /* Append up to @max bytes in all; strings shown in spans keep to printable ASCII
  * (@block: tabs and line endings too). False when something did not fit. */
 static bool buf_add(struct buf *b, const void *data, size_t n, uint32_t max, bool block)
@@ -168,18 +186,8 @@ static bool buf_add(struct buf *b, const void *data, size_t n, uint32_t max, boo
 	size_t room = max > b->len ? max - b->len : 0, take = n < room ? n : room;
 	const unsigned char *s = data;
 
-	if (b->len + take + 1 > b->cap) {
-		uint32_t cap = b->cap ? b->cap : 64;
-		char *p;
-
-		while (cap < b->len + take + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return false;
-		b->p = p;
-		b->cap = cap;
-	}
+	if (!buf_grow(b, b->len + take + 1))
+		return false;
 	for (size_t i = 0; i < take; i++) {
 		unsigned char ch = s[i];
 
@@ -198,20 +206,8 @@ static bool buf_raw(struct buf *b, const uint8_t *data, size_t n, uint32_t max)
 {
 	if (!n)
 		return true;
-	if (b->len + n > max)
+	if (b->len + n > max || !buf_grow(b, b->len + n))
 		return false;
-	if (b->len + n > b->cap) {
-		uint32_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return false;
-		b->p = p;
-		b->cap = cap;
-	}
 	memcpy(b->p + b->len, data, n);
 	b->len += n;
 	return true;

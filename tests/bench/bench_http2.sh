@@ -18,12 +18,8 @@ for tool in h2load nginx jq; do command -v $tool >/dev/null || { echo "   $tool 
 mkdir -p "$TMP/nginx/www"
 head -c 1200 /dev/urandom >"$TMP/nginx/www/page.bin"
 NGINX_NO_LOG=1 NGINX_LISTEN=http2 nginx_start 1
-for _ in $(seq 1 50); do
-	worker=$(pgrep -P "$NGINX_PID" | head -n 1)
-	[ -n "$worker" ] && break
-	sleep 0.1
-done
-[ -n "$worker" ] || { echo "   no nginx worker"; exit 1; }
+nginx_worker || { echo "   no nginx worker"; exit 1; }
+worker=$NGINX_WORKER
 url=http://127.0.0.1:$NGINX_PORT/page.bin
 h2load -c 2 -m 4 -D 1 "$url" >/dev/null 2>&1 # warm up
 

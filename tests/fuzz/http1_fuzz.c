@@ -9,15 +9,13 @@
  * Setup byte: bits 0-1 role (mod 3), 2 midstream, 3 no redaction, 4-5 header cap, 6 no
  * header blocks kept.
  *
- * Script, after the setup byte: op byte, then
- *   op & 0x80: close this connection and open a new one with the next setup byte
- *   otherwise: dir = op & 1; n = 1 + next byte captured bytes follow (fewer at the end);
- *              op & 2: a gap of next-byte * 61 bytes (sometimes << 12) after them
+ * Then the script of tests/fuzz/feed_script.h.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed_script.h"
 #include "http1.h"
 #include "httpconn.h"
 
@@ -128,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct totals t;
 	struct span_sink sink = { .emit = emit, .ctx = &t };
 	struct httpconn *c;
+	struct script_step st;
 	size_t i = 0;
 	uint64_t ts = 1;
 
@@ -136,42 +135,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	httpconn_classify(data, size);
 	c = open_conn(data[i++], &t);
 	check(c != NULL);
-	while (i < size) {
-		uint8_t op = data[i++];
-		uint32_t n;
-		uint64_t gap = 0;
-		int st;
+	while (script_next(data, size, &i, &ts, &st)) {
+		int rc;
 
-		if (op & 0x80) {
-			t.last_ts = ts;
+		t.last_ts = ts;
+		if (st.reopen) {
 			httpconn_close(c, ts, &sink);
 			check_totals(&t);
-			if (i >= size)
+			if (st.last)
 				return 0;
-			c = open_conn(data[i++], &t);
+			c = open_conn(st.setup, &t);
 			check(c != NULL);
 			continue;
 		}
-		if (i >= size)
-			break;
-		n = 1 + data[i++];
-		if (op & 2) {
-			if (i >= size)
-				break;
-			gap = (uint64_t)data[i++] * 61;
-			if (op & 4)
-				gap <<= 12;
-		}
-		if (n > size - i)
-			n = size - i;
-		ts += 1 + (op >> 3);
-		t.last_ts = ts;
-		t.fed[op & 1] += n + gap;
-		st = httpconn_feed(c, op & 1, ts, 7, data + i, n, n + gap, &sink);
-		check(st == HTTPCONN_UNKNOWN || st == HTTPCONN_HTTP || st == HTTPCONN_NOT_HTTP);
-		check(st == (int)httpconn_state(c));
+		t.fed[st.dir] += st.n + st.gap;
+		rc = httpconn_feed(c, st.dir, ts, 7, st.data, st.n, st.n + st.gap, &sink);
+		check(rc == HTTPCONN_UNKNOWN || rc == HTTPCONN_HTTP || rc == HTTPCONN_NOT_HTTP);
+		check(rc == (int)httpconn_state(c));
 		check_totals(&t);
-		i += n;
 	}
 	t.last_ts = ts;
 	httpconn_close(c, ts + 1, &sink);

@@ -9,15 +9,13 @@
  * Setup byte: bits 0-1 role (mod 3), 2 midstream, 3 no redaction, 4-5 header cap, 6 no
  * header blocks kept, 7 an h2c upgrade made stream 1.
  *
- * Script: op byte, then
- *   op & 0x80: close this connection and open a new one with the next setup byte
- *   otherwise: dir = op & 1; n = 1 + next byte captured bytes follow (fewer at the end);
- *              op & 2: a gap of next-byte * 61 bytes (sometimes << 12) after them
+ * Then the script of tests/fuzz/feed_script.h.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed_script.h"
 #include "proto/http2.h"
 
 struct totals {
@@ -115,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct totals t;
 	struct span_sink sink = { .emit = emit, .ctx = &t };
 	struct http2 *c;
+	struct script_step st;
 	size_t i = 0;
 	uint64_t ts = 1;
 
@@ -124,40 +123,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= HTTP2_FRAME_HEADER_LEN)
 		http2_frame_plausible(data);
 	c = open_conn(data[i++], &t);
-	while (i < size) {
-		uint8_t op = data[i++];
-		uint64_t gap = 0;
-		uint32_t n;
-		int st;
+	while (script_next(data, size, &i, &ts, &st)) {
+		int rc;
 
-		if (op & 0x80) {
-			t.last_ts = ts;
+		t.last_ts = ts;
+		if (st.reopen) {
 			http2_close(c, ts, &sink);
 			require(t.spent <= t.fed[0] + t.fed[1] + t.upgrade_bytes);
-			if (i >= size)
+			if (st.last)
 				return 0;
-			c = open_conn(data[i++], &t);
+			c = open_conn(st.setup, &t);
 			continue;
 		}
-		if (i >= size)
-			break;
-		n = 1 + data[i++];
-		if (op & 2) {
-			if (i >= size)
-				break;
-			gap = (uint64_t)data[i++] * 61;
-			if (op & 4)
-				gap <<= 12;
-		}
-		if (n > size - i)
-			n = size - i;
-		ts += 1 + (op >> 3);
-		t.last_ts = ts;
-		t.fed[op & 1] += n + gap;
-		st = http2_feed(c, op & 1, ts, 7, data + i, n, n + gap, &sink);
-		require(st == HTTPCONN_UNKNOWN || st == HTTPCONN_HTTP || st == HTTPCONN_NOT_HTTP);
+		t.fed[st.dir] += st.n + st.gap;
+		rc = http2_feed(c, st.dir, ts, 7, st.data, st.n, st.n + st.gap, &sink);
+		require(rc == HTTPCONN_UNKNOWN || rc == HTTPCONN_HTTP || rc == HTTPCONN_NOT_HTTP);
 		require(t.spent <= t.fed[0] + t.fed[1] + t.upgrade_bytes);
-		i += n;
 	}
 	t.last_ts = ts;
 	http2_close(c, ts + 1, &sink);

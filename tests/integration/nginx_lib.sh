@@ -46,3 +46,14 @@ CONF
 	on_exit "kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null"
 	wait_port "$NGINX_PORT"
 }
+
+# nginx_worker: NGINX_WORKER, the pid of the master's first worker (the benchmarks
+# trace it).
+nginx_worker() {
+	for _ in $(seq 1 50); do
+		NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -n 1)
+		[ -n "$NGINX_WORKER" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
