@@ -88,8 +88,13 @@ struct io_args {
  * by CPU rather than a per-CPU array: per-CPU values are capped at 32 KiB. */
 struct scratch {
 	struct capture_event hdr;
-	__u8 data[2 * CAPTURE_SNAPLEN_MAX];
+	/* HTTP/2 walks use all of it: a segment may start at its last byte (H2_AREA) */
+	__u8 data[2 * CAPTURE_SNAPLEN_MAX + 8 + 9 + CAPTURE_H2_KEEP];
 	__u64 unwoken; /* bytes this CPU sent to the ring since it last woke the reader */
+	/* An HTTP/2 walk's place (h2_walk()): in memory, not registers, so that the
+	 * verifier sees every iteration alike and stops exploring. */
+	__u64 walk_off;
+	__u32 walk_out;
 };
 
 struct {
@@ -413,8 +418,9 @@ static __always_inline __u64 low_bytes_mask(__u32 n)
  * mostly a frame's), UNKNOWN while they are a proper prefix of a token (too short to
  * say), NOT_HTTP otherwise. HTTP/1 and HTTP/2 are one class: user space tells them
  * apart by the same bytes. Mirrors httpconn_classify() and http2_classify(). */
-static __always_inline __u8 classify(const __u8 *data, __u32 len, __u8 role)
+static __always_inline __u8 classify(const __u8 *data, __u32 len, __u8 role, __u8 *h2)
 {
+	const int preface = sizeof(start_tokens) / sizeof(start_tokens[0]) - 1;
 	__u8 verdict = CAPTURE_CLASS_NOT_HTTP;
 	__u64 word = 0;
 	int i;
@@ -427,13 +433,121 @@ static __always_inline __u8 classify(const __u8 *data, __u32 len, __u8 role)
 
 		if ((word ^ start_tokens[i].word) & low_bytes_mask(seen))
 			continue;
-		if (len >= n)
+		if (len >= n) {
+			*h2 = i == preface;
 			return CAPTURE_CLASS_HTTP;
+		}
 		verdict = CAPTURE_CLASS_UNKNOWN;
 	}
-	if (len >= 9 && h2_frame(word, data[8], role != CAPTURE_ROLE_UNKNOWN))
+	if (len >= 9 && h2_frame(word, data[8], role != CAPTURE_ROLE_UNKNOWN)) {
+		*h2 = 1;
 		return CAPTURE_CLASS_HTTP;
+	}
 	return verdict;
+}
+
+/* Segments of an HTTP/2 walk (each a struct capture_segment, then up to
+ * 9 + CAPTURE_H2_KEEP bytes) go in the first H2_AREA bytes of the scratch, which has room
+ * past them for one that starts at the last. The event's size stays below H2_AREA. */
+#define H2_AREA (2 * CAPTURE_SNAPLEN_MAX)
+
+/*
+ * The @ret bytes at @buf that an HTTP/2 connection @c moved @dir, more than the snap
+ * length: copy every frame header (and the payload of any frame but DATA, up to
+ * CAPTURE_H2_KEEP) to @dst as segments, from where the connection's last walk said the
+ * next frame starts, or (not known) from the first byte when a frame header is there.
+ * Returns the bytes of segments; 0 means no walk (copy as for any other connection).
+ * User space checks the frames itself: a wrong walk loses bytes, never makes them up.
+ */
+/* The next syscall @dir on @c may start anywhere in a frame. */
+static __always_inline void h2_forget(struct capture_conn *c, __u32 dir)
+{
+	__u32 d = dir & 1;
+
+	barrier_var(d); /* the verifier sees the index bounded where it is used */
+	c->h2_skip[d & 1] = CAPTURE_H2_UNKNOWN;
+}
+
+#define H2_VOLATILE(x) (*(volatile typeof(x) *)&(x))
+
+/* A global function: verified once, on its own, not with every path of its callers. */
+__noinline __u32 h2_walk(struct capture_conn *c, __u64 buf, __u64 ret, __u32 dir)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), d = dir & 1, *skip, *copy, seg;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
+	__u64 word = 0;
+	bool check_first;
+	__u8 *dst, h[9];
+
+	if (!c || !sc)
+		return 0;
+	dst = sc->data;
+	barrier_var(d);
+	skip = &c->h2_skip[d & 1];
+	copy = &c->h2_copy[d & 1];
+	sc->walk_off = *skip;
+	sc->walk_out = 0;
+	check_first = sc->walk_off == CAPTURE_H2_UNKNOWN;
+	if (check_first)
+		sc->walk_off = 0;
+	*skip = CAPTURE_H2_UNKNOWN;
+	/* the rest of a header block the last syscall cut */
+	seg = *copy < ret ? *copy : ret;
+	*copy -= seg;
+	if (!check_first && seg) {
+		struct capture_segment *sg = (struct capture_segment *)dst;
+
+		sg->off = 0;
+		sg->n = seg;
+		if (bpf_probe_read_user(dst + sizeof(*sg), seg & 8191, (void *)buf))
+			return 0;
+		sc->walk_out = sizeof(*sg) + ((seg + 3) & ~3u);
+	}
+	for (int i = 0; i < CAPTURE_H2_WALK; i++) {
+		__u64 off = H2_VOLATILE(sc->walk_off);
+		__u32 out = H2_VOLATILE(sc->walk_out), flen, want;
+		struct capture_segment *sg;
+
+		if (off >= ret) {
+			if (off - ret < CAPTURE_H2_UNKNOWN)
+				*skip = off - ret;
+			break;
+		}
+		seg = ret - off < 9 ? ret - off : 9;
+		if (seg < 9) {
+			__builtin_memset(h, 0, sizeof(h));
+			h[3] = H2_DATA; /* a header the next syscall ends: copy what is here */
+		} else if (bpf_probe_read_user(h, 9, (void *)(buf + off))) {
+			break;
+		}
+		flen = (__u32)h[0] << 16 | (__u32)h[1] << 8 | h[2];
+		if (i == 0 && check_first) {
+			for (int k = 0; k < 8; k++)
+				word |= (__u64)h[k] << (8 * k);
+			if (seg < 9 || !h2_frame(word, h[8], false))
+				return 0;
+		}
+		want = seg;
+		if (seg == 9 && h[3] != H2_DATA)
+			want += flen < CAPTURE_H2_KEEP ? flen : CAPTURE_H2_KEEP;
+		seg = want > ret - off ? ret - off : want;
+		if (out + sizeof(*sg) + seg >= H2_AREA)
+			break;
+		sg = (struct capture_segment *)(dst + (out & (H2_AREA - 1)));
+		sg->off = off;
+		sg->n = seg;
+		/* seg <= 9 + CAPTURE_H2_KEEP < 8192: the mask only shows the verifier */
+		if (bpf_probe_read_user(dst + ((out + sizeof(*sg)) & (H2_AREA - 1)), seg & 8191,
+					(void *)(buf + off)))
+			break;
+		H2_VOLATILE(sc->walk_out) = out + sizeof(*sg) + ((seg + 3) & ~3u);
+		if (seg < 9) /* a header the next syscall ends: where frames go on is unknown */
+			break;
+		if (want > seg)
+			*copy = want - seg;
+		H2_VOLATILE(sc->walk_off) = off + 9 + flen;
+	}
+	return H2_VOLATILE(sc->walk_out);
 }
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -557,8 +671,9 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	__u32 tgid, cpu = bpf_get_smp_processor_id();
 	struct scratch *sc;
 	__u32 total = 0, tail_len = 0, size;
+	bool segments = false;
 	__u64 len64;
-	__u8 class;
+	__u8 class, h2 = 0;
 
 	if (kind == IO_UNSEEN) {
 		count_unseen(c, a->dir, ret);
@@ -568,7 +683,15 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	if (!sc)
 		return;
 
-	if (kind == IO_BUF && ret > snaplen) {
+	/* HTTP/2 single buffers, whatever their size: the walk must see every frame of
+	 * the direction to know where the next syscall's first frame starts. */
+	if (kind == IO_BUF && c->h2)
+		total = h2_walk(c, a->ptr, ret, a->dir);
+	else if (c->h2)
+		h2_forget(c, a->dir);
+	if (total) {
+		segments = true;
+	} else if (kind == IO_BUF && ret > snaplen) {
 		/* The start, and the end, where the next message may begin. Single buffers
 		 * only: a second walk over iovecs would exceed what the verifier explores. */
 		__u32 tail = snaplen >> CAPTURE_TAIL_SHIFT, head = snaplen - tail;
@@ -582,14 +705,14 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	} else {
 		total = copy_payload(sc->data, a, kind, 0, ret < snaplen ? ret : snaplen, CAPTURE_SNAPLEN_MAX);
 	}
-	if (total > CAPTURE_SNAPLEN_MAX)
-		total = CAPTURE_SNAPLEN_MAX;
+	if (total > (segments ? H2_AREA - 1 : CAPTURE_SNAPLEN_MAX))
+		total = segments ? H2_AREA - 1 : CAPTURE_SNAPLEN_MAX;
 
 	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, a->fd, c, task_filled);
 	tgid = sc->hdr.pid;
 	sc->hdr.len = ret;
 	sc->hdr.dir = a->dir;
-	sc->hdr.flags = 0;
+	sc->hdr.flags = segments ? CAPTURE_DF_SEGMENTS : 0;
 	sc->hdr.tail = tail_len;
 	sc->hdr.gap[0] = c->gap[0];
 	sc->hdr.gap[1] = c->gap[1];
@@ -600,14 +723,16 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	 * taken every event numbered so far. */
 	sc->hdr.seq = ++c->seq;
 
-	if (c->class == CAPTURE_CLASS_UNKNOWN && total) {
-		class = classify(sc->data, total - tail_len, c->role);
+	if (c->class == CAPTURE_CLASS_UNKNOWN && total && !segments) {
+		class = classify(sc->data, total - tail_len, c->role, &h2);
 		if (class == CAPTURE_CLASS_NOT_HTTP && c->role == CAPTURE_ROLE_UNKNOWN &&
 		    ++c->tries < CAPTURE_MIDSTREAM_TRIES)
 			class = CAPTURE_CLASS_UNKNOWN; /* mid-body, perhaps: look at the next one */
 		if (class != CAPTURE_CLASS_UNKNOWN) {
 			c->class = class;
 			sc->hdr.flags |= CAPTURE_DF_CLASSIFY;
+			c->h2 = h2;
+			c->h2_skip[0] = c->h2_skip[1] = CAPTURE_H2_UNKNOWN;
 		}
 		sc->hdr.class = class;
 	}
