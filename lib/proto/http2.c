@@ -1114,24 +1114,19 @@ static void parse(struct http2 *c, int dir, const uint8_t *p, size_t n, uint64_t
 static void gap(struct http2 *c, int dir, uint64_t n, uint64_t ts)
 {
 	struct hdir *d = &c->d[dir];
-	struct stream *s;
 
 	switch (d->state) {
 	case D_PAYLOAD:
+		/* DATA payloads are counted, never parsed: bytes unseen there lose nothing */
 		account(c, dir, n < d->left ? n : d->left);
 		if (n <= d->left) {
 			d->left -= n;
-			d->lost = d->keep;
-			if (d->type == FT_DATA && (s = stream_find(c, d->sid)))
-				s->flags |= SPAN_F_BODY_UNSEEN;
+			d->lost |= d->keep;
 			if (!d->left)
 				frame_end(c, dir, ts);
 			return;
 		}
-		/* the payload's end, then at least one frame header unseen */
-		if (d->type == FT_DATA && (s = stream_find(c, d->sid)))
-			s->flags |= SPAN_F_BODY_UNSEEN;
-		break;
+		break; /* the payload's end, then at least one frame header unseen */
 	case D_SYNC:
 		return;
 	default:
