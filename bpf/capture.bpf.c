@@ -456,7 +456,8 @@ static __always_inline __u8 classify(const __u8 *data, __u32 len, __u8 role, __u
  * length: copy every frame header (and the payload of any frame but DATA, up to
  * CAPTURE_H2_KEEP) to @dst as segments, from where the connection's last walk said the
  * next frame starts, or (not known) from the first byte when a frame header is there.
- * Returns the bytes of segments; 0 means no walk (copy as for any other connection).
+ * Returns the bytes of segments; 0 means no walk (copy as for any other connection):
+ * also when the walk did not reach the end of bytes the snap length takes whole.
  * User space checks the frames itself: a wrong walk loses bytes, never makes them up.
  */
 /* The next syscall @dir on @c may start anywhere in a frame. */
@@ -547,6 +548,10 @@ __noinline __u32 h2_walk(struct capture_conn *c, __u64 buf, __u64 ret, __u32 dir
 			*copy = want - seg;
 		H2_VOLATILE(sc->walk_off) = off + 9 + flen;
 	}
+	/* Walked only part of it (more frames than the walk takes, a header the next
+	 * syscall ends): when all of it fits the snap length, copy it whole instead. */
+	if (*skip == CAPTURE_H2_UNKNOWN && ret <= snaplen)
+		return 0;
 	return H2_VOLATILE(sc->walk_out);
 }
 
