@@ -477,7 +477,7 @@ __noinline __u32 h2_walk(struct capture_conn *c, __u64 buf, __u64 ret, __u32 dir
 	__u32 cpu = bpf_get_smp_processor_id(), d = dir & 1, *skip, *copy, seg;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
 	__u64 word = 0;
-	bool check_first;
+	bool check_first, position_only;
 	__u8 *dst, h[9];
 
 	if (!c || !sc)
@@ -488,7 +488,11 @@ __noinline __u32 h2_walk(struct capture_conn *c, __u64 buf, __u64 ret, __u32 dir
 	copy = &c->h2_copy[d & 1];
 	sc->walk_off = *skip;
 	sc->walk_out = 0;
+	/* Where frames start is not known: try the first byte, and believe it only if
+	 * every frame header of the chain passes. Bytes the snap length takes whole are
+	 * copied whole then, the walk only finding where the next syscall's frame starts. */
 	check_first = sc->walk_off == CAPTURE_H2_UNKNOWN;
+	position_only = check_first && ret <= snaplen;
 	if (check_first)
 		sc->walk_off = 0;
 	*skip = CAPTURE_H2_UNKNOWN;
@@ -522,16 +526,27 @@ __noinline __u32 h2_walk(struct capture_conn *c, __u64 buf, __u64 ret, __u32 dir
 			break;
 		}
 		flen = (__u32)h[0] << 16 | (__u32)h[1] << 8 | h[2];
-		if (i == 0 && check_first) {
+		if (check_first) {
+			word = 0;
 			for (int k = 0; k < 8; k++)
 				word |= (__u64)h[k] << (8 * k);
-			if (seg < 9 || !h2_frame(word, h[8], false))
+			if (seg < 9 || !h2_frame(word, h[8], false)) {
+				*skip = CAPTURE_H2_UNKNOWN;
 				return 0;
+			}
 		}
 		want = seg;
 		if (seg == 9 && h[3] != H2_DATA)
 			want += flen < CAPTURE_H2_KEEP ? flen : CAPTURE_H2_KEEP;
 		seg = want > ret - off ? ret - off : want;
+		if (position_only) {
+			if (seg < 9)
+				break;
+			if (want > seg)
+				*copy = want - seg;
+			H2_VOLATILE(sc->walk_off) = off + 9 + flen;
+			continue;
+		}
 		if (out + sizeof(*sg) + seg >= H2_AREA)
 			break;
 		sg = (struct capture_segment *)(dst + (out & (H2_AREA - 1)));
@@ -550,7 +565,7 @@ __noinline __u32 h2_walk(struct capture_conn *c, __u64 buf, __u64 ret, __u32 dir
 	}
 	/* Walked only part of it (more frames than the walk takes, a header the next
 	 * syscall ends): when all of it fits the snap length, copy it whole instead. */
-	if (*skip == CAPTURE_H2_UNKNOWN && ret <= snaplen)
+	if (position_only || (*skip == CAPTURE_H2_UNKNOWN && ret <= snaplen))
 		return 0;
 	return H2_VOLATILE(sc->walk_out);
 }
