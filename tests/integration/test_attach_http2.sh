@@ -45,7 +45,8 @@ compare_tshark() {
 	python3 tests/fixtures/h2truth.py "$pcap" "$port" >"$TMP/$what.tshark" || fail "tshark dissection"
 	[ -s "$TMP/$what.tshark" ] || fail "tshark saw no HTTP/2 streams"
 	awk -F'\t' '{print "server", $1, $2, $3, $4, $5, $6, $7; print "client", $1, $2, $3, $4, $5, $6, $7}' \
-		"$TMP/$what.tshark" | grep -v -E "$exclude" >"$TMP/$what.truth"
+		"$TMP/$what.tshark" >"$TMP/$what.truth.all"
+	grep -v -E "$exclude" "$TMP/$what.truth.all" >"$TMP/$what.truth"
 	jq -r --argjson port "$port" "select(.version == \"HTTP/2\") | select($sel) |
 		(if .role == \"server\" then .remote else .local end | split(\":\") | last) as \$cp |
 		\"\(.role) \(\$cp) \(.stream_id) \(.method) \(.target) \(.status) \(.req_bytes) \(.resp_bytes)\"" \
@@ -78,7 +79,9 @@ for i in $(seq 1 50); do paths+=("/hello?c=$i"); done
 "$TMP/h2c-server" -get "$base" "${paths[@]}" >"$TMP/goclient.out" || fail "the Go client"
 expect_eq "responses the Go client got" 111 "$(wc -l <"$TMP/goclient.out")"
 # nghttp reads what arrives in 16 KiB reads, many frames past the snap length each:
-# the kernel walks their frame headers.
+# the kernel walks their frame headers. A walk that loses its place loses frames until
+# it finds one again (rarely, under load): those spans must say so and be right in
+# what they do say; nearly all must be exact.
 urls=()
 for i in $(seq 1 60); do urls+=("$base/fill?i=$i&big-reads=1"); done
 nghttp -n "${urls[@]}" >/dev/null || fail "nghttp /fill"
@@ -97,7 +100,16 @@ expect_set "Go server spans and its request log" "$TMP/go.truth" "$TMP/go.seen"
 expect_eq "HTTP/2 spans that are not version HTTP/2" 0 "$(count_spans "$out" 'select(.stream_id and .version != "HTTP/2")')"
 # every stream as tshark decoded it, bytes included; the upgraded request was HTTP/1.1
 # on the wire (tshark's HTTP/2 dissector does not count it as frames of stream 1)
-compare_tshark "$out" "$TMP/go.pcap" "$port" go '.target != "/hello?up=1"' '/hello\?up=1 '
+compare_tshark "$out" "$TMP/go.pcap" "$port" go \
+	'.target != "/hello?up=1" and ((.target | test("big-reads")) and .role == "client" | not)' \
+	'/hello\?up=1 |^client .*big-reads'
+grep '^client .*big-reads' "$TMP/go.truth.all" | sort >"$TMP/bigreads.truth"
+jq -r 'select(.role == "client" and (.target | test("big-reads"))) |
+	(.local | split(":") | last) as $cp | "client \($cp) \(.stream_id) \(.method) \(.target) \(.status) \(.req_bytes) \(.resp_bytes)"' \
+	"$out" | sort >"$TMP/bigreads.seen"
+exact=$(comm -12 "$TMP/bigreads.truth" "$TMP/bigreads.seen" | wc -l)
+[ "$exact" -ge 50 ] || fail "only $exact of 60 client spans through big reads match tshark's streams"
+echo "ok: $exact of 60 client spans through big reads match tshark's streams exactly"
 up=$(jq -r 'select(.target == "/hello?up=1") | "\(.role) \(.version) \(.status) \(.stream_id)"' "$out" | sort | tr '\n' ';')
 expect_eq "the upgraded request: a server and a client span, HTTP/2 stream 1" \
 	"client HTTP/2 200 1;server HTTP/2 200 1;" "$up"
@@ -108,23 +120,33 @@ grep -q '^x-checksum: abc123' <<<"$tr" || fail "the trailer is not in the respon
 echo "ok: the trailer is in the response header block"
 expect_eq "the reset stream: partial, no status" "GET /reset 0 partial" \
 	"$(jq -r 'select(.role == "server" and .target == "/reset") | "\(.method) \(.target) \(.status) \(.flags | join(","))"' "$out")"
-# the evicting table: each response's header value is the one the server computed
+# the evicting table: each response's header value is the one the server computed;
+# a span through big reads that lost frames says so, and is right in what it says
 python3 - "$out" <<'PY' || fail "a header value decoded from the dynamic table is wrong"
 import json, re, sys
-n = 0
+whole = lossy = 0
 for line in open(sys.argv[1]):
     s = json.loads(line)
     m = re.match(r"/fill\?i=(\d+)(&big-reads=1)?$", s["target"])
     if not m:
         continue
     want = "x-fill: " + ("%04d-" % int(m.group(1))) * 180
-    lines = s.get("resp_headers", "").split("\r\n")
-    if [l for l in lines if l.startswith("x-fill:")] != [want] or s.get("flags"):
-        sys.exit(f"{s['role']} span of {s['target']}: {lines} {s.get('flags')}")
-    n += 1
-if n != 240:
-    sys.exit(f"{n} /fill spans, not 240")
-print("ok: 240 /fill spans carry the values the server computed, through evictions")
+    fills = [l for l in s.get("resp_headers", "").split("\r\n") if l.startswith("x-fill:")]
+    flags = s.get("flags", [])
+    if m.group(2) and s["role"] == "client" and flags:
+        if fills not in ([want], []) or s["status"] not in (0, 200):
+            sys.exit(f"client span of {s['target']}: {s['status']} {fills}")
+        if not {"partial", "body_unseen", "hpack_unseen", "truncated"} & set(flags):
+            sys.exit(f"client span of {s['target']}: flags {flags}")
+        lossy += 1
+        continue
+    if fills != [want] or flags:
+        sys.exit(f"{s['role']} span of {s['target']}: {fills} {flags}")
+    whole += 1
+if whole + lossy != 240 or lossy > 10:
+    sys.exit(f"{whole} whole /fill spans and {lossy} flagged, not 240 with at most 10 flagged")
+print(f"ok: {whole} /fill spans carry the values the server computed, through evictions"
+      f"{'; %d flagged, right where they say anything' % lossy if lossy else ''}")
 PY
 
 # ---- nghttpd -----------------------------------------------------------------------------
