@@ -79,9 +79,10 @@ int do_attach(int argc, char **argv)
 		return EXIT_FAIL;
 	span_printer_init(&sink, &printer);
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks (Ctrl-C to stop)\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s. Ctrl-C to stop.\n",
 		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
-		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall");
+		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
+		capture_hooks_why(cap));
 	fflush(stderr);
 
 	/* Spans are written as they complete and reach stdout once per poll round (a few
