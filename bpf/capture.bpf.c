@@ -79,6 +79,7 @@ enum io_kind {
 struct io_args {
 	__u64 ptr;   /* buffer, iovec array or msghdr */
 	__u64 count; /* iovcnt */
+	__u64 key;   /* the connection's key in the conns map */
 	__s32 fd;
 	__u8 dir;    /* enum capture_dir */
 };
@@ -471,11 +472,13 @@ static __always_inline void h2_forget(struct capture_conn *c, __u32 dir)
 
 #define H2_VOLATILE(x) (*(volatile typeof(x) *)&(x))
 
-/* A global function: verified once, on its own, not with every path of its callers. */
-__noinline __u32 h2_walk(struct capture_conn *c, __u64 buf, __u64 ret, __u32 dir)
+/* A global function: verified once, on its own, not with every path of its callers.
+ * Scalar arguments only (@key: the connection's in the conns map), as Linux 5.10 takes. */
+__noinline __u32 h2_walk(__u64 key, __u64 buf, __u64 ret, __u32 dir)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), d = dir & 1, *skip, *copy, seg;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
+	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
 	__u64 word = 0;
 	bool check_first, position_only;
 	__u8 *dst, h[9];
@@ -722,7 +725,7 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	/* HTTP/2 single buffers, whatever their size: the walk must see every frame of
 	 * the direction to know where the next syscall's first frame starts. */
 	if (kind == IO_BUF && c->h2)
-		total = h2_walk(c, a->ptr, ret, a->dir);
+		total = h2_walk(a->key, a->ptr, ret, a->dir);
 	else if (c->h2)
 		h2_forget(c, a->dir);
 	if (total) {
@@ -830,7 +833,8 @@ static __always_inline int follow_io(long ret, int fd, __u64 ptr, __u64 count, c
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct capture_conn *c;
-	struct io_args a = { .ptr = ptr, .count = count, .fd = fd, .dir = dir };
+	struct io_args a = { .ptr = ptr, .count = count, .key = conn_key(id >> 32, fd), .fd = fd,
+			     .dir = dir };
 
 	c = conn_get(id >> 32, fd, CAPTURE_ROLE_UNKNOWN, false);
 	if (!c)
@@ -1096,7 +1100,9 @@ static __always_inline bool scratch_task(const struct task_struct *task)
 static __always_inline int sock_emit(struct capture_conn *c, long ret, __u64 fd_dir, __u64 ptr,
 				     __u64 count, const __u8 kind)
 {
-	struct io_args a = { .ptr = ptr, .count = count, .fd = (__s32)fd_dir, .dir = fd_dir >> 32 };
+	/* socket hooks key a connection by its cookie, which is its id */
+	struct io_args a = { .ptr = ptr, .count = count, .key = c ? c->conn_id : 0,
+			     .fd = (__s32)fd_dir, .dir = fd_dir >> 32 };
 
 	if (!c)
 		return 0;
