@@ -90,7 +90,7 @@ struct io_args {
 struct scratch {
 	struct capture_event hdr;
 	/* HTTP/2 walks use all of it: a segment may start at its last byte (H2_AREA) */
-	__u8 data[2 * CAPTURE_SNAPLEN_MAX + 8 + 9 + CAPTURE_H2_KEEP];
+	__u8 data[2 * CAPTURE_SNAPLEN_MAX + 8 + 8192]; /* 8192: h2_seg_size()'s mask */
 	__u64 unwoken; /* bytes this CPU sent to the ring since it last woke the reader */
 	/* An HTTP/2 walk's place (h2_walk()): in memory, not registers, so that the
 	 * verifier sees every iteration alike and stops exploring. */
@@ -472,6 +472,15 @@ static __always_inline void h2_forget(struct capture_conn *c, __u32 dir)
 
 #define H2_VOLATILE(x) (*(volatile typeof(x) *)&(x))
 
+/* A segment's size, which is at most 9 + CAPTURE_H2_KEEP: masked so that the verifiers
+ * of 5.10 and 6.1 see no negative minimum on paths whose bounds crossed (copy_size()
+ * says more); the barrier keeps clang from dropping the mask. */
+static __always_inline __u64 h2_seg_size(__u64 n)
+{
+	barrier_var(n);
+	return n & 8191;
+}
+
 /* A global function: verified once, on its own, not with every path of its callers.
  * Scalar arguments only (@key: the connection's in the conns map), as Linux 5.10 takes. */
 __noinline __u32 h2_walk(__u64 key, __u64 buf, __u64 ret, __u32 dir)
@@ -507,7 +516,7 @@ __noinline __u32 h2_walk(__u64 key, __u64 buf, __u64 ret, __u32 dir)
 
 		sg->off = 0;
 		sg->n = seg;
-		if (bpf_probe_read_user(dst + sizeof(*sg), seg & 8191, (void *)buf))
+		if (bpf_probe_read_user(dst + sizeof(*sg), h2_seg_size(seg), (void *)buf))
 			return 0;
 		sc->walk_out = sizeof(*sg) + ((seg + 3) & ~3u);
 	}
@@ -555,8 +564,7 @@ __noinline __u32 h2_walk(__u64 key, __u64 buf, __u64 ret, __u32 dir)
 		sg = (struct capture_segment *)(dst + (out & (H2_AREA - 1)));
 		sg->off = off;
 		sg->n = seg;
-		/* seg <= 9 + CAPTURE_H2_KEEP < 8192: the mask only shows the verifier */
-		if (bpf_probe_read_user(dst + ((out + sizeof(*sg)) & (H2_AREA - 1)), seg & 8191,
+		if (bpf_probe_read_user(dst + ((out + sizeof(*sg)) & (H2_AREA - 1)), h2_seg_size(seg),
 					(void *)(buf + off)))
 			break;
 		H2_VOLATILE(sc->walk_out) = out + sizeof(*sg) + ((seg + 3) & ~3u);
