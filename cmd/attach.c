@@ -6,10 +6,8 @@
 
 #include "capture.h"
 #include "cli.h"
-#include "loader.h"
 #include "main.h"
-
-#define POLL_MS 100
+#include "pipeline.h"
 
 static int attach_help(void)
 {
@@ -29,7 +27,7 @@ static int attach_help(void)
 	return EXIT_OK;
 }
 
-static void print_summary(const struct capture_stats *st)
+static void print_summary(const struct pipeline_stats *st)
 {
 	/* stderr in every mode: stdout carries spans only, and drops are never silent. */
 	fprintf(stderr,
@@ -41,15 +39,17 @@ static void print_summary(const struct capture_stats *st)
 
 int do_attach(int argc, char **argv)
 {
-	/* Room for a poll round's spans (tens of KiB under load), flushed at its end: one
+	/* Room for a round's spans (tens of KiB under load), flushed at its end: one
 	 * write per round, where stdio's default 4 KiB buffer made ten, and each write to a
 	 * file costs the page cache's work per call. */
 	static char out_buf[256 << 10];
 	struct capture_opts opts;
-	struct capture_stats st;
 	struct span_printer printer = { 0 };
-	struct span_sink sink;
+	struct pipeline_sink sink;
+	struct pipeline_stats st;
+	struct pipeline *p;
 	struct capture *cap;
+	bool output_failed;
 	int rc, taken;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
@@ -74,35 +74,33 @@ int do_attach(int argc, char **argv)
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
-	loader_catch_signals();
-	if (capture_open(&cap, &opts))
+	if (capture_pipeline(&p, &cap, &opts))
 		return EXIT_FAIL;
-	span_printer_init(&sink, &printer);
+	/* Spans are written as they complete and reach stdout once per round (a few ms
+	 * under load): a write per span would cost a busy host more than the rest of
+	 * the pipeline does. */
+	printer.batch = printer.flush_rounds = true;
+	span_printer_sink(&sink, &printer);
+	if (pipeline_add_sink(p, &sink)) {
+		pipeline_free(p);
+		return EXIT_FAIL;
+	}
 	/* Tests and scripts wait for this line before sending traffic. */
 	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s. Ctrl-C to stop.\n",
-		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
+		span_filter_has_targets(&opts.filter) ? " of the selected processes" : " of every process",
 		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
 		capture_hooks_why(cap));
 	fflush(stderr);
 
-	/* Spans are written as they complete and reach stdout once per poll round (a few
-	 * ms under load): a write per span would cost a busy host more than the rest of
-	 * the pipeline does. */
-	printer.batch = true;
-	do {
-		rc = capture_poll(cap, POLL_MS, &sink);
-		if (fflush(stdout) && rc >= 0)
-			rc = -EPIPE;
-	} while (rc == 0 && !loader_stop);
-
-	capture_finish(cap, rc < 0 ? NULL : &sink);
-	fflush(stdout);
-	capture_get_stats(cap, &st);
-	capture_close(cap, NULL);
+	rc = pipeline_run(p);
+	output_failed = pipeline_failed_sink(p);
+	pipeline_get_stats(p, &st);
+	pipeline_free(p);
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st);
-	if (rc < 0 && rc != -EPIPE) {
+	/* stdout going away (a closed pipe) ends the trace; it is not the capture failing */
+	if (rc < 0 && !output_failed) {
 		p_err("capture failed: %s", strerror(-rc));
 		return EXIT_FAIL;
 	}

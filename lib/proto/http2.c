@@ -28,6 +28,7 @@
 
 #include "http1.h"
 #include "proto/http2.h"
+#include "proto/proto.h"
 
 #define FT_DATA 0x0
 #define FT_HEADERS 0x1
@@ -123,7 +124,7 @@ struct stream {
 	bool reset, grpc, has_parent, final_status;
 	int32_t grpc_status;
 	uint16_t status;
-	uint8_t trace_id[SPAN_TRACE_ID_LEN], parent_id[SPAN_SPAN_ID_LEN];
+	uint8_t trace_id[SPAN_TRACE_ID_LEN], parent_id[SPAN_SPAN_ID_LEN], span_id[SPAN_SPAN_ID_LEN];
 	char method[HTTP1_METHOD_MAX + 1];
 	struct buf target, host, grpc_message;
 	struct half h[2];
@@ -321,6 +322,9 @@ static struct stream *stream_open(struct http2 *c, uint32_t id, uint64_t ts, uin
 	s->start_ts = s->end_ts = ts;
 	s->tid = tid;
 	s->grpc_status = -1;
+	/* ids at the request's start: a traceparent in its headers replaces the trace id */
+	span_new_id(s->span_id);
+	span_new_trace_id(s->trace_id);
 	c->st[c->nst++] = s;
 	if (id > c->max_sid)
 		c->max_sid = id;
@@ -402,7 +406,7 @@ static void stream_emit(struct http2 *c, struct stream *s, uint32_t flags)
 	sp.has_parent = s->has_parent;
 	memcpy(sp.trace_id, s->trace_id, sizeof(sp.trace_id));
 	memcpy(sp.parent_span_id, s->parent_id, sizeof(sp.parent_span_id));
-	span_new_id(sp.span_id);
+	memcpy(sp.span_id, s->span_id, sizeof(sp.span_id));
 	if (!c->opts.no_header_blocks) {
 		sp.req_headers = s->h[rq].hdrs.p ? s->h[rq].hdrs.p : "";
 		sp.req_headers_len = s->h[rq].hdrs.len;
@@ -1245,3 +1249,29 @@ void http2_close(struct http2 *c, uint64_t ts_ns, struct span_sink *sink)
 		nghttp2_hd_inflate_del(c->scratch);
 	free(c);
 }
+
+/* ---- the protocol interface (lib/proto/proto.h) ------------------------------------- */
+
+static void *proto_new(const struct httpconn_info *info, const struct httpconn_opts *opts)
+{
+	return http2_new(info, opts);
+}
+
+static int proto_feed(void *p, int dir, uint64_t ts_ns, uint32_t tid, const uint8_t *data,
+		      uint32_t captured, uint64_t len, struct span_sink *sink)
+{
+	return http2_feed(p, dir, ts_ns, tid, data, captured, len, sink);
+}
+
+static void proto_close(void *p, uint64_t ts_ns, struct span_sink *sink)
+{
+	http2_close(p, ts_ns, sink);
+}
+
+const struct proto_ops proto_http2 = {
+	.name = "http2",
+	.classify = http2_classify,
+	.new = proto_new,
+	.feed = proto_feed,
+	.close = proto_close,
+};
