@@ -14,6 +14,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "httpconn.h"
+
+/* The setup byte a connection opens with: bits 0-1 role (mod 3), 2 midstream, 3 no
+ * redaction, 4-5 header cap, 6 no header blocks kept (bit 7 is the harness's own).
+ * Times are fed as wall times. */
+static inline void script_setup(uint8_t setup, struct httpconn_info *info, struct httpconn_opts *opts)
+{
+	static const uint32_t header_caps[4] = { 0, 16, 100, 4096 };
+	static const struct span_clock identity;
+
+	*info = (struct httpconn_info){ .conn_id = 1, .pid = 1, .source = SPAN_SOURCE_SYSCALL };
+	*opts = (struct httpconn_opts){ .clock = &identity };
+	info->role = setup % 3;
+	info->midstream = setup & 4;
+	opts->no_redact = setup & 8;
+	opts->max_header_bytes = header_caps[(setup >> 4) & 3];
+	opts->no_header_blocks = setup & 0x40;
+}
+
 struct script_step {
 	bool reopen;   /* close, then open with @setup (unless @last: the script ended) */
 	bool last;

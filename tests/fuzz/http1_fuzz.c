@@ -104,16 +104,10 @@ static void check_totals(const struct totals *t)
 
 static struct httpconn *open_conn(uint8_t setup, struct totals *t)
 {
-	static const uint32_t header_caps[4] = { 0, 16, 100, 4096 };
-	static const struct span_clock identity; /* wall time = event time */
-	struct httpconn_info info = { .conn_id = 1, .pid = 1, .source = SPAN_SOURCE_SYSCALL };
-	struct httpconn_opts opts = { .clock = &identity };
+	struct httpconn_info info;
+	struct httpconn_opts opts;
 
-	info.role = setup % 3;
-	info.midstream = setup & 4;
-	opts.no_redact = setup & 8;
-	opts.max_header_bytes = header_caps[(setup >> 4) & 3];
-	opts.no_header_blocks = setup & 0x40;
+	script_setup(setup, &info, &opts);
 	memset(t, 0, sizeof(*t));
 	t->no_blocks = opts.no_header_blocks;
 	t->role = info.role;
