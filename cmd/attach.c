@@ -14,12 +14,13 @@ static const struct cli_help attach_help = {
 	.usage = "ehttp attach [OPTIONS]\n"
 		 "ehttp attach help",
 	.description =
-		"Trace the HTTP/1.x exchanges processes make and serve, from socket or syscall\n"
-		"tracepoints, and print each request with its response as one span as it\n"
-		"completes: a text line, or with -j one JSON object per line. With no -p, --comm\n"
-		"or --port, every process on the host. Go programs are also traced from inside\n"
-		"(uprobes on net/http), which links their outgoing calls to the requests that\n"
-		"made them. Ctrl-C, the count or the duration ends it; a summary goes to stderr.\n",
+		"Trace the HTTP/1.x and HTTP/2 (h2c) exchanges processes make and serve, from\n"
+		"socket or syscall tracepoints, and print each request with its response (each\n"
+		"HTTP/2 stream) as one span as it completes: a text line, or with -j one JSON\n"
+		"object per line. With no -p, --comm or --port, every process on the host. Go\n"
+		"programs are also traced from inside (uprobes on net/http), which links their\n"
+		"outgoing calls to the requests that made them. Ctrl-C, the count or the\n"
+		"duration ends it; a summary goes to stderr.\n",
 };
 
 static const struct opt attach_opts[] = {

@@ -18,8 +18,9 @@ static const struct cli_help record_help = {
 	.usage = "ehttp record -o FILE|- [OPTIONS]\n"
 		 "ehttp record help",
 	.description =
-		"Capture HTTP/1.x spans as attach does and write them to a span file (pcapng,\n"
-		"mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap read.\n"
+		"Capture HTTP/1.x and h2c spans as attach does and write them to a span file\n"
+		"(pcapng, mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap\n"
+		"read.\n"
 		"'-o -' writes to standard output for a pipe. On a terminal, a status line on\n"
 		"stderr; at the end, a summary. Ctrl-C or SIGTERM: every completed span is\n"
 		"written and the file closed.\n",

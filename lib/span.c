@@ -235,16 +235,19 @@ void span_jsonw(struct jsonw *w, const struct span *s, bool with_headers)
 	} flag_names[] = {
 #define FLAG(n) { n, sizeof(n) - 1 }
 		FLAG("truncated"), FLAG("partial"), FLAG("midstream"), FLAG("redacted"),
-		FLAG("body_unseen"),
+		FLAG("body_unseen"), FLAG("hpack_unseen"),
 #undef FLAG
 	};
 	char addr[ADDR_TEXT_MAX], version[16], hexid[33], *p;
 	const char *name;
 	size_t i;
 
+	/* "HTTP/1.1"; HTTP/2 has no minor version ("HTTP/2") */
 	p = jsonw_put_dec(version + 5, s->http_major);
-	*p++ = '.';
-	p = jsonw_put_dec(p, s->http_minor);
+	if (s->http_major != 2) {
+		*p++ = '.';
+		p = jsonw_put_dec(p, s->http_minor);
+	}
 	memcpy(version, "HTTP/", 5);
 	jsonw_start_object(w);
 	jsonw_name_lit(w, "start_ns");
@@ -279,6 +282,16 @@ void span_jsonw(struct jsonw *w, const struct span *s, bool with_headers)
 	}
 	if (s->conn_id)
 		JSON_UINT(w, "conn_id", s->conn_id);
+	if (s->stream_id)
+		JSON_UINT(w, "stream_id", s->stream_id);
+	if (s->grpc) {
+		JSON_CSTR(w, "grpc_service", s->grpc_service);
+		JSON_CSTR(w, "grpc_method", s->grpc_method);
+		if (s->grpc_status >= 0)
+			JSON_UINT(w, "grpc_status", (uint64_t)s->grpc_status);
+		if (s->grpc_message)
+			JSON_CSTR(w, "grpc_message", s->grpc_message);
+	}
 	if (s->go_link) {
 		if (s->goid)
 			JSON_UINT(w, "goroutine", s->goid);
@@ -354,7 +367,7 @@ static void format_duration(uint64_t ns, char *buf, size_t len)
 
 char *span_format_text(const struct span *s, char *buf, size_t len)
 {
-	char when[32], remote[64], dur[24], req[16], resp[16], status[8];
+	char when[32], remote[64], dur[24], req[16], resp[16], status[8], grpc[24] = "";
 	time_t secs = s->start_ns / 1000000000ull;
 	struct tm tm;
 
@@ -367,13 +380,18 @@ char *span_format_text(const struct span *s, char *buf, size_t len)
 		snprintf(status, sizeof(status), "%u", s->status);
 	else
 		snprintf(status, sizeof(status), "---");
-	snprintf(buf, len, "%s.%06u %s[%u] %s %s %s %s %s %s %s/%s%s%s", when,
+	if (s->grpc && s->grpc_status >= 0)
+		snprintf(grpc, sizeof(grpc), " grpc=%d", (int)s->grpc_status);
+	else if (s->grpc)
+		snprintf(grpc, sizeof(grpc), " grpc=---");
+	snprintf(buf, len, "%s.%06u %s[%u] %s %s %s %s %s%s %s %s/%s%s%s%s", when,
 		 (unsigned int)(s->start_ns % 1000000000ull / 1000), s->comm, s->pid,
 		 span_role_name(s->role),
 		 span_addr_format(&s->remote, remote, sizeof(remote)),
 		 s->method && *s->method ? s->method : "-", s->target && *s->target ? s->target : "-",
-		 status, dur, req, resp, s->flags & SPAN_F_PARTIAL ? " partial" : "",
-		 s->flags & SPAN_F_TRUNCATED ? " truncated" : "");
+		 status, grpc, dur, req, resp, s->flags & SPAN_F_PARTIAL ? " partial" : "",
+		 s->flags & SPAN_F_TRUNCATED ? " truncated" : "",
+		 s->flags & SPAN_F_HPACK_UNSEEN ? " hpack_unseen" : "");
 	return buf;
 }
 

@@ -36,6 +36,9 @@ enum span_flag {
 	SPAN_F_MIDSTREAM = 1u << 2,  /* the connection predates the capture; picked up at a boundary */
 	SPAN_F_REDACTED = 1u << 3,   /* credential header values were replaced */
 	SPAN_F_BODY_UNSEEN = 1u << 4, /* body bytes were counted, not parsed (sendfile, splice, over snap) */
+	/* HTTP/2: a header field referred to the HPACK dynamic table as it was before the
+	 * capture saw the connection (or before bytes were lost): that field is unknown. */
+	SPAN_F_HPACK_UNSEEN = 1u << 5,
 };
 
 /* How a Go span found its parent (docs/go-source.md). */
@@ -101,6 +104,16 @@ struct span {
 	uint32_t req_headers_len;
 	const char *resp_headers;
 	uint32_t resp_headers_len;
+
+	/* HTTP/2 (http_major 2): one span per stream. */
+	uint32_t stream_id; /* 0 for HTTP/1 */
+	/* gRPC (content-type application/grpc*): service and method from :path, status and
+	 * message from the trailers (or a trailers-only response). */
+	bool grpc;
+	int32_t grpc_status;      /* -1 when no grpc-status was seen */
+	const char *grpc_service; /* "pkg.Service"; NULL unless grpc */
+	const char *grpc_method;
+	const char *grpc_message; /* as sent (percent-encoded); NULL when absent */
 };
 
 /* The anchor that maps the kernel's CLOCK_MONOTONIC to wall time for one capture. */

@@ -32,12 +32,8 @@ command -v bpftrace >/dev/null || have_bpftrace=false
 mkdir -p "$TMP/nginx/www"
 head -c 1200 /dev/urandom >"$TMP/nginx/www/page.bin" # a small page: the per-request cost shows
 NGINX_NO_LOG=1 nginx_start 1
-for _ in $(seq 1 50); do
-	worker=$(pgrep -P "$NGINX_PID" | head -n 1)
-	[ -n "$worker" ] && break
-	sleep 0.1
-done
-[ -n "$worker" ] || { echo "   no nginx worker"; exit 1; }
+nginx_worker || { echo "   no nginx worker"; exit 1; }
+worker=$NGINX_WORKER
 url=http://127.0.0.1:$NGINX_PORT/page.bin
 wrk -t1 -c4 -d1s "$url" >/dev/null # warm up
 
