@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http1.h"
+#include "http1_lines.h"
 #include "proto/proto.h"
 
 #define MAX_PENDING 32	     /* requests queued per connection (pipelining depth) */
