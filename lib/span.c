@@ -14,20 +14,35 @@
 #include "pipeline.h"
 #include "span.h"
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Realtime read between two monotonic reads: the midpoint is off by at most half the
+ * window. A thread preempted inside the window (a loaded host, an emulated one) would
+ * shift every span's wall time by up to the preemption's length, so a few windows are
+ * read and the narrowest kept.
+ */
 void span_clock_now(struct span_clock *clock)
 {
-	struct timespec mono, real;
+	uint64_t best = UINT64_MAX;
 
-	/* Read monotonic on both sides of realtime and keep the midpoint. */
-	uint64_t m1, m2;
+	for (int i = 0; i < 5; i++) {
+		uint64_t m1 = clock_ns(CLOCK_MONOTONIC);
+		uint64_t real = clock_ns(CLOCK_REALTIME);
+		uint64_t m2 = clock_ns(CLOCK_MONOTONIC);
 
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	m1 = (uint64_t)mono.tv_sec * 1000000000ull + mono.tv_nsec;
-	clock_gettime(CLOCK_REALTIME, &real);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	m2 = (uint64_t)mono.tv_sec * 1000000000ull + mono.tv_nsec;
-	clock->mono_ns = m1 + (m2 - m1) / 2;
-	clock->real_ns = (uint64_t)real.tv_sec * 1000000000ull + real.tv_nsec;
+		if (m2 - m1 < best) {
+			best = m2 - m1;
+			clock->mono_ns = m1 + (m2 - m1) / 2;
+			clock->real_ns = real;
+		}
+	}
 }
 
 const char *span_role_name(uint8_t role)

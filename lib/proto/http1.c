@@ -24,7 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http1.h"
+#include "http1_lines.h"
 #include "proto/http2.h"
 #include "proto/proto.h"
 

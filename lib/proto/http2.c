@@ -26,7 +26,7 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include "http1.h"
+#include "http1_lines.h"
 #include "proto/http2.h"
 #include "proto/proto.h"
 

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/proto/http2.c lib/http1.c lib/span.c lib/jsonw.c lib/output.c
+// fuzz-sources: lib/proto/http2.c lib/http1_lines.c lib/span.c lib/jsonw.c lib/output.c
 /*
  * The HTTP/2 connection parser (frames, streams, HPACK through libnghttp2 and the
  * unseen-table decoder) under arbitrary bytes. The input is a setup byte, then a
