@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "live.h"
 #include "cli.h"
 #include "export/export.h"
 #include "jsonw.h"
@@ -18,8 +19,9 @@ static const struct cli_help record_help = {
 	.usage = "ehttp record -o FILE|- [OPTIONS]\n"
 		 "ehttp record help",
 	.description =
-		"Capture HTTP/1.x spans as attach does and write them to a span file (pcapng,\n"
-		"mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap read.\n"
+		"Capture HTTP/1.x and h2c spans as attach does and write them to a span file\n"
+		"(pcapng, mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap\n"
+		"read.\n"
 		"'-o -' writes to standard output for a pipe. On a terminal, a status line on\n"
 		"stderr; at the end, a summary. Ctrl-C or SIGTERM: every completed span is\n"
 		"written and the file closed.\n",
@@ -62,6 +64,8 @@ int do_record(int argc, char **argv)
 	struct recorder *rec = NULL;
 	struct pipeline *p;
 	struct capture *cap;
+	struct live_opts lopts = { LIVE_GO_AUTO };
+	struct live *live;
 	char filters[1024] = "";
 	/* the capture options as given: the file's if_filter and metadata */
 	struct opt_echo echo = { filters, sizeof(filters), 0 };
@@ -69,8 +73,8 @@ int do_record(int argc, char **argv)
 	struct exporters *ex = NULL;
 	const struct opt_group groups[] = {
 		{ record_opts, &ropts, NULL }, CAPTURE_OPT_GROUPS(&opts, &echo),
-		{ export_otlp_opts, &eopts, NULL }, { export_metrics_opts, &eopts, NULL },
-		{ NULL, NULL, NULL },
+		LIVE_OPT_GROUP(&lopts, &echo), { export_otlp_opts, &eopts, NULL },
+		{ export_metrics_opts, &eopts, NULL }, { NULL, NULL, NULL },
 	};
 	bool output_failed;
 	uint64_t now;
@@ -90,7 +94,7 @@ int do_record(int argc, char **argv)
 
 	/* With SIGPIPE ignored there, a pipe reader that goes away ends the recording
 	 * like Ctrl-C. */
-	if (capture_pipeline(&p, &cap, &opts))
+	if (live_pipeline(&p, &cap, &live, &opts, lopts.go))
 		return EXIT_FAIL;
 	recorder_meta_init(&meta, &opts.filter, filters, capture_clock(cap));
 	ropts.meta = meta.meta;
