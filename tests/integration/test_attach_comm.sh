@@ -35,12 +35,15 @@ class Handler(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 PY
 
+# The interpreter under a name of the test's own (a process's name is the name it was
+# executed by), so that python3 processes elsewhere on the host are not selected too.
+ln -s "$(command -v python3)" "$TMP/commsrv$$"
 port=$(free_port)
-python3 "$TMP/server.py" "$port" &
+"$TMP/commsrv$$" "$TMP/server.py" "$port" &
 srv=$!
 on_exit "kill $srv 2>/dev/null; wait $srv 2>/dev/null"
 port_other=$(free_port)
-python3 "$TMP/server.py" "$port_other" othersrv &
+"$TMP/commsrv$$" "$TMP/server.py" "$port_other" othersrv &
 other=$!
 on_exit "kill $other 2>/dev/null; wait $other 2>/dev/null"
 wait_port "$port"
