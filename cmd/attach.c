@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "loader.h"
 #include "main.h"
+#include "propagate.h"
 
 #define POLL_MS 100
 
@@ -24,7 +25,7 @@ static int attach_help(void)
 	       "or --port, every process on the host. Ctrl-C, the count or the duration ends it;\n"
 	       "a summary goes to stderr.\n"
 	       "\n"
-	       "Options:\n" CAPTURE_USAGE
+	       "Options:\n" CAPTURE_USAGE PROPAGATE_USAGE
 	       "  --headers            with -j, include the header blocks (credentials redacted)\n");
 	return EXIT_OK;
 }
@@ -47,13 +48,16 @@ int do_attach(int argc, char **argv)
 	static char out_buf[256 << 10];
 	struct capture_opts opts;
 	struct capture_stats st;
+	struct propagate_opts popts;
 	struct span_printer printer = { 0 };
-	struct span_sink sink;
+	struct span_sink sink, psink, *out = &sink;
+	struct propagate *prop = NULL;
 	struct capture *cap;
 	int rc, taken;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
+	propagate_opts_init(&popts);
 	NEXT_ARG();
 	if (argc == 1 && is_prefix(*argv, "help"))
 		return attach_help();
@@ -63,7 +67,9 @@ int do_attach(int argc, char **argv)
 			NEXT_ARG();
 			continue;
 		}
-		taken = capture_parse_opt(&opts, argc, argv);
+		taken = propagate_parse_opt(&popts, argc, argv);
+		if (!taken)
+			taken = capture_parse_opt(&opts, argc, argv);
 		if (taken < 0)
 			return EXIT_USAGE;
 		if (taken == 0)
@@ -71,17 +77,35 @@ int do_attach(int argc, char **argv)
 		argc -= taken;
 		argv += taken;
 	}
+	if (!propagate_opts_valid(&popts, &opts.filter))
+		return EXIT_USAGE;
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
 	loader_catch_signals();
-	if (capture_open(&cap, &opts))
+	/* Propagation first: its claims and records must not miss the capture's first spans. */
+	if (popts.method && propagate_open(&prop, &popts, &opts.filter))
 		return EXIT_FAIL;
+	if (capture_open(&cap, &opts)) {
+		propagate_close(prop);
+		return EXIT_FAIL;
+	}
 	span_printer_init(&sink, &printer);
+	if (prop && capture_hooks(cap) != CAPTURE_HOOKS_SOCKETS) {
+		p_err("--propagate needs the socket hooks (Linux >= 6.3; --hooks sockets)");
+		capture_close(cap, NULL);
+		propagate_close(prop);
+		return EXIT_FAIL;
+	}
+	if (prop) {
+		propagate_sink_init(&psink, prop, &sink, capture_clock(cap));
+		out = &psink;
+	}
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks (Ctrl-C to stop)\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks%s (Ctrl-C to stop)\n",
 		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
-		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall");
+		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
+		prop ? ", propagating trace context (sockmsg)" : "");
 	fflush(stderr);
 
 	/* Spans are written as they complete and reach stdout once per poll round (a few
@@ -89,18 +113,29 @@ int do_attach(int argc, char **argv)
 	 * the pipeline does. */
 	printer.batch = true;
 	do {
-		rc = capture_poll(cap, POLL_MS, &sink);
+		rc = capture_poll(cap, POLL_MS, out);
+		if (prop)
+			propagate_poll(prop);
 		if (fflush(stdout) && rc >= 0)
 			rc = -EPIPE;
 	} while (rc == 0 && !loader_stop);
 
-	capture_finish(cap, rc < 0 ? NULL : &sink);
+	capture_finish(cap, rc < 0 ? NULL : out);
 	fflush(stdout);
 	capture_get_stats(cap, &st);
 	capture_close(cap, NULL);
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st);
+	if (prop) {
+		struct propagate_stats ps;
+		char line[512];
+
+		propagate_get_stats(prop, &ps);
+		propagate_close(prop);
+		propagate_format_stats(&ps, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
 	if (rc < 0 && rc != -EPIPE) {
 		p_err("capture failed: %s", strerror(-rc));
 		return EXIT_FAIL;

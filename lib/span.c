@@ -215,6 +215,34 @@ bool span_parse_traceparent(const char *value, size_t len, uint8_t trace_id[SPAN
 	return true;
 }
 
+const char *span_propagation_text(uint8_t propagation, uint8_t reason, char *buf, size_t len)
+{
+	static const char *const reasons[SPAN_PROP_REASON__COUNT] = {
+		[SPAN_PROP_R_PIPELINED] = "pipelined after the first request in one write",
+		[SPAN_PROP_R_SPLIT] = "head split across writes",
+		[SPAN_PROP_R_NOT_HTTP1] = "not HTTP/1",
+		[SPAN_PROP_R_LONG_HEAD] = "head longer than 4096 bytes",
+		[SPAN_PROP_R_FRAMING] = "message boundaries lost on the connection",
+		[SPAN_PROP_R_NO_MEMORY] = "no room in the message",
+		[SPAN_PROP_R_BUSY] = "socket held by another sockmap",
+		[SPAN_PROP_R_CLAIM] = "socket could not be claimed",
+		[SPAN_PROP_R_UNCLAIMED] = "connection opened before ehttp started",
+		[SPAN_PROP_R_NO_RECORD] = "kernel record lost",
+	};
+
+	switch (propagation) {
+	case SPAN_PROP_SOCKMSG:
+		return "sockmsg";
+	case SPAN_PROP_EXISTING:
+		return "existing";
+	case SPAN_PROP_SKIPPED:
+		snprintf(buf, len, "skipped: %s",
+			 reason < SPAN_PROP_REASON__COUNT && reasons[reason] ? reasons[reason] : "unknown");
+		return buf;
+	}
+	return NULL;
+}
+
 static void hex_encode(const uint8_t *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -434,6 +462,14 @@ static void json_put_cplain(struct jout *o, const char *key, size_t key_len, con
 #define JSON_CSTR(o, key, text) json_put_cstr(o, "" key, sizeof(key) - 1, text)
 #define JSON_PLAIN(o, key, text, len) json_put_cplain(o, "" key, sizeof(key) - 1, text, len)
 
+static bool trace_known(const struct span *s)
+{
+	for (size_t i = 0; i < SPAN_TRACE_ID_LEN; i++)
+		if (s->trace_id[i])
+			return true;
+	return false;
+}
+
 void span_write_json(FILE *f, const struct span *s, bool with_headers)
 {
 	static const struct {
@@ -445,7 +481,7 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 		FLAG("body_unseen"),
 #undef FLAG
 	};
-	char addr[ADDR_TEXT_MAX], version[16], hexid[33], *p;
+	char addr[ADDR_TEXT_MAX], version[16], hexid[33], prop[96], *p;
 	const char *name;
 	struct jout o;
 	bool first = true;
@@ -478,14 +514,20 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 	JSON_PLAIN(&o, ",\"source\":", name, strlen(name));
 	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, hexid);
 	JSON_PLAIN(&o, ",\"span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
-	if (s->has_parent) {
+	/* A trace id without a parent: this span is a trace's root (propagation minted it). */
+	if (s->has_parent || trace_known(s)) {
 		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, hexid);
 		JSON_PLAIN(&o, ",\"trace_id\":", hexid, 2 * SPAN_TRACE_ID_LEN);
+	}
+	if (s->has_parent) {
 		hex_encode(s->parent_span_id, SPAN_SPAN_ID_LEN, hexid);
 		JSON_PLAIN(&o, ",\"parent_span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
 	}
 	if (s->conn_id)
 		JSON_UINT(&o, ",\"conn_id\":", s->conn_id);
+	name = span_propagation_text(s->propagation, s->propagation_reason, prop, sizeof(prop));
+	if (name)
+		JSON_CSTR(&o, ",\"propagation\":", name);
 	if (s->flags) {
 		JOUT_LIT(&o, ",\"flags\":[");
 		for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
