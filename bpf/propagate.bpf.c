@@ -74,14 +74,16 @@ enum sock_role { ROLE_NONE = 0, ROLE_CLIENT = 1, ROLE_SERVER = 2 };
  * lock, so its fields need no atomics. */
 struct sock_state {
 	__u64 cookie;
-	__u64 body_left;  /* bytes of the current message's body still to come */
+	__u64 body_left;  /* receive side: bytes of the current body still to come */
+	__u32 next_seq;   /* send side, in_body: the TCP sequence number its next head starts at */
+	__u8 in_body;
 	__u32 pid, tid;   /* who connected */
 	__u8 role;        /* enum sock_role */
 	__u8 claimed;     /* in the sockhash */
 	__u8 chunked;     /* in a chunked body: it ends with a message ending "0\r\n\r\n" */
 	__u8 lost;        /* boundaries lost: an enum propagate_outcome for what follows */
 	__u8 heads;       /* request heads seen (saturating): the first decides HTTP/1.x */
-	__u8 pad[7];
+	__u8 pad[2];
 };
 
 struct {
@@ -133,7 +135,7 @@ struct scratch {
 		__u32 size;  /* the message's bytes as the application wrote them */
 		__u32 off;   /* of those, where the next head starts */
 		__u32 shift; /* bytes inserted before it */
-		__u32 pad;
+		__u32 seq;   /* the TCP sequence number of the message's first byte */
 		__u64 ts, id;
 	} walk;
 };
@@ -731,7 +733,12 @@ __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 	}
 	if (s->has_clen) {
 		if (s->clen >= size - off) {
-			st->body_left = s->clen - (size - off);
+			/* Where the body ends, in the sequence space of what is queued: a
+			 * count of the messages' sizes would take bytes the kernel runs the
+			 * program on twice (the rest of a message it could not push whole)
+			 * for two. */
+			st->in_body = 1;
+			st->next_seq = w->seq + off + w->shift + (__u32)s->clen;
 			return 0;
 		}
 		off += s->clen;
@@ -751,7 +758,8 @@ int prop_msg(struct sk_msg_md *msg)
 	struct bpf_sock *sk = msg->sk;
 	struct sock_state *st;
 	struct scratch *sc;
-	__u32 zero = 0, size;
+	struct tcp_sock *tp;
+	__u32 zero = 0, size, seq, off = 0;
 	int h;
 
 	if (!sk)
@@ -765,25 +773,50 @@ int prop_msg(struct sk_msg_md *msg)
 			st->chunked = 0;
 		return P_SK_PASS;
 	}
-	if (st->body_left >= size) {
-		st->body_left -= size;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
 		return P_SK_PASS;
+	seq = tp->write_seq; /* where this message's first byte goes in the stream */
+	if (st->in_body) {
+		__s32 left = st->next_seq - seq;
+
+		if (left >= (__s32)size)
+			return P_SK_PASS;
+		if (left < 0) {
+			st->lost = PROPAGATE_SKIP_FRAMING;
+			count_outcome(PROPAGATE_SKIP_FRAMING);
+			return P_SK_PASS;
+		}
+		off = left;
+		st->in_body = 0;
 	}
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
 		return P_SK_PASS;
 	sc->walk.size = size;
-	sc->walk.off = st->body_left;
+	sc->walk.off = off;
 	sc->walk.shift = 0;
+	sc->walk.seq = seq;
 	sc->walk.ts = bpf_ktime_get_ns();
 	sc->walk.id = bpf_get_current_pid_tgid();
-	st->body_left = 0;
 	for (h = 0; h < PROPAGATE_MAX_HEADS; h++)
 		if (!one_head(msg, h))
 			return P_SK_PASS;
 	/* More pipelined heads than followed: boundaries lost. */
 	st->lost = PROPAGATE_SKIP_FRAMING;
 	count_outcome(PROPAGATE_SKIP_FRAMING);
+	return P_SK_PASS;
+}
+
+/*
+ * The receive side of the claimed sockets: every byte passes, into the socket's psock
+ * queue, where recvmsg and ioctl(FIONREAD) find it. Without a verdict program, the
+ * kernel's sockmap ioctl counts only that queue, empty then, and FIONREAD says 0 with
+ * data waiting: programs that size their reads by it stall (seen with nginx).
+ */
+SEC("sk_skb")
+int prop_skb(struct __sk_buff *skb)
+{
 	return P_SK_PASS;
 }
 

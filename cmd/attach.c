@@ -50,7 +50,7 @@ int do_attach(int argc, char **argv)
 	struct capture_stats st;
 	struct propagate_opts popts;
 	struct span_printer printer = { 0 };
-	struct span_sink sink, psink, *out = &sink;
+	struct span_sink sink, psink, *out;
 	struct propagate *prop = NULL;
 	struct capture *cap;
 	int rc, taken;
@@ -91,15 +91,11 @@ int do_attach(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	span_printer_init(&sink, &printer);
-	if (prop && capture_hooks(cap) != CAPTURE_HOOKS_SOCKETS) {
-		p_err("--propagate needs the socket hooks (Linux >= 6.3; --hooks sockets)");
+	out = propagate_wrap(prop, cap, &sink, &psink);
+	if (!out) {
 		capture_close(cap, NULL);
 		propagate_close(prop);
 		return EXIT_FAIL;
-	}
-	if (prop) {
-		propagate_sink_init(&psink, prop, &sink, capture_clock(cap));
-		out = &psink;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
 	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks%s (Ctrl-C to stop)\n",
@@ -127,15 +123,7 @@ int do_attach(int argc, char **argv)
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st);
-	if (prop) {
-		struct propagate_stats ps;
-		char line[512];
-
-		propagate_get_stats(prop, &ps);
-		propagate_close(prop);
-		propagate_format_stats(&ps, line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
-	}
+	propagate_finish(prop);
 	if (rc < 0 && rc != -EPIPE) {
 		p_err("capture failed: %s", strerror(-rc));
 		return EXIT_FAIL;

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "loader.h"
 #include "main.h"
+#include "propagate.h"
 #include "recorder.h"
 
 #define POLL_MS 100
@@ -36,7 +37,7 @@ static int record_help(void)
 	       "  -G SEC               start a new file every SEC seconds; with strftime(3)\n"
 	       "                       conversions in FILE, each file is named by its time\n"
 	       "  -W N                 with -C or -G: a ring of N files FILE0..FILE<N-1>, the\n"
-	       "                       oldest overwritten\n" CAPTURE_USAGE);
+	       "                       oldest overwritten\n" CAPTURE_USAGE PROPAGATE_USAGE);
 	return EXIT_OK;
 }
 
@@ -97,11 +98,13 @@ int do_record(int argc, char **argv)
 {
 	struct recorder_opts ropts = { 0 };
 	struct capture_opts opts;
+	struct propagate_opts popts;
+	struct propagate *prop = NULL;
 	struct capture_stats cs;
 	struct recorder_stats rs;
 	struct recorder *rec = NULL;
 	struct capture *cap = NULL;
-	struct span_sink sink;
+	struct span_sink sink, psink, *out;
 	struct utsname uts;
 	char hostname[256] = "", filters[1024] = "", targets[512];
 	bool status, write_failed = false, rec_failed;
@@ -111,6 +114,7 @@ int do_record(int argc, char **argv)
 	size_t flen = 0;
 
 	capture_opts_init(&opts);
+	propagate_opts_init(&popts);
 	NEXT_ARG();
 	if (argc == 1 && is_prefix(*argv, "help"))
 		return record_help();
@@ -138,7 +142,9 @@ int do_record(int argc, char **argv)
 				return EXIT_USAGE;
 			ropts.ring = n;
 		} else {
-			taken = capture_parse_opt(&opts, argc, argv);
+			taken = propagate_parse_opt(&popts, argc, argv);
+			if (!taken)
+				taken = capture_parse_opt(&opts, argc, argv);
 			if (taken < 0)
 				return EXIT_USAGE;
 			if (taken == 0)
@@ -153,7 +159,7 @@ int do_record(int argc, char **argv)
 		}
 		NEXT_ARG();
 	}
-	if (!recorder_opts_valid(&ropts))
+	if (!recorder_opts_valid(&ropts) || !propagate_opts_valid(&popts, &opts.filter))
 		return EXIT_USAGE;
 	if (!strcmp(ropts.path, "-") && isatty(STDOUT_FILENO)) {
 		p_err("standard output is a terminal: -o - is for a pipe (ehttp record -o - | ehttp replay -)");
@@ -163,8 +169,13 @@ int do_record(int argc, char **argv)
 	loader_catch_signals();
 	/* A pipe reader that goes away ends the recording like Ctrl-C, not with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	if (capture_open(&cap, &opts))
+	/* Propagation first: its claims and records must not miss the capture's first spans. */
+	if (popts.method && propagate_open(&prop, &popts, &opts.filter))
 		return EXIT_FAIL;
+	if (capture_open(&cap, &opts)) {
+		propagate_close(prop);
+		return EXIT_FAIL;
+	}
 
 	gethostname(hostname, sizeof(hostname) - 1);
 	if (uname(&uts))
@@ -176,9 +187,17 @@ int do_record(int argc, char **argv)
 	start_ns = mono_ns();
 	if (recorder_open(&rec, &ropts, start_ns)) {
 		capture_close(cap, NULL);
+		propagate_close(prop);
 		return EXIT_FAIL;
 	}
 	recorder_sink_init(&sink, rec);
+	out = propagate_wrap(prop, cap, &sink, &psink);
+	if (!out) {
+		capture_close(cap, NULL);
+		propagate_close(prop);
+		recorder_close(rec);
+		return EXIT_FAIL;
+	}
 	last_status = start_ns;
 	status = isatty(STDERR_FILENO) && !json_output;
 	/* Tests and scripts wait for this line before sending traffic. */
@@ -192,7 +211,9 @@ int do_record(int argc, char **argv)
 		uint64_t now;
 		int werr;
 
-		rc = capture_poll(cap, POLL_MS, &sink);
+		rc = capture_poll(cap, POLL_MS, out);
+		if (prop)
+			propagate_poll(prop);
 		now = mono_ns();
 		if (rc >= 0 && (werr = recorder_tick(rec, now)))
 			rc = werr;
@@ -203,7 +224,7 @@ int do_record(int argc, char **argv)
 		write_failed = true;
 
 	/* Drain the kernel's ring buffer and write the requests still open as partial spans. */
-	capture_finish(cap, write_failed ? NULL : &sink);
+	capture_finish(cap, write_failed ? NULL : out);
 	capture_get_stats(cap, &cs);
 	capture_close(cap, NULL);
 	recorder_get_stats(rec, &rs);
@@ -220,6 +241,7 @@ int do_record(int argc, char **argv)
 		strcmp(ropts.path, "-") ? ropts.path : "standard output",
 		rs.files > 1 ? " (rotated files)" : "", (unsigned long long)cs.dropped,
 		cs.dropped == 1 ? "" : "s", (unsigned long long)cs.lost, cs.lost == 1 ? "" : "s");
+	propagate_finish(prop);
 	if (json_output && strcmp(ropts.path, "-"))
 		out_json(json_pack("{s:I, s:I, s:I, s:I, s:I}", "spans", (json_int_t)rs.spans,
 				   "bytes", (json_int_t)rs.bytes, "files", (json_int_t)rs.files,

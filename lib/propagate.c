@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "../bpf/propagate.h"
+#include "capture.h"
 #include "cli.h"
 #include "loader.h"
 #include "propagate.h"
@@ -80,6 +81,7 @@ struct propagate {
 	struct ring_buffer *rb;
 	struct propagate_opts opts;
 	int msg_attached;  /* the sk_msg program is attached to the sockhash */
+	int skb_attached;  /* and the sk_skb one */
 	int cgroup_fds[MAX_CGROUPS];
 	size_t ncgroups;
 	char mounted[256]; /* a cgroup2 mount of ours, unmounted at close */
@@ -388,6 +390,32 @@ void propagate_sink_init(struct span_sink *sink, struct propagate *p, struct spa
 	sink->ctx = p;
 }
 
+struct span_sink *propagate_wrap(struct propagate *p, const struct capture *cap,
+				 struct span_sink *next, struct span_sink *storage)
+{
+	if (!p)
+		return next;
+	if (capture_hooks(cap) != CAPTURE_HOOKS_SOCKETS) {
+		p_err("--propagate needs the socket hooks (Linux >= 6.3; --hooks sockets)");
+		return NULL;
+	}
+	propagate_sink_init(storage, p, next, capture_clock(cap));
+	return storage;
+}
+
+void propagate_finish(struct propagate *p)
+{
+	struct propagate_stats st;
+	char line[512];
+
+	if (!p)
+		return;
+	propagate_get_stats(p, &st);
+	propagate_close(p);
+	propagate_format_stats(&st, line, sizeof(line));
+	fprintf(stderr, "%s\n", line);
+}
+
 /* ---- cgroups ------------------------------------------------------------------------------ */
 
 /* Where cgroup v2 is mounted (@out), mounting it when it is not. */
@@ -583,6 +611,14 @@ int propagate_open(struct propagate **out, const struct propagate_opts *opts,
 		goto fail;
 	}
 	p->msg_attached = 1;
+	err = bpf_prog_attach(bpf_program__fd(p->skel->progs.prop_skb),
+			      bpf_map__fd(p->skel->maps.socks), BPF_SK_SKB_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		p_err("attaching the sk_skb program to its sockhash failed: %s", strerror(-err));
+		goto fail;
+	}
+	p->skb_attached = 1;
 	err = attach_tracing(p);
 	if (!err)
 		err = attach_cgroups(p, filter);
@@ -668,6 +704,9 @@ void propagate_close(struct propagate *p)
 	if (p->msg_attached)
 		bpf_prog_detach2(bpf_program__fd(p->skel->progs.prop_msg),
 				 bpf_map__fd(p->skel->maps.socks), BPF_SK_MSG_VERDICT);
+	if (p->skb_attached)
+		bpf_prog_detach2(bpf_program__fd(p->skel->progs.prop_skb),
+				 bpf_map__fd(p->skel->maps.socks), BPF_SK_SKB_VERDICT);
 	for (size_t i = 0; i < p->ncgroups; i++)
 		close(p->cgroup_fds[i]);
 	ring_buffer__free(p->rb);

@@ -68,6 +68,18 @@ const char *propagate_method_name(const struct propagate *p);
  */
 void propagate_sink_init(struct span_sink *sink, struct propagate *p, struct span_sink *next,
 			 const struct span_clock *clock);
+struct capture;
+/*
+ * For attach and record, after capture_open(): check that the capture can carry the
+ * kernel's records (socket hooks: connection ids are socket cookies) and put the sink
+ * in front of @next, in @storage. Returns the sink to poll with, or NULL after
+ * reporting why not. With @p NULL, @next itself.
+ */
+struct span_sink *propagate_wrap(struct propagate *p, const struct capture *cap,
+				 struct span_sink *next, struct span_sink *storage);
+/* Print the summary line to stderr and close (nothing with @p NULL). */
+void propagate_finish(struct propagate *p);
+
 /* Take the kernel's records waiting (the sink does too): call once per poll round, so
  * that records of spans filtered out do not fill the ring buffer. */
 void propagate_poll(struct propagate *p);
