@@ -29,6 +29,7 @@
 #include "../bpf/propagate.h"
 #include "capture.h"
 #include "cli.h"
+#include "kernel.h"
 #include "loader.h"
 #include "propagate.h"
 #include "propagate.skel.h"
@@ -629,6 +630,37 @@ int propagate_open(struct propagate **out, const struct propagate_opts *opts,
 fail:
 	propagate_close(p);
 	return err;
+}
+
+void propagate_probe(struct probe_result *res)
+{
+	struct propagate_bpf *skel;
+	int err, map;
+
+	memset(res, 0, sizeof(*res));
+	loader_setup_libbpf();
+	skel = propagate_bpf__open();
+	if (!skel) {
+		snprintf(res->reason, sizeof(res->reason), "opening the object: %s", strerror(errno));
+		return;
+	}
+	skel->rodata->self_tgid = getpid();
+	err = propagate_bpf__load(skel);
+	if (err) {
+		snprintf(res->reason, sizeof(res->reason), "loading: %s%s", strerror(-err),
+			 debug_output ? "" : " (-d shows the verifier's log)");
+		goto out;
+	}
+	map = bpf_map__fd(skel->maps.socks);
+	if (bpf_prog_attach(bpf_program__fd(skel->progs.prop_msg), map, BPF_SK_MSG_VERDICT, 0) ||
+	    bpf_prog_attach(bpf_program__fd(skel->progs.prop_skb), map, BPF_SK_SKB_VERDICT, 0)) {
+		snprintf(res->reason, sizeof(res->reason), "attaching to a sockhash: %s", strerror(errno));
+		goto out;
+	}
+	res->ok = true;
+	snprintf(res->reason, sizeof(res->reason), "loaded and attached to a sockhash");
+out:
+	propagate_bpf__destroy(skel);
 }
 
 const char *propagate_method_name(const struct propagate *p)

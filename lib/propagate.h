@@ -55,6 +55,11 @@ struct propagate_stats {
 };
 
 struct propagate;
+struct probe_result;
+
+/* Load the programs as --propagate=sockmsg would, attach the socket programs to their
+ * (empty) sockhash, and unload: what `check` judges by. Quiet; @res says why not. */
+void propagate_probe(struct probe_result *res);
 
 /* Load and attach; reports its own errors. Returns 0 or a negative errno. */
 int propagate_open(struct propagate **out, const struct propagate_opts *opts,
