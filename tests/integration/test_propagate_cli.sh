@@ -1,0 +1,31 @@
+#!/bin/bash
+# --propagate's options and errors: it needs a selection or the explicit host-wide
+# word, takes auto or sockmsg only, and check judges it by loading.
+. tests/integration/lib.sh
+
+err() { # ARGS... → stderr of a run that must fail with usage status 2
+	local rc
+	"$EHTTP" "$@" >/dev/null 2>"$TMP/err"
+	rc=$?
+	expect_eq "exit status of ehttp $*" 2 "$rc"
+	cat "$TMP/err"
+}
+err attach --propagate | grep -q 'select them with -p or --comm' || fail "no selection accepted"
+err record -o "$TMP/x.pcapng" --propagate | grep -q 'select them with -p or --comm' || fail "record: no selection accepted"
+err attach --comm curl --propagate=memory | grep -q "takes auto or sockmsg, not 'memory'" ||
+	fail "a method that is not built was accepted"
+err attach --propagate-all-processes | grep -q 'goes with --propagate' || fail "--propagate-all-processes alone"
+"$EHTTP" attach help | grep -q -- '--propagate\[=auto|sockmsg\]' || fail "attach help does not show --propagate"
+"$EHTTP" record help | grep -q -- '--propagate-all-processes' || fail "record help does not show it"
+
+v=$("$EHTTP" -j check | jq -r .verdicts.propagation_sockmsg.ok)
+if bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null | grep -q "TYPEDEF 'btf_trace_sock_send_length'"; then
+	expect_eq "check: propagation_sockmsg where the socket tracepoints exist" true "$v"
+	# auto uses it, and attach says so
+	"$EHTTP" attach --comm nosuchprocess --propagate --duration 1 2>"$TMP/err" >/dev/null ||
+		fail "attach --propagate failed: $(cat "$TMP/err")"
+	grep -q 'propagating trace context (sockmsg)' "$TMP/err" || fail "attach did not say it propagates"
+	grep -q '^propagation: 0 injected' "$TMP/err" || fail "no propagation summary"
+else
+	expect_eq "check: propagation_sockmsg without socket tracepoints" false "$v"
+fi
