@@ -26,6 +26,21 @@ if bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null | grep -
 		fail "attach --propagate failed: $(cat "$TMP/err")"
 	grep -q 'propagating trace context (sockmsg)' "$TMP/err" || fail "attach did not say it propagates"
 	grep -q '^propagation: 0 injected' "$TMP/err" || fail "no propagation summary"
+	# record keeps what was done in the span file, and replay shows it
+	port=$(free_port)
+	python3 -m http.server -b 127.0.0.1 "$port" -d "$TMP" >/dev/null 2>&1 &
+	on_exit "kill $!"
+	wait_port "$port"
+	"$EHTTP" record -o "$TMP/p.pcapng" --comm curl --propagate 2>"$TMP/rec.err" &
+	rec=$!
+	for _ in $(seq 1 300); do grep -qs '^Recording' "$TMP/rec.err" && break; sleep 0.1; done
+	curl -sf "http://127.0.0.1:$port/" -o /dev/null || fail "curl failed"
+	sleep 0.5
+	kill -INT "$rec"
+	wait "$rec" || fail "record failed: $(cat "$TMP/rec.err")"
+	grep -q '^propagation: 1 injected' "$TMP/rec.err" || fail "record's summary: $(cat "$TMP/rec.err")"
+	expect_eq "replayed client span's propagation" sockmsg \
+		"$("$EHTTP" -j replay "$TMP/p.pcapng" | jq -r 'select(.role == "client") | .propagation')"
 else
 	expect_eq "check: propagation_sockmsg without socket tracepoints" false "$v"
 fi
