@@ -50,10 +50,11 @@ _Static_assert(PROPAGATE_TRACE_ID_LEN == SPAN_TRACE_ID_LEN && PROPAGATE_SPAN_ID_
 
 #define MAX_CGROUPS 64
 #define CONN_BUCKETS 16384
-#define MAX_CONNS 65536
-/* Records kept per connection: a pipelined write's heads, and those of spans that
- * never came (filtered out) until newer ones push them out. */
-#define CONN_RECORDS 16
+/* Connections followed at once (least recently used first out): ~450 bytes each. */
+#define MAX_CONNS 32768
+/* Records kept per connection: a pipelined write's heads (the kernel follows as many),
+ * and those of spans that never came (filtered out) until newer ones push them out. */
+#define CONN_RECORDS PROPAGATE_MAX_HEADS
 /* A server span and its record come from the same receive. */
 #define SERVER_WINDOW_NS 1000000ull
 

@@ -45,7 +45,7 @@ run_mode() { # MODE → "rps injected requests"
 		kill -INT "$ehttp"
 		wait "$ehttp"
 	fi
-	echo "$(rps <"$out") $(sed -n 's/^propagation: \([0-9]*\) injected.*/\1/p' "$TMP/err.$mode" 2>/dev/null | head -n 1) $(requests <"$out")"
+	echo "$(rps <"$out") $(sed -n 's/^propagation: \([0-9]*\) injected.*/\1/p' "$TMP/err.$mode" 2>/dev/null | head -n 1) $(requests <"$out") $(sed -n 's/^propagation: .*, \([0-9]*\) records dropped$/\1/p' "$TMP/err.$mode" 2>/dev/null | head -n 1)"
 }
 
 modes=(base capture propagate)
@@ -59,12 +59,12 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 	read -r base _ _ <<<"${got[base]}"
 	read -r cap _ _ <<<"${got[capture]}"
-	read -r prop inj reqs <<<"${got[propagate]}"
+	read -r prop inj reqs dropped <<<"${got[propagate]}"
 	ratios_cap+=("$(echo "$prop / $cap" | bc -l)")
 	ratios_base+=("$(echo "$prop / $base" | bc -l)")
 	costs+=("$(echo "1000000000 / $prop - 1000000000 / $cap" | bc -l)")
-	printf '   round %d: base %.0f/s, capture %.0f/s, propagate %.0f/s (%s of %s requests rewritten)\n' \
-		"$r" "$base" "$cap" "$prop" "${inj:-?}" "$reqs"
+	printf '   round %d: base %.0f/s, capture %.0f/s, propagate %.0f/s (%s of %s requests rewritten, %s records dropped)\n' \
+		"$r" "$base" "$cap" "$prop" "${inj:-?}" "$reqs" "${dropped:-?}"
 done
 stats() { # values... → "median (min-max)"
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f (%.3f-%.3f)", m, v[1], v[NR] }'
