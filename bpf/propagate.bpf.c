@@ -10,7 +10,7 @@
  *   some other program's sockmap holds stays theirs (the update fails with EBUSY).
  * - Rewrite: the sk_msg program runs on every send of a claimed socket, before TCP
  *   segments it. It follows the request stream's message boundaries (Content-Length,
- *   chunked bodies), and at a request head that starts a write and ends in it, it
+ *   chunked bodies chunk by chunk, in TCP sequence numbers), and at a request head that starts a write and ends in it, it
  *   inserts "traceparent: 00-<trace>-<span>-01\r\n" after the request line
  *   (bpf_msg_push_data). A head that already has a traceparent is left alone; heads
  *   pipelined after the first in one write, split across writes, or longer than
@@ -80,10 +80,11 @@ struct sock_state {
 	__u32 pid, tid;   /* who connected */
 	__u8 role;        /* enum sock_role */
 	__u8 claimed;     /* in the sockhash */
-	__u8 chunked;     /* in a chunked body: it ends with a message ending "0\r\n\r\n" */
+	__u8 chunked;     /* receive side: in a chunked body, which is not followed */
+	__u8 in_chunks;   /* send side: in a chunked body; next_seq is its next chunk-size line */
 	__u8 lost;        /* boundaries lost: an enum propagate_outcome for what follows */
 	__u8 heads;       /* request heads seen (saturating): the first decides HTTP/1.x */
-	__u8 pad[2];
+	__u8 pad[1];
 };
 
 struct {
@@ -131,6 +132,7 @@ struct scan {
 struct scratch {
 	__u8 buf[2 * PROPAGATE_HEAD_MAX];
 	struct scan scan;
+	__u8 line[32]; /* a chunk-size line */
 	struct walk_state {
 		__u32 size;  /* the message's bytes as the application wrote them */
 		__u32 off;   /* of those, where the next head starts */
@@ -590,11 +592,9 @@ static __always_inline void hex_put(__u8 *dst, const __u8 *src, const int n)
 
 /*
  * Insert the traceparent line at @at (bytes from the message's start). Returns 0 or
- * the error of the helper that failed; on failure the message is as it was, unless
- * the push worked and the pull did not, in which case the line is blanked out as a
- * header no one reads would be worse than none: that cannot be undone, so the push is
- * only made when the pull of its range is known to be possible (it is: the range is
- * inside the message just grown).
+ * the error of the helper that failed. On failure the message is as it was: room made
+ * but not writable is taken out again (bpf_msg_pop_data), since uninitialised bytes in
+ * a request would be worse than no header.
  */
 static __always_inline long insert_line(struct sk_msg_md *msg, __u32 at, const struct propagate_event *ev)
 {
@@ -621,7 +621,7 @@ static __always_inline long insert_line(struct sk_msg_md *msg, __u32 at, const s
 	data_end = msg->data_end;
 	if (data + PROPAGATE_LINE_LEN > data_end) {
 		bpf_msg_pop_data(msg, at, PROPAGATE_LINE_LEN, 0);
-		return -7; /* E2BIG */
+		return -1;
 	}
 	__builtin_memcpy(data, line, PROPAGATE_LINE_LEN);
 	return 0;
@@ -648,27 +648,12 @@ static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie,
 	new_id(ev->span_id, PROPAGATE_SPAN_ID_LEN / 4);
 }
 
-/* Does the message's last byte range end a chunked body ("0\r\n\r\n", no trailers)? */
-static __always_inline bool ends_chunked(struct sk_msg_md *msg, __u32 size)
-{
-	void *data, *data_end;
-	__u8 *p;
-
-	if (size < 5 || bpf_msg_pull_data(msg, size - 5, size, 0))
-		return false;
-	data = msg->data;
-	data_end = msg->data_end;
-	if (data + 5 > data_end)
-		return false;
-	p = data;
-	return p[0] == '0' && p[1] == '\r' && p[2] == '\n' && p[3] == '\r' && p[4] == '\n';
-}
-
 /*
  * The request head at @w->off of the message (the @h-th in it): rewrite or leave it,
  * record why, and move @w past its body. Returns 1 when another head follows in the
- * message, 0 when the message is done. A global function, verified once on its own
- * rather than once per head the caller's loop could reach.
+ * message, 2 when a chunked body does (at @w->off), 0 when the message is done. A
+ * global function, verified once on its own rather than once per head the caller's
+ * loop could reach.
  */
 __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 {
@@ -744,8 +729,8 @@ __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 
 	off += s->head_end;
 	if (s->chunked) {
-		st->chunked = !ends_chunked(msg, size + w->shift);
-		return 0;
+		w->off = off;
+		return 2;
 	}
 	if (s->has_clen) {
 		if (s->clen >= size - off) {
@@ -768,6 +753,97 @@ no_memory:
 	return 0;
 }
 
+/* Lost: nothing more on the connection is rewritten. */
+static __always_inline int lose(struct sock_state *st)
+{
+	st->lost = PROPAGATE_SKIP_FRAMING;
+	count_outcome(PROPAGATE_SKIP_FRAMING);
+	return 0;
+}
+
+/*
+ * The chunk whose size line is at @w->off: its data are passed over. Returns 1 when
+ * another chunk's size line follows in the message, 2 when this was the last chunk
+ * (the body ends; a head may follow at @w->off), 0 when the message is done: ends inside
+ * the chunk, whose end, or the next size line, is then a sequence number away. A size
+ * line split across messages, or trailers, lose the boundaries rather than guess them.
+ */
+__noinline int one_chunk(struct sk_msg_md *msg)
+{
+	struct bpf_sock *sk = msg->sk;
+	struct walk_state *w;
+	struct sock_state *st;
+	struct scratch *sc;
+	void *data, *data_end;
+	__u32 zero = 0, off, size, n, i, end = 0;
+	__u64 len = 0, n64;
+	bool digits = false, ext = false;
+
+	if (!sk)
+		return 0;
+	st = bpf_sk_storage_get(&sock_states, sk, 0, 0);
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!st || !sc)
+		return 0;
+	w = &sc->walk;
+	off = w->off;
+	size = w->size;
+	if (off >= size) {
+		/* The message ends where a size line begins. */
+		st->in_chunks = 1;
+		st->next_seq = w->seq + w->shift + off;
+		return 0;
+	}
+	n = size - off < sizeof(sc->line) ? size - off : sizeof(sc->line);
+	if (bpf_msg_pull_data(msg, off + w->shift, off + w->shift + n, 0))
+		return lose(st);
+	data = (void *)(long)msg->data;
+	data_end = (void *)(long)msg->data_end;
+	/* n <= 32: the mask keeps it and gives the verifier its bound (see window()) */
+	n64 = n;
+	barrier_var(n64);
+	if (data + n > data_end || bpf_probe_read_kernel(sc->line, n64 & 63, data))
+		return lose(st);
+	for (i = 0; i < sizeof(sc->line); i++) {
+		__u8 c = sc->line[i];
+		int v = hexval(c);
+
+		if (i >= n)
+			break;
+		if (c == '\n') {
+			end = i + 1;
+			break;
+		}
+		if (ext || c == '\r')
+			continue;
+		if (c == ';') {
+			ext = true;
+		} else if (v >= 0 && len < (1ull << 56)) {
+			len = len << 4 | v;
+			digits = true;
+		} else {
+			return lose(st);
+		}
+	}
+	if (!end || !digits)
+		return lose(st);
+	if (!len) {
+		/* The last chunk: "0\r\n\r\n" without trailers ends the body. */
+		if (end + 2 > n || sc->line[end & 31] != '\r' || sc->line[(end + 1) & 31] != '\n')
+			return lose(st);
+		w->off = off + end + 2;
+		st->in_chunks = 0;
+		return 2;
+	}
+	if ((__u64)off + end + len + 2 >= size) {
+		st->in_chunks = 1;
+		st->next_seq = w->seq + w->shift + off + end + (__u32)len + 2;
+		return 0;
+	}
+	w->off = off + end + (__u32)len + 2;
+	return 1;
+}
+
 SEC("sk_msg")
 int prop_msg(struct sk_msg_md *msg)
 {
@@ -776,7 +852,8 @@ int prop_msg(struct sk_msg_md *msg)
 	struct scratch *sc;
 	struct tcp_sock *tp;
 	__u32 zero = 0, size, seq, off = 0;
-	int h;
+	int step, h = 0;
+	bool chunks = false;
 
 	if (!sk)
 		return P_SK_PASS;
@@ -784,27 +861,21 @@ int prop_msg(struct sk_msg_md *msg)
 	if (!st || !st->claimed || st->lost)
 		return P_SK_PASS;
 	size = msg->size;
-	if (st->chunked) {
-		if (ends_chunked(msg, size))
-			st->chunked = 0;
-		return P_SK_PASS;
-	}
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return P_SK_PASS;
 	seq = tp->write_seq; /* where this message's first byte goes in the stream */
-	if (st->in_body) {
+	if (st->in_body || st->in_chunks) {
 		__s32 left = st->next_seq - seq;
 
 		if (left >= (__s32)size)
 			return P_SK_PASS;
-		if (left < 0) {
-			st->lost = PROPAGATE_SKIP_FRAMING;
-			count_outcome(PROPAGATE_SKIP_FRAMING);
-			return P_SK_PASS;
-		}
+		if (left < 0)
+			return lose(st);
 		off = left;
 		st->in_body = 0;
+		chunks = st->in_chunks;
+		st->in_chunks = 0;
 	}
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
@@ -815,12 +886,17 @@ int prop_msg(struct sk_msg_md *msg)
 	sc->walk.seq = seq;
 	sc->walk.ts = bpf_ktime_get_ns();
 	sc->walk.id = bpf_get_current_pid_tgid();
-	for (h = 0; h < PROPAGATE_MAX_HEADS; h++)
-		if (!one_head(msg, h))
+	/* Heads and the chunks of chunked bodies, in the order they come. */
+	for (step = 0; step < PROPAGATE_MAX_STEPS; step++) {
+		int r = chunks ? one_chunk(msg) : one_head(msg, h++);
+
+		if (r == 2)
+			chunks = !chunks;
+		else if (r != 1)
 			return P_SK_PASS;
-	/* More pipelined heads than followed: boundaries lost. */
-	st->lost = PROPAGATE_SKIP_FRAMING;
-	count_outcome(PROPAGATE_SKIP_FRAMING);
+	}
+	/* More heads and chunks in one message than followed: boundaries lost. */
+	lose(st);
 	return P_SK_PASS;
 }
 

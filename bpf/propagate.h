@@ -19,6 +19,8 @@
 /* Request heads followed in one message (pipelining): their bodies' lengths keep the
  * connection's message boundaries known; past this many, they are lost. */
 #define PROPAGATE_MAX_HEADS 8
+/* Heads and chunk-size lines followed in one message, all told. */
+#define PROPAGATE_MAX_STEPS 32
 /* "traceparent: 00-" 32 hex "-" 16 hex "-01\r\n" */
 #define PROPAGATE_LINE_LEN 70
 #define PROPAGATE_TRACE_ID_LEN 16

@@ -32,7 +32,7 @@ wait_port "$port"
 run "$TMP/on" --propagate=sockmsg
 grep '^propagation:' "$TMP/on/spans.err" || fail "no propagation summary"
 python3 tests/fixtures/propagate_check.py "$TMP/on" "$TMP/on/spans" || fail "propagation changed more (or less) than one line per request"
-grep -q '^propagation: 143 injected, 1 existing, 3 skipped (pipelined 2, split head 1)' "$TMP/on/spans.err" ||
+grep -q '^propagation: 145 injected, 1 existing, 3 skipped (pipelined 2, split head 1)' "$TMP/on/spans.err" ||
 	fail "summary: $(grep '^propagation' "$TMP/on/spans.err")"
 kill "$backend"; wait "$backend" 2>/dev/null
 
