@@ -116,6 +116,16 @@ struct {
 	__type(value, struct propagate_counters);
 } counters SEC(".maps");
 
+/* Processes whose sending thread says nothing of the request it serves (Go: a
+ * connection's own goroutine writes each request), filled by user space: their
+ * requests begin traces rather than join a wrong one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} no_thread_context SEC(".maps");
+
 /* What a scan of a head found (offsets into the scratch). */
 struct scan {
 	__u32 n;            /* bytes in the scratch */
@@ -631,8 +641,9 @@ static __always_inline long insert_line(struct sk_msg_md *msg, __u32 at, const s
  * request as parent and its trace, or a fresh trace. */
 static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie, __u64 id)
 {
-	__u32 tid = (__u32)id;
-	struct serving *sv = bpf_map_lookup_elem(&serving, &tid);
+	__u32 tid = (__u32)id, tgid = id >> 32;
+	struct serving *sv = bpf_map_lookup_elem(&no_thread_context, &tgid) ? NULL :
+			     bpf_map_lookup_elem(&serving, &tid);
 
 	ev->type = PROPAGATE_EV_CLIENT;
 	ev->cookie = cookie;

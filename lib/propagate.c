@@ -13,6 +13,7 @@
  * A server span takes its connection's record nearest to its start, within a
  * millisecond: both come from the same receive.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 
 #include "../bpf/propagate.h"
 #include "capture.h"
+#include "go/goelf.h"
 #include "cli.h"
 #include "kernel.h"
 #include "loader.h"
@@ -97,6 +99,9 @@ struct propagate {
 	/* the sink */
 	struct span_sink *next;
 	const struct span_clock *clock;
+
+	uint32_t seen[4096]; /* processes looked at for Go */
+	size_t nseen;
 };
 
 /* ---- options ------------------------------------------------------------------------- */
@@ -212,6 +217,73 @@ static void rec_drop(struct propagate *p, struct pconn *c, uint32_t n)
 	(void)p;
 }
 
+/* ---- processes whose threads give no context ------------------------------------------ */
+
+/* Is process @pid a Go program? Its outgoing requests are written by each connection's
+ * goroutine, on whatever thread runs it: the thread's server request is no parent. */
+static bool is_go_process(uint32_t pid)
+{
+	char path[64], err[GOELF_ERR_MAX];
+	const struct goelf_info *info;
+	struct goelf *g;
+	bool go;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	g = goelf_open(path, err, sizeof(err));
+	if (!g)
+		return false;
+	go = goelf_info(g, &info) == 0;
+	goelf_close(g);
+	return go;
+}
+
+/* Look at process @pid once: a Go program goes into the kernel's no_thread_context map. */
+static void learn_process(struct propagate *p, uint32_t pid)
+{
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < p->nseen; i++)
+		if (p->seen[i] == pid)
+			return;
+	if (p->nseen < sizeof(p->seen) / sizeof(p->seen[0]))
+		p->seen[p->nseen++] = pid;
+	if (!is_go_process(pid))
+		return;
+	bpf_map_update_elem(bpf_map__fd(p->skel->maps.no_thread_context), &pid, &one, BPF_ANY);
+	p_debug("propagate: pid %u is a Go program: its requests begin traces (no goroutine links yet)", pid);
+}
+
+/* The selected processes running now: -p, or those of --comm's name. */
+static void learn_processes(struct propagate *p, const struct span_filter *f)
+{
+	char path[64], comm[32];
+	struct dirent *de;
+	DIR *d;
+
+	for (size_t i = 0; i < f->npids; i++)
+		learn_process(p, f->pids[i]);
+	if (!f->comm[0] || !(d = opendir("/proc")))
+		return;
+	while ((de = readdir(d))) {
+		uint32_t pid = strtoul(de->d_name, NULL, 10);
+		FILE *cf;
+
+		if (!pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+		cf = fopen(path, "re");
+		if (!cf)
+			continue;
+		if (fgets(comm, sizeof(comm), cf)) {
+			comm[strcspn(comm, "\n")] = '\0';
+			if (!strcmp(comm, f->comm))
+				learn_process(p, pid);
+		}
+		fclose(cf);
+	}
+	closedir(d);
+}
+
 /* ---- records ---------------------------------------------------------------------------- */
 
 static int handle_record(void *ctx, void *raw, size_t size)
@@ -227,6 +299,7 @@ static int handle_record(void *ctx, void *raw, size_t size)
 	if (!c)
 		return 0;
 	if (ev->type == PROPAGATE_EV_CLAIM) {
+		learn_process(p, ev->pid); /* one started since (--comm) */
 		c->claim = ev->err ? ev->outcome : PROPAGATE_INJECTED;
 		if (ev->err)
 			p_debug("propagate: connection %#llx of pid %u not claimed: %s",
@@ -613,6 +686,7 @@ int propagate_open(struct propagate **out, const struct propagate_opts *opts,
 		goto fail;
 	}
 	p->msg_attached = 1;
+	learn_processes(p, filter);
 	err = bpf_prog_attach(bpf_program__fd(p->skel->progs.prop_skb),
 			      bpf_map__fd(p->skel->maps.socks), BPF_SK_SKB_VERDICT, 0);
 	if (err) {
