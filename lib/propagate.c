@@ -738,12 +738,6 @@ out:
 	propagate_bpf__destroy(skel);
 }
 
-const char *propagate_method_name(const struct propagate *p)
-{
-	(void)p;
-	return "sockmsg";
-}
-
 void propagate_get_stats(struct propagate *p, struct propagate_stats *st)
 {
 	int ncpus = libbpf_num_possible_cpus();

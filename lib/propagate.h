@@ -64,8 +64,6 @@ void propagate_probe(struct probe_result *res);
 /* Load and attach; reports its own errors. Returns 0 or a negative errno. */
 int propagate_open(struct propagate **out, const struct propagate_opts *opts,
 		   const struct span_filter *filter);
-/* The method in use ("sockmsg"). */
-const char *propagate_method_name(const struct propagate *p);
 /*
  * A sink that gives each span passing through the ids and propagation outcome the
  * kernel recorded for its request, then hands it to @next. @clock is the capture's

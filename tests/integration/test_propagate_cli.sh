@@ -31,10 +31,13 @@ if bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null | grep -
 	python3 -m http.server -b 127.0.0.1 "$port" -d "$TMP" >/dev/null 2>&1 &
 	on_exit "kill $!"
 	wait_port "$port"
-	"$EHTTP" record -o "$TMP/p.pcapng" --comm curl --propagate 2>"$TMP/rec.err" &
+	# a curl of a name of its own: --comm must select this test's client only
+	client=pc$$
+	cp "$(command -v curl)" "$TMP/$client"
+	"$EHTTP" record -o "$TMP/p.pcapng" --comm "$client" --propagate 2>"$TMP/rec.err" &
 	rec=$!
 	for _ in $(seq 1 300); do grep -qs '^Recording' "$TMP/rec.err" && break; sleep 0.1; done
-	curl -sf "http://127.0.0.1:$port/" -o /dev/null || fail "curl failed"
+	"$TMP/$client" -sf "http://127.0.0.1:$port/" -o /dev/null || fail "curl failed"
 	sleep 0.5
 	kill -INT "$rec"
 	wait "$rec" || fail "record failed: $(cat "$TMP/rec.err")"
