@@ -1059,7 +1059,10 @@ int BPF_PROG(prop_send, struct sock *sk, int ret, int flags)
 
 	if (!inet_tcp(sk))
 		return 0;
+	/* Every send of the host comes here: loads first, the map for selected threads only. */
 	task = bpf_get_current_task_btf();
+	if (!selected(task))
+		return 0;
 	tid = task->pid;
 	sv = bpf_map_lookup_elem(&serving, &tid);
 	if (sv && sv->cookie == sock_cookie(sk))
