@@ -659,6 +659,36 @@ static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie,
 	new_id(ev->span_id, PROPAGATE_SPAN_ID_LEN / 4);
 }
 
+/* The state of the message's socket and the walk over it; NULL when there is none. */
+static __always_inline struct scratch *walk_get(struct sk_msg_md *msg, struct sock_state **st)
+{
+	struct bpf_sock *sk = msg->sk;
+	__u32 zero = 0;
+
+	if (!sk)
+		return NULL;
+	*st = bpf_sk_storage_get(&sock_states, sk, 0, 0);
+	if (!*st)
+		return NULL;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* Copy @n bytes from @off of what the application wrote (bytes inserted before it
+ * accounted for) to @dst, @n bounded by the caller for the verifier. 0, or -1. */
+static __always_inline int copy_out(struct sk_msg_md *msg, const struct walk_state *w, __u32 off,
+				    void *dst, __u32 n)
+{
+	void *data, *data_end;
+
+	if (bpf_msg_pull_data(msg, off + w->shift, off + w->shift + n, 0))
+		return -1;
+	data = (void *)(long)msg->data;
+	data_end = (void *)(long)msg->data_end;
+	if (data + n > data_end || bpf_probe_read_kernel(dst, n, data))
+		return -1;
+	return 0;
+}
+
 /*
  * The request head at @w->off of the message (the @h-th in it): rewrite or leave it,
  * record why, and move @w past its body. Returns 1 when another head follows in the
@@ -669,20 +699,15 @@ static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie,
 __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 {
 	struct propagate_event ev = {};
-	struct bpf_sock *sk = msg->sk;
 	struct sock_state *st;
 	struct scratch *sc;
-	void *data, *data_end;
 	struct walk_state *w;
 	struct scan *s;
-	__u32 zero = 0, n, off, size;
+	__u32 n, off, size;
 	__u8 outcome;
 
-	if (!sk)
-		return 0;
-	st = bpf_sk_storage_get(&sock_states, sk, 0, 0);
-	sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (!st || !sc)
+	sc = walk_get(msg, &st);
+	if (!sc)
 		return 0;
 	w = &sc->walk;
 	off = w->off;
@@ -690,11 +715,7 @@ __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 	if (off >= size)
 		return 0;
 	n = window(size - off);
-	if (bpf_msg_pull_data(msg, off + w->shift, off + w->shift + n, 0))
-		goto no_memory;
-	data = (void *)(long)msg->data;
-	data_end = (void *)(long)msg->data_end;
-	if (data + n > data_end || bpf_probe_read_kernel(sc->buf, n, data))
+	if (copy_out(msg, w, off, sc->buf, n))
 		goto no_memory;
 	ev.ts_ns = w->ts;
 	ev.head = h;
@@ -781,20 +802,15 @@ static __always_inline int lose(struct sock_state *st)
  */
 __noinline int one_chunk(struct sk_msg_md *msg)
 {
-	struct bpf_sock *sk = msg->sk;
 	struct walk_state *w;
 	struct sock_state *st;
 	struct scratch *sc;
-	void *data, *data_end;
-	__u32 zero = 0, off, size, n, i, end = 0;
+	__u32 off, size, n, i, end = 0;
 	__u64 len = 0, n64;
 	bool digits = false, ext = false;
 
-	if (!sk)
-		return 0;
-	st = bpf_sk_storage_get(&sock_states, sk, 0, 0);
-	sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (!st || !sc)
+	sc = walk_get(msg, &st);
+	if (!sc)
 		return 0;
 	w = &sc->walk;
 	off = w->off;
@@ -806,14 +822,10 @@ __noinline int one_chunk(struct sk_msg_md *msg)
 		return 0;
 	}
 	n = size - off < sizeof(sc->line) ? size - off : sizeof(sc->line);
-	if (bpf_msg_pull_data(msg, off + w->shift, off + w->shift + n, 0))
-		return lose(st);
-	data = (void *)(long)msg->data;
-	data_end = (void *)(long)msg->data_end;
 	/* n <= 32: the mask keeps it and gives the verifier its bound (see window()) */
 	n64 = n;
 	barrier_var(n64);
-	if (data + n > data_end || bpf_probe_read_kernel(sc->line, n64 & 63, data))
+	if (copy_out(msg, w, off, sc->line, n64 & 63))
 		return lose(st);
 	for (i = 0; i < sizeof(sc->line); i++) {
 		__u8 c = sc->line[i];
