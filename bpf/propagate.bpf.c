@@ -521,6 +521,26 @@ static __always_inline void send_record(struct propagate_event *ev)
 		c->dropped++;
 }
 
+/*
+ * Nothing more will be rewritten on the connection (not HTTP/1.x, or its boundaries
+ * are lost). A record says why to what follows, and asks user space to take the
+ * socket out of the sockhash (programs of this type may not), so that a database or
+ * TLS connection of a selected process does not keep paying the sockmap paths for
+ * nothing. The current message goes out as it is.
+ */
+static __always_inline void give_up(struct sock_state *st, __u8 why)
+{
+	struct propagate_event ev = {};
+
+	st->lost = why;
+	ev.ts_ns = bpf_ktime_get_ns();
+	ev.type = PROPAGATE_EV_RELEASE;
+	ev.cookie = st->cookie;
+	ev.pid = st->pid;
+	ev.outcome = why;
+	send_record(&ev);
+}
+
 /* ---- claiming the selected processes' connections ---------------------------------- */
 
 SEC("tp_btf/inet_sock_set_state")
@@ -725,7 +745,7 @@ __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 		 * later, a message that starts with no request where one was due means
 		 * its boundaries are not what this program thought. */
 		ev.outcome = st->heads ? PROPAGATE_SKIP_FRAMING : PROPAGATE_SKIP_NOT_HTTP1;
-		st->lost = ev.outcome;
+		give_up(st, ev.outcome);
 		count_outcome(ev.outcome);
 		send_record(&ev);
 		return 0;
@@ -740,7 +760,7 @@ __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 			outcome = n == PROPAGATE_HEAD_MAX ? PROPAGATE_SKIP_LONG_HEAD : PROPAGATE_SKIP_SPLIT;
 		/* Where this head's body ends is unknown: nothing more is rewritten. */
 		ev.outcome = outcome;
-		st->lost = outcome == PROPAGATE_SKIP_NOT_HTTP1 ? outcome : PROPAGATE_SKIP_FRAMING;
+		give_up(st, outcome == PROPAGATE_SKIP_NOT_HTTP1 ? outcome : PROPAGATE_SKIP_FRAMING);
 		count_outcome(outcome);
 		send_record(&ev);
 		return 0;
@@ -780,7 +800,7 @@ __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 	return off < size;
 
 no_memory:
-	st->lost = PROPAGATE_SKIP_FRAMING;
+	give_up(st, PROPAGATE_SKIP_FRAMING);
 	count_outcome(PROPAGATE_SKIP_NO_MEMORY);
 	return 0;
 }
@@ -788,7 +808,7 @@ no_memory:
 /* Lost: nothing more on the connection is rewritten. */
 static __always_inline int lose(struct sock_state *st)
 {
-	st->lost = PROPAGATE_SKIP_FRAMING;
+	give_up(st, PROPAGATE_SKIP_FRAMING);
 	count_outcome(PROPAGATE_SKIP_FRAMING);
 	return 0;
 }

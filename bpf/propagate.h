@@ -30,6 +30,7 @@ enum propagate_event_type {
 	PROPAGATE_EV_CLAIM = 1,  /* a selected process's connection: joined the sockhash or not */
 	PROPAGATE_EV_CLIENT = 2, /* an outgoing request head: what was done with it */
 	PROPAGATE_EV_SERVER = 3, /* an incoming request head: the ids of its server span */
+	PROPAGATE_EV_RELEASE = 4, /* nothing more to rewrite on a connection: take it out */
 };
 
 /* What happened to an outgoing request (PROPAGATE_EV_CLIENT), or why a connection was

@@ -55,6 +55,7 @@ struct propagate {
 	char mounted[256]; /* a cgroup2 mount of ours, unmounted at close */
 
 	struct propagate_match *match;
+	uint64_t released; /* sockets handed back to TCP */
 
 	/* the sink */
 	struct span_sink *next;
@@ -190,6 +191,10 @@ static int handle_record(void *ctx, void *raw, size_t size)
 			p_debug("propagate: connection %#llx of pid %u not claimed: %s",
 				(unsigned long long)ev->cookie, ev->pid, strerror(-ev->err));
 	}
+	/* Only programs of some types, and user space, may take a socket out of a sockhash. */
+	if (ev->type == PROPAGATE_EV_RELEASE &&
+	    !bpf_map_delete_elem(bpf_map__fd(p->skel->maps.socks), &ev->cookie))
+		p->released++;
 	propagate_match_record(p->match, ev);
 	return 0;
 }
@@ -511,6 +516,7 @@ void propagate_get_stats(struct propagate *p, struct propagate_stats *st)
 	memset(st, 0, sizeof(*st));
 	drain(p);
 	st->unmatched = propagate_match_unmatched(p->match);
+	st->released = p->released;
 	if (!p->skel || ncpus <= 0)
 		return;
 	per_cpu = calloc(ncpus, sizeof(*per_cpu));
@@ -557,8 +563,9 @@ void propagate_format_stats(const struct propagate_stats *st, char *buf, size_t 
 	if (n && o < len)
 		o += snprintf(buf + o, len - o, ")");
 	if (o < len)
-		snprintf(buf + o, len - o, "; %llu connections claimed, %llu records dropped",
-			 (unsigned long long)st->claimed, (unsigned long long)st->dropped);
+		snprintf(buf + o, len - o, "; %llu connections claimed (%llu handed back), %llu records dropped",
+			 (unsigned long long)st->claimed, (unsigned long long)st->released,
+			 (unsigned long long)st->dropped);
 }
 
 void propagate_close(struct propagate *p)

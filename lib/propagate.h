@@ -45,6 +45,7 @@ bool propagate_opts_valid(const struct propagate_opts *opts, const struct span_f
 
 struct propagate_stats {
 	uint64_t claimed;        /* connections whose sends the kernel looks at */
+	uint64_t released;       /* of those, handed back to TCP (not HTTP/1.x, boundaries lost) */
 	uint64_t injected;       /* requests a traceparent was inserted into */
 	uint64_t existing;       /* requests that had one: left alone */
 	uint64_t skipped;        /* requests left alone for a reason (below) */

@@ -135,6 +135,10 @@ void propagate_match_record(struct propagate_match *p, const struct propagate_ev
 		c->claim = ev->err ? ev->outcome : PROPAGATE_INJECTED;
 		return;
 	}
+	if (ev->type == PROPAGATE_EV_RELEASE) {
+		c->lost = ev->outcome == PROPAGATE_SKIP_NOT_HTTP1 ? ev->outcome : PROPAGATE_SKIP_FRAMING;
+		return;
+	}
 	if (ev->type == PROPAGATE_EV_CLIENT) {
 		switch (ev->outcome) {
 		case PROPAGATE_SKIP_NOT_HTTP1:
