@@ -47,3 +47,27 @@ if bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null | grep -
 else
 	expect_eq "check: propagation_sockmsg without socket tracepoints" false "$v"
 fi
+
+# --port narrows propagation to connections to that port, as it narrows the capture
+if bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null | grep -q "TYPEDEF 'btf_trace_sock_send_length'"; then
+	p1=$(free_port)
+	p2=$(free_port)
+	python3 tests/fixtures/chain_service.py backend "$p1" "$TMP/p1.log" &
+	on_exit "kill $!"
+	python3 tests/fixtures/chain_service.py backend "$p2" "$TMP/p2.log" &
+	on_exit "kill $!"
+	wait_port "$p1"
+	wait_port "$p2"
+	client=pp$$
+	cp "$(command -v curl)" "$TMP/$client"
+	"$EHTTP" attach --comm "$client" --port "$p1" --propagate >/dev/null 2>"$TMP/port.err" &
+	att=$!
+	for _ in $(seq 1 300); do grep -qs '^Attached' "$TMP/port.err" && break; sleep 0.1; done
+	"$TMP/$client" -sf "http://127.0.0.1:$p1/backend/one" -o /dev/null || fail "curl to $p1 failed"
+	"$TMP/$client" -sf "http://127.0.0.1:$p2/backend/two" -o /dev/null || fail "curl to $p2 failed"
+	sleep 0.3
+	kill -INT "$att"
+	wait "$att" || fail "attach failed: $(cat "$TMP/port.err")"
+	grep -q '^/backend/one 00-[0-9a-f]\{32\}-[0-9a-f]\{16\}-01$' "$TMP/p1.log" || fail "port $p1 got no traceparent: $(cat "$TMP/p1.log")"
+	expect_eq "what port $p2 got" "/backend/two -" "$(cat "$TMP/p2.log")"
+fi
