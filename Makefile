@@ -2,6 +2,7 @@
 #
 #   make            build build/ehttp
 #   make test       unit tests (Criterion) and integration tests (root, real servers)
+#   make test-vm    integration tests inside Debian's 5.10, 6.1 and 6.12 kernels (qemu)
 #   make fuzz       libFuzzer harnesses for every parser, FUZZ_SECONDS each
 #   make bench      benchmarks (figures on stdout, no pass/fail on timing)
 #   make demo       the README's main job
@@ -73,7 +74,7 @@ MAN_INCS   := $(patsubst docs/man/%,$(OUT)/man/src/%,$(wildcard docs/man/*.inc))
 MAN_PAGES  := $(patsubst docs/man/%.rst,$(OUT)/man/%.8,$(MAN_SRCS))
 
 
-.PHONY: all bpf deps test unit integration fuzz bench demo man install uninstall clean vmlinux deb rpm FORCE
+.PHONY: all bpf deps test test-vm unit integration fuzz bench demo man install uninstall clean vmlinux deb rpm FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -129,6 +130,10 @@ test: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) unit
 	$(MAKE) integration
+
+# The kernel matrix (tests/vm/run.sh): KERNELS="5.10 6.12-lockdown" runs some only.
+test-vm: deps all
+	tests/vm/run.sh $(KERNELS)
 
 # ---- fuzzing ---------------------------------------------------------------------------
 $(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)

@@ -430,6 +430,22 @@ static __always_inline void fill_header(struct capture_event *e, __u32 type, __u
 }
 
 /*
+ * @n, at most @limit (a power of two, a constant), in a form every verifier since 5.8
+ * can bound. The mask changes no value (n <= limit), but the verifiers of 5.10 and 6.1
+ * go on exploring paths whose bounds have crossed (out > len in copy_iov), where the
+ * clamp alone leaves a negative minimum and the copy is refused ("R2 min value is
+ * negative"); after the mask the minimum is 0 on every path. The barrier keeps clang
+ * from dropping it.
+ */
+static __always_inline __u64 copy_size(__u64 n, const __u32 limit)
+{
+	if (n > limit)
+		n = limit;
+	barrier_var(n);
+	return n & ((2 * (__u64)limit) - 1);
+}
+
+/*
  * Copy the first @len bytes of the stream scattered over @cnt iovecs at @iov to @dst, at
  * most @limit (a power of two, a constant): with it the verifier can bound every write.
  * Few values live across iterations (the bytes copied, nothing else), so the verifier
@@ -444,13 +460,15 @@ static __always_inline __u32 copy_iov(__u8 *dst, const struct iovec *iov, __u64 
 		struct iovec v;
 		__u64 n;
 
-		if (i >= cnt || out >= len)
+		/* out >= limit changes nothing (len <= limit), but before 6.x a verifier
+		 * decides a comparison only against a constant: without it 5.10 walks on
+		 * through paths where out >= len was false for impossible ranges, and
+		 * stops at its million instructions. */
+		if (i >= cnt || out >= len || out >= limit)
 			break;
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			break;
-		n = len - out < v.iov_len ? len - out : v.iov_len;
-		if (n > limit)
-			n = limit;
+		n = copy_size(len - out < v.iov_len ? len - out : v.iov_len, limit);
 		if (bpf_probe_read_user(dst + (out & (limit - 1)), n, v.iov_base))
 			break;
 		out += n;
@@ -464,10 +482,8 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct io_args *a, co
 					  __u64 from, __u64 to, const __u32 limit)
 {
 	struct user_msghdr msg;
-	__u64 n = to - from;
+	__u64 n = copy_size(to - from, limit);
 
-	if (n > limit)
-		n = limit;
 	switch (kind) {
 	case IO_BUF:
 		return bpf_probe_read_user(dst, n, (__u8 *)a->ptr + from) ? 0 : n;

@@ -98,10 +98,10 @@ int do_attach(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks%s (Ctrl-C to stop)\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s. Ctrl-C to stop.\n",
 		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
 		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
-		prop ? ", propagating trace context (sockmsg)" : "");
+		capture_hooks_why(cap), prop ? "; propagating trace context (sockmsg)" : "");
 	fflush(stderr);
 
 	/* Spans are written as they complete and reach stdout once per poll round (a few

@@ -73,6 +73,7 @@ struct capture {
 	struct httpconn_opts http_opts;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
 	int hooks;            /* enum capture_hooks: SOCKETS or SYSCALLS once open */
+	char hooks_why[160];  /* why those hooks */
 	bool done;            /* count or duration reached, or the -p processes gone */
 	bool finished;        /* detached and drained */
 	bool targets_gone;    /* every process given with -p has exited */
@@ -527,16 +528,20 @@ static void configure(struct capture *c)
 	skel->rodata->targ_port = f->port;
 }
 
-/* The socket hooks' tracepoints, all in the kernel's BTF (Linux >= 6.3)? */
-static bool kernel_has_socket_hooks(void)
+int capture_hooks_auto(char *why, size_t len)
 {
+	/* The socket hooks' tracepoints, all in the kernel's BTF since Linux 6.3. */
 	static const char *const tps[] = { "sock_send_length", "sock_recv_length",
 					   "inet_sock_set_state" };
 
-	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
-		if (libbpf_find_vmlinux_btf_id(tps[i], BPF_TRACE_RAW_TP) < 0)
-			return false;
-	return true;
+	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		if (kernel_raw_tp_btf_id(tps[i]) < 0) {
+			snprintf(why, len, "%s not in this kernel (Linux >= 6.3)", tps[i]);
+			return CAPTURE_HOOKS_SYSCALLS;
+		}
+	}
+	snprintf(why, len, "sock_send_length, sock_recv_length and inet_sock_set_state are in this kernel");
+	return CAPTURE_HOOKS_SOCKETS;
 }
 
 /* Load the programs of one set of hooks only (docs/capture.md). */
@@ -555,6 +560,11 @@ static void choose_hooks(struct capture_bpf *skel, int hooks)
 int capture_hooks(const struct capture *c)
 {
 	return c->hooks;
+}
+
+const char *capture_hooks_why(const struct capture *c)
+{
+	return c->hooks_why;
 }
 
 const char *capture_hooks_name(int hooks)
@@ -599,6 +609,71 @@ static void warn_other_hook_users(void)
 		       total - n);
 }
 
+static struct capture *capture_new(const struct capture_opts *opts)
+{
+	struct capture *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		p_err("out of memory");
+		return NULL;
+	}
+	c->opts = *opts;
+	TAILQ_INIT(&c->lru);
+	TAILQ_INIT(&c->in_body);
+	c->filtered.emit = filtered_emit;
+	c->filtered.ctx = c;
+	c->http_opts.no_redact = opts->no_redact;
+	c->http_opts.no_header_blocks = opts->no_header_blocks;
+	c->http_opts.max_header_bytes = opts->snaplen ? opts->snaplen : CAPTURE_SNAPLEN_DEFAULT;
+	c->http_opts.clock = &c->clock;
+	return c;
+}
+
+/* Open, configure, load and (with @attach) attach the programs for c->opts: the one
+ * path attach, record and check (capture_try) share, so check judges what attach runs. */
+static int capture_load(struct capture *c, bool attach)
+{
+	int err;
+
+	loader_setup_libbpf();
+	c->skel = capture_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		p_err("opening the BPF capture object failed: %s", strerror(-err));
+		return err;
+	}
+	configure(c);
+	c->hooks = c->opts.hooks;
+	if (c->hooks == CAPTURE_HOOKS_AUTO)
+		c->hooks = capture_hooks_auto(c->hooks_why, sizeof(c->hooks_why));
+	else
+		snprintf(c->hooks_why, sizeof(c->hooks_why), "asked for with --hooks");
+	choose_hooks(c->skel, c->hooks);
+	err = loader_load(&c->loader, c->skel->obj, optional_progs);
+	if (err || !attach)
+		return err;
+	return loader_attach_all(&c->loader, optional_progs);
+}
+
+int capture_try(const struct capture_opts *opts, int *hooks, char *why, size_t why_len,
+		char *error, size_t error_len)
+{
+	struct capture *c = capture_new(opts);
+	int err;
+
+	if (!c) {
+		snprintf(error, error_len, "out of memory");
+		return -ENOMEM;
+	}
+	p_err_divert(error, error_len);
+	err = capture_load(c, false);
+	p_err_divert(NULL, 0);
+	*hooks = c->hooks;
+	snprintf(why, why_len, "%s", c->hooks_why);
+	capture_close(c, NULL);
+	return err;
+}
+
 int capture_open(struct capture **out, const struct capture_opts *opts)
 {
 	struct capture *c;
@@ -612,37 +687,10 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 		}
 	}
 	warn_other_hook_users();
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		p_err("out of memory");
+	c = capture_new(opts);
+	if (!c)
 		return -ENOMEM;
-	}
-	c->opts = *opts;
-	TAILQ_INIT(&c->lru);
-	TAILQ_INIT(&c->in_body);
-	c->filtered.emit = filtered_emit;
-	c->filtered.ctx = c;
-	c->http_opts.no_redact = opts->no_redact;
-	c->http_opts.no_header_blocks = opts->no_header_blocks;
-	c->http_opts.max_header_bytes = opts->snaplen ? opts->snaplen : CAPTURE_SNAPLEN_DEFAULT;
-	c->http_opts.clock = &c->clock;
-
-	loader_setup_libbpf();
-	c->skel = capture_bpf__open();
-	if (!c->skel) {
-		err = -errno;
-		p_err("opening the BPF capture object failed: %s", strerror(-err));
-		goto fail;
-	}
-	configure(c);
-	c->hooks = opts->hooks;
-	if (c->hooks == CAPTURE_HOOKS_AUTO)
-		c->hooks = kernel_has_socket_hooks() ? CAPTURE_HOOKS_SOCKETS : CAPTURE_HOOKS_SYSCALLS;
-	choose_hooks(c->skel, c->hooks);
-	err = loader_load(&c->loader, c->skel->obj, optional_progs);
-	if (err)
-		goto fail;
-	err = loader_attach_all(&c->loader, optional_progs);
+	err = capture_load(c, true);
 	if (err)
 		goto fail;
 	loader_report_skips(&c->loader);

@@ -8,6 +8,7 @@
 #define EHTTP_CAPTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "span.h"
@@ -73,6 +74,19 @@ int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink);
 void capture_get_stats(const struct capture *c, struct capture_stats *stats);
 /* What the capture hooked: CAPTURE_HOOKS_SOCKETS or CAPTURE_HOOKS_SYSCALLS. */
 int capture_hooks(const struct capture *c);
+/* Why: "asked for with --hooks", or what auto saw ("sock_send_length not in this kernel..."). */
+const char *capture_hooks_why(const struct capture *c);
+/* What auto picks on this kernel, and why (@why, a phrase). */
+int capture_hooks_auto(char *why, size_t len);
+/*
+ * Load the programs capture_open() would for @opts, by the same code, then free them:
+ * what `check` judges capture by. Attaching is left to the feature probes, which attach
+ * to the same tracepoints and close off the clock: detaching these would wait for RCU
+ * (50-90 ms a link here). Prints nothing; returns 0 or a negative errno with the error
+ * attach would have printed in @error. @hooks and @why get the hooks chosen and why.
+ */
+int capture_try(const struct capture_opts *opts, int *hooks, char *why, size_t why_len,
+		char *error, size_t error_len);
 const char *capture_hooks_name(int hooks);
 /* Drain what the kernel still holds, emit requests still waiting as partial spans to
  * @sink (may be NULL), detach and free. */

@@ -5,7 +5,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
+#include "loader.h"
 #include "propagate.h"
 
 static const char *const verdict_names[VERDICT__COUNT] = {
@@ -27,10 +29,23 @@ static void *probe_uprobe_thread(void *arg)
 	return NULL;
 }
 
+/* What `ehttp attach` with no options would load, loaded by its own code. */
+static void *capture_try_thread(void *arg)
+{
+	struct check_capture *cap = arg;
+	struct capture_opts opts;
+
+	capture_opts_init(&opts);
+	cap->err = capture_try(&opts, &cap->hooks, cap->hooks_why, sizeof(cap->hooks_why),
+			       cap->error, sizeof(cap->error));
+	cap->tried = true;
+	return NULL;
+}
+
 void check_gather(const struct kernel_paths *paths, struct check_report *r)
 {
-	pthread_t uprobe_thread;
-	bool threaded = false;
+	pthread_t uprobe_thread, capture_thread;
+	bool threaded = false, capture_threaded = false;
 	struct kernel_fs_state sfs;
 	struct utsname uts;
 	size_t i;
@@ -40,6 +55,19 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 	kernel_read_privileges(paths, &r->priv);
 	r->may_trace = kernel_may_trace(&r->priv);
 	r->probed = r->may_trace;
+	/* tracefs first, as attach has it mounted before it loads: the capture's load
+	 * looks for its tracepoints there. */
+	if (r->priv.euid == 0)
+		kernel_fs_ensure(paths, KFS_TRACEFS, &r->fs[KFS_TRACEFS]);
+	/* Loading the capture (the verifier going through it) is most of what check
+	 * costs: it runs beside everything else, from the start. */
+	if (r->probed) {
+		loader_setup_libbpf();
+		capture_threaded = pthread_create(&capture_thread, NULL, capture_try_thread,
+						  &r->capture) == 0;
+		if (!capture_threaded)
+			capture_try_thread(&r->capture);
+	}
 	if (r->probed) {
 		int n = hook_users_find(r->hooks, sizeof(r->hooks) / sizeof(r->hooks[0]), getpid(),
 					&r->hooks_total);
@@ -63,9 +91,8 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 					   sizeof(r->lockdown_detail));
 
 	for (fs = 0; fs < KFS__COUNT; fs++) {
-		/* tracefs is needed to find tracepoints: mount it like capture would. */
 		if (fs == KFS_TRACEFS && r->priv.euid == 0)
-			kernel_fs_ensure(paths, fs, &r->fs[fs]);
+			continue; /* mounted above */
 		else if (fs == KFS_SECURITYFS)
 			r->fs[fs] = sfs;
 		else
@@ -92,6 +119,8 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 			snprintf(r->features[i].reason, sizeof(r->features[i].reason),
 				 "not probed: needs root (or CAP_BPF and CAP_PERFMON)");
 	}
+	if (capture_threaded)
+		pthread_join(capture_thread, NULL);
 	kernel_probe_release();
 	if (r->probed)
 		propagate_probe(&r->sockmsg);
@@ -154,23 +183,32 @@ void check_judge(struct check_report *r)
 	/* syscall_capture */
 	v = &r->verdicts[VERDICT_SYSCALL_CAPTURE];
 	if (!common_blockers(r, v)) {
-		/* Capture runs BTF raw tracepoint programs on the socket tracepoints where
-		 * they exist, else on raw_syscalls:sys_exit (attach --hooks, docs/capture.md),
-		 * all found without tracefs; the per-syscall tracepoints are reported only. */
-		if (r->features[FEAT_SOCKET_TRACEPOINTS].ok) {
-			verdict(v, true,
-				"BTF raw tracepoint programs attach to sock_send_length, sock_recv_length and inet_sock_set_state (socket hooks)",
-				"");
-		} else if (r->features[FEAT_RAW_SYSCALLS].ok) {
-			snprintf(why, sizeof(why),
-				 "BTF raw tracepoint programs attach to raw_syscalls sys_exit (syscall hooks; no socket hooks: %s)",
-				 r->features[FEAT_SOCKET_TRACEPOINTS].reason);
-			verdict(v, true, why, "");
-		} else {
-			snprintf(why, sizeof(why), "raw syscall tracepoints unusable: %s",
-				 r->features[FEAT_RAW_SYSCALLS].reason);
+		/* Judged by attach's own programs loaded by its own code (capture_try), on
+		 * the socket hooks where the kernel has them, else raw_syscalls:sys_exit
+		 * (docs/capture.md); that they attach there, by the probe of those
+		 * tracepoints (socket_tracepoints, raw_syscalls). */
+		const struct check_capture *cap = &r->capture;
+		const bool sockets = cap->hooks == CAPTURE_HOOKS_SOCKETS;
+		const char *hooks = sockets ? "socket hooks" : "syscall hooks";
+		const struct probe_result *attach =
+			&r->features[sockets ? FEAT_SOCKET_TRACEPOINTS : FEAT_RAW_SYSCALLS];
+		const char *remedy = sockets ? "run `ehttp attach --hooks syscalls`"
+					     : "use a kernel >= 5.10 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)";
+
+		if (!cap->tried) {
+			verdict(v, false, "the capture's programs were not loaded", "run ehttp as root (sudo)");
+		} else if (cap->err) {
+			snprintf(why, sizeof(why), "%s (%s: %s)", cap->error, hooks, cap->hooks_why);
 			verdict(v, false, why,
-				"use a kernel >= 5.8 with CONFIG_FTRACE_SYSCALLS=y (raw_syscalls tracepoints)");
+				"run `ehttp -d attach` for the verifier's log, and report it with `uname -r`");
+		} else if (!attach->ok) {
+			snprintf(why, sizeof(why), "attach's programs load, but do not attach: %s (%s: %s)",
+				 attach->reason, hooks, cap->hooks_why);
+			verdict(v, false, why, remedy);
+		} else {
+			snprintf(why, sizeof(why), "attach's programs load here, and attach to their tracepoints (%s: %s)",
+				 hooks, cap->hooks_why);
+			verdict(v, true, why, "");
 		}
 	}
 

@@ -44,6 +44,14 @@ struct check_report {
 	/* The propagation programs (sk_msg, sk_skb, sock_ops, socket tracepoints) loaded
 	 * as --propagate=sockmsg loads them (when probed). */
 	struct probe_result sockmsg;
+	/* The capture attach runs, loaded and attached by attach's own code (when probed). */
+	struct check_capture {
+		bool tried;
+		int err;             /* 0, or the negative errno of its load or attach */
+		char error[256];     /* what failed, as attach says it */
+		int hooks;           /* enum capture_hooks: what auto picked */
+		char hooks_why[160]; /* why */
+	} capture;
 	struct check_verdict verdicts[VERDICT__COUNT];
 	/* Other processes' programs on the capture's tracepoints (when probed). */
 	bool hooks_known;

@@ -2,6 +2,7 @@
 /* Kernel facts read from files: release, lockdown, privileges, BTF, mounts. */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,9 +227,45 @@ bool kernel_may_trace(const struct kernel_privileges *priv)
 	return priv->cap_sys_admin || (priv->cap_bpf && priv->cap_perfmon);
 }
 
+/* Parsing the kernel's BTF reads 5-6 MB from sysfs 4 KiB at a time and is the largest
+ * part of what check costs: once per process. */
+static struct btf *vmlinux_btf;
+static long vmlinux_btf_err;
+static pthread_once_t vmlinux_btf_once = PTHREAD_ONCE_INIT;
+
+static void vmlinux_btf_parse(void)
+{
+	vmlinux_btf = btf__parse(kernel_default_paths.btf, NULL);
+	vmlinux_btf_err = libbpf_get_error(vmlinux_btf);
+	if (vmlinux_btf_err)
+		vmlinux_btf = NULL;
+}
+
+const struct btf *kernel_vmlinux_btf(long *err)
+{
+	/* check asks from two threads. */
+	pthread_once(&vmlinux_btf_once, vmlinux_btf_parse);
+	if (err)
+		*err = vmlinux_btf_err;
+	return vmlinux_btf;
+}
+
+int kernel_raw_tp_btf_id(const char *tp)
+{
+	const struct btf *btf = kernel_vmlinux_btf(NULL);
+	char name[128];
+
+	if (!btf)
+		return -ENOENT;
+	/* What libbpf_find_vmlinux_btf_id() looks for, without parsing the BTF again. */
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+}
+
 bool kernel_btf_usable(const struct kernel_paths *p, char *why, size_t why_len)
 {
-	struct btf *btf;
+	const struct btf *btf;
+	struct btf *own = NULL;
 	long err;
 
 	if (access(p->btf, R_OK)) {
@@ -236,14 +273,18 @@ bool kernel_btf_usable(const struct kernel_paths *p, char *why, size_t why_len)
 			 p->btf, strerror(errno));
 		return false;
 	}
-	btf = btf__parse(p->btf, NULL);
-	err = libbpf_get_error(btf);
+	if (!strcmp(p->btf, kernel_default_paths.btf)) {
+		btf = kernel_vmlinux_btf(&err);
+	} else {
+		btf = own = btf__parse(p->btf, NULL);
+		err = libbpf_get_error(own);
+	}
 	if (err) {
 		snprintf(why, why_len, "%s does not parse as BTF: %s", p->btf, strerror(-err));
 		return false;
 	}
 	snprintf(why, why_len, "%s, %u types", p->btf, btf__type_cnt(btf) - 1);
-	btf__free(btf);
+	btf__free(own);
 	return true;
 }
 

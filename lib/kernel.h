@@ -71,6 +71,13 @@ int kernel_parse_capeff(const char *status_text, unsigned long long *capeff);
 /* Loading tracing programs needs CAP_SYS_ADMIN, or CAP_BPF together with CAP_PERFMON. */
 bool kernel_may_trace(const struct kernel_privileges *priv);
 
+struct btf;
+/* The running kernel's BTF, parsed once per process (NULL with *@err set when not). */
+const struct btf *kernel_vmlinux_btf(long *err);
+/* The BTF id libbpf attaches a raw tracepoint program on @tp with, or a negative errno
+ * (-ENOENT when this kernel has no such tracepoint). */
+int kernel_raw_tp_btf_id(const char *tp);
+
 /* Is vmlinux BTF present and parseable? @why gets the reason when not. */
 bool kernel_btf_usable(const struct kernel_paths *p, char *why, size_t why_len);
 

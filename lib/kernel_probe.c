@@ -247,7 +247,7 @@ static void probe_btf_tracepoints(struct probe_result *res, const char *category
 			    .log_level = 1, .expected_attach_type = BPF_TRACE_RAW_TP);
 
 		log[0] = '\0';
-		btf_id = libbpf_find_vmlinux_btf_id(tps[i], BPF_TRACE_RAW_TP);
+		btf_id = kernel_raw_tp_btf_id(tps[i]);
 		if (btf_id < 0) {
 			snprintf(res->reason, sizeof(res->reason), "%s/%s not in the kernel BTF: %s",
 				 category, tps[i], strerror(-btf_id));

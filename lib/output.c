@@ -16,12 +16,27 @@ static void vprefixed(FILE *f, const char *prefix, const char *fmt, va_list ap)
 	fputc('\n', f);
 }
 
+static char *divert_buf;
+static size_t divert_len;
+
+void p_err_divert(char *buf, size_t len)
+{
+	divert_buf = len ? buf : NULL;
+	divert_len = len;
+	if (divert_buf)
+		divert_buf[0] = '\0';
+}
+
 void p_err(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (json_output) {
+	if (divert_buf) {
+		/* The first error is the one that says what failed. */
+		if (!divert_buf[0])
+			vsnprintf(divert_buf, divert_len, fmt, ap);
+	} else if (json_output) {
 		char *msg = NULL;
 
 		if (vasprintf(&msg, fmt, ap) < 0)

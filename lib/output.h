@@ -12,6 +12,9 @@ extern bool debug_output;  /* -d: libbpf and loader chatter on stderr */
 
 /* "Error: ..." on stderr, or {"error": "..."} on stdout in JSON mode. */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* While @buf is set, p_err() keeps the first message in it instead of printing: for
+ * callers that report a failure as data (check's verdicts). NULL prints again. */
+void p_err_divert(char *buf, size_t len);
 /* "Warning: ..." on stderr in every mode (warnings never pollute JSON on stdout). */
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Informational text on stderr; silent in JSON mode. */

@@ -10,10 +10,14 @@ have_sockets=false
 have_socket_hooks && have_sockets=true
 attach_start "$TMP/auto.json" -p $$
 attach_stop "$TMP/auto.json"
-if $have_sockets; then want=socket; else want=syscall; fi
-grep -q "through the $want hooks" "$TMP/auto.json.err" ||
-	fail "auto should pick the $want hooks: $(head -n 1 "$TMP/auto.json.err")"
-echo "ok: auto picks the $want hooks"
+if $have_sockets; then
+	want=socket why="sock_send_length, sock_recv_length and inet_sock_set_state are in this kernel"
+else
+	want=syscall why="not in this kernel (Linux >= 6.3)"
+fi
+grep -q "through the $want hooks: .*$why" "$TMP/auto.json.err" ||
+	fail "auto should pick the $want hooks and say why ($why): $(head -n 1 "$TMP/auto.json.err")"
+echo "ok: auto picks the $want hooks and says why"
 
 "$EHTTP" attach --hooks sideways 2>"$TMP/err"
 expect_eq "exit status for a bad --hooks" 2 "$?"

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "capture.h"
 #include "check.h"
 
 /* A host where everything works, then each test breaks one thing. */
@@ -21,6 +22,9 @@ static void healthy(struct check_report *r)
 	for (i = 0; i < capture_syscalls_count; i++)
 		r->syscalls[i].enter.ok = r->syscalls[i].exit.ok = true;
 	r->sockmsg.ok = true;
+	r->capture.tried = true;
+	r->capture.hooks = CAPTURE_HOOKS_SOCKETS;
+	strcpy(r->capture.hooks_why, "sock_send_length, sock_recv_length and inet_sock_set_state are in this kernel");
 }
 
 /* propagation_sockmsg is judged by the real load's result, and quotes it when refused. */
@@ -87,25 +91,48 @@ Test(check, unprivileged_blocks_everything)
 	}
 }
 
-/* Capture runs on the socket tracepoints where they work, else on raw_syscalls. */
+/* The verdict is what loading attach's own programs gave, naming the hooks and why. */
 Test(check, capture_names_the_hooks_it_will_use)
 {
 	struct check_report r;
 
 	healthy(&r);
-	r.features[FEAT_RAW_SYSCALLS].ok = false;
 	check_judge(&r);
 	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
-	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason, "(socket hooks)") != NULL,
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason,
+			 "(socket hooks: sock_send_length, sock_recv_length and inet_sock_set_state are in this kernel)") != NULL,
 		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
 
 	healthy(&r);
 	r.features[FEAT_SOCKET_TRACEPOINTS].ok = false;
-	strcpy(r.features[FEAT_SOCKET_TRACEPOINTS].reason, "sock/sock_send_length not in the kernel BTF");
+	r.capture.hooks = CAPTURE_HOOKS_SYSCALLS;
+	strcpy(r.capture.hooks_why, "sock_send_length not in this kernel (Linux >= 6.3)");
 	check_judge(&r);
 	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
-	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason, "(syscall hooks; no socket hooks: sock/sock_send_length") != NULL,
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason,
+			 "(syscall hooks: sock_send_length not in this kernel (Linux >= 6.3))") != NULL,
 		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
+}
+
+/* Every probe may say yes while the verifier refuses the capture itself (5.10 and 6.1
+ * did): the capture's own load decides. */
+Test(check, capture_refused_by_the_verifier_fails_whatever_the_probes_say)
+{
+	struct check_report r;
+
+	healthy(&r);
+	r.capture.hooks = CAPTURE_HOOKS_SYSCALLS;
+	strcpy(r.capture.hooks_why, "sock_send_length not in this kernel (Linux >= 6.3)");
+	r.capture.err = -13;
+	strcpy(r.capture.error, "loading BPF programs failed: Permission denied");
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason,
+			 "loading BPF programs failed: Permission denied (syscall hooks: ") != NULL,
+		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].remedy, "ehttp -d attach") != NULL,
+		  "remedy: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].remedy);
+	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok, "uprobes do not need the capture");
 }
 
 Test(check, unusable_raw_syscalls_block_capture_with_reason)
@@ -116,10 +143,13 @@ Test(check, unusable_raw_syscalls_block_capture_with_reason)
 	r.features[FEAT_SOCKET_TRACEPOINTS].ok = false; /* before Linux 6.3 */
 	r.features[FEAT_RAW_SYSCALLS].ok = false;
 	strcpy(r.features[FEAT_RAW_SYSCALLS].reason, "attach to raw_syscalls/sys_exit: No such file or directory");
+	r.capture.hooks = CAPTURE_HOOKS_SYSCALLS; /* it loads, but cannot attach */
 	check_judge(&r);
 	cr_expect_not(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
 	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].reason, "raw_syscalls/sys_exit") != NULL,
 		  "reason: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].reason);
+	cr_expect(strstr(r.verdicts[VERDICT_SYSCALL_CAPTURE].remedy, "CONFIG_FTRACE_SYSCALLS") != NULL,
+		  "remedy: %s", r.verdicts[VERDICT_SYSCALL_CAPTURE].remedy);
 	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok, "uprobes do not need syscall tracepoints");
 }
 
