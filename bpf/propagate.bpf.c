@@ -94,12 +94,24 @@ struct {
 	__type(value, struct sock_state);
 } sock_states SEC(".maps");
 
-/* The server request a thread is serving: from its head's arrival until the thread
- * sends on that connection. */
-struct serving {
-	__u64 cookie;
+/*
+ * The server requests a thread is serving: each from its head's arrival until the
+ * thread sends on that connection (the response). A request the thread sends is the
+ * child of the one it serves when it serves exactly one; an event loop serving several
+ * at once cannot say which, and its requests begin traces rather than join a wrong one.
+ */
+#define SERVING_SLOTS 4
+
+struct serving_req {
+	__u64 cookie; /* 0: a free slot */
 	__u8 trace_id[PROPAGATE_TRACE_ID_LEN];
 	__u8 span_id[PROPAGATE_SPAN_ID_LEN];
+};
+
+struct serving {
+	struct serving_req req[SERVING_SLOTS];
+	__u8 crowded; /* more at once than the slots hold, since the thread last had none */
+	__u8 pad[7];
 };
 
 struct {
@@ -664,14 +676,25 @@ static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie,
 	__u32 tid = (__u32)id, tgid = id >> 32;
 	struct serving *sv = bpf_map_lookup_elem(&no_thread_context, &tgid) ? NULL :
 			     bpf_map_lookup_elem(&serving, &tid);
+	struct serving_req *one = NULL;
+	int n = 0;
+
+	if (sv && !sv->crowded) {
+		for (int i = 0; i < SERVING_SLOTS; i++) {
+			if (sv->req[i].cookie) {
+				one = &sv->req[i];
+				n++;
+			}
+		}
+	}
 
 	ev->type = PROPAGATE_EV_CLIENT;
 	ev->cookie = cookie;
 	ev->pid = id >> 32;
 	ev->tid = tid;
-	if (sv) {
-		__builtin_memcpy(ev->trace_id, sv->trace_id, PROPAGATE_TRACE_ID_LEN);
-		__builtin_memcpy(ev->parent_id, sv->span_id, PROPAGATE_SPAN_ID_LEN);
+	if (one && n == 1) {
+		__builtin_memcpy(ev->trace_id, one->trace_id, PROPAGATE_TRACE_ID_LEN);
+		__builtin_memcpy(ev->parent_id, one->span_id, PROPAGATE_SPAN_ID_LEN);
 		ev->has_parent = 1;
 	} else {
 		new_id(ev->trace_id, PROPAGATE_TRACE_ID_LEN / 4);
@@ -1008,12 +1031,41 @@ static __always_inline __u64 recv_buffer(struct task_struct *task, __u32 *len)
 	return (__u64)iov.iov_base;
 }
 
+/* Thread @tid serves a request on connection @cookie now, with these ids. */
+static __always_inline void serve(__u32 tid, __u64 cookie, const __u8 *trace_id, const __u8 *span_id)
+{
+	struct serving fresh = {}, *sv = bpf_map_lookup_elem(&serving, &tid);
+	int slot = -1;
+
+	if (!sv) {
+		bpf_map_update_elem(&serving, &tid, &fresh, BPF_NOEXIST);
+		sv = bpf_map_lookup_elem(&serving, &tid);
+		if (!sv)
+			return;
+	}
+	/* Its connection's slot (a request pipelined behind an unanswered one replaces
+	 * it: the answers come in order), else a free one. */
+	for (int i = 0; i < SERVING_SLOTS; i++)
+		if (sv->req[i].cookie == cookie)
+			slot = i;
+	for (int i = 0; i < SERVING_SLOTS && slot < 0; i++)
+		if (!sv->req[i].cookie)
+			slot = i;
+	if (slot < 0) {
+		sv->crowded = 1;
+		slot = 0;
+	}
+	slot &= SERVING_SLOTS - 1;
+	sv->req[slot].cookie = cookie;
+	__builtin_memcpy(sv->req[slot].trace_id, trace_id, PROPAGATE_TRACE_ID_LEN);
+	__builtin_memcpy(sv->req[slot].span_id, span_id, PROPAGATE_SPAN_ID_LEN);
+}
+
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(prop_recv, struct sock *sk, int ret, int flags)
 {
 	struct propagate_event ev = {};
 	struct propagate_counters *c;
-	struct serving sv = {};
 	struct task_struct *task;
 	struct sock_state *st;
 	struct scratch *sc;
@@ -1069,10 +1121,7 @@ int BPF_PROG(prop_recv, struct sock *sk, int ret, int flags)
 	else
 		new_id(ev.trace_id, PROPAGATE_TRACE_ID_LEN / 4);
 	new_id(ev.span_id, PROPAGATE_SPAN_ID_LEN / 4);
-	sv.cookie = ev.cookie;
-	__builtin_memcpy(sv.trace_id, ev.trace_id, PROPAGATE_TRACE_ID_LEN);
-	__builtin_memcpy(sv.span_id, ev.span_id, PROPAGATE_SPAN_ID_LEN);
-	bpf_map_update_elem(&serving, &ev.tid, &sv, BPF_ANY);
+	serve(ev.tid, ev.cookie, ev.trace_id, ev.span_id);
 	c = counters_get();
 	if (c)
 		c->server_heads++;
@@ -1080,13 +1129,15 @@ int BPF_PROG(prop_recv, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* A selected thread sends on the connection whose request it serves: the response.
- * Its context ends. */
+/* A selected thread sends on a connection whose request it serves: the response.
+ * That request's context ends. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(prop_send, struct sock *sk, int ret, int flags)
 {
 	struct task_struct *task;
 	struct serving *sv;
+	bool busy = false;
+	__u64 cookie;
 	__u32 tid;
 
 	if (!inet_tcp(sk))
@@ -1097,7 +1148,15 @@ int BPF_PROG(prop_send, struct sock *sk, int ret, int flags)
 		return 0;
 	tid = task->pid;
 	sv = bpf_map_lookup_elem(&serving, &tid);
-	if (sv && sv->cookie == sock_cookie(sk))
-		bpf_map_delete_elem(&serving, &tid);
+	if (!sv)
+		return 0;
+	cookie = sock_cookie(sk);
+	for (int i = 0; i < SERVING_SLOTS; i++) {
+		if (sv->req[i].cookie == cookie)
+			sv->req[i].cookie = 0;
+		busy |= sv->req[i].cookie != 0;
+	}
+	if (!busy)
+		bpf_map_delete_elem(&serving, &tid); /* crowded no more */
 	return 0;
 }
