@@ -2,6 +2,7 @@
 #
 #   make            build build/ehttp
 #   make test       unit tests (Criterion) and integration tests (root, real servers)
+#   make test-go-versions  ehttp offsets on every Go release Debian ships, every variant
 #   make test-vm    integration tests inside Debian's 5.10, 6.1 and 6.12 kernels (qemu)
 #   make fuzz       libFuzzer harnesses for every parser, FUZZ_SECONDS each
 #   make bench      benchmarks (figures on stdout, no pass/fail on timing)
@@ -74,7 +75,7 @@ MAN_INCS   := $(patsubst docs/man/%,$(OUT)/man/src/%,$(wildcard docs/man/*.inc))
 MAN_PAGES  := $(patsubst docs/man/%.rst,$(OUT)/man/%.8,$(MAN_SRCS))
 
 
-.PHONY: all bpf deps test test-vm unit integration fuzz bench demo man install uninstall clean vmlinux deb rpm FORCE
+.PHONY: all bpf deps test test-go-versions test-vm unit integration fuzz bench demo man install uninstall clean vmlinux deb rpm FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -130,6 +131,15 @@ test: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) unit
 	$(MAKE) integration
+
+# `make test` checks three Go releases; this every one tests/go_toolchains.sh can fetch,
+# in every build variant, arm64 included (cold: about a minute per release and variant
+# family to build the standard library; cached under EHTTP_CACHE after).
+GO_VERSIONS ?= $(shell bash -c '. tests/go_toolchains.sh && echo $$GO_VERSIONS_ALL')
+GO_VARIANTS ?= $(shell bash -c '. tests/go_toolchains.sh && echo $$GO_VARIANTS')
+test-go-versions: deps $(BIN)
+	EHTTP_GO_VERSIONS="$(GO_VERSIONS)" EHTTP_GO_VARIANTS="$(GO_VARIANTS)" \
+		tests/integration/run.sh tests/integration/test_offsets_versions.sh
 
 # The kernel matrix (tests/vm/run.sh): KERNELS="5.10 6.12-lockdown" runs some only.
 test-vm: deps all

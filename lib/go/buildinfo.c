@@ -72,7 +72,7 @@ int buildinfo_parse(const uint8_t *data, size_t size, const struct gmem *mem,
 
 	memset(out, 0, sizeof(*out));
 	if (size < BUILDINFO_HDR || memcmp(data, BUILDINFO_MAGIC, 14)) {
-		snprintf(err, errlen, "no Go build info");
+		snprintf(err, errlen, "no Go build info magic");
 		return -1;
 	}
 	ps = data[14];

@@ -526,6 +526,46 @@ static bool in_exec_seg(struct goelf *g, uint64_t vaddr)
 	return false;
 }
 
+bool goelf_words_holding(struct goelf *g, uint64_t value,
+			 bool (*fn)(struct goelf *g, uint64_t at, void *arg), void *arg)
+{
+	size_t i, k;
+
+	for (i = 0; i < g->nsegs; i++) {
+		const struct gseg *s = &g->segs[i];
+
+		if (!(s->flags & PF_W))
+			continue;
+		for (k = 0; k + 8 <= s->filesz; k += 8)
+			if (ld64(g->data + s->off + k) == value && fn(g, s->vaddr + k, arg))
+				return true;
+	}
+	/* PIE: the word is zero in the file and set by a relocation. */
+	if (g->etype == ET_DYN) {
+		goelf_load_relocs(g);
+		for (k = 0; k < g->nrel; k++)
+			if (g->rels[k].addend == value && fn(g, g->rels[k].off, arg))
+				return true;
+	}
+	return false;
+}
+
+static bool text_of_moduledata(struct goelf *g, uint64_t md, void *text)
+{
+	return goelf_ptr(g, md + 176, text) && in_exec_seg(g, *(uint64_t *)text);
+}
+
+/*
+ * moduledata.text for the moduledata that points at the pclntab at @pcvaddr: from Go 1.26
+ * the pclntab header no longer holds textStart (it needed a relocation), and the runtime
+ * reads moduledata.text instead (@176 on 64-bit since 1.16). moduledata starts with the
+ * pclntab's address.
+ */
+static bool moduledata_text(struct goelf *g, uint64_t pcvaddr, uint64_t *text)
+{
+	return goelf_words_holding(g, pcvaddr, text_of_moduledata, text);
+}
+
 /* Parse a candidate table at file offset @off (up to @size bytes) and check it describes code. */
 static int try_pclntab(struct goelf *g, uint64_t off, uint64_t size, uint64_t vaddr)
 {
@@ -541,8 +581,11 @@ static int try_pclntab(struct goelf *g, uint64_t off, uint64_t size, uint64_t va
 		t.reloc_ctx = g;
 	}
 	if (t.gen >= PCLN_118) {
-		/* textStart may be unrelocated in PIE: the relocation, then .text, say where. */
+		/* textStart may be unrelocated in PIE, and is 0 from 1.26: the relocation,
+		 * then moduledata.text, then .text say where. */
 		if (g->etype == ET_DYN && vaddr && goelf_ptr(g, vaddr + 8 + 2 * t.ptrsize, &v) && v)
+			t.text_start = v;
+		if (!t.text_start && vaddr && moduledata_text(g, vaddr, &v))
 			t.text_start = v;
 		if (!t.text_start && goelf_section(g, ".text", &v, &v, &a))
 			t.text_start = a;

@@ -151,7 +151,7 @@ struct goelf {
 	struct buildinfo bi;
 	struct modinfo mi;
 	char version[64];
-	char version_source[96];
+	char version_source[GOELF_ERR_MAX];
 
 	bool dwarf_tried;
 	void *dwarf; /* Dwarf * */
@@ -179,6 +179,10 @@ bool goelf_has_symtab(struct goelf *g);
 void symtab_walk(struct goelf *g,
 		 bool (*fn)(struct goelf *g, const GElf_Sym *sym, const char *name, void *arg),
 		 void *arg);
+/* Call @fn with the address of each pointer-sized word in writable data that holds @value,
+ * in the file or (PIE) through a relocation's addend, until @fn returns true. */
+bool goelf_words_holding(struct goelf *g, uint64_t value,
+			 bool (*fn)(struct goelf *g, uint64_t at, void *arg), void *arg);
 int goelf_pclntab(struct goelf *g, const struct pclntab **out);
 int goelf_load_info(struct goelf *g);
 void goelf_load_relocs(struct goelf *g);

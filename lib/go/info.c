@@ -55,6 +55,93 @@ static bool version_from_symbol(struct goelf *g, char *out, size_t outlen)
 	return true;
 }
 
+/* Does [s, s+len) read like a Go release string ("go1.27.3", "go1.22rc1 X:nodwarf5")? */
+static bool looks_like_version(const uint8_t *s, uint64_t len)
+{
+	uint64_t i;
+
+	if (len < 5 || len > 48 || memcmp(s, "go1.", 4) || s[4] < '0' || s[4] > '9')
+		return false;
+	for (i = 5; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* The lowest and highest minor a pclntab generation allows. */
+static void gen_minors(enum pcln_gen gen, int *lo, int *hi)
+{
+	*lo = gen == PCLN_12 ? 2 : gen == PCLN_116 ? 16 : gen == PCLN_118 ? 18 : 20;
+	*hi = gen == PCLN_12 ? 15 : gen == PCLN_116 ? 17 : gen == PCLN_118 ? 19 : 1000;
+}
+
+struct version_scan {
+	char found[64];
+	int n;          /* candidates that agree with found */
+	bool conflict;  /* two different ones */
+};
+
+static void version_candidate(struct goelf *g, struct version_scan *vs, uint64_t ptr,
+			      uint64_t len_at, const struct pclntab *t)
+{
+	char v[64];
+	const uint8_t *s;
+	uint64_t len;
+	int minor, lo, hi;
+
+	if (!goelf_ptr(g, len_at, &len) || len < 5 || len >= sizeof(v) || !(s = goelf_vbytes(g, ptr, len)) ||
+	    !looks_like_version(s, len))
+		return;
+	memcpy(v, s, len);
+	v[len] = 0;
+	if (!go_version_parse(v, v, sizeof(v), &minor))
+		return;
+	gen_minors(t->gen, &lo, &hi);
+	if (minor < lo || minor > hi)
+		return; /* a string some package holds, not this runtime's */
+	if (!vs->n) {
+		snprintf(vs->found, sizeof(vs->found), "%s", v);
+	} else if (strcmp(vs->found, v)) {
+		vs->conflict = true;
+		return;
+	}
+	vs->n++;
+}
+
+/*
+ * runtime.buildVersion without symbols: a Go string header {ptr, len} in writable data
+ * whose bytes are a release string the pclntab generation allows. In a PIE the pointer
+ * is zero in the file and set by a relocation. Refused when two different ones exist.
+ */
+static bool version_from_data(struct goelf *g, const struct pclntab *t, char *out, size_t outlen)
+{
+	struct version_scan vs = { .n = 0 };
+	size_t i, k;
+
+	for (i = 0; i < g->nsegs; i++) {
+		const struct gseg *s = &g->segs[i];
+
+		if (!(s->flags & PF_W) || (s->flags & PF_X))
+			continue;
+		for (k = 0; k + 16 <= s->filesz && !vs.conflict; k += 8) {
+			uint64_t ptr = ld64(g->data + s->off + k), len = ld64(g->data + s->off + k + 8);
+
+			/* cheap filter before any lookup: a small length after a nonzero word */
+			if (ptr && len >= 5 && len < 48)
+				version_candidate(g, &vs, ptr, s->vaddr + k + 8, t);
+		}
+	}
+	if (g->etype == ET_DYN) {
+		goelf_load_relocs(g);
+		for (k = 0; k < g->nrel && !vs.conflict; k++)
+			version_candidate(g, &vs, g->rels[k].addend, g->rels[k].off + 8, t);
+	}
+	if (!vs.n || vs.conflict)
+		return false;
+	snprintf(out, outlen, "%s", vs.found);
+	return true;
+}
+
 static const char *setting(const struct modinfo *mi, const char *key)
 {
 	size_t i;
@@ -75,7 +162,7 @@ int goelf_load_info(struct goelf *g)
 	size_t bilen = 0, i;
 	uint64_t a, b;
 	bool have_bi = false, have_pcln;
-	char *dv = NULL;
+	char *dv = NULL, bi_state[GOELF_ERR_MAX / 2] = "";
 	int minor = 0;
 
 	if (g->info_loaded)
@@ -99,23 +186,30 @@ int goelf_load_info(struct goelf *g)
 		}
 	}
 
+	/* Damaged build info is not fatal: the version has other sources, and the
+	 * reason is kept for the report. */
 	bi = find_buildinfo(g, &bilen);
 	if (bi) {
 		struct gmem mem;
 
 		goelf_mem(g, &mem);
-		if (buildinfo_parse(bi, bilen, &mem, &g->bi, err, sizeof(err)))
-			return goelf_fail(g, "%s", err);
-		have_bi = true;
-		if (modinfo_parse(g->bi.modinfo, &g->mi))
+		if (!buildinfo_parse(bi, bilen, &mem, &g->bi, err, sizeof(err)))
+			have_bi = true;
+		if (have_bi && modinfo_parse(g->bi.modinfo, &g->mi))
 			return goelf_fail(g, "out of memory");
 	}
 	have_pcln = !goelf_pclntab(g, &t);
 	if (!have_bi && !have_pcln) {
 		if (g->pcln_state < 0 && strstr(g->err, "corrupt"))
 			return -1; /* the pclntab's own reason is the better one */
+		if (err[0])
+			return goelf_fail(g, "%s, and no pclntab", err);
 		return goelf_fail(g, "not a Go binary (no Go build info, no pclntab)");
 	}
+	/* what the build info's absence is called in version_source */
+	if (!have_bi)
+		snprintf(bi_state, sizeof(bi_state), "%s%s", err[0] ? "build info damaged: " : "no build info",
+			 err);
 	if (have_pcln)
 		in->pclntab_gen = pclntab_gen_name(t->gen);
 
@@ -124,10 +218,16 @@ int goelf_load_info(struct goelf *g)
 		snprintf(g->version_source, sizeof(g->version_source), "build info");
 	} else if (version_from_symbol(g, g->version, sizeof(g->version)) &&
 		   go_version_parse(g->version, g->version, sizeof(g->version), &minor)) {
-		snprintf(g->version_source, sizeof(g->version_source), "symbol runtime.buildVersion");
+		snprintf(g->version_source, sizeof(g->version_source), "symbol runtime.buildVersion%s%s%s",
+			 bi_state[0] ? " (" : "", bi_state, bi_state[0] ? ")" : "");
 	} else if (in->has_dwarf && (dv = goelf_dwarf_producer_version(g)) &&
 		   go_version_parse(dv, g->version, sizeof(g->version), &minor)) {
-		snprintf(g->version_source, sizeof(g->version_source), "DWARF producer");
+		snprintf(g->version_source, sizeof(g->version_source), "DWARF producer%s%s%s",
+			 bi_state[0] ? " (" : "", bi_state, bi_state[0] ? ")" : "");
+	} else if (have_pcln && !have_bi && version_from_data(g, t, g->version, sizeof(g->version)) &&
+		   go_version_parse(g->version, g->version, sizeof(g->version), &minor)) {
+		snprintf(g->version_source, sizeof(g->version_source),
+			 "runtime.buildVersion string in data (%s)", bi_state);
 	} else if (have_pcln) {
 		static const char *const range[] = { [0] = "go1.2-go1.15", [1] = "go1.16-go1.17",
 						     [2] = "go1.18-go1.19", [3] = "go1.20+" };
@@ -143,8 +243,8 @@ int goelf_load_info(struct goelf *g)
 				 (int)strcspn(g->bi.version, " "), g->bi.version);
 		else
 			snprintf(g->version, sizeof(g->version), "%s", range[idx]);
-		snprintf(g->version_source, sizeof(g->version_source), "pclntab magic (Go %s%s)",
-			 range[idx] + 2, have_bi ? ", build info names no release" : "");
+		snprintf(g->version_source, sizeof(g->version_source), "pclntab magic (Go %s; %s)",
+			 range[idx] + 2, have_bi ? "build info names no release" : bi_state);
 		minor = low[idx];
 	} else {
 		free(dv);

@@ -94,7 +94,8 @@ static const struct {
 	{ "net/http.Response", "StatusCode", 17, 27, 16 },
 	{ "net/http.Response", "ContentLength", 17, 27, 80 },
 	{ "net/http.response", "req", 17, 27, 8 },
-	{ "net/http.response", "status", 17, 27, 120 },
+	{ "net/http.response", "status", 17, 26, 120 },
+	{ "net/http.response", "status", 27, 27, 128 }, /* a field added before it */
 	{ "bufio.Writer", "buf", 17, 27, 16 },
 	{ "bufio.Writer", "n", 17, 27, 40 },
 	{ "bufio.Writer", "wr", 17, 27, 48 },

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Struct layouts from the runtime type descriptors every Go binary carries, DWARF or not:
- * moduledata → types/typelinks/itablinks → _type → structType fields. This is what makes
+ * moduledata → types/typelinks/itablinks (inline typelinks and itabs from Go 1.27) →
+ * _type → structType fields. This is what makes
  * stripped binaries of Go releases no table knows yet readable. Layouts: src/runtime
  * (type.go, symtab.go), src/internal/abi/type.go; see the notes next to each offset.
  */
@@ -26,19 +27,34 @@ enum kind {
 	K_PTR = 22, K_SLICE = 23, K_STRUCT = 25,
 };
 
-/* moduledata offsets (64-bit) per generation; "pc" is the word holding the pclntab
- * address (pcHeader from 1.16, pclntable's data pointer before). */
+/*
+ * moduledata offsets (64-bit) per generation; the first word holds the pclntab's address
+ * (pcHeader from 1.16, pclntable's data pointer before). Until 1.26 the roots of the type
+ * graph are two slices, typelinks ([]int32 offsets from types) and itablinks ([]*itab).
+ * From 1.27 (cmd/link dodataSect, runtime moduleTypelinks/addModuleItabs) they are gone:
+ * the typelink descriptors come first in [types+ptrsize, types+typedesclen), one after
+ * the other, and the itabs sit inline at types+itaboffset, itabsize bytes.
+ */
 struct md_layout {
 	int min_minor;
-	unsigned int pc, text, etext, types, etypes, typelinks, itablinks;
+	bool inline_links; /* 1.27: typedesclen/itaboffset/itabsize instead of the slices */
+	unsigned int text, etext, types, etypes, typelinks, itablinks;
+	unsigned int typedesclen, itaboffset, itabsize;
 };
 
+#define MD_LINKS(minor, tx, ty, ety, tl, il)                                                \
+	{ .min_minor = minor, .text = tx, .etext = tx + 8, .types = ty, .etypes = ety,          \
+	  .typelinks = tl, .itablinks = il }
+
 static const struct md_layout md_layouts[] = {
-	{ 26, 0, 176, 184, 296, 304, 360, 384 }, /* 1.26: epclntab after gofunc */
-	{ 20, 0, 176, 184, 296, 304, 352, 376 }, /* 1.20–1.25: covctrs added */
-	{ 18, 0, 176, 184, 280, 288, 336, 360 }, /* 1.18–1.19: rodata, gofunc added */
-	{ 16, 0, 176, 184, 280, 288, 320, 344 }, /* 1.16–1.17: pcHeader first */
-	{ 13, 0, 96, 104, 200, 208, 240, 264 },  /* 1.13–1.15: pclntable first */
+	/* 1.27: types, typedesclen, etypes, itaboffset, itabsize */
+	{ .min_minor = 27, .inline_links = true, .text = 176, .etext = 184, .types = 296,
+	  .typedesclen = 304, .etypes = 312, .itaboffset = 320, .itabsize = 328 },
+	MD_LINKS(26, 176, 296, 304, 360, 384), /* 1.26: epclntab after gofunc */
+	MD_LINKS(20, 176, 296, 304, 352, 376), /* 1.20–1.25: covctrs added */
+	MD_LINKS(18, 176, 280, 288, 336, 360), /* 1.18–1.19: rodata, gofunc added */
+	MD_LINKS(16, 176, 280, 288, 320, 344), /* 1.16–1.17: pcHeader first */
+	MD_LINKS(13, 96, 200, 208, 240, 264),  /* 1.13–1.15: pclntable first */
 };
 
 #define MAX_SLICE (1u << 24)
@@ -61,7 +77,12 @@ struct rtypes {
 };
 
 struct moduledata_found {
-	uint64_t types, etypes, typelinks, ntypelinks, itablinks, nitablinks;
+	const struct md_layout *layout;
+	uint64_t types, etypes;
+	/* until 1.26 */
+	uint64_t typelinks, ntypelinks, itablinks, nitablinks;
+	/* from 1.27: byte lengths from types */
+	uint64_t typedesclen, itaboffset, itabsize;
 };
 
 static bool rd(struct goelf *g, uint64_t a, uint64_t *v)
@@ -69,19 +90,43 @@ static bool rd(struct goelf *g, uint64_t a, uint64_t *v)
 	return goelf_ptr(g, a, v);
 }
 
+static bool check_md_inline(struct goelf *g, uint64_t md, const struct md_layout *l,
+			    struct moduledata_found *f)
+{
+	uint64_t span;
+
+	if (!rd(g, md + l->typedesclen, &f->typedesclen) || !rd(g, md + l->itaboffset, &f->itaboffset) ||
+	    !rd(g, md + l->itabsize, &f->itabsize))
+		return false;
+	span = f->etypes - f->types;
+	/* typelinks, then the other types, then the itabs: all inside [types, etypes) */
+	if (f->typedesclen < 8 || f->typedesclen > span || f->itaboffset < f->typedesclen ||
+	    f->itaboffset > span || f->itabsize > span - f->itaboffset ||
+	    (f->typedesclen == 8 && f->itabsize == 0))
+		return false;
+	return goelf_vbytes(g, f->types, f->typedesclen) &&
+	       (!f->itabsize || goelf_vbytes(g, f->types + f->itaboffset, f->itabsize));
+}
+
 static bool check_md(struct goelf *g, uint64_t md, const struct md_layout *l,
 		     struct moduledata_found *f)
 {
 	uint64_t text, etext, tlcap, ilcap;
 
+	memset(f, 0, sizeof(*f));
+	f->layout = l;
 	if (!rd(g, md + l->text, &text) || !rd(g, md + l->etext, &etext) ||
-	    !rd(g, md + l->types, &f->types) || !rd(g, md + l->etypes, &f->etypes) ||
-	    !rd(g, md + l->typelinks, &f->typelinks) || !rd(g, md + l->typelinks + 8, &f->ntypelinks) ||
+	    !rd(g, md + l->types, &f->types) || !rd(g, md + l->etypes, &f->etypes))
+		return false;
+	if (text >= etext || f->types >= f->etypes || f->etypes - f->types > (1u << 30))
+		return false;
+	if (l->inline_links)
+		return check_md_inline(g, md, l, f);
+	if (!rd(g, md + l->typelinks, &f->typelinks) || !rd(g, md + l->typelinks + 8, &f->ntypelinks) ||
 	    !rd(g, md + l->typelinks + 16, &tlcap) || !rd(g, md + l->itablinks, &f->itablinks) ||
 	    !rd(g, md + l->itablinks + 8, &f->nitablinks) || !rd(g, md + l->itablinks + 16, &ilcap))
 		return false;
-	if (text >= etext || f->types >= f->etypes || f->etypes - f->types > (1u << 30) ||
-	    f->ntypelinks != tlcap || f->nitablinks != ilcap || f->ntypelinks > MAX_SLICE ||
+	if (f->ntypelinks != tlcap || f->nitablinks != ilcap || f->ntypelinks > MAX_SLICE ||
 	    f->nitablinks > MAX_SLICE || f->ntypelinks + f->nitablinks == 0)
 		return false;
 	/* the tables must be in the file */
@@ -90,7 +135,8 @@ static bool check_md(struct goelf *g, uint64_t md, const struct md_layout *l,
 	       (!f->nitablinks || goelf_vbytes(g, f->itablinks, f->nitablinks * 8));
 }
 
-/* Try the layout of this Go version first, then the others (a newer Go may reuse one). */
+/* Try the layouts of this Go version first, newest first, then the others (a binary
+ * whose version is only guessed, or a newer Go that reuses one). */
 static bool check_md_any(struct goelf *g, uint64_t md, int minor, struct moduledata_found *f)
 {
 	size_t i, n = sizeof(md_layouts) / sizeof(md_layouts[0]);
@@ -104,39 +150,28 @@ static bool check_md_any(struct goelf *g, uint64_t md, int minor, struct moduled
 	return false;
 }
 
+static bool moduledata_at(struct goelf *g, uint64_t md, void *f)
+{
+	return check_md_any(g, md, g->info.go_minor, f);
+}
+
 static int find_moduledata(struct goelf *g, struct moduledata_found *f)
 {
 	const struct pclntab *t;
-	uint64_t md, pc;
-	size_t i, k;
+	uint64_t md;
 
 	if (goelf_symbol(g, "runtime.firstmoduledata", &md, NULL) &&
 	    check_md_any(g, md, g->info.go_minor, f))
 		return 0;
 	if (goelf_pclntab(g, &t))
 		return -1;
-	pc = t->vaddr;
-	if (!pc)
+	if (!t->vaddr)
 		return goelf_fail(g, "pclntab address unknown: cannot locate moduledata");
 	/* firstmoduledata sits in writable data and starts with the pclntab's address. */
-	for (i = 0; i < g->nsegs; i++) {
-		const struct gseg *s = &g->segs[i];
-
-		if (!(s->flags & PF_W))
-			continue;
-		for (k = 0; k + 8 <= s->filesz; k += 8)
-			if (ld64(g->data + s->off + k) == pc &&
-			    check_md_any(g, s->vaddr + k, g->info.go_minor, f))
-				return 0;
-	}
-	/* PIE: the word is zero in the file and set by a relocation. */
-	if (g->etype == ET_DYN) {
-		goelf_load_relocs(g);
-		for (k = 0; k < g->nrel; k++)
-			if (g->rels[k].addend == pc && check_md_any(g, g->rels[k].off, g->info.go_minor, f))
-				return 0;
-	}
-	return goelf_fail(g, "Go runtime type information not found (moduledata)");
+	if (goelf_words_holding(g, t->vaddr, moduledata_at, f))
+		return 0;
+	return goelf_fail(g, "Go runtime type information not found (no moduledata layout of "
+			     "Go 1.13 to 1.27 matches)");
 }
 
 /* ---- names and types ----------------------------------------------------------------- */
@@ -390,6 +425,80 @@ static void visit(struct goelf *g, struct rtypes *rt, struct stack *st, uint64_t
 	}
 }
 
+/*
+ * How many bytes the descriptor at @type spans with what follows it (uncommon part,
+ * field/method/parameter arrays), as Go 1.27's abi.Type.DescriptorSize computes it; 0 when
+ * @type is not a plausible descriptor. Used only to step through the 1.27 typelinks.
+ */
+static uint64_t descriptor_size(struct goelf *g, uint64_t type)
+{
+	const uint8_t *h = goelf_vbytes(g, type, T_HDR), *p;
+	uint64_t base, add = 0, n;
+	unsigned int kind;
+
+	if (!h)
+		return 0;
+	kind = h[T_KIND] & KIND_MASK;
+	switch (kind) {
+	case K_ARRAY: base = 72; break;     /* Elem, Slice, Len */
+	case K_CHAN: base = 64; break;      /* Elem, Dir */
+	case K_MAP: base = 144; break;      /* Key, Elem, Group, Hasher, 6 words, Flags */
+	case K_PTR: case K_SLICE: base = 56; break;
+	case K_FUNC:                        /* InCount, OutCount; then the parameter types */
+		if (!(p = goelf_vbytes(g, type + T_HDR, 4)))
+			return 0;
+		base = 56;
+		add = ((uint64_t)ld16(p) + (ld16(p + 2) & 0x7fff)) * 8;
+		break;
+	case K_INTERFACE:                   /* PkgPath, Methods; then the imethods */
+	case K_STRUCT:                      /* PkgPath, Fields; then the fields */
+		if (!rd(g, type + 64, &n) || n > 4096)
+			return 0;
+		base = 80;
+		add = n * (kind == K_STRUCT ? 24 : 8);
+		break;
+	default:
+		if (kind == 0 || kind > 26) /* Invalid, or past UnsafePointer */
+			return 0;
+		base = T_HDR;
+	}
+	if (h[T_TFLAG] & TFLAG_UNCOMMON) { /* uncommon {pkgPath, mcount, xcount, moff, _} */
+		if (!(p = goelf_vbytes(g, type + base, 16)))
+			return 0;
+		add += 16 + (uint64_t)ld16(p + 4) * 16;
+	}
+	return base + add;
+}
+
+/* Go 1.27's roots: the typelink descriptors one after the other (runtime moduleTypelinks),
+ * and the inline itabs (runtime addModuleItabs). */
+static void inline_roots(struct goelf *g, struct rtypes *rt, struct stack *st,
+			 const struct moduledata_found *f)
+{
+	uint64_t td = f->types + 8, end = f->types + f->typedesclen, sz, p, n, fun0, inter;
+
+	for (;;) {
+		td = (td + 7) & ~7ull;
+		if (td >= end || !(sz = descriptor_size(g, td)))
+			break; /* the end, or a descriptor this reader does not know: stop here */
+		push(rt, st, td);
+		td += sz;
+	}
+	p = f->types + f->itaboffset;
+	end = p + f->itabsize;
+	while (p < end) {
+		/* itab {inter, _type, hash u32, fun [n]uintptr}: 32 bytes, plus a word per
+		 * method of the interface after the first when fun[0] != 0 */
+		p = (p + 7) & ~7ull;
+		if (p + 32 > end || !rd(g, p, &inter) || !rd(g, p + 24, &fun0) ||
+		    !rd(g, inter + 64, &n) || !n || n > 4096)
+			break;
+		push(rt, st, inter);
+		push_ptr(g, rt, st, p + 8);
+		p += 32 + (fun0 ? (n - 1) * 8 : 0);
+	}
+}
+
 static int cmp_rt(const void *a, const void *b)
 {
 	return strcmp(((const struct rt_entry *)a)->name, ((const struct rt_entry *)b)->name);
@@ -418,16 +527,20 @@ static int load(struct goelf *g)
 	rt->max_edges = 4 * (rt->etypes - rt->types) + (1u << 20);
 	rt->varint_names = rt->minor >= 17;
 
-	tl = f.ntypelinks ? goelf_vbytes(g, f.typelinks, f.ntypelinks * 4) : NULL;
-	for (i = 0; tl && i < f.ntypelinks; i++)
-		push(rt, &st, rt->types + ld32(tl + i * 4));
-	for (i = 0; i < f.nitablinks; i++) {
-		uint64_t itab;
+	if (f.layout->inline_links) {
+		inline_roots(g, rt, &st, &f);
+	} else {
+		tl = f.ntypelinks ? goelf_vbytes(g, f.typelinks, f.ntypelinks * 4) : NULL;
+		for (i = 0; tl && i < f.ntypelinks; i++)
+			push(rt, &st, rt->types + ld32(tl + i * 4));
+		for (i = 0; i < f.nitablinks; i++) {
+			uint64_t itab;
 
-		/* itab: inter @0, _type @8 */
-		if (rd(g, f.itablinks + i * 8, &itab)) {
-			push_ptr(g, rt, &st, itab);
-			push_ptr(g, rt, &st, itab + 8);
+			/* itab: inter @0, _type @8 */
+			if (rd(g, f.itablinks + i * 8, &itab)) {
+				push_ptr(g, rt, &st, itab);
+				push_ptr(g, rt, &st, itab + 8);
+			}
 		}
 	}
 	while (st.n)

@@ -2,7 +2,9 @@
 /*
  * The Go binary reader on arbitrary bytes: the whole path (ELF, build info, pclntab,
  * functions and returns, DWARF, runtime types, the instrumentation set) and, on the same
- * input, each pure parser on its own. Seeds: tiny Go-shaped images (tests/unit/test_goelf.c).
+ * input, each pure parser on its own. Seeds (tests/fuzz/goelf_seeds.sh): tiny Go-shaped
+ * images in the layouts of Go 1.14 to 1.27 (tests/unit/test_goelf.c), and a real Go 1.27
+ * program for amd64 and arm64 with its machine code zeroed.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,10 @@
-# ehttp offsets against ground truth that does not come from ehttp: the fixture's own
-# reflect output (field offsets), `go version -m` (build info), `go tool nm` (function
-# addresses and sizes) and objdump (return instructions, bytes at file offsets), over
-# every build variant: plain, stripped, PIE, static, arm64 (plain, stripped, stripped
-# PIE), externally linked (plain, stripped PIE), and no section headers.
+# ehttp offsets against ground truth that does not come from ehttp (offsets_lib.sh): the
+# fixture's own reflect output and runtime.Version(), `go version -m`, `go tool nm` and
+# objdump, over every build variant with this machine's Go: plain, stripped, PIE, static,
+# arm64 (plain, stripped, stripped PIE), externally linked (plain, stripped PIE), and no
+# section headers. Other Go releases: test_offsets_versions.sh.
 . tests/integration/lib.sh
+. tests/integration/offsets_lib.sh
 
 command -v go >/dev/null || skip "no go toolchain"
 command -v objdump >/dev/null || skip "no objdump"
@@ -11,18 +12,20 @@ GO=$TMP/go
 mkdir -p "$GO"
 
 # ---- build the variants ------------------------------------------------------------
-# name||||unstripped counterpart (for go tool nm)|field source when automatic; arch 3rd
+# name|arch|unstripped twin (for go tool nm)|field source|same file with section headers
 variants=(
-	"plain||||plain|dwarf"
-	"stripped||||plain|runtime"
-	"pie||||pie|dwarf"
-	"piestripped||||pie|runtime"
-	"static||||static|dwarf"
-	"arm64|||arm64|arm64|dwarf"
-	"arm64stripped|||arm64|arm64|runtime"
-	"arm64piestripped|||arm64|arm64pie|runtime"
-	"external||||external|dwarf"
-	"externalpiestripped||||externalpie|runtime"
+	"plain|amd64|plain|dwarf"
+	"stripped|amd64|plain|runtime"
+	"pie|amd64|pie|dwarf"
+	"piestripped|amd64|pie|runtime"
+	"static|amd64|static|dwarf"
+	"arm64|arm64|arm64|dwarf"
+	"arm64stripped|arm64|arm64|runtime"
+	"arm64piestripped|arm64|arm64pie|runtime"
+	"external|amd64|external|dwarf"
+	"externalpiestripped|amd64|externalpie|runtime"
+	"noshdr|amd64|plain|runtime|stripped"
+	"pienoshdr|amd64|pie|runtime|piestripped"
 )
 go_build offsets "$GO/plain"
 go_build offsets "$GO/stripped" -ldflags='-s -w'
@@ -38,141 +41,24 @@ go_build offsets "$GO/external" -ldflags=-linkmode=external
 go_build offsets "$GO/externalpie" -buildmode=pie -ldflags=-linkmode=external
 go_build offsets "$GO/externalpiestripped" -buildmode=pie -ldflags='-linkmode=external -s -w'
 go_build noreflect "$GO/noreflect" -ldflags='-s -w'
-# Section headers gone (as after sstrip): e_shoff, e_shnum and e_shstrndx zeroed.
-noshdr() {
-	python3 - "$1" "$2" <<'PY'
-import sys
-d = bytearray(open(sys.argv[1], 'rb').read())
-d[0x28:0x30] = bytes(8); d[0x3c:0x40] = bytes(4)
-open(sys.argv[2], 'wb').write(d)
-PY
-}
-noshdr "$GO/stripped" "$GO/noshdr"
-noshdr "$GO/piestripped" "$GO/pienoshdr"
-# (build info truth for these: the file they were made from, which go version -m reads)
-variants+=("noshdr||||plain|runtime|stripped" "pienoshdr||||pie|runtime|piestripped")
+offsets_noshdr "$GO/stripped" "$GO/noshdr"
+offsets_noshdr "$GO/piestripped" "$GO/pienoshdr"
 
-# ---- truth from the fixture itself ---------------------------------------------------
-(cd "$TMP" && timeout 30 "$GO/plain") >"$TMP/truth.jsonl" 2>"$TMP/truth.err" || fail "fixture run: $(cat "$TMP/truth.err")"
-jq -s 'map(select(.field)) ' "$TMP/truth.jsonl" >"$TMP/truth_fields.json"
-jq -s 'map(select(.type))' "$TMP/truth.jsonl" >"$TMP/truth_types.json"
-types=$(jq -r '.[].type' "$TMP/truth_types.json")
-[ "$(echo "$types" | wc -l)" -ge 8 ] || fail "fixture printed too few types"
-
-# Expected offset of STRUCT.FIELD per the fixture.
-truth_offset() { jq -r --arg s "$1" --arg f "$2" '.[] | select(.struct==$s and .field==$f) | .offset' "$TMP/truth_fields.json"; }
-
-checked_funcs=0 checked_rets=0
+# ---- truth from the fixture itself, and every variant against it --------------------
+offsets_truth "$GO/plain"
 for v in "${variants[@]}"; do
-	IFS='|' read -r name _ _ arch nmsrc source infosrc <<<"$v"
-	bin=$GO/$name
-	echo "== $name"
-	"$EHTTP" -j offsets "$bin" >"$TMP/$name.json" 2>"$TMP/err" || fail "$name: $(cat "$TMP/err")"
-	J=$TMP/$name.json
-
-	# build info and ABI against `go version -m`
-	go version -m "$GO/${infosrc:-$name}" >"$TMP/gov" 2>&1 || fail "go version -m ${infosrc:-$name}"
-	expect_eq "$name go_version" "$(head -1 "$TMP/gov" | awk '{print $2}')" "$(jq -r .go_version "$J")"
-	expect_eq "$name main path" "$(awk -F'\t' '$2=="path"{print $3}' "$TMP/gov")" "$(jq -r .main_path "$J")"
-	expect_eq "$name main module" "$(awk -F'\t' '$2=="mod"{print $3" "$4}' "$TMP/gov")" \
-		"$(jq -r '.modules[] | select(.main) | "\(.path) \(.version)"' "$J")"
-	expect_eq "$name build settings" "$(awk -F'\t' '$2=="build"{print $3}' "$TMP/gov" | sort)" \
-		"$(jq -r '.build_settings | to_entries[] | "\(.key)=\(.value)"' "$J" | sort)"
-	want_arch=${arch:-amd64}
-	expect_eq "$name arch" "$want_arch" "$(jq -r .arch "$J")"
-	expect_eq "$name abi (Go 1.19: register ABI on both)" register "$(jq -r .abi "$J")"
-	expect_eq "$name g register" "$([ "$want_arch" = arm64 ] && echo x28 || echo r14)" "$(jq -r .g_register "$J")"
-	file -L "$bin" | grep -q 'statically linked' && static=false || static=true
-	expect_eq "$name dynamic (file(1))" "$static" "$(jq -r .dynamic "$J")"
-	file -L "$bin" | grep -q 'pie executable' && pie=true || pie=false
-	expect_eq "$name pie (file(1))" "$pie" "$(jq -r .pie "$J")"
-
-	# fields against reflect, and the source they came from
-	n=$(jq '.fields | length' "$J")
-	for i in $(seq 0 $((n - 1))); do
-		read -r s f off src < <(jq -r ".fields[$i] | \"\(.struct) \(.field) \(.offset) \(.source)\"" "$J")
-		expect_eq "$name $s.$f" "$(truth_offset "$s" "$f")" "$off"
-		[ "$src" = "$source" ] || fail "$name $s.$f: source $src, expected $source"
-	done
-
-	# functions against go tool nm, returns against objdump
-	[ "$(jq '.missing_functions | length' "$J")" = 0 ] || fail "$name: missing $(jq -c .missing_functions "$J")"
-	go tool nm -size "$GO/$nmsrc" >"$TMP/nm" || fail "go tool nm $nmsrc"
-	OBJDUMP=objdump
-	[ "$want_arch" = arm64 ] && OBJDUMP=aarch64-linux-gnu-objdump
-	nf=$(jq '.functions | length' "$J")
-	[ "$nf" -ge 9 ] || fail "$name: only $nf functions"
-	for i in $(seq 0 $((nf - 1))); do
-		read -r fn addr off size < <(jq -r ".functions[$i] | \"\(.name) \(.address) \(.offset) \(.size)\"" "$J")
-		read -r nmaddr nmsize < <(awk -v n="$fn" '$4==n && ($3=="T" || $3=="t") {print $1, $2}' "$TMP/nm")
-		[ -n "$nmaddr" ] || fail "$name: $fn not in go tool nm"
-		expect_eq "$name $fn address" "$((16#$nmaddr))" "$addr" >/dev/null
-		if jq -e '.symtab' "$J" >/dev/null; then
-			expect_eq "$name $fn size" "$nmsize" "$size" >/dev/null
-		else
-			# from the pclntab: up to the next function, padding included
-			[ "$size" -ge "$nmsize" ] && [ "$size" -lt $((nmsize + 64)) ] || fail "$name $fn size $size vs nm $nmsize"
-		fi
-		stop=$((addr + nmsize))
-		# objdump needs section headers: disassemble the file this one was made from
-		$OBJDUMP -d --start-address="$addr" --stop-address="$stop" "$GO/${infosrc:-$name}" >"$TMP/dis" || fail "objdump $fn"
-		want=$(awk -F'\t' '$3 ~ /^(repz? )?retq?( |$)/ {sub(":","",$1); gsub(" ","",$1); print $1}' "$TMP/dis" |
-			while read -r a; do echo $((16#$a)); done | sort -n | tr '\n' ' ')
-		got=$(jq -r ".functions[$i].returns[]" "$J" | sort -n | tr '\n' ' ')
-		[ "$want" = "$got" ] || fail "$name $fn returns: objdump '$want', ehttp '$got'"
-		# the file offset holds the entry's bytes
-		first=$(awk -F'\t' -v a="$(printf '%x' "$addr")" '$1 ~ ("^ *" a ":") {gsub(" ","",$2); print $2; exit}' "$TMP/dis")
-		[ -n "$first" ] || fail "$name $fn: no instruction at entry"
-		got_bytes=$(od -An -tx1 -v -j "$off" -N $(( ${#first} / 2 )) "$bin" | tr -d " \n")
-		if [ "$want_arch" = arm64 ]; then # objdump prints the word, the file holds it little-endian
-			first=$(echo "$first" | sed -E 's/(..)(..)(..)(..)/\4\3\2\1/')
-		fi
-		[ "$got_bytes" = "$first" ] || fail "$name $fn: bytes at offset $off are $got_bytes, objdump says $first"
-		checked_funcs=$((checked_funcs + 1))
-		checked_rets=$((checked_rets + $(echo "$got" | wc -w)))
-	done
-	echo "ok: $name: $nf functions, addresses, sizes, file offsets and returns match"
-
-	# every field of every type the fixture printed, from each source it has
-	sources="runtime"
-	[ "$source" = dwarf ] && sources="dwarf runtime"
-	for t in $types; do
-		want=$(jq -c --arg t "$t" '[.[] | select(.struct==$t) | {name: .field, offset, size}]' "$TMP/truth_fields.json")
-		wsize=$(jq -r --arg t "$t" '.[] | select(.type==$t) | .size' "$TMP/truth_types.json")
-		for src in $sources; do
-			"$EHTTP" -j offsets "$bin" "$t" --source "$src" >"$TMP/t.json" 2>"$TMP/err" ||
-				fail "$name $t from $src: $(cat "$TMP/err")"
-			expect_eq "$name $t ($src) fields" "$want" "$(jq -c '[.fields[] | {name, offset, size}]' "$TMP/t.json")" >/dev/null
-			expect_eq "$name $t ($src) size" "$wsize" "$(jq .size "$TMP/t.json")" >/dev/null
-			expect_eq "$name $t ($src) source" "$src" "$(jq -r .source "$TMP/t.json")" >/dev/null
-		done
-	done
-	echo "ok: $name: $(echo "$types" | wc -w) types match reflect field for field from: $sources"
-	if [ "$source" = runtime ]; then
-		"$EHTTP" offsets "$bin" net/http.Request --source dwarf >/dev/null 2>"$TMP/err" && fail "$name: dwarf source without DWARF"
-		grep -q '^Error: no DWARF' "$TMP/err" || fail "$name: no-DWARF message: $(cat "$TMP/err")"
-	fi
+	IFS='|' read -r name arch nmsrc source infosrc <<<"$v"
+	offsets_check "$name" "$GO/$name" "$GO/${infosrc:-$name}" "$GO/$nmsrc" "$arch" "$source"
 done
-echo "ok: $checked_funcs functions and $checked_rets return instructions checked"
+echo "ok: $OFFSETS_FUNCS functions and $OFFSETS_RETS return instructions checked"
 
 # ---- a server that never reflects: the runtime type path still finds every field ----
 "$EHTTP" -j offsets "$GO/noreflect" >"$TMP/srv.json" || fail "noreflect"
-n=$(jq '.fields | length' "$TMP/srv.json")
-for i in $(seq 0 $((n - 1))); do
-	read -r s f off src < <(jq -r ".fields[$i] | \"\(.struct) \(.field) \(.offset) \(.source)\"" "$TMP/srv.json")
-	[ "$src" = runtime ] || fail "noreflect $s.$f from $src"
-	[ "$off" = "$(truth_offset "$s" "$f")" ] || fail "noreflect $s.$f: $off"
-done
-echo "ok: stripped server without reflection: all $n fields from runtime type descriptors"
+offsets_fields_match "stripped server without reflection" "$TMP/srv.json" runtime
 
 # the built-in table (last resort) agrees with this Go release, and says it is the table
 "$EHTTP" -j offsets "$GO/noreflect" --source table >"$TMP/tab.json" || fail "--source table"
-n=$(jq '[.fields[] | select(.source == "table")] | length' "$TMP/tab.json")
-expect_eq "every field from the table with --source table" "$(jq '.fields | length' "$TMP/tab.json")" "$n"
-for i in $(seq 0 $((n - 1))); do
-	read -r s f off < <(jq -r ".fields[$i] | \"\(.struct) \(.field) \(.offset)\"" "$TMP/tab.json")
-	[ "$off" = "$(truth_offset "$s" "$f")" ] || fail "table $s.$f: $off"
-done
+offsets_fields_match "--source table" "$TMP/tab.json" table
 # a Go program without net/http gets no net/http offsets from the table
 tool=$(go env GOTOOLDIR)/asm
 if [ -x "$tool" ]; then

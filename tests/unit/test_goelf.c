@@ -481,6 +481,73 @@ static size_t put_name(uint8_t *p, const char *s, uint8_t flags, int minor)
 	return n + 3;
 }
 
+/*
+ * Go 1.27 (cmd/link dodataSect): no typelinks/itablinks slices. The typelink descriptors
+ * come first, from types+8 to types+typedesclen, each followed by what belongs to it
+ * (uncommon part, fields); the itabs sit inline at types+itaboffset. Here: *main.T is
+ * the one typelink, then main.T with its fields, int, an interface main.I, and one itab
+ * (main.I, *main.T) that only types_itab_only counts: then it is the only root.
+ */
+static bool types_itab_only;
+
+static void add_types_1_27(void)
+{
+	uint8_t *t = img + 0x2200;
+	const uint64_t ptr = 0x08, st = 0x40, fields = 0xa0, intt = 0xd0, iface = 0x100,
+		       imethods = 0x150, itab = 0x158, names = 0x180;
+	uint64_t n_T, n_int, n_ptr, n_main, n_A, n_b, n_I, n_m, pos = names, md = 0x3900;
+
+	n_T = pos; pos += put_name(t + pos, "main.T", 1, 27);
+	n_int = pos; pos += put_name(t + pos, "int", 1, 27);
+	n_ptr = pos; pos += put_name(t + pos, "*main.T", 1, 27);
+	n_main = pos; pos += put_name(t + pos, "main", 0, 27);
+	n_A = pos; pos += put_name(t + pos, "A", 1, 27);
+	n_b = pos; pos += put_name(t + pos, "b", 0, 27);
+	n_I = pos; pos += put_name(t + pos, "main.I", 1, 27);
+	n_m = pos; pos += put_name(t + pos, "M", 1, 27);
+	cr_assert_leq(pos, 0x200);
+
+	st64(t + ptr, 8);                    /* *main.T: 56 bytes, no uncommon part */
+	t[ptr + 23] = 22;
+	st32(t + ptr + 40, n_ptr);
+	st64(t + ptr + 48, TYPES + st);
+	st64(t + st, 16);                    /* main.T: 80 + uncommon 16, then its fields */
+	t[st + 20] = 1;
+	t[st + 23] = 25;
+	st32(t + st + 40, n_T);
+	st64(t + st + 56, TYPES + fields);
+	st64(t + st + 64, 2);
+	st64(t + st + 72, 2);
+	st32(t + st + 80, n_main);
+	st64(t + fields, TYPES + n_A);
+	st64(t + fields + 8, TYPES + intt);
+	st64(t + fields + 24, TYPES + n_b);
+	st64(t + fields + 32, TYPES + intt);
+	st64(t + fields + 40, 8);
+	st64(t + intt, 8);
+	t[intt + 23] = 2;
+	st32(t + intt + 40, n_int);
+	st64(t + iface, 16);                 /* main.I: one method */
+	t[iface + 23] = 20;
+	st32(t + iface + 40, n_I);
+	st64(t + iface + 56, TYPES + imethods);
+	st64(t + iface + 64, 1);
+	st64(t + iface + 72, 1);
+	st32(t + imethods, n_m);
+	st64(t + itab, TYPES + iface);       /* itab {inter, _type, hash, fun[1]} */
+	st64(t + itab + 8, TYPES + ptr);
+	st64(t + itab + 24, TEXT);
+
+	st64(img + md, RODATA);
+	st64(img + md + 176, TEXT);
+	st64(img + md + 184, TEXT + 0x20);
+	st64(img + md + 296, TYPES);                                    /* types */
+	st64(img + md + 304, types_itab_only ? 8 : st);                 /* typedesclen */
+	st64(img + md + 312, TYPES + 0x200);                            /* etypes */
+	st64(img + md + 320, itab);                                     /* itaboffset */
+	st64(img + md + 328, types_itab_only ? 32 : 0);                 /* itabsize */
+}
+
 static void add_types(int minor)
 {
 	uint8_t *t = img + 0x2200; /* file offset of TYPES */
@@ -569,7 +636,12 @@ static void build_image(enum pcln_gen gen, bool pointer_form, const char *versio
 		st32(img + 0x1000 + 0x18, 0xd65f0020);
 	}
 	build_pclntab(img + 0x2000, 0x200, gen, 8, TEXT, three, 2, TEXT + 0x20);
-	add_types(atoi(version + 4));
+	if (atoi(version + 4) >= 26) /* the header's textStart is 0: moduledata.text says */
+		st64(img + 0x2000 + 8 + 2 * 8, 0);
+	if (atoi(version + 4) >= 27)
+		add_types_1_27();
+	else
+		add_types(atoi(version + 4));
 	if (pointer_form) {
 		uint8_t b[64];
 		size_t n = pointer_buildinfo(b, version);
@@ -743,6 +815,90 @@ Test(goelf_runtime_types, go1_16_offset_shifted) { check_struct_T("go1.16.15", P
 Test(goelf_runtime_types, go1_18_varint_names_offset_shifted) { check_struct_T("go1.18.10", PCLN_118, false); }
 Test(goelf_runtime_types, go1_19_plain_offsets) { check_struct_T("go1.19.8", PCLN_118, false); }
 Test(goelf_runtime_types, go1_21_moduledata_with_coverage_counters) { check_struct_T("go1.21.0", PCLN_120, false); }
+Test(goelf_runtime_types, go1_27_inline_typelinks) { check_struct_T("go1.27.0", PCLN_120, false); }
+Test(goelf_runtime_types, go1_27_itabs_alone_are_roots)
+{
+	types_itab_only = true;
+	check_struct_T("go1.27.0", PCLN_120, false);
+	types_itab_only = false;
+}
+
+/* From 1.26 the pclntab header holds no textStart: entries are offsets from
+ * moduledata.text, found through the moduledata that points at the table. */
+Test(goelf_image, go1_26_entries_from_moduledata_text)
+{
+	struct goelf_funcs fs;
+	struct goelf *g;
+
+	build_image(PCLN_120, false, "go1.27.0", EM_X86_64);
+	cr_assert_eq(ld64(img + 0x2000 + 24), 0);
+	g = open_image();
+	cr_assert_eq(goelf_find_funcs(g, NULL, NULL, &fs), 0, "%s", goelf_error(g));
+	cr_assert_eq(fs.n, 2);
+	cr_expect_eq(fs.v[1].address, TEXT + 0x10);
+	cr_expect_eq(fs.v[1].nreturns, 2);
+	goelf_funcs_free(&fs);
+	goelf_close(g);
+}
+
+/* runtime.buildVersion's string header {ptr, len} at file offset @hdr, its bytes at @str */
+static void put_build_version(size_t hdr, size_t str, const char *v)
+{
+	strcpy((char *)img + str, v);
+	st64(img + hdr, DATA + (str - 0x3000));
+	st64(img + hdr + 8, strlen(v));
+}
+
+static const char *version_without_build_info(const char *source_has)
+{
+	static char v[64];
+	const struct goelf_info *in;
+	struct goelf *g = open_image();
+
+	cr_assert_eq(goelf_info(g, &in), 0, "%s", goelf_error(g));
+	snprintf(v, sizeof(v), "%s", in->go_version);
+	cr_expect(strstr(in->version_source, source_has), "%s: %s", v, in->version_source);
+	goelf_close(g);
+	return v;
+}
+
+Test(goelf_image, version_from_runtime_build_version_when_build_info_is_gone_or_damaged)
+{
+	const struct goelf_info *in;
+	struct goelf *g;
+
+	build_image(PCLN_120, false, "go1.27.0", EM_X86_64);
+	memset(img + 0x3000, 0, 0x100);
+	put_build_version(0x3bc0, 0x3bd0, "go1.27.0");
+	cr_expect_str_eq(version_without_build_info("runtime.buildVersion string in data (no build info)"),
+			 "go1.27.0");
+
+	/* damaged: the version's length runs past the blob; not fatal */
+	build_image(PCLN_120, false, "go1.27.0", EM_X86_64);
+	put_build_version(0x3bc0, 0x3bd0, "go1.27.0");
+	img[0x3000 + 32] = 0xff;
+	img[0x3000 + 33] = 0x7f;
+	cr_expect_str_eq(version_without_build_info("build info damaged: Go build info truncated"), "go1.27.0");
+	g = open_image();
+	cr_assert_eq(goelf_info(g, &in), 0);
+	cr_expect(in->version_exact);
+	cr_expect_eq(in->go_minor, 27);
+	cr_expect_null(in->main_path, "no modules without build info");
+	goelf_close(g);
+
+	/* a release the pclntab generation rules out is some package's string, not the runtime's */
+	build_image(PCLN_120, false, "go1.27.0", EM_X86_64);
+	memset(img + 0x3000, 0, 0x100);
+	put_build_version(0x3bc0, 0x3bd0, "go1.19.8");
+	cr_expect_str_eq(version_without_build_info("pclntab magic"), "go1.20+");
+
+	/* two different candidates: neither is trusted */
+	build_image(PCLN_120, false, "go1.27.0", EM_X86_64);
+	memset(img + 0x3000, 0, 0x100);
+	put_build_version(0x3bc0, 0x3bd0, "go1.27.0");
+	put_build_version(0x3b80, 0x3be0, "go1.26.1");
+	cr_expect_str_eq(version_without_build_info("pclntab magic (Go 1.20+; no build info)"), "go1.20+");
+}
 
 /* Every truncation and every single-byte corruption of a whole image fails cleanly. */
 Test(goelf_image, truncations_and_byte_flips_never_crash)
@@ -799,6 +955,8 @@ Test(goelf_image, write_fuzz_seeds)
 		{ "go116-amd64", "go1.16.15", PCLN_116, true, EM_X86_64 },
 		{ "go119-amd64", "go1.19.8", PCLN_118, false, EM_X86_64 },
 		{ "go121-arm64", "go1.21.0", PCLN_120, false, EM_AARCH64 },
+		{ "go127-amd64", "go1.27.0", PCLN_120, false, EM_X86_64 },
+		{ "go127-arm64", "go1.27.0", PCLN_120, false, EM_AARCH64 },
 	};
 	const char *dir = getenv("EHTTP_FUZZ_SEEDS");
 
