@@ -17,57 +17,23 @@
 #include <bpf/bpf_tracing.h>
 
 #include "capture.h"
+#include "http1_tokens.h"
+#include "process.bpf.h"
+#include "conn.bpf.h"
+#include "events.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define CAP_AF_INET 2
-#define CAP_AF_INET6 10
-#define CAP_SOCK_STREAM 1
-#define CAP_PROTO_TCP 6
-#define CAP_S_IFMT 00170000
-#define CAP_S_IFSOCK 0140000
 #define CAP_EINPROGRESS 115
 #define CAP_MSG_PEEK 2
 #define CAP_EBADF 9
 
 /* ---- configuration, set by user space before load ---------------------------------- */
-const volatile __u32 self_tgid = 0;      /* ehttp itself: never traced */
+/* (the process filter, --port and the wakeup threshold: in the shared headers) */
 const volatile __u32 snaplen = CAPTURE_SNAPLEN_DEFAULT;
-const volatile __u32 targ_npids = 0;
-const volatile __u32 targ_pids[CAPTURE_MAX_PIDS] = {};
-const volatile bool filter_comm = false;
-const volatile char targ_comm[16] = {};
-const volatile __u16 targ_port = 0;
-/* Wake the reader only once this much is waiting; it polls on a short timer anyway,
- * and a wakeup per event would cost more than the event under load. */
-const volatile __u64 wakeup_bytes = 1 << 16;
 
 /* ---- maps ---------------------------------------------------------------------------- */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* user space sets the size */
-} events SEC(".maps");
-
-/* Connections followed, key tgid << 32 | fd. close and dup2/dup3 forget them; entries
- * of an image that exec replaced, or of a process that exited, are told apart by their
- * generation; LRU, so none can leak. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct capture_conn);
-} conns SEC(".maps");
-
-/* fds known not to matter (files, pipes, UDP, filtered-out ports) → the generation
- * they were judged in. Apart from conns so that a host's file reads cannot evict its
- * connections. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u64);
-} ignored SEC(".maps");
-
+/* (events, counters, conns, ignored, gens, conn_seq: in the shared headers) */
 enum io_kind {
 	IO_BUF = 1,    /* read/write/sendto/recvfrom: one buffer */
 	IO_IOV = 2,    /* readv/writev: an iovec array */
@@ -99,24 +65,6 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct capture_counters);
-} counters SEC(".maps");
-
-/* Each process image's generation, unique within the capture: assigned when the
- * process is first seen, renewed at exec (close-on-exec fds vanish without close),
- * dropped at exit (the pid may come back as another process). Checking it costs one
- * lookup where checking the fd table costs five reads of kernel memory per syscall. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, __u64);
-} gens SEC(".maps");
-
 /* Processes that sent events: only their exits concern user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -125,229 +73,20 @@ struct {
 	__type(value, __u8);
 } active_pids SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} conn_seq SEC(".maps");
-
-/* ---- filters ------------------------------------------------------------------------- */
-
-/*
- * The name of the current process, as ps and pgrep show it: its main thread's, not the
- * calling thread's, which may have named itself (Java's pools, servers that call
- * prctl(PR_SET_NAME) per worker). @task: the current task as a BTF pointer, to read it
- * with loads (socket hooks); or NULL, where the hook has none (the syscall hooks also
- * run before Linux 5.11, which has no bpf_get_current_task_btf()): then, by @id
- * (bpf_get_current_pid_tgid()), the main thread asks for its own name and other threads
- * read their leader's.
- */
-static __always_inline void process_comm(char *dst, __u64 id, const struct task_struct *task)
-{
-	struct task_struct *leader;
-
-	if (task) {
-		__builtin_memcpy(dst, task->group_leader->comm, 16);
-		return;
-	}
-	if ((__u32)id == id >> 32) {
-		bpf_get_current_comm(dst, 16);
-		return;
-	}
-	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader);
-	if (bpf_core_read(dst, 16, &leader->comm))
-		bpf_get_current_comm(dst, 16);
-}
-
-/* @id: bpf_get_current_pid_tgid() (only its tgid half when @task is given); @task as
- * for process_comm(). */
-static __always_inline bool traced_process(__u64 id, const struct task_struct *task)
-{
-	__u32 tgid = id >> 32;
-
-	if (tgid == self_tgid || tgid == 0)
-		return false;
-	if (targ_npids) {
-		bool found = false;
-
-		for (int i = 0; i < CAPTURE_MAX_PIDS; i++) {
-			if (i >= targ_npids)
-				break;
-			if (targ_pids[i] == tgid) {
-				found = true;
-				break;
-			}
-		}
-		if (!found)
-			return false;
-	}
-	if (filter_comm) {
-		char comm[16];
-
-		process_comm(comm, id, task);
-		for (int i = 0; i < 16; i++) {
-			if (comm[i] != targ_comm[i])
-				return false;
-			if (!comm[i])
-				break;
-		}
-	}
-	return true;
-}
-
-/* ---- sockets from the file table ----------------------------------------------------- */
-
-static __always_inline struct file *fd_file(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt;
-	struct file **fds;
-	struct file *file = NULL;
-
-	if (fd < 0)
-		return NULL;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (!fds || bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
-		return NULL;
-	return file;
-}
-
-static __always_inline void read_endpoint(struct sock *sk, __u16 family, struct capture_conn *c)
-{
-	c->local.family = c->remote.family = family;
-	c->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	c->remote.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (family == CAP_AF_INET) {
-		BPF_CORE_READ_INTO((__u32 *)c->local.addr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)c->remote.addr, sk, __sk_common.skc_daddr);
-	} else {
-		BPF_CORE_READ_INTO((struct in6_addr *)c->local.addr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO((struct in6_addr *)c->remote.addr, sk, __sk_common.skc_v6_daddr);
-	}
-}
-
-/* Is @file an IPv4/IPv6 TCP socket? Fill the 4-tuple when it is. */
-static __always_inline bool tcp_socket(struct file *file, struct capture_conn *c)
-{
-	struct socket *sock;
-	struct sock *sk;
-	__u16 family, proto;
-	umode_t mode;
-
-	mode = BPF_CORE_READ(file, f_inode, i_mode);
-	if ((mode & CAP_S_IFMT) != CAP_S_IFSOCK)
-		return false;
-	sock = BPF_CORE_READ(file, private_data);
-	if (!sock || BPF_CORE_READ(sock, type) != CAP_SOCK_STREAM)
-		return false;
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return false;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != CAP_AF_INET && family != CAP_AF_INET6)
-		return false;
-	/* A bitfield before 5.6, a u16 since: the probed read handles both layouts. */
-	proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
-	if (proto != CAP_PROTO_TCP)
-		return false;
-	read_endpoint(sk, family, c);
-	return true;
-}
-
-static __always_inline __u64 next_conn_id(void)
-{
-	__u32 zero = 0;
-	__u64 *seq = bpf_map_lookup_elem(&conn_seq, &zero);
-
-	if (!seq)
-		return 0;
-	*seq += 1;
-	/* CPU in the top bits, a per-CPU sequence below: unique without atomics. */
-	return ((__u64)bpf_get_smp_processor_id() + 1) << 44 | (*seq & ((1ull << 44) - 1));
-}
-
-static __always_inline __u64 conn_key(__u32 tgid, int fd)
-{
-	return (__u64)tgid << 32 | (__u32)fd;
-}
-
-static __always_inline __u64 proc_gen(__u32 tgid)
-{
-	__u64 *gen = bpf_map_lookup_elem(&gens, &tgid), fresh;
-
-	if (gen)
-		return *gen;
-	fresh = next_conn_id();
-	bpf_map_update_elem(&gens, &tgid, &fresh, BPF_NOEXIST);
-	gen = bpf_map_lookup_elem(&gens, &tgid);
-	return gen ? *gen : fresh;
-}
-
-/*
- * The state for @fd of the current process: the entry learned earlier in this process
- * image, or learned now from the fd table when there is none or @fresh (accept/connect
- * just made it). NULL when the fd is not a TCP connection the filters let through.
- */
-static __always_inline struct capture_conn *conn_get(__u32 tgid, int fd, __u8 role, bool fresh)
-{
-	struct capture_conn *c, n = {};
-	__u64 key = conn_key(tgid, fd), gen = proc_gen(tgid), *ig;
-	struct file *file;
-
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (c && c->gen == gen && !fresh)
-		return c;
-	ig = bpf_map_lookup_elem(&ignored, &key);
-	if (ig && *ig == gen && !fresh)
-		return NULL;
-	file = fd_file(fd);
-	if (!file)
-		return NULL;
-	n.gen = gen;
-	if (!tcp_socket(file, &n) ||
-	    (targ_port && n.local.port != targ_port && n.remote.port != targ_port)) {
-		bpf_map_update_elem(&ignored, &key, &gen, BPF_ANY);
-		if (c)
-			bpf_map_delete_elem(&conns, &key);
-		return NULL;
-	}
-	if (ig)
-		bpf_map_delete_elem(&ignored, &key);
-	n.role = role;
-	n.file = (__u64)file;
-	n.conn_id = next_conn_id();
-	bpf_map_update_elem(&conns, &key, &n, BPF_ANY);
-	return bpf_map_lookup_elem(&conns, &key);
-}
-
-/* ---- classification: mirrors httpconn_classify() ------------------------------------- */
+/* ---- classification: the decision httpconn_classify() makes --------------------------- */
 
 /* Eight bytes as a little-endian word, so a prefix compares in one masked operation. */
 #define W8(a, b, c, d, e, f, g, h)                                                      \
 	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |            \
 	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 
-/* What a connection's first message may start with: the methods httpconn_classify()
- * accepts, each with its space, and the status line's "HTTP/1.". */
+/* What a connection's first message may start with (bpf/http1_tokens.h, the list user
+ * space uses too): a method with its space, or the status line's "HTTP/1.". */
+#define START_TOKEN(n, a, b, c, d, e, f, g, h) { W8(a, b, c, d, e, f, g, h), n },
 static const struct {
 	__u64 word;
 	__u32 len;
-} start_tokens[] = {
-	{ W8('G', 'E', 'T', ' ', 0, 0, 0, 0), 4 },
-	{ W8('H', 'E', 'A', 'D', ' ', 0, 0, 0), 5 },
-	{ W8('P', 'O', 'S', 'T', ' ', 0, 0, 0), 5 },
-	{ W8('P', 'U', 'T', ' ', 0, 0, 0, 0), 4 },
-	{ W8('D', 'E', 'L', 'E', 'T', 'E', ' ', 0), 7 },
-	{ W8('C', 'O', 'N', 'N', 'E', 'C', 'T', ' '), 8 },
-	{ W8('O', 'P', 'T', 'I', 'O', 'N', 'S', ' '), 8 },
-	{ W8('T', 'R', 'A', 'C', 'E', ' ', 0, 0), 6 },
-	{ W8('P', 'A', 'T', 'C', 'H', ' ', 0, 0), 6 },
-	{ W8('H', 'T', 'T', 'P', '/', '1', '.', 0), 7 },
-};
+} start_tokens[] = { HTTP1_METHOD_TOKENS(START_TOKEN) HTTP1_RESPONSE_TOKENS(START_TOKEN) };
 
 static __always_inline __u64 low_bytes_mask(__u32 n)
 {
@@ -379,24 +118,6 @@ static __always_inline __u8 classify(const __u8 *data, __u32 len)
 
 /* ---- events --------------------------------------------------------------------------- */
 
-static __always_inline void count_drop(__u64 bytes)
-{
-	__u32 zero = 0;
-	struct capture_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
-
-	if (cnt) {
-		cnt->dropped++;
-		cnt->dropped_bytes += bytes;
-	}
-}
-
-/* For the rare events (close, exit): wake the reader when enough is waiting. */
-static __always_inline __u64 wakeup_flags(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
-}
-
 /* For data events: wake the reader each time this CPU has sent it @wakeup_bytes more.
  * A count in the CPU's scratch, where asking the ring what is waiting costs a helper
  * call per event (tens of nanoseconds on kernels with return-stack mitigations). */
@@ -407,26 +128,6 @@ static __always_inline __u64 data_wakeup_flags(struct scratch *sc, __u32 size)
 		return BPF_RB_NO_WAKEUP;
 	sc->unwoken = 0;
 	return BPF_RB_FORCE_WAKEUP;
-}
-
-/* @task_filled: the socket hooks put the ids and name of the task in the header
- * already (scratch_task()); elsewhere they come from @id and process_comm(). */
-static __always_inline void fill_header(struct capture_event *e, __u32 type, __u64 id, int fd,
-					const struct capture_conn *c, const bool task_filled)
-{
-	e->ts_ns = bpf_ktime_get_ns();
-	e->type = type;
-	if (!task_filled) {
-		e->pid = id >> 32;
-		e->tid = (__u32)id;
-		process_comm(e->comm, id, NULL);
-	}
-	e->fd = fd;
-	e->conn_id = c->conn_id;
-	e->role = c->role;
-	e->class = c->class;
-	e->local = c->local;
-	e->remote = c->remote;
 }
 
 /*
@@ -575,6 +276,7 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	len64 = total;
 	barrier_var(len64);
 	size = sizeof(sc->hdr) + (len64 & (2 * CAPTURE_SNAPLEN_MAX - 1));
+	sc->hdr.size = size;
 	if (bpf_ringbuf_output(&events, sc, size, data_wakeup_flags(sc, size))) {
 		count_drop(ret);
 		if (a->dir <= CAPTURE_INGRESS)
@@ -1142,6 +844,7 @@ int process_exit(void *ctx)
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = CAPTURE_EV_EXIT;
+	e->size = sizeof(*e);
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->fd = -1;

@@ -11,6 +11,8 @@
 #include <linux/types.h>
 #endif
 
+#include "event.h"
+
 /*
  * Payload bytes copied per syscall. 4 KiB holds the request and response heads of
  * ordinary traffic (browsers send 0.5-2 KiB with cookies, servers answer with well under
@@ -33,6 +35,7 @@
  * its first bytes can be the middle of a body rather than a message boundary. */
 #define CAPTURE_MIDSTREAM_TRIES 16
 
+/* In the range EHTTP_EV_CAPTURE_FIRST..LAST (event.h). */
 enum capture_event_type {
 	CAPTURE_EV_DATA = 1,  /* bytes went through a socket (some or none copied) */
 	CAPTURE_EV_CLOSE = 2, /* the process closed a connection it had sent events for */
@@ -74,10 +77,12 @@ struct capture_addr {
 
 /* Every record starts with this. */
 struct capture_event {
+	/* = struct ehttp_event_hdr */
+	__u32 type;     /* enum capture_event_type */
+	__u32 size;     /* this header and the @captured bytes after it */
 	__u64 ts_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) at syscall exit */
 	__u64 conn_id;  /* unique per connection within a capture */
 	__u64 len;      /* bytes the syscall moved (return value) */
-	__u32 type;     /* enum capture_event_type */
 	__u32 pid;      /* tgid */
 	__u32 tid;
 	__s32 fd;
@@ -91,6 +96,7 @@ struct capture_event {
 	 * next ones: when a syscall moves more than the snap length, the next message
 	 * often starts near its end (pipelining, a body's end and the next head). */
 	__u32 tail;
+	__u32 pad1;
 	/* Bytes this connection moved (egress, ingress) whose events the ring buffer had no
 	 * room for since its last event: user space counts them as unseen, in order. */
 	__u64 gap[2];

@@ -6,11 +6,9 @@
 
 #include "capture.h"
 #include "cli.h"
-#include "loader.h"
 #include "main.h"
+#include "pipeline.h"
 #include "propagate.h"
-
-#define POLL_MS 100
 
 static int attach_help(void)
 {
@@ -30,7 +28,7 @@ static int attach_help(void)
 	return EXIT_OK;
 }
 
-static void print_summary(const struct capture_stats *st)
+static void print_summary(const struct pipeline_stats *st)
 {
 	/* stderr in every mode: stdout carries spans only, and drops are never silent. */
 	fprintf(stderr,
@@ -42,17 +40,19 @@ static void print_summary(const struct capture_stats *st)
 
 int do_attach(int argc, char **argv)
 {
-	/* Room for a poll round's spans (tens of KiB under load), flushed at its end: one
+	/* Room for a round's spans (tens of KiB under load), flushed at its end: one
 	 * write per round, where stdio's default 4 KiB buffer made ten, and each write to a
 	 * file costs the page cache's work per call. */
 	static char out_buf[256 << 10];
 	struct capture_opts opts;
-	struct capture_stats st;
 	struct propagate_opts popts;
-	struct span_printer printer = { 0 };
-	struct span_sink sink, psink, *out;
 	struct propagate *prop = NULL;
+	struct span_printer printer = { 0 };
+	struct pipeline_sink sink;
+	struct pipeline_stats st;
+	struct pipeline *p;
 	struct capture *cap;
+	bool output_failed;
 	int rc, taken;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
@@ -77,54 +77,46 @@ int do_attach(int argc, char **argv)
 		argc -= taken;
 		argv += taken;
 	}
-	if (!propagate_opts_valid(&popts, &opts.filter))
-		return EXIT_USAGE;
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
-	loader_catch_signals();
+	if (!propagate_opts_valid(&popts, &opts.filter))
+		return EXIT_USAGE;
 	/* Propagation first: its claims and records must not miss the capture's first spans. */
 	if (popts.method && propagate_open(&prop, &popts, &opts.filter))
 		return EXIT_FAIL;
-	if (capture_open(&cap, &opts)) {
+	propagate_capture_opts(prop, &opts);
+	if (capture_pipeline(&p, &cap, &opts)) {
 		propagate_close(prop);
 		return EXIT_FAIL;
 	}
-	span_printer_init(&sink, &printer);
-	out = propagate_wrap(prop, cap, &sink, &psink);
-	if (!out) {
-		capture_close(cap, NULL);
+	/* Spans are written as they complete and reach stdout once per round (a few ms
+	 * under load): a write per span would cost a busy host more than the rest of
+	 * the pipeline does. */
+	printer.batch = printer.flush_rounds = true;
+	span_printer_sink(&sink, &printer);
+	if (pipeline_add_sink(p, &sink)) {
+		pipeline_free(p);
 		propagate_close(prop);
 		return EXIT_FAIL;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
 	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s. Ctrl-C to stop.\n",
-		opts.filter.npids || opts.filter.comm[0] || opts.filter.port ? " of the selected processes" : " of every process",
+		span_filter_has_targets(&opts.filter) ? " of the selected processes" : " of every process",
 		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
 		capture_hooks_why(cap), prop ? "; propagating trace context (sockmsg)" : "");
 	fflush(stderr);
 
-	/* Spans are written as they complete and reach stdout once per poll round (a few
-	 * ms under load): a write per span would cost a busy host more than the rest of
-	 * the pipeline does. */
-	printer.batch = true;
-	do {
-		rc = capture_poll(cap, POLL_MS, out);
-		if (prop)
-			propagate_poll(prop);
-		if (fflush(stdout) && rc >= 0)
-			rc = -EPIPE;
-	} while (rc == 0 && !loader_stop);
-
-	capture_finish(cap, rc < 0 ? NULL : out);
-	fflush(stdout);
-	capture_get_stats(cap, &st);
-	capture_close(cap, NULL);
+	rc = pipeline_run(p);
+	output_failed = pipeline_failed_sink(p);
+	pipeline_get_stats(p, &st);
+	pipeline_free(p);
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st);
 	propagate_finish(prop);
-	if (rc < 0 && rc != -EPIPE) {
+	/* stdout going away (a closed pipe) ends the trace; it is not the capture failing */
+	if (rc < 0 && !output_failed) {
 		p_err("capture failed: %s", strerror(-rc));
 		return EXIT_FAIL;
 	}

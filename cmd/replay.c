@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "main.h"
+#include "pipeline.h"
 #include "span_filter.h"
 #include "span_stats.h"
 #include "spanfile_merge.h"
@@ -41,7 +42,7 @@ static int replay_help(void)
 	return EXIT_OK;
 }
 
-static int print_process(const struct spanfile_process *p)
+static int print_process(void *arg, const struct spanfile_process *p)
 {
 	char cmdline[sizeof(p->cmdline)], cgroup[sizeof(p->cgroup)];
 	size_t i;
@@ -70,17 +71,17 @@ int do_replay(int argc, char **argv)
 	struct span_filter filter;
 	struct span_printer printer = { 0 };
 	struct span_stats stats = { 0 };
-	struct spanfile_process *proc = NULL;
+	struct spanfile_source_opts sopts = { 0 };
 	struct spanfile_merge *merge = NULL;
-	struct spanfile_read_stats rst;
-	struct span_sink sink;
-	struct span span;
-	bool want_stats = false, processes = false;
+	struct pipeline_source src;
+	struct pipeline_sink sink;
+	struct pipeline_stats st;
+	struct pipeline *p = NULL;
+	bool want_stats = false, processes = false, stats_ready = false;
 	unsigned long max_spans = 0, n;
-	uint64_t matched = 0;
 	char **files;
 	size_t nfiles = 0;
-	int rc = EXIT_OK, taken, item;
+	int rc = EXIT_OK, taken, err;
 
 	span_filter_init(&filter);
 	NEXT_ARG();
@@ -142,8 +143,16 @@ int do_replay(int argc, char **argv)
 		goto usage;
 	}
 
-	proc = malloc(sizeof(*proc));
-	if (!proc || spanfile_merge_open(&merge, files, nfiles)) {
+	if (spanfile_merge_open(&merge, files, nfiles) ||
+	    pipeline_new(&p, &(struct pipeline_opts){ .filter = &filter, .max_spans = max_spans })) {
+		spanfile_merge_close(merge);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (processes)
+		sopts.process = print_process;
+	if (spanfile_source(merge, &sopts, &src) || pipeline_add_source(p, &src)) {
+		spanfile_merge_close(merge);
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -152,29 +161,24 @@ int do_replay(int argc, char **argv)
 			rc = EXIT_FAIL;
 			goto out;
 		}
-		span_stats_sink_init(&sink, &stats);
+		stats_ready = true;
+		span_stats_sink(&sink, &stats);
 	} else {
 		printer.batch = true;
-		span_printer_init(&sink, &printer);
+		span_printer_sink(&sink, &printer);
 	}
-
-	while ((item = spanfile_merge_next(merge, &span, proc)) > 0) {
-		if (item == SPANFILE_PROCESS) {
-			if (processes && print_process(proc))
-				break; /* stdout went away */
-			continue;
-		}
-		if (processes || !span_filter_match(&filter, &span))
-			continue;
-		if (sink.emit(&sink, &span))
-			break; /* stdout went away */
-		if (max_spans && ++matched >= max_spans)
-			break;
-	}
-	if (item == SPANFILE_ERROR) {
+	if (pipeline_add_sink(p, &sink)) {
 		rc = EXIT_FAIL;
 		goto out;
 	}
+
+	err = pipeline_run(p);
+	/* A closed stdout ends the reading; a file that could not be read was reported. */
+	if (err && err != -EPIPE && !pipeline_failed_sink(p)) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	pipeline_get_stats(p, &st);
 	if (want_stats) {
 		if (json_output) {
 			if (out_json(span_stats_json(&stats)))
@@ -183,23 +187,24 @@ int do_replay(int argc, char **argv)
 			span_stats_print(&stats, stdout);
 		}
 	}
-	spanfile_merge_stats(merge, &rst);
-	if (rst.damaged_regions || rst.truncated_bytes || rst.skipped_records)
+	if (st.damaged_regions || st.truncated_bytes || st.skipped_records)
 		p_warn("read %llu spans; skipped %llu damaged region%s (%llu bytes), %llu record%s "
 		       "not understood, %llu bytes of an incomplete last record",
-		       (unsigned long long)rst.spans, (unsigned long long)rst.damaged_regions,
-		       rst.damaged_regions == 1 ? "" : "s", (unsigned long long)rst.damaged_bytes,
-		       (unsigned long long)rst.skipped_records, rst.skipped_records == 1 ? "" : "s",
-		       (unsigned long long)rst.truncated_bytes);
+		       (unsigned long long)st.read_spans, (unsigned long long)st.damaged_regions,
+		       st.damaged_regions == 1 ? "" : "s", (unsigned long long)st.damaged_bytes,
+		       (unsigned long long)st.skipped_records, st.skipped_records == 1 ? "" : "s",
+		       (unsigned long long)st.truncated_bytes);
 	if (fflush(stdout) && errno != EPIPE) {
 		p_err("writing the output: %s", strerror(errno));
 		rc = EXIT_FAIL;
+	} else if (err && err != -EPIPE) {
+		p_err("writing the output: %s", strerror(-err));
+		rc = EXIT_FAIL;
 	}
 out:
-	if (want_stats)
+	pipeline_free(p);
+	if (stats_ready)
 		span_stats_free(&stats);
-	spanfile_merge_close(merge);
-	free(proc);
 	free(files);
 	return rc;
 usage:

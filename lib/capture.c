@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The syscall capture source: load bpf/capture.bpf.c through the shared loader, read
- * its ring buffer, keep one HTTP/1.x parser (lib/httpconn.h) per connection and hand
- * the spans they complete, filtered, to the caller's sink.
+ * its ring buffer, keep one connection (lib/httpconn.h, holding the protocol its first
+ * bytes chose) per socket and hand the spans they complete to the pipeline, which
+ * filters, counts and fans them out.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -24,6 +26,8 @@
 #include "hook_users.h"
 #include "httpconn.h"
 #include "loader.h"
+#include "pipeline.h"
+#include "process.h"
 
 #define CAPTURE_RINGBUF_KB_DEFAULT (16 * 1024)
 #define CAPTURE_WAKEUP_BYTES (128 * 1024)
@@ -31,9 +35,6 @@
  * more arrive (its request, if any, is reported as partial). Matches the kernel map. */
 #define CAPTURE_MAX_CONNS 65536
 #define CONN_BUCKETS 16384
-/* Longest wait for the next batch: events are woken for in batches (see wakeup_bytes
- * in the BPF side), so this bounds how late a span can be printed. */
-#define POLL_SLICE_MS 20
 /* How often the processes given with -p are looked for. */
 #define TARGET_CHECK_NS 1000000000ull
 /* A connection inside a body with no event for this long has its unseen bytes read
@@ -45,6 +46,23 @@
 /* When a look found nothing new, the next waits twice as long, up to 2^this times
  * UNSEEN_QUIET_NS: long transfers cost a few lookups a second. */
 #define UNSEEN_BACKOFF_MAX 6
+
+/* The kernel's enums mirror user space's: pinned, so neither can move alone. */
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(CAPTURE_EGRESS, HTTPCONN_EGRESS) && SAME(CAPTURE_INGRESS, HTTPCONN_INGRESS),
+	       "enum capture_dir mirrors enum httpconn_dir");
+_Static_assert(SAME(CAPTURE_ROLE_UNKNOWN, SPAN_ROLE_UNKNOWN) && SAME(CAPTURE_ROLE_SERVER, SPAN_ROLE_SERVER) &&
+		       SAME(CAPTURE_ROLE_CLIENT, SPAN_ROLE_CLIENT),
+	       "enum capture_role mirrors enum span_role");
+_Static_assert(SAME(CAPTURE_CLASS_UNKNOWN, HTTPCONN_UNKNOWN) && SAME(CAPTURE_CLASS_HTTP, HTTPCONN_HTTP) &&
+		       SAME(CAPTURE_CLASS_NOT_HTTP, HTTPCONN_NOT_HTTP),
+	       "enum capture_class mirrors enum httpconn_state");
+_Static_assert(offsetof(struct capture_event, type) == offsetof(struct ehttp_event_hdr, type) &&
+		       offsetof(struct capture_event, size) == offsetof(struct ehttp_event_hdr, size),
+	       "a capture event starts with the shared record header");
+_Static_assert(SAME(CAPTURE_EV_EXIT, EHTTP_EV_CAPTURE_FIRST + 2) && EHTTP_EV_CAPTURE_LAST < EHTTP_EV_GO_FIRST,
+	       "capture events stay in their range");
+#undef SAME
 
 struct conn {
 	uint64_t key; /* pid << 32 | fd */
@@ -71,10 +89,9 @@ struct capture {
 	struct capture_opts opts;
 	struct span_clock clock;
 	struct httpconn_opts http_opts;
-	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
 	int hooks;            /* enum capture_hooks: SOCKETS or SYSCALLS once open */
 	char hooks_why[160];  /* why those hooks */
-	bool done;            /* count or duration reached, or the -p processes gone */
+	bool done;            /* the pipeline wants no more spans, or the -p processes are gone */
 	bool finished;        /* detached and drained */
 	bool targets_gone;    /* every process given with -p has exited */
 	uint64_t next_target_check_ns;
@@ -84,8 +101,8 @@ struct capture {
 	size_t nconns;
 	TAILQ_HEAD(, conn) in_body; /* connections in a body */
 
-	struct span_sink filtered; /* what parsers emit into: filter, count, forward */
-	struct span_sink *sink;    /* the caller's sink during poll/close */
+	struct span_sink forward;  /* what parsers emit into: on to @sink */
+	struct span_sink *sink;    /* the pipeline's during poll/finish */
 	int sink_err;
 
 	struct capture_stats stats;
@@ -216,7 +233,7 @@ static void conn_remove(struct capture *c, struct conn *e, uint64_t ts_ns)
 	set_in_body(c, e, false);
 	c->nconns--;
 	if (e->http)
-		httpconn_close(e->http, ts_ns, c->sink ? &c->filtered : NULL);
+		httpconn_close(e->http, ts_ns, c->sink ? &c->forward : NULL);
 	free(e);
 }
 
@@ -340,6 +357,7 @@ static void drop_pid(struct capture *c, uint32_t pid, uint64_t ts_ns)
 			look_for_unseen(c, e);
 		conn_remove(c, e, ts_ns);
 	}
+	process_exited(pid);
 }
 
 /* What feeding @e returned (@rc): keep the body list right, and when the parser
@@ -387,7 +405,7 @@ static int handle_data(struct capture *c, const struct capture_event *ev, const 
 	e->next_look_ns = 0;
 	if (!e->http)
 		return 0;
-	rc = capture_feed(e->http, &e->pos, ev, data, avail, &c->filtered);
+	rc = capture_feed(e->http, &e->pos, ev, data, avail, &c->forward);
 	return after_feed(c, e, rc, ev->class == CAPTURE_CLASS_HTTP, ev->ts_ns);
 }
 
@@ -406,7 +424,7 @@ static int look_for_unseen(struct capture *c, struct conn *e)
 	    read_kernel_conn(c, e, &after) && after.seq == e->seq &&
 	    (before.unseen[0] != e->pos.unseen[0] || before.unseen[1] != e->pos.unseen[1])) {
 		e->backoff = 0;
-		rc = capture_feed_unseen(e->http, &e->pos, before.unseen, before.unseen_ts, &c->filtered);
+		rc = capture_feed_unseen(e->http, &e->pos, before.unseen, before.unseen_ts, &c->forward);
 		return after_feed(c, e, rc, true, before.unseen_ts);
 	}
 	/* Nothing new, or nothing to trust yet (an event is on its way, or was dropped,
@@ -439,11 +457,17 @@ static int look_for_unseen_all(struct capture *c, bool all)
 static int handle_event(void *ctx, void *raw, size_t size)
 {
 	struct capture *c = ctx;
+	const struct ehttp_event_hdr *hdr = raw;
 	const struct capture_event *ev = raw;
 	const uint8_t *data = (const uint8_t *)(ev + 1);
 	struct conn *e;
 	int rc = 0;
 
+	/* Records of other objects on a shared ring, or of a newer one: not ours. */
+	if (size < sizeof(*hdr) || hdr->size > size || hdr->type < EHTTP_EV_CAPTURE_FIRST ||
+	    hdr->type > EHTTP_EV_CAPTURE_LAST)
+		return 0;
+	size = hdr->size;
 	if (size < sizeof(*ev) || ev->captured > size - sizeof(*ev))
 		return 0;
 	c->stats.events++;
@@ -457,7 +481,7 @@ static int handle_event(void *ctx, void *raw, size_t size)
 		e = conn_find(c, conn_key(ev->pid, ev->fd));
 		if (e && e->conn_id == ev->conn_id) {
 			if (e->http)
-				rc = capture_feed(e->http, &e->pos, ev, data, 0, &c->filtered);
+				rc = capture_feed(e->http, &e->pos, ev, data, 0, &c->forward);
 			conn_remove(c, e, ev->ts_ns);
 		}
 		break;
@@ -471,27 +495,27 @@ static int handle_event(void *ctx, void *raw, size_t size)
 		c->sink_err = rc;
 		return rc;
 	}
-	/* Stop reading once the count is reached: what follows would not be printed. */
+	/* Stop reading once the pipeline has enough: what follows would not be shown. */
 	return c->done ? -ECANCELED : 0;
 }
 
-/* Parsers emit here: the user-space part of the filters, the count, then the sink. */
-static int filtered_emit(struct span_sink *sink, const struct span *span)
+/* Parsers emit here; the pipeline applies the filters and the count. */
+static int forward_emit(struct span_sink *sink, const struct span *span)
 {
 	struct capture *c = sink->ctx;
 	int rc;
 
-	if (!c->sink || (c->opts.max_spans && c->stats.spans >= c->opts.max_spans) ||
-	    !span_filter_match(&c->opts.filter, span))
+	if (!c->sink)
 		return 0;
 	rc = c->sink->emit(c->sink, span);
+	if (rc == PIPELINE_ENOUGH) {
+		c->done = true;
+		return 0;
+	}
 	if (rc) {
 		c->sink_err = rc < 0 ? rc : -EIO;
 		return rc;
 	}
-	c->stats.spans++;
-	if (c->opts.max_spans && c->stats.spans >= c->opts.max_spans)
-		c->done = true;
 	return 0;
 }
 
@@ -620,8 +644,8 @@ static struct capture *capture_new(const struct capture_opts *opts)
 	c->opts = *opts;
 	TAILQ_INIT(&c->lru);
 	TAILQ_INIT(&c->in_body);
-	c->filtered.emit = filtered_emit;
-	c->filtered.ctx = c;
+	c->forward.emit = forward_emit;
+	c->forward.ctx = c;
 	c->http_opts.no_redact = opts->no_redact;
 	c->http_opts.no_header_blocks = opts->no_header_blocks;
 	c->http_opts.max_header_bytes = opts->snaplen ? opts->snaplen : CAPTURE_SNAPLEN_DEFAULT;
@@ -702,8 +726,6 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 	}
 	/* Events carry the kernel's monotonic time; one anchor maps them to wall time. */
 	span_clock_now(&c->clock);
-	if (opts->duration_s)
-		c->deadline_ns = mono_now() + opts->duration_s * 1000000000ull;
 	*out = c;
 	return 0;
 fail:
@@ -717,15 +739,14 @@ const struct span_clock *capture_clock(const struct capture *c)
 	return &c->clock;
 }
 
-static int consume(struct capture *c, struct span_sink *sink, int timeout_ms)
+static int consume(struct capture *c, struct span_sink *sink)
 {
 	int rc;
 
 	c->sink = sink;
-	rc = ring_buffer__poll(c->rb, timeout_ms);
-	/* Events are queued without waking us until a batch is waiting: take them now. */
-	if (rc >= 0 || rc == -EINTR)
-		rc = ring_buffer__consume(c->rb);
+	/* Events are queued without waking the pipeline until a batch is waiting (see
+	 * wakeup_bytes in the BPF side): take what is there whether it woke or not. */
+	rc = ring_buffer__consume(c->rb);
 	if (rc >= 0 || rc == -EINTR) {
 		int err = look_for_unseen_all(c, false);
 
@@ -785,20 +806,18 @@ static bool targets_gone(struct capture *c)
 	return true;
 }
 
-int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink)
+/* The pipeline found the ring buffer readable, or a round went by. Returns 0, 1 when
+ * the capture is complete (the pipeline has enough, or every process given with -p
+ * exited, as strace -p and perf -p end), or a negative errno (the sink's included). */
+static int capture_poll(struct capture *c, struct span_sink *sink)
 {
-	int slice = timeout_ms < 0 || timeout_ms > POLL_SLICE_MS ? POLL_SLICE_MS : timeout_ms;
 	int rc;
 
 	if (c->done)
 		return 1;
-	rc = consume(c, sink, slice);
+	rc = consume(c, sink);
 	if (rc)
 		return rc;
-	if (c->deadline_ns && mono_now() >= c->deadline_ns) {
-		c->done = true;
-		return 1;
-	}
 	if (targets_gone(c)) {
 		c->targets_gone = c->done = true;
 		return 1;
@@ -826,7 +845,9 @@ void capture_get_stats(const struct capture *c, struct capture_stats *stats)
 	free(per_cpu);
 }
 
-void capture_finish(struct capture *c, struct span_sink *sink)
+/* Detach, drain what the kernel still holds and emit the requests still waiting as
+ * partial spans to @sink (may be NULL); the statistics stay readable. */
+static void capture_finish(struct capture *c, struct span_sink *sink)
 {
 	uint64_t now;
 
@@ -856,4 +877,90 @@ void capture_close(struct capture *c, struct span_sink *sink)
 	ring_buffer__free(c->rb);
 	capture_bpf__destroy(c->skel);
 	free(c);
+}
+
+/* ---- as a pipeline source ------------------------------------------------------------ */
+
+static int source_fd(void *ctx)
+{
+	return ring_buffer__epoll_fd(((struct capture *)ctx)->rb);
+}
+
+static int source_poll(void *ctx, struct span_sink *out)
+{
+	return capture_poll(ctx, out);
+}
+
+static void source_finish(void *ctx, struct span_sink *out)
+{
+	capture_finish(ctx, out);
+}
+
+static void source_stats(void *ctx, struct pipeline_stats *st)
+{
+	struct capture_stats cs;
+
+	capture_get_stats(ctx, &cs);
+	st->events += cs.events;
+	st->conns += cs.conns;
+	st->dropped += cs.dropped;
+	st->lost += cs.lost;
+	st->targets_gone |= cs.targets_gone;
+}
+
+static void source_destroy(void *ctx)
+{
+	capture_close(ctx, NULL);
+}
+
+void capture_source(struct capture *c, struct pipeline_source *src)
+{
+	*src = (struct pipeline_source){
+		.name = "capture",
+		.ctx = c,
+		.fd = source_fd,
+		.poll = source_poll,
+		.finish = source_finish,
+		.stats = source_stats,
+		.destroy = source_destroy,
+	};
+}
+
+int capture_pipeline(struct pipeline **out, struct capture **cap, const struct capture_opts *opts)
+{
+	struct pipeline_opts po = {
+		.filter = &opts->filter,
+		.max_spans = opts->max_spans,
+		.duration_ns = opts->duration_s * 1000000000ull,
+		.catch_signals = true,
+	};
+	struct pipeline_source src;
+	int err;
+
+	*out = NULL;
+	/* Caught from before the load: Ctrl-C during it ends the run as it starts. */
+	pipeline_catch_signals();
+	err = capture_open(cap, opts);
+	if (err)
+		return err;
+	err = pipeline_new(out, &po);
+	if (!err) {
+		capture_source(*cap, &src);
+		if (opts->wrap_source && (err = opts->wrap_source(opts->wrap_arg, *cap, &src))) {
+			pipeline_free(*out);
+			*out = NULL;
+			capture_close(*cap, NULL);
+			*cap = NULL;
+			return err;
+		}
+		err = pipeline_add_source(*out, &src);
+		if (!err)
+			return 0;
+		pipeline_free(*out);
+		*out = NULL;
+	}
+	capture_close(*cap, NULL);
+	*cap = NULL;
+	p_err("out of memory");
+	return err;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Live HTTP capture from socket or syscall tracepoints: the source that attach and record share.
- * Load and attach the BPF programs, then poll: events are reassembled per connection,
- * parsed as HTTP/1.x and every completed span is handed to a sink.
+ * Load and attach the BPF programs, then run as a pipeline source: events are reassembled
+ * per connection, parsed as HTTP/1.x and every completed span is handed to the pipeline.
  */
 #ifndef EHTTP_CAPTURE_H
 #define EHTTP_CAPTURE_H
@@ -21,15 +21,23 @@ enum capture_hooks {
 	CAPTURE_HOOKS_SYSCALLS = 2, /* raw_syscalls:sys_exit */
 };
 
+struct capture;
+struct pipeline_source;
+
 struct capture_opts {
 	struct span_filter filter; /* what the kernel can apply goes to rodata, the rest here */
 	uint32_t snaplen;          /* payload bytes copied per syscall; 0 = default */
 	uint32_t ringbuf_kb;       /* ring buffer size; 0 = default */
 	bool no_redact;            /* keep Authorization/Cookie values */
 	bool no_header_blocks;     /* spans without header blocks: the sink prints none */
+	/* Parsed with the capture options, applied by the pipeline (struct pipeline_opts): */
 	uint64_t max_spans;        /* -c: stop after this many spans (0 = no limit) */
 	uint64_t duration_s;       /* --duration: stop after this long (0 = no limit) */
 	int hooks;                 /* --hooks: enum capture_hooks */
+	/* capture_pipeline(): called with the capture's source before the pipeline gets
+	 * it, to put something between them (--propagate); 0 or a negative errno. */
+	int (*wrap_source)(void *arg, struct capture *cap, struct pipeline_source *src);
+	void *wrap_arg;
 };
 
 /* Options text shared by attach and record help screens (filters included). */
@@ -46,7 +54,6 @@ struct capture_opts {
 	"  --no-redact          keep Authorization, Cookie and Set-Cookie values\n"
 
 struct capture_stats {
-	uint64_t spans;    /* spans handed to the sink */
 	uint64_t events;   /* events read from the ring buffer */
 	uint64_t conns;    /* connections tracked */
 	uint64_t dropped;  /* events the kernel could not queue (ring buffer full) */
@@ -55,6 +62,7 @@ struct capture_stats {
 };
 
 struct capture;
+struct pipeline_source;
 
 void capture_opts_init(struct capture_opts *opts);
 /* Consume one capture option at argv[0]: returns arguments taken, 0 if not ours, -1 on error. */
@@ -65,12 +73,12 @@ int capture_open(struct capture **out, const struct capture_opts *opts);
 /* The clock anchor spans' wall-clock times come from. */
 const struct span_clock *capture_clock(const struct capture *c);
 /*
- * Wait up to @timeout_ms for events and hand completed spans to @sink. Returns 0, or
- * 1 when the capture is complete (count or duration reached, or every process given
- * with -p exited, as strace -p and perf -p end), or a negative errno (including the
- * sink's error).
+ * The pipeline source reading @c: it waits on the ring buffer, is complete when the
+ * pipeline has enough or every process given with -p exited (as strace -p and perf -p
+ * end), drains the kernel and emits the requests still waiting as partial spans when
+ * the run ends, and frees @c when the pipeline is freed.
  */
-int capture_poll(struct capture *c, int timeout_ms, struct span_sink *sink);
+void capture_source(struct capture *c, struct pipeline_source *src);
 void capture_get_stats(const struct capture *c, struct capture_stats *stats);
 /* What the capture hooked: CAPTURE_HOOKS_SOCKETS or CAPTURE_HOOKS_SYSCALLS. */
 int capture_hooks(const struct capture *c);
@@ -88,12 +96,14 @@ int capture_hooks_auto(char *why, size_t len);
 int capture_try(const struct capture_opts *opts, int *hooks, char *why, size_t why_len,
 		char *error, size_t error_len);
 const char *capture_hooks_name(int hooks);
-/* Drain what the kernel still holds, emit requests still waiting as partial spans to
- * @sink (may be NULL), detach and free. */
+/* For a capture never given to a pipeline: detach, drain what the kernel still holds,
+ * emit the requests still waiting as partial spans to @sink (may be NULL), and free. */
 void capture_close(struct capture *c, struct span_sink *sink);
-/* The first half of capture_close for callers that report statistics: detach, drain
- * and emit the partial spans to @sink, keeping the statistics readable. capture_close
- * afterwards only frees. */
-void capture_finish(struct capture *c, struct span_sink *sink);
+
+struct pipeline;
+/* What attach and record share: open a capture (@cap, owned by the pipeline from
+ * then on) and a pipeline reading it with the filters, count and duration of @opts,
+ * ended by SIGINT/SIGTERM. Reports its own errors. Returns 0 or a negative errno. */
+int capture_pipeline(struct pipeline **out, struct capture **cap, const struct capture_opts *opts);
 
 #endif

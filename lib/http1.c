@@ -3,17 +3,19 @@
 #include <strings.h>
 
 #include "http1.h"
+#include "http1_tokens.h"
 #include "hex.h"
 
-/* The methods a connection's first message may start with. Kept short and fixed so the
- * kernel side can mirror it with bounded loops. */
-static const struct {
-	const char *token; /* method and the space after it */
+struct start_token {
 	uint8_t len;
-} start_methods[] = {
-	{ "GET ", 4 },	   { "HEAD ", 5 },    { "POST ", 5 },	 { "PUT ", 4 },	  { "DELETE ", 7 },
-	{ "CONNECT ", 8 }, { "OPTIONS ", 8 }, { "TRACE ", 6 }, { "PATCH ", 6 },
+	char token[HTTP1_TOKEN_MAX];
 };
+
+#define START_TOKEN(n, a, b, c, d, e, f, g, h) { n, { a, b, c, d, e, f, g, h } },
+/* The methods a connection's first message may start with, each with its space: the
+ * list the kernel side classifies with, kept short and fixed for its bounded loops. */
+static const struct start_token start_methods[] = { HTTP1_METHOD_TOKENS(START_TOKEN) };
+static const struct start_token start_status[] = { HTTP1_RESPONSE_TOKENS(START_TOKEN) };
 
 enum http1_verdict http1_request_start(const uint8_t *data, size_t len)
 {
@@ -37,8 +39,8 @@ enum http1_verdict http1_request_start(const uint8_t *data, size_t len)
 
 enum http1_verdict http1_response_start(const uint8_t *data, size_t len)
 {
-	static const char prefix[] = "HTTP/1.";
-	size_t n = sizeof(prefix) - 1;
+	const char *prefix = start_status[0].token;
+	size_t n = start_status[0].len;
 
 	if (len >= n)
 		return memcmp(data, prefix, n) ? HTTP1_NO : HTTP1_YES;

@@ -15,7 +15,7 @@
 /* Longest method token accepted in a request line (WebDAV's longest is 16). */
 #define HTTP1_METHOD_MAX 20
 /* Bytes needed to decide whether a message start is HTTP/1.x: "OPTIONS " and "CONNECT "
- * are the longest prefixes looked at. */
+ * are the longest prefixes looked at (bpf/http1_tokens.h lists them). */
 #define HTTP1_START_PREFIX_MAX 8
 
 enum http1_verdict {

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * One TCP connection's HTTP/1.x exchange, seen from one process: the bytes it sent and
+ * One TCP connection's HTTP exchange, seen from one process: the bytes it sent and
  * received, in order, become spans. The source (syscall capture today, other sources
- * later) owns the connection table and calls this per syscall; this file owns
- * reassembly, classification (HTTP or not), HTTP/1.0/1.1 parsing, request/response
- * pairing (keep-alive, pipelining, 1xx) and span building.
+ * later) owns the connection table and calls this per syscall. The connection's first
+ * bytes choose its protocol (lib/proto/proto.h), which owns the rest: reassembly,
+ * parsing, request/response pairing and span building; HTTP/1.x (lib/proto/http1.c)
+ * also finds message boundaries in connections picked up mid-stream.
  *
- * Pure: no BPF, no I/O. Unit tests and the fuzz harness drive it with bytes.
+ * Pure: no BPF, no I/O. Unit tests and the fuzz harnesses drive it with bytes.
  */
 #ifndef EHTTP_HTTPCONN_H
 #define EHTTP_HTTPCONN_H

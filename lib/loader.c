@@ -11,24 +11,6 @@
 #include "cli.h"
 #include "loader.h"
 
-volatile sig_atomic_t loader_stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	loader_stop = 1;
-}
-
-void loader_catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* Like bpftool -d: everything libbpf says, debug level included, or nothing. */

@@ -15,10 +15,6 @@
 
 #include "kernel.h"
 
-/* Set by SIGINT/SIGTERM once loader_catch_signals() ran; poll loops end on it. */
-extern volatile sig_atomic_t loader_stop;
-void loader_catch_signals(void);
-
 /* Route libbpf's log to stderr with -d, silence it otherwise (errors are ours to say). */
 void loader_setup_libbpf(void);
 

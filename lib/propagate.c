@@ -27,6 +27,7 @@
 #include "propagate.h"
 #include "propagate_match.h"
 #include "propagate.skel.h"
+#include "pipeline.h"
 
 /* The two enums name the same outcomes. */
 #define SAME(a, b) ((int)(a) == (int)(b))
@@ -57,9 +58,7 @@ struct propagate {
 	struct propagate_match *match;
 	uint64_t released; /* sockets handed back to TCP */
 
-	/* the sink */
-	struct span_sink *next;
-	const struct span_clock *clock;
+	const struct span_clock *clock; /* the capture's: spans' times back to the kernel's */
 
 	uint32_t seen[4096]; /* processes looked at for Go */
 	size_t nseen;
@@ -205,41 +204,105 @@ static void drain(struct propagate *p)
 		ring_buffer__consume(p->rb);
 }
 
-void propagate_poll(struct propagate *p)
-{
-	drain(p);
-}
+/* The capture's source with the matching between it and the pipeline. */
+struct wrapped {
+	struct pipeline_source inner;
+	struct propagate *p;
+	struct span_sink sink; /* what the capture emits into */
+	struct span_sink *out; /* the pipeline's, during a call */
+};
 
-static int propagate_emit(struct span_sink *sink, const struct span *span)
+static int wrapped_emit(struct span_sink *sink, const struct span *span)
 {
-	struct propagate *p = sink->ctx;
+	struct wrapped *w = sink->ctx;
+	struct propagate *p = w->p;
 	struct span s = *span;
 
 	drain(p);
 	propagate_match_span(p->match, &s, s.start_ns - p->clock->real_ns + p->clock->mono_ns);
-	return p->next->emit(p->next, &s);
+	return w->out->emit(w->out, &s);
 }
 
-void propagate_sink_init(struct span_sink *sink, struct propagate *p, struct span_sink *next,
-			 const struct span_clock *clock)
+static int wrapped_fd(void *ctx)
 {
-	p->next = next;
-	p->clock = clock;
-	sink->emit = propagate_emit;
-	sink->ctx = p;
+	struct wrapped *w = ctx;
+
+	return w->inner.fd ? w->inner.fd(w->inner.ctx) : -1;
 }
 
-struct span_sink *propagate_wrap(struct propagate *p, const struct capture *cap,
-				 struct span_sink *next, struct span_sink *storage)
+static int wrapped_poll(void *ctx, struct span_sink *out)
 {
-	if (!p)
-		return next;
+	struct wrapped *w = ctx;
+
+	w->out = out;
+	/* Each round: records of spans filtered out must not fill the ring buffer. */
+	drain(w->p);
+	return w->inner.poll(w->inner.ctx, &w->sink);
+}
+
+static void wrapped_finish(void *ctx, struct span_sink *out)
+{
+	struct wrapped *w = ctx;
+
+	w->out = out;
+	if (w->inner.finish)
+		w->inner.finish(w->inner.ctx, out ? &w->sink : NULL);
+}
+
+static void wrapped_stats(void *ctx, struct pipeline_stats *st)
+{
+	struct wrapped *w = ctx;
+
+	if (w->inner.stats)
+		w->inner.stats(w->inner.ctx, st);
+}
+
+static void wrapped_destroy(void *ctx)
+{
+	struct wrapped *w = ctx;
+
+	if (w->inner.destroy)
+		w->inner.destroy(w->inner.ctx);
+	free(w);
+}
+
+static int wrap_source(void *arg, struct capture *cap, struct pipeline_source *src)
+{
+	struct propagate *p = arg;
+	struct wrapped *w;
+
 	if (capture_hooks(cap) != CAPTURE_HOOKS_SOCKETS) {
 		p_err("--propagate needs the socket hooks (Linux >= 6.3; --hooks sockets)");
-		return NULL;
+		return -ENOTSUP;
 	}
-	propagate_sink_init(storage, p, next, capture_clock(cap));
-	return storage;
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		p_err("out of memory");
+		return -ENOMEM;
+	}
+	p->clock = capture_clock(cap);
+	w->inner = *src;
+	w->p = p;
+	w->sink.emit = wrapped_emit;
+	w->sink.ctx = w;
+	*src = (struct pipeline_source){
+		.name = src->name,
+		.ctx = w,
+		.fd = wrapped_fd,
+		.poll = wrapped_poll,
+		.finish = wrapped_finish,
+		.stats = wrapped_stats,
+		.destroy = wrapped_destroy,
+	};
+	return 0;
+}
+
+void propagate_capture_opts(struct propagate *p, struct capture_opts *opts)
+{
+	if (!p)
+		return;
+	opts->wrap_source = wrap_source;
+	opts->wrap_arg = p;
 }
 
 void propagate_finish(struct propagate *p)

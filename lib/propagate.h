@@ -65,28 +65,16 @@ void propagate_probe(struct probe_result *res);
 /* Load and attach; reports its own errors. Returns 0 or a negative errno. */
 int propagate_open(struct propagate **out, const struct propagate_opts *opts,
 		   const struct span_filter *filter);
+struct capture_opts;
 /*
- * A sink that gives each span passing through the ids and propagation outcome the
- * kernel recorded for its request, then hands it to @next. @clock is the capture's
- * (spans' times back to the kernel's clock).
+ * Make capture_pipeline() put @p between the capture's source and the pipeline (in
+ * @opts): each span passing through gets the ids and propagation outcome the kernel
+ * recorded for its request. The capture must use the socket hooks (its connection ids
+ * are then socket cookies); it says so and fails otherwise. Nothing with @p NULL.
  */
-void propagate_sink_init(struct span_sink *sink, struct propagate *p, struct span_sink *next,
-			 const struct span_clock *clock);
-struct capture;
-/*
- * For attach and record, after capture_open(): check that the capture can carry the
- * kernel's records (socket hooks: connection ids are socket cookies) and put the sink
- * in front of @next, in @storage. Returns the sink to poll with, or NULL after
- * reporting why not. With @p NULL, @next itself.
- */
-struct span_sink *propagate_wrap(struct propagate *p, const struct capture *cap,
-				 struct span_sink *next, struct span_sink *storage);
+void propagate_capture_opts(struct propagate *p, struct capture_opts *opts);
 /* Print the summary line to stderr and close (nothing with @p NULL). */
 void propagate_finish(struct propagate *p);
-
-/* Take the kernel's records waiting (the sink does too): call once per poll round, so
- * that records of spans filtered out do not fill the ring buffer. */
-void propagate_poll(struct propagate *p);
 void propagate_get_stats(struct propagate *p, struct propagate_stats *st);
 /* "12 injected, 1 existing, 2 skipped (pipelined 2)": the summary's line. */
 void propagate_format_stats(const struct propagate_stats *st, char *buf, size_t len);

@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "output.h"
+#include "pipeline.h"
 #include "recorder.h"
 
 struct recorder {
@@ -200,16 +203,126 @@ int recorder_close(struct recorder *r)
 	return err;
 }
 
-static int sink_emit(struct span_sink *sink, const struct span *span)
+/* ---- as pipeline sinks ----------------------------------------------------------------- */
+
+static int sink_emit(void *ctx, const struct span *span)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return recorder_write(sink->ctx, span, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+	return recorder_write(ctx, span, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
 }
 
-void recorder_sink_init(struct span_sink *sink, struct recorder *r)
+static int sink_tick(void *ctx, uint64_t now_ns)
 {
-	sink->emit = sink_emit;
-	sink->ctx = r;
+	return recorder_tick(ctx, now_ns);
+}
+
+static int sink_close(void *ctx)
+{
+	return recorder_close(ctx);
+}
+
+static void sink_stats(void *ctx, struct pipeline_stats *st)
+{
+	struct recorder_stats rs;
+
+	recorder_get_stats(ctx, &rs);
+	st->written_spans += rs.spans;
+	st->written_bytes += rs.bytes;
+	st->files += rs.files;
+}
+
+void recorder_sink(struct pipeline_sink *sink, struct recorder *r)
+{
+	*sink = (struct pipeline_sink){
+		.name = "spanfile",
+		.ctx = r,
+		.emit = sink_emit,
+		.tick = sink_tick,
+		.close = sink_close,
+		.stats = sink_stats,
+	};
+}
+
+static void format_size(uint64_t n, char *buf, size_t len)
+{
+	if (n < 10000)
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else if (n < 10000000)
+		snprintf(buf, len, "%.1f kB", n / 1e3);
+	else
+		snprintf(buf, len, "%.1f MB", n / 1e6);
+}
+
+/* The rate is over the last interval, so it shows the traffic now, not the average. */
+static int status_tick(void *ctx, uint64_t now_ns)
+{
+	struct recorder_status *s = ctx;
+	struct pipeline_stats st;
+	double secs = (now_ns - s->last_ns) / 1e9;
+	char size[32];
+
+	if (now_ns - s->last_ns < 1000000000ull)
+		return 0;
+	pipeline_get_stats(s->p, &st);
+	format_size(st.written_bytes, size, sizeof(size));
+	fprintf(stderr, "\r\033[K%llu spans (%.0f/s), %s written to %s, %llu dropped",
+		(unsigned long long)st.written_spans,
+		secs > 0 ? (st.written_spans - s->last_spans) / secs : 0.0, size, recorder_path(s->r),
+		(unsigned long long)st.dropped);
+	fflush(stderr);
+	s->last_ns = now_ns;
+	s->last_spans = st.written_spans;
+	return 0;
+}
+
+static int status_close(void *ctx)
+{
+	fprintf(stderr, "\r\033[K");
+	return 0;
+}
+
+void recorder_status_sink(struct pipeline_sink *sink, struct recorder_status *status,
+			  struct pipeline *p, const struct recorder *r, uint64_t now_ns)
+{
+	*status = (struct recorder_status){ .p = p, .r = r, .last_ns = now_ns };
+	*sink = (struct pipeline_sink){
+		.name = "status",
+		.ctx = status,
+		.tick = status_tick,
+		.close = status_close,
+	};
+}
+
+/* ---- metadata ---------------------------------------------------------------------------- */
+
+static void describe_targets(const struct span_filter *f, char *buf, size_t len)
+{
+	size_t o = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < f->npids && o < len; i++)
+		o += snprintf(buf + o, len - o, "%spid %u", o ? ", " : "", f->pids[i]);
+	if (f->comm[0] && o < len)
+		o += snprintf(buf + o, len - o, "%scomm %s", o ? ", " : "", f->comm);
+	if (f->port && o < len)
+		o += snprintf(buf + o, len - o, "%sport %u", o ? ", " : "", f->port);
+	if (!buf[0])
+		snprintf(buf, len, "all processes");
+}
+
+void recorder_meta_init(struct recorder_meta *m, const struct span_filter *f, const char *filters,
+			const struct span_clock *clock)
+{
+	struct utsname uts;
+
+	memset(m, 0, sizeof(*m));
+	gethostname(m->hostname, sizeof(m->hostname) - 1);
+	if (!uname(&uts))
+		snprintf(m->kernel, sizeof(m->kernel), "%s", uts.release);
+	describe_targets(f, m->targets, sizeof(m->targets));
+	m->meta = (struct spanfile_meta){ .hostname = m->hostname, .kernel = m->kernel,
+					  .version = EHTTP_VERSION, .targets = m->targets,
+					  .filters = filters, .clock = *clock };
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "span_filter.h"
 #include "spanfile.h"
 
 struct recorder_opts {
@@ -38,7 +39,7 @@ bool recorder_opts_valid(const struct recorder_opts *opts);
 int recorder_open(struct recorder **out, const struct recorder_opts *opts, uint64_t now_ns);
 /* Write one span, opening the next file first when a limit was reached. */
 int recorder_write(struct recorder *r, const struct span *span, uint64_t now_ns);
-/* Time-based rotation and hand buffered records to the kernel (call every poll). */
+/* Time-based rotation and hand buffered records to the kernel (the sink's tick). */
 int recorder_tick(struct recorder *r, uint64_t now_ns);
 const char *recorder_path(const struct recorder *r); /* the file being written */
 /* A write failed (and was reported, unless it was a closed pipe). */
@@ -50,7 +51,30 @@ int recorder_close(struct recorder *r);
 void recorder_file_name(const struct recorder_opts *opts, uint64_t index, time_t when, char *buf,
 			size_t len);
 
-/* A sink writing to @r (the clock read per span is CLOCK_MONOTONIC). */
-void recorder_sink_init(struct span_sink *sink, struct recorder *r);
+/* The metadata a recording's files carry: this host, this ehttp, what was captured
+ * (@filters: the capture options as given), and the capture's clock anchor. */
+struct recorder_meta {
+	char hostname[256], kernel[65], targets[512];
+	struct spanfile_meta meta;
+};
+void recorder_meta_init(struct recorder_meta *m, const struct span_filter *f, const char *filters,
+			const struct span_clock *clock);
+
+struct pipeline;
+struct pipeline_sink;
+/* @r as a pipeline sink (the clock read per span is CLOCK_MONOTONIC): tick rotates by
+ * time and hands buffered records to the kernel; close closes @r. */
+void recorder_sink(struct pipeline_sink *sink, struct recorder *r);
+
+/* A status line on stderr, redrawn once a second, of @p's counters: spans written
+ * and their rate over the last second, bytes, @r's file, events dropped. Erased at
+ * close. For a terminal; add it after @r's sink. */
+struct recorder_status {
+	struct pipeline *p;
+	const struct recorder *r;
+	uint64_t last_ns, last_spans;
+};
+void recorder_status_sink(struct pipeline_sink *sink, struct recorder_status *status,
+			  struct pipeline *p, const struct recorder *r, uint64_t now_ns);
 
 #endif

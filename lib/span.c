@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "output.h"
+#include "pipeline.h"
 #include "span.h"
 
 void span_clock_now(struct span_clock *clock)
@@ -156,6 +157,20 @@ void span_new_id(uint8_t id[SPAN_SPAN_ID_LEN])
 		z ^= z >> 31;
 	} while (z == 0);
 	memcpy(id, &z, SPAN_SPAN_ID_LEN);
+}
+
+void span_new_trace_id(uint8_t id[SPAN_TRACE_ID_LEN])
+{
+	span_new_id(id);
+	span_new_id(id + SPAN_SPAN_ID_LEN);
+}
+
+bool span_trace_id_set(const uint8_t id[SPAN_TRACE_ID_LEN])
+{
+	for (int i = 0; i < SPAN_TRACE_ID_LEN; i++)
+		if (id[i])
+			return true;
+	return false;
 }
 
 static int hexval(char c)
@@ -462,14 +477,6 @@ static void json_put_cplain(struct jout *o, const char *key, size_t key_len, con
 #define JSON_CSTR(o, key, text) json_put_cstr(o, "" key, sizeof(key) - 1, text)
 #define JSON_PLAIN(o, key, text, len) json_put_cplain(o, "" key, sizeof(key) - 1, text, len)
 
-static bool trace_known(const struct span *s)
-{
-	for (size_t i = 0; i < SPAN_TRACE_ID_LEN; i++)
-		if (s->trace_id[i])
-			return true;
-	return false;
-}
-
 void span_write_json(FILE *f, const struct span *s, bool with_headers)
 {
 	static const struct {
@@ -514,8 +521,7 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 	JSON_PLAIN(&o, ",\"source\":", name, strlen(name));
 	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, hexid);
 	JSON_PLAIN(&o, ",\"span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
-	/* A trace id without a parent: this span is a trace's root (propagation minted it). */
-	if (s->has_parent || trace_known(s)) {
+	if (span_trace_id_set(s->trace_id)) {
 		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, hexid);
 		JSON_PLAIN(&o, ",\"trace_id\":", hexid, 2 * SPAN_TRACE_ID_LEN);
 	}
@@ -609,9 +615,9 @@ char *span_format_text(const struct span *s, char *buf, size_t len)
 	return buf;
 }
 
-static int printer_emit(struct span_sink *sink, const struct span *s)
+static int printer_emit(void *ctx, const struct span *s)
 {
-	struct span_printer *p = sink->ctx;
+	struct span_printer *p = ctx;
 	char line[8192];
 
 	if (json_output && pretty_output) {
@@ -632,8 +638,18 @@ static int printer_emit(struct span_sink *sink, const struct span *s)
 	return 0;
 }
 
-void span_printer_init(struct span_sink *sink, struct span_printer *printer)
+static int printer_flush(void *ctx)
 {
-	sink->emit = printer_emit;
-	sink->ctx = printer;
+	return fflush(stdout) ? (errno ? -errno : -EIO) : 0;
+}
+
+void span_printer_sink(struct pipeline_sink *sink, struct span_printer *printer)
+{
+	*sink = (struct pipeline_sink){
+		.name = "printer",
+		.ctx = printer,
+		.emit = printer_emit,
+		.flush = printer->flush_rounds ? printer_flush : NULL,
+		.close = printer_flush,
+	};
 }

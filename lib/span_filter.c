@@ -109,3 +109,8 @@ bool span_filter_match(const struct span_filter *f, const struct span *s)
 		return false;
 	return true;
 }
+
+bool span_filter_has_targets(const struct span_filter *f)
+{
+	return f->npids || f->comm[0] || f->port;
+}

@@ -46,5 +46,7 @@ int span_filter_parse(struct span_filter *f, int argc, char **argv);
 bool span_filter_parse_status(const char *text, uint16_t *min, uint16_t *max);
 
 bool span_filter_match(const struct span_filter *f, const struct span *s);
+/* Does @f limit which processes or connections are followed (-p, --comm, --port)? */
+bool span_filter_has_targets(const struct span_filter *f);
 
 #endif

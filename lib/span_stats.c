@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pipeline.h"
 #include "span_stats.h"
 
 #define SLOTS (SPAN_STATS_MAX_ROUTES * 2)
@@ -350,14 +351,13 @@ void span_stats_print(const struct span_stats *st, FILE *f)
 	print_row(f, &st->total, w);
 }
 
-static int stats_emit(struct span_sink *sink, const struct span *s)
+static int stats_emit(void *ctx, const struct span *s)
 {
-	span_stats_add(sink->ctx, s);
+	span_stats_add(ctx, s);
 	return 0;
 }
 
-void span_stats_sink_init(struct span_sink *sink, struct span_stats *st)
+void span_stats_sink(struct pipeline_sink *sink, struct span_stats *st)
 {
-	sink->emit = stats_emit;
-	sink->ctx = st;
+	*sink = (struct pipeline_sink){ .name = "stats", .ctx = st, .emit = stats_emit };
 }

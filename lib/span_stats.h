@@ -65,7 +65,8 @@ struct span_route_stats **span_stats_sorted(const struct span_stats *st, size_t 
 json_t *span_stats_json(const struct span_stats *st);
 void span_stats_print(const struct span_stats *st, FILE *f);
 
-/* A sink feeding @st. */
-void span_stats_sink_init(struct span_sink *sink, struct span_stats *st);
+/* A pipeline sink feeding @st (lib/pipeline.h); the caller prints and frees @st. */
+struct pipeline_sink;
+void span_stats_sink(struct pipeline_sink *sink, struct span_stats *st);
 
 #endif

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "output.h"
+#include "process.h"
 #include "spanfile.h"
 #include "hex.h"
 
@@ -171,52 +172,19 @@ size_t spanfile_unescape(const char *in, size_t len, char *out, size_t cap)
 
 /* ---- process metadata -------------------------------------------------------------------- */
 
-static ssize_t read_small_file(const char *path, char *buf, size_t cap)
-{
-	ssize_t n, total = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	while ((size_t)total < cap && (n = read(fd, buf + total, cap - total)) > 0)
-		total += n;
-	close(fd);
-	return total;
-}
-
 bool spanfile_proc_from_procfs(uint32_t pid, const char *comm, struct spanfile_process *proc)
 {
-	char path[64];
-	ssize_t n;
+	const struct process_info *p = process_lookup(pid, comm);
 
 	memset(proc, 0, sizeof(*proc));
 	proc->pid = pid;
-	snprintf(proc->comm, sizeof(proc->comm), "%s", comm ? comm : "");
-
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	n = read_small_file(path, proc->comm, sizeof(proc->comm) - 1);
-	if (n > 0) {
-		proc->comm[n] = '\0';
-		proc->comm[strcspn(proc->comm, "\n")] = '\0';
-	} else {
-		/* The process is gone (short-lived clients often are): keep what the span says. */
-		snprintf(proc->comm, sizeof(proc->comm), "%s", comm ? comm : "");
-		return comm && *comm;
-	}
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, proc->exe, sizeof(proc->exe) - 1);
-	proc->exe[n > 0 ? n : 0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
-	n = read_small_file(path, proc->cmdline, sizeof(proc->cmdline));
-	proc->cmdline_len = n > 0 ? (size_t)n : 0;
-	while (proc->cmdline_len && proc->cmdline[proc->cmdline_len - 1] == '\0')
-		proc->cmdline_len--;
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	n = read_small_file(path, proc->cgroup, sizeof(proc->cgroup) - 1);
-	proc->cgroup[n > 0 ? n : 0] = '\0';
-	n = strlen(proc->cgroup);
-	while (n && proc->cgroup[n - 1] == '\n')
-		proc->cgroup[--n] = '\0';
+	if (!p)
+		return false;
+	memcpy(proc->comm, p->comm, sizeof(proc->comm));
+	memcpy(proc->exe, p->exe, sizeof(proc->exe));
+	memcpy(proc->cmdline, p->cmdline, sizeof(proc->cmdline));
+	proc->cmdline_len = p->cmdline_len;
+	memcpy(proc->cgroup, p->cgroup, sizeof(proc->cgroup));
 	return true;
 }
 

@@ -50,7 +50,7 @@ struct spanfile_writer;
 
 /* Fills @proc for @pid (comm from the span as fallback); false when nothing is known. */
 typedef bool (*spanfile_proc_lookup)(uint32_t pid, const char *comm, struct spanfile_process *proc);
-/* The default lookup: /proc/PID/{comm,exe,cmdline,cgroup}. */
+/* The default lookup: what lib/process.h knows of @pid (read from /proc once). */
 bool spanfile_proc_from_procfs(uint32_t pid, const char *comm, struct spanfile_process *proc);
 
 /*

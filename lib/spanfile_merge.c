@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "output.h"
+#include "pipeline.h"
 #include "spanfile_merge.h"
+
+/* Spans handed on per poll: the pipeline's rounds (flush, tick) come in between. */
+#define SOURCE_BATCH 256
 
 struct merge_input {
 	struct spanfile_reader *r;
@@ -96,6 +100,81 @@ void spanfile_merge_stats(const struct spanfile_merge *m, struct spanfile_read_s
 		st->damaged_bytes += one.damaged_bytes;
 		st->truncated_bytes += one.truncated_bytes;
 	}
+}
+
+struct merge_source {
+	struct spanfile_merge *m;
+	struct spanfile_source_opts opts;
+	struct span span;
+	struct spanfile_process proc;
+};
+
+static int source_poll(void *ctx, struct span_sink *out)
+{
+	struct merge_source *s = ctx;
+	int i, rc;
+
+	for (i = 0; i < SOURCE_BATCH; i++) {
+		switch (spanfile_merge_next(s->m, &s->span, &s->proc)) {
+		case SPANFILE_ERROR:
+			return -EIO;
+		case SPANFILE_END:
+			return 1;
+		case SPANFILE_PROCESS:
+			if (s->opts.process && s->opts.process(s->opts.arg, &s->proc))
+				return -EPIPE;
+			break;
+		case SPANFILE_SPAN:
+			if (s->opts.process)
+				break;
+			rc = out->emit(out, &s->span);
+			if (rc)
+				return rc < 0 ? rc : 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void source_stats(void *ctx, struct pipeline_stats *st)
+{
+	struct merge_source *s = ctx;
+	struct spanfile_read_stats rst;
+
+	spanfile_merge_stats(s->m, &rst);
+	st->read_spans += rst.spans;
+	st->damaged_regions += rst.damaged_regions;
+	st->damaged_bytes += rst.damaged_bytes;
+	st->skipped_records += rst.skipped_records;
+	st->truncated_bytes += rst.truncated_bytes;
+}
+
+static void source_destroy(void *ctx)
+{
+	struct merge_source *s = ctx;
+
+	spanfile_merge_close(s->m);
+	free(s);
+}
+
+int spanfile_source(struct spanfile_merge *m, const struct spanfile_source_opts *opts,
+		    struct pipeline_source *src)
+{
+	struct merge_source *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->m = m;
+	if (opts)
+		s->opts = *opts;
+	*src = (struct pipeline_source){
+		.name = "spanfile",
+		.ctx = s,
+		.poll = source_poll,
+		.stats = source_stats,
+		.destroy = source_destroy,
+	};
+	return 0;
 }
 
 void spanfile_merge_close(struct spanfile_merge *m)

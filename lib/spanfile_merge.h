@@ -21,4 +21,20 @@ enum spanfile_item spanfile_merge_next(struct spanfile_merge *m, struct span *sp
 void spanfile_merge_stats(const struct spanfile_merge *m, struct spanfile_read_stats *st);
 void spanfile_merge_close(struct spanfile_merge *m);
 
+/* What a span file source hands on: its spans, or with @process set, only the process
+ * records, to @process (non-zero from it ends the reading as a closed output does). */
+struct spanfile_source_opts {
+	int (*process)(void *arg, const struct spanfile_process *proc);
+	void *arg;
+};
+
+struct pipeline_source;
+/*
+ * The pipeline source reading @m, which the pipeline closes when freed. Complete at
+ * the end of the input; a file that is not a span file, or an I/O error, is the
+ * source's error (-EIO, reported by the reader).
+ */
+int spanfile_source(struct spanfile_merge *m, const struct spanfile_source_opts *opts,
+		    struct pipeline_source *src);
+
 #endif

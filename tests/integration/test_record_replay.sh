@@ -29,8 +29,13 @@ sort -o "$TMP/truth" "$TMP/truth"
 diff "$TMP/truth" "$TMP/seen" || fail "replayed spans differ from what curl saw"
 echo "ok: replayed spans match curl's view (method, target, status, bytes)"
 # attach's view of the same exchanges: every field but the ones each capture makes up
-# (span ids, connection ids) and the times, which come from two separate probes
-norm='del(.span_id, .conn_id, .start_ns, .end_ns, .duration_ns) | tojson'
+# (span ids, trace ids of requests without a traceparent, connection ids) and the
+# times, which come from two separate probes
+for f in "$TMP/attach.out" "$TMP/replay.json"; do
+	expect_eq "every span of $(basename "$f") has a trace id" 0 \
+		"$(jq -r '.trace_id // "none"' "$f" | grep -cvE '^[0-9a-f]{32}$')"
+done
+norm='del(.span_id, .trace_id, .conn_id, .start_ns, .end_ns, .duration_ns) | tojson'
 jq -c "$norm" "$TMP/attach.out" | sort >"$TMP/attach.norm"
 jq -c "$norm" "$TMP/replay.json" | sort >"$TMP/replay.norm"
 diff "$TMP/attach.norm" "$TMP/replay.norm" || fail "replay -j differs from attach -j"

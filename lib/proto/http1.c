@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
+ * HTTP/1.0 and 1.1 behind the protocol interface (proto/proto.h).
+ *
  * Each direction of a connection is a byte stream parsed by one state machine: message
  * start, head lines, then the body as its framing says (Content-Length, chunked, until
  * close). The role maps directions to request and response streams. Requests are queued
@@ -22,7 +24,7 @@
 #include <string.h>
 
 #include "http1.h"
-#include "httpconn.h"
+#include "proto/proto.h"
 
 #define MAX_PENDING 32	     /* requests queued per connection (pipelining depth) */
 #define INLINE_PENDING 2     /* most connections have one request in flight */
@@ -60,7 +62,9 @@ struct req {
 	uint32_t tid, flags;
 	uint8_t major, minor;
 	bool is_head, is_connect, has_parent;
-	uint8_t trace_id[SPAN_TRACE_ID_LEN], parent_id[SPAN_SPAN_ID_LEN];
+	/* Minted at the start line, before the response: children and propagation need
+	 * them first. An incoming traceparent replaces the trace id. */
+	uint8_t trace_id[SPAN_TRACE_ID_LEN], parent_id[SPAN_SPAN_ID_LEN], span_id[SPAN_SPAN_ID_LEN];
 	char method[HTTP1_METHOD_MAX + 1];
 	struct sbuf target, host, hdrs;
 };
@@ -99,7 +103,7 @@ struct stream {
 	uint64_t sync_scanned;
 };
 
-struct httpconn {
+struct http1conn {
 	struct httpconn_info info;
 	struct httpconn_opts opts;
 	uint8_t state; /* enum httpconn_state */
@@ -124,7 +128,7 @@ struct httpconn {
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static uint64_t wall(const struct httpconn *c, uint64_t ts)
+static uint64_t wall(const struct http1conn *c, uint64_t ts)
 {
 	return c->opts.clock ? span_clock_wall(c->opts.clock, ts) : ts;
 }
@@ -212,19 +216,19 @@ static const char *sbuf_str(const struct sbuf *b)
 	return b->p ? b->p : "";
 }
 
-static struct stream *resp_stream(struct httpconn *c)
+static struct stream *resp_stream(struct http1conn *c)
 {
 	return c->s[HTTPCONN_INGRESS].kind == K_RESP ? &c->s[HTTPCONN_INGRESS] : &c->s[HTTPCONN_EGRESS];
 }
 
-static struct req *req_by_seq(struct httpconn *c, uint64_t seq)
+static struct req *req_by_seq(struct http1conn *c, uint64_t seq)
 {
 	if (seq == NO_REQ || seq < c->q_head || seq >= c->q_head + c->q_count)
 		return NULL;
 	return &c->q[seq % c->q_cap];
 }
 
-static void set_kinds(struct httpconn *c, enum httpconn_dir dir, enum kind kind)
+static void set_kinds(struct http1conn *c, enum httpconn_dir dir, enum kind kind)
 {
 	enum httpconn_dir other = dir == HTTPCONN_INGRESS ? HTTPCONN_EGRESS : HTTPCONN_INGRESS;
 
@@ -248,7 +252,7 @@ static enum http1_verdict start_verdict(const struct stream *s, const uint8_t *d
 	return a == HTTP1_MAYBE || b == HTTP1_MAYBE ? HTTP1_MAYBE : HTTP1_NO;
 }
 
-static void dead(struct httpconn *c)
+static void dead(struct http1conn *c)
 {
 	c->state = HTTPCONN_NOT_HTTP;
 	c->s[0].state = c->s[1].state = P_DEAD;
@@ -256,7 +260,7 @@ static void dead(struct httpconn *c)
 
 /* ---- spans ---------------------------------------------------------------------------- */
 
-static void emit(struct httpconn *c, const struct req *r, const struct resp *p, uint32_t flags,
+static void emit(struct http1conn *c, const struct req *r, const struct resp *p, uint32_t flags,
 		 struct span_sink *sink)
 {
 	struct span s;
@@ -288,7 +292,7 @@ static void emit(struct httpconn *c, const struct req *r, const struct resp *p, 
 	s.has_parent = r->has_parent;
 	memcpy(s.trace_id, r->trace_id, sizeof(s.trace_id));
 	memcpy(s.parent_span_id, r->parent_id, sizeof(s.parent_span_id));
-	span_new_id(s.span_id);
+	memcpy(s.span_id, r->span_id, sizeof(s.span_id));
 	if (!c->opts.no_header_blocks) {
 		s.req_headers = r->hdrs.p;
 		s.req_headers_len = r->hdrs.len;
@@ -302,7 +306,7 @@ static void emit(struct httpconn *c, const struct req *r, const struct resp *p, 
 		c->err = err < 0 ? err : -EPIPE;
 }
 
-static void pop_request(struct httpconn *c)
+static void pop_request(struct http1conn *c)
 {
 	c->q_head++;
 	c->q_count--;
@@ -318,7 +322,7 @@ static void resp_reset(struct resp *p)
 }
 
 /* The response's last byte was seen (or the connection closed): hand out its span. */
-static void resp_complete(struct httpconn *c, uint32_t flags)
+static void resp_complete(struct http1conn *c, uint32_t flags)
 {
 	struct resp *p = &c->resp;
 	struct stream *rs = resp_stream(c);
@@ -333,7 +337,7 @@ static void resp_complete(struct httpconn *c, uint32_t flags)
 
 /* ---- message starts ------------------------------------------------------------------- */
 
-static void account(struct httpconn *c, struct stream *s, uint64_t n, uint64_t ts)
+static void account(struct http1conn *c, struct stream *s, uint64_t n, uint64_t ts)
 {
 	if (s->msg == M_PENDING) {
 		s->pre_bytes += n;
@@ -351,7 +355,7 @@ static void account(struct httpconn *c, struct stream *s, uint64_t n, uint64_t t
 }
 
 /* Where flags of the message @s is reading go (a scratch word when it is untracked). */
-static uint32_t *msg_flags(struct httpconn *c, struct stream *s)
+static uint32_t *msg_flags(struct http1conn *c, struct stream *s)
 {
 	struct req *r;
 
@@ -379,7 +383,7 @@ static void msg_begin(struct stream *s, uint64_t ts, uint32_t tid)
 
 /* Double the request ring. It is full, so every slot moves (buffers included) to
  * where its sequence number maps in the larger ring. */
-static void queue_grow(struct httpconn *c)
+static void queue_grow(struct http1conn *c)
 {
 	uint32_t cap = c->q_cap * 2;
 	struct req *q = calloc(cap, sizeof(*q));
@@ -396,7 +400,7 @@ static void queue_grow(struct httpconn *c)
 }
 
 /* A request start line (or what was seen of it): queue the request. */
-static struct req *req_create(struct httpconn *c, struct stream *s)
+static struct req *req_create(struct http1conn *c, struct stream *s)
 {
 	struct req *r;
 
@@ -420,6 +424,9 @@ static struct req *req_create(struct httpconn *c, struct stream *s)
 	r->major = 1;
 	r->minor = 1;
 	r->is_head = r->is_connect = r->has_parent = false;
+	span_new_id(r->span_id);
+	span_new_trace_id(r->trace_id);
+	memset(r->parent_id, 0, sizeof(r->parent_id));
 	r->method[0] = '\0';
 	sbuf_reset(&r->target);
 	sbuf_reset(&r->host);
@@ -429,7 +436,7 @@ static struct req *req_create(struct httpconn *c, struct stream *s)
 }
 
 /* A response start line: pair it with the oldest unanswered request. */
-static void resp_create(struct httpconn *c, struct stream *s)
+static void resp_create(struct http1conn *c, struct stream *s)
 {
 	struct resp *p = &c->resp;
 
@@ -502,12 +509,12 @@ static void req_line_partial(struct req *r, const char *line, size_t n)
 
 /* ---- head lines ----------------------------------------------------------------------- */
 
-static void head_done(struct httpconn *c, struct stream *s, uint64_t ts);
-static void msg_done(struct httpconn *c, struct stream *s, uint64_t ts);
-static void lose_framing(struct httpconn *c, struct stream *s, uint32_t flag);
+static void head_done(struct http1conn *c, struct stream *s, uint64_t ts);
+static void msg_done(struct http1conn *c, struct stream *s, uint64_t ts);
+static void lose_framing(struct http1conn *c, struct stream *s, uint32_t flag);
 
 /* The start line of a message. Returns false for garbage. */
-static bool start_line(struct httpconn *c, struct stream *s, enum httpconn_dir dir,
+static bool start_line(struct http1conn *c, struct stream *s, enum httpconn_dir dir,
 		       const char *line, size_t n)
 {
 	struct http1_request_line rl;
@@ -558,7 +565,7 @@ static bool start_line(struct httpconn *c, struct stream *s, enum httpconn_dir d
 /* Append to a message's header block, up to the limit: false when it did not fit. With
  * no_header_blocks only the length is kept, so that the truncated flag comes out the
  * same whether a copy is kept or not. */
-static bool hdrs_append(const struct httpconn *c, struct sbuf *b, const char *data, size_t n)
+static bool hdrs_append(const struct http1conn *c, struct sbuf *b, const char *data, size_t n)
 {
 	uint32_t max = c->opts.max_header_bytes;
 	size_t room;
@@ -570,7 +577,7 @@ static bool hdrs_append(const struct httpconn *c, struct sbuf *b, const char *da
 	return n <= room;
 }
 
-static void header_line(struct httpconn *c, struct stream *s, const char *line, size_t n)
+static void header_line(struct http1conn *c, struct stream *s, const char *line, size_t n)
 {
 	struct req *r = s->kind == K_REQ ? req_by_seq(c, s->cur) : NULL;
 	struct sbuf *hdrs = s->kind == K_REQ ? (r ? &r->hdrs : NULL) : (c->resp.active ? &c->resp.hdrs : NULL);
@@ -659,7 +666,7 @@ static void header_line(struct httpconn *c, struct stream *s, const char *line, 
 
 /* One complete line (line ending removed) in a line-oriented state. Returns false for
  * garbage at a message start. */
-static bool on_line(struct httpconn *c, struct stream *s, enum httpconn_dir dir, const char *line,
+static bool on_line(struct http1conn *c, struct stream *s, enum httpconn_dir dir, const char *line,
 		    size_t n, uint64_t ts)
 {
 	uint64_t size;
@@ -701,7 +708,7 @@ static bool on_line(struct httpconn *c, struct stream *s, enum httpconn_dir dir,
 
 /* The framing of the current message is lost: count bytes toward it until the next
  * message start is found. */
-static void lose_framing(struct httpconn *c, struct stream *s, uint32_t flag)
+static void lose_framing(struct http1conn *c, struct stream *s, uint32_t flag)
 {
 	if (s->msg == M_ACTIVE)
 		*msg_flags(c, s) |= flag;
@@ -713,7 +720,7 @@ static void lose_framing(struct httpconn *c, struct stream *s, uint32_t flag)
 }
 
 /* A message ended: the next byte starts another. */
-static void msg_done(struct httpconn *c, struct stream *s, uint64_t ts)
+static void msg_done(struct http1conn *c, struct stream *s, uint64_t ts)
 {
 	s->state = P_START;
 	if (s->kind == K_RESP) {
@@ -724,7 +731,7 @@ static void msg_done(struct httpconn *c, struct stream *s, uint64_t ts)
 	}
 }
 
-static void head_done(struct httpconn *c, struct stream *s, uint64_t ts)
+static void head_done(struct http1conn *c, struct stream *s, uint64_t ts)
 {
 	if (s->kind == K_REQ) {
 		/* Transfer-Encoding overrides Content-Length; a request body is never
@@ -801,7 +808,7 @@ static bool line_append(struct stream *s, const char *p, size_t n)
  * memchr in between. Bytes passed over count toward the message being skipped (if
  * any); candidate bytes are held back until decided. Returns the bytes consumed; on a
  * find, the stream is at P_START with the candidate buffered as the line's start. */
-static size_t sync_scan(struct httpconn *c, struct stream *s, const uint8_t *p, size_t n,
+static size_t sync_scan(struct http1conn *c, struct stream *s, const uint8_t *p, size_t n,
 			uint64_t ts, uint32_t tid)
 {
 	uint64_t skipped = 0;
@@ -858,7 +865,7 @@ static size_t sync_scan(struct httpconn *c, struct stream *s, const uint8_t *p, 
 }
 
 /* Parse @n captured bytes of stream @dir. */
-static void parse(struct httpconn *c, enum httpconn_dir dir, const uint8_t *data, size_t n,
+static void parse(struct http1conn *c, enum httpconn_dir dir, const uint8_t *data, size_t n,
 		  uint64_t ts, uint32_t tid)
 {
 	struct stream *s = &c->s[dir];
@@ -986,7 +993,7 @@ static void parse(struct httpconn *c, enum httpconn_dir dir, const uint8_t *data
 }
 
 /* @n bytes of stream @dir went by without being captured. */
-static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t ts, uint32_t tid)
+static void gap(struct http1conn *c, enum httpconn_dir dir, uint64_t n, uint64_t ts, uint32_t tid)
 {
 	struct stream *s = &c->s[dir];
 	uint64_t take;
@@ -1082,9 +1089,9 @@ static void gap(struct httpconn *c, enum httpconn_dir dir, uint64_t n, uint64_t 
 
 /* ---- the interface -------------------------------------------------------------------- */
 
-struct httpconn *httpconn_new(const struct httpconn_info *info, const struct httpconn_opts *opts)
+static void *http1_new(const struct httpconn_info *info, const struct httpconn_opts *opts)
 {
-	struct httpconn *c = calloc(1, sizeof(*c));
+	struct http1conn *c = calloc(1, sizeof(*c));
 	int d;
 
 	if (!c)
@@ -1114,9 +1121,10 @@ struct httpconn *httpconn_new(const struct httpconn_info *info, const struct htt
 	return c;
 }
 
-int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uint32_t tid,
-		  const uint8_t *data, uint32_t captured, uint64_t len, struct span_sink *sink)
+static int http1_feed(void *conn, int dir, uint64_t ts_ns, uint32_t tid, const uint8_t *data,
+		      uint32_t captured, uint64_t len, struct span_sink *sink)
 {
+	struct http1conn *c = conn;
 	struct stream *s;
 
 	if (c->state == HTTPCONN_NOT_HTTP || (dir != HTTPCONN_EGRESS && dir != HTTPCONN_INGRESS))
@@ -1139,6 +1147,17 @@ int httpconn_feed(struct httpconn *c, enum httpconn_dir dir, uint64_t ts_ns, uin
 	return c->err ? c->err : c->state;
 }
 
+static int http1_classify(const uint8_t *data, uint32_t len, int dir)
+{
+	switch (httpconn_classify(data, len)) {
+	case HTTPCONN_HTTP:
+		return PROTO_YES;
+	case HTTPCONN_NOT_HTTP:
+		return PROTO_NO;
+	}
+	return PROTO_MAYBE;
+}
+
 int httpconn_classify(const uint8_t *data, uint32_t len)
 {
 	enum http1_verdict a = http1_request_start(data, len), b = http1_response_start(data, len);
@@ -1150,8 +1169,9 @@ int httpconn_classify(const uint8_t *data, uint32_t len)
 	return HTTPCONN_NOT_HTTP;
 }
 
-void httpconn_close(struct httpconn *c, uint64_t ts_ns, struct span_sink *sink)
+static void http1_close(void *conn, uint64_t ts_ns, struct span_sink *sink)
 {
+	struct http1conn *c = conn;
 	struct resp *p = &c->resp;
 	int i;
 
@@ -1184,15 +1204,22 @@ void httpconn_close(struct httpconn *c, uint64_t ts_ns, struct span_sink *sink)
 	free(c);
 }
 
-enum httpconn_state httpconn_state(const struct httpconn *c)
+static bool http1_in_body(const void *conn)
 {
-	return c->state;
-}
+	const struct http1conn *c = conn;
 
-bool httpconn_in_body(const struct httpconn *c)
-{
 	for (int d = 0; d < 2; d++)
 		if (c->s[d].state == P_BODY_LEN || c->s[d].state == P_CHUNK_DATA)
 			return true;
 	return false;
 }
+
+const struct proto_ops proto_http1 = {
+	.name = "http1",
+	.resyncs = true,
+	.classify = http1_classify,
+	.new = http1_new,
+	.feed = http1_feed,
+	.close = http1_close,
+	.in_body = http1_in_body,
+};
