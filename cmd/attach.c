@@ -10,23 +10,22 @@
 #include "pipeline.h"
 #include "propagate.h"
 
-static int attach_help(void)
-{
-	if (json_output)
-		return EXIT_OK;
-	printf("Usage: ehttp attach [OPTIONS]\n"
-	       "       ehttp attach help\n"
-	       "\n"
-	       "Trace the HTTP/1.x exchanges processes make and serve, from socket or syscall\n"
-	       "tracepoints, and print each request with its response as one span as it\n"
-	       "completes: a text line, or with -j one JSON object per line. With no -p, --comm\n"
-	       "or --port, every process on the host. Ctrl-C, the count or the duration ends it;\n"
-	       "a summary goes to stderr.\n"
-	       "\n"
-	       "Options:\n" CAPTURE_USAGE PROPAGATE_USAGE
-	       "  --headers            with -j, include the header blocks (credentials redacted)\n");
-	return EXIT_OK;
-}
+static const struct cli_help attach_help = {
+	.usage = "ehttp attach [OPTIONS]\n"
+		 "ehttp attach help",
+	.description =
+		"Trace the HTTP/1.x exchanges processes make and serve, from socket or syscall\n"
+		"tracepoints, and print each request with its response as one span as it\n"
+		"completes: a text line, or with -j one JSON object per line. With no -p, --comm\n"
+		"or --port, every process on the host. Ctrl-C, the count or the duration ends it;\n"
+		"a summary goes to stderr.\n",
+};
+
+static const struct opt attach_opts[] = {
+	{ "headers", 0, NULL, "with -j, include the header blocks (credentials redacted)",
+	  OPT_FLAG(struct span_printer, with_headers) },
+	{ NULL },
+};
 
 static void print_summary(const struct pipeline_stats *st)
 {
@@ -52,31 +51,19 @@ int do_attach(int argc, char **argv)
 	struct pipeline_stats st;
 	struct pipeline *p;
 	struct capture *cap;
+	const struct opt_group groups[] = {
+		CAPTURE_OPT_GROUPS(&opts, NULL), PROPAGATE_OPT_GROUP(&popts, NULL),
+		{ attach_opts, &printer, NULL }, { NULL, NULL, NULL },
+	};
 	bool output_failed;
-	int rc, taken;
+	int rc;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
 	propagate_opts_init(&popts);
-	NEXT_ARG();
-	if (argc == 1 && is_prefix(*argv, "help"))
-		return attach_help();
-	while (argc > 0) {
-		if (!strcmp(*argv, "--headers")) {
-			printer.with_headers = true;
-			NEXT_ARG();
-			continue;
-		}
-		taken = propagate_parse_opt(&popts, argc, argv);
-		if (!taken)
-			taken = capture_parse_opt(&opts, argc, argv);
-		if (taken < 0)
-			return EXIT_USAGE;
-		if (taken == 0)
-			return BAD_ARG();
-		argc -= taken;
-		argv += taken;
-	}
+	rc = cli_command_args(&attach_help, groups, 0, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 

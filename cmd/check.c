@@ -7,18 +7,14 @@
 #include "cli.h"
 #include "main.h"
 
-static int check_help(void)
-{
-	if (json_output)
-		return EXIT_OK;
-	printf("Usage: ehttp check\n"
-	       "       ehttp check help\n"
-	       "\n"
-	       "Report the kernel, BTF, privileges, lockdown, pseudo-filesystems and BPF features\n"
-	       "ehttp relies on, each probed by loading or attaching a real program, and judge\n"
-	       "each capability. Exit status 0 when syscall capture can work here, 1 when not.\n");
-	return EXIT_OK;
-}
+static const struct cli_help check_help = {
+	.usage = "ehttp check\n"
+		 "ehttp check help",
+	.description =
+		"Report the kernel, BTF, privileges, lockdown, pseudo-filesystems and BPF features\n"
+		"ehttp relies on, each probed by loading or attaching a real program, and judge\n"
+		"each capability. Exit status 0 when syscall capture can work here, 1 when not.\n",
+};
 
 static const char *yes_no(bool ok)
 {
@@ -101,18 +97,18 @@ static void print_text(const struct check_report *r)
 int do_check(int argc, char **argv)
 {
 	struct check_report report;
+	int rc;
 
-	NEXT_ARG();
-	if (argc > 0 && is_prefix(*argv, "help"))
-		return check_help();
-	if (argc > 0)
-		return BAD_ARG();
+	rc = cli_command_args(&check_help, NULL, 0, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
 
 	check_gather(&kernel_default_paths, &report);
 	if (!report.may_trace)
 		p_info("Note: running unprivileged; BPF feature probes need root and were skipped.");
 	if (json_output) {
-		if (out_json(check_report_json(&report)))
+		check_report_jsonw(out_jsonw(), &report);
+		if (out_jsonw_end())
 			return EXIT_FAIL;
 	} else {
 		print_text(&report);

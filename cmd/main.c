@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* ehttp: see every HTTP exchange on a Linux host through eBPF. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <bpf/libbpf.h>
-
 #include "cli.h"
+#include "jsonw.h"
 #include "main.h"
 
 static int do_help(int argc, char **argv);
@@ -22,95 +20,78 @@ static const struct cli_cmd commands[] = {
 	{ NULL },
 };
 
+struct main_opts {
+	bool help;
+};
+
+static const struct opt main_opts[] = {
+	{ "help", 'h', NULL, "this text", OPT_FLAG(struct main_opts, help) },
+	{ NULL },
+};
+
 static void print_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: ehttp [OPTIONS] COMMAND [ARGS]\n"
-		"       ehttp COMMAND help\n"
-		"\n"
-		"Options:\n"
-		"  -j, --json      JSON output (one object per line for streams)\n"
-		"  -p, --pretty    indented JSON (implies --json)\n"
-		"  -d, --debug     libbpf and loader diagnostics on stderr\n"
-		"  -V, --version   ehttp and libbpf versions\n"
-		"  -h, --help      this text\n"
-		"\n"
-		"Commands:\n");
+	const struct opt_group groups[] = {
+		{ cli_global_opts, NULL, NULL }, { main_opts, NULL, NULL }, { NULL, NULL, NULL },
+	};
+
+	fprintf(f, "Usage: ehttp [OPTIONS] COMMAND [ARGS]\n"
+		   "       ehttp COMMAND help\n"
+		   "\n"
+		   "Options:\n");
+	opts_print_help(f, groups);
+	fprintf(f, "\n"
+		   "Options may follow the command too (ehttp check --json); there -p is the\n"
+		   "command's own where it has one (a PID), and --pretty is always indented JSON.\n"
+		   "\n"
+		   "Commands:\n");
+	cli_print_table(f, commands);
 }
 
 static int do_help(int argc, char **argv)
 {
+	/* "ehttp help -j" is "ehttp -j help", as for every command; other words after it
+	 * ("ehttp help help") change nothing */
+	if (argc > 0 && cli_parse(NULL, argc - 1, argv + 1) < 0)
+		return EXIT_USAGE;
 	if (json_output) {
-		out_json(json_pack("{s:o}", "commands", cli_table_json(commands)));
-		return EXIT_OK;
+		struct jsonw *w = out_jsonw();
+
+		jsonw_start_object(w);
+		jsonw_name(w, "commands");
+		cli_table_jsonw(w, commands);
+		jsonw_end_object(w);
+		return out_jsonw_end() ? EXIT_FAIL : EXIT_OK;
 	}
 	print_usage(stdout);
-	cli_print_table(stdout, commands);
 	printf("\nEvery command has its own help: ehttp COMMAND help\n");
-	return EXIT_OK;
-}
-
-static int do_version(void)
-{
-	if (json_output)
-		return out_json(json_pack("{s:s, s:s}", "version", EHTTP_VERSION, "libbpf",
-					  libbpf_version_string())) ? EXIT_FAIL : EXIT_OK;
-	printf("ehttp v%s\nusing libbpf %s\n", EHTTP_VERSION, libbpf_version_string());
 	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, 'p' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	struct main_opts opts = { 0 };
+	const struct opt_group groups[] = {
+		{ cli_global_opts, NULL, NULL }, { main_opts, &opts, NULL }, { NULL, NULL, NULL },
 	};
-	bool version = false, help = false;
-	int opt;
+	int first;
 
-	/* Global options come before the command; "+" stops at the first non-option. */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+jpdVh", options, NULL)) >= 0) {
-		switch (opt) {
-		case 'p':
-			pretty_output = true;
-			/* fall through */
-		case 'j':
-			json_output = true;
-			break;
-		case 'd':
-			debug_output = true;
-			break;
-		case 'V':
-			version = true;
-			break;
-		case 'h':
-			help = true;
-			break;
-		default:
-			if (optopt)
-				p_err("unknown option '-%c'", optopt);
-			else
-				p_err("unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	/* Global options come before the command (and may follow it: see cli_parse). */
+	first = opts_parse(groups, argc - 1, argv + 1, OPTS_STOP_AT_ARG);
+	if (first < 0)
+		return EXIT_USAGE;
+	argc -= first + 1;
+	argv += first + 1;
 
-	if (version)
-		return do_version();
-	if (help || argc < 1) {
-		if (!help && argc < 1 && !json_output) {
-			print_usage(stderr);
-			cli_print_table(stderr, commands);
-			return EXIT_USAGE;
-		}
-		return do_help(argc, argv);
+	if (cli_version_requested)
+		return cli_print_version();
+	if (opts.help)
+		return do_help(0, argv);
+	if (argc < 1) {
+		if (json_output)
+			return do_help(0, argv);
+		print_usage(stderr);
+		return EXIT_USAGE;
 	}
 	return cli_dispatch(commands, argc, argv, do_help);
 }

@@ -7,40 +7,58 @@
 
 #include "cli.h"
 #include "go/goelf.h"
+#include "jsonw.h"
 #include "main.h"
 
-static int offsets_help(void)
-{
-	if (json_output)
-		return EXIT_OK;
-	printf("Usage: ehttp offsets BINARY [--source SOURCE]\n"
-	       "       ehttp offsets BINARY TYPE [--source SOURCE]\n"
-	       "       ehttp offsets BINARY --func PATTERN\n"
-	       "       ehttp offsets help\n"
-	       "\n"
-	       "Read a Go binary (x86-64 or arm64, stripped or not) and print what ehttp needs\n"
-	       "to instrument it: Go version, ABI, modules, the functions it probes with the\n"
-	       "address of every return instruction, and the struct field offsets its probes\n"
-	       "read. With TYPE (e.g. net/http.Request), every field of that struct. With\n"
-	       "--func, the functions whose names match PATTERN (a glob; without wildcards,\n"
-	       "a substring).\n"
-	       "\n"
-	       "  --source SOURCE  where struct layouts come from: auto (DWARF, then runtime\n"
-	       "                   type descriptors, then the built-in table), dwarf, runtime,\n"
-	       "                   or table\n");
-	return EXIT_OK;
-}
+static const struct cli_help offsets_help = {
+	.usage = "ehttp offsets BINARY [--source SOURCE]\n"
+		 "ehttp offsets BINARY TYPE [--source SOURCE]\n"
+		 "ehttp offsets BINARY --func PATTERN\n"
+		 "ehttp offsets help",
+	.description =
+		"Read a Go binary (x86-64 or arm64, stripped or not) and print what ehttp needs\n"
+		"to instrument it: Go version, ABI, modules, the functions it probes with the\n"
+		"address of every return instruction, and the struct field offsets its probes\n"
+		"read. With TYPE (e.g. net/http.Request), every field of that struct. With\n"
+		"--func, the functions whose names match PATTERN (a glob; without wildcards,\n"
+		"a substring).\n",
+	.help_exact = true, /* "ehttp offsets he" reads the binary "he" */
+};
 
-static json_t *func_json(const struct goelf_func *f)
+struct offsets_opts {
+	int source;          /* enum goelf_source_pref */
+	const char *pattern; /* --func */
+};
+
+/* In the order of enum goelf_source_pref. */
+static const char *const source_names[] = { "auto", "dwarf", "runtime", "table", NULL };
+
+static const struct opt offsets_opts[] = {
+	{ "source", 0, "auto|dwarf|runtime|table",
+	  "where struct layouts come from; auto (the default)\n"
+	  "is DWARF, then runtime type descriptors, then the\n"
+	  "built-in table",
+	  OPT_CHOICE(struct offsets_opts, source, source_names) },
+	{ "func", 0, "PATTERN", "the functions whose names match PATTERN instead",
+	  OPT_STRING(struct offsets_opts, pattern) },
+	{ NULL },
+};
+
+static void func_jsonw(struct jsonw *w, const struct goelf_func *f)
 {
-	json_t *rets = json_array();
 	size_t i;
 
+	jsonw_start_object(w);
+	jsonw_string_field(w, "name", f->name);
+	jsonw_uint_field(w, "address", f->address);
+	jsonw_uint_field(w, "offset", f->offset);
+	jsonw_uint_field(w, "size", f->size);
+	jsonw_name(w, "returns");
+	jsonw_start_array(w);
 	for (i = 0; i < f->nreturns; i++)
-		json_array_append_new(rets, json_integer((json_int_t)f->returns[i]));
-	return json_pack("{s:s, s:I, s:I, s:I, s:o}", "name", f->name, "address",
-			 (json_int_t)f->address, "offset", (json_int_t)f->offset, "size",
-			 (json_int_t)f->size, "returns", rets);
+		jsonw_uint(w, f->returns[i]);
+	jsonw_end_array(w);
+	jsonw_end_object(w);
 }
 
 static void func_text(const struct goelf_func *f)
@@ -55,14 +73,14 @@ static void func_text(const struct goelf_func *f)
 	printf("%s\n", f->nreturns ? "" : " none");
 }
 
-static json_t *funcs_json(const struct goelf_funcs *fs)
+static void funcs_jsonw(struct jsonw *w, const struct goelf_funcs *fs)
 {
-	json_t *a = json_array();
 	size_t i;
 
+	jsonw_start_array(w);
 	for (i = 0; i < fs->n; i++)
-		json_array_append_new(a, func_json(&fs->v[i]));
-	return a;
+		func_jsonw(w, &fs->v[i]);
+	jsonw_end_array(w);
 }
 
 struct pattern {
@@ -88,7 +106,14 @@ static int show_funcs(struct goelf *g, const char *pattern)
 		return EXIT_FAIL;
 	}
 	if (json_output) {
-		out_json(json_pack("{s:s, s:o}", "symbols", fs.source, "functions", funcs_json(&fs)));
+		struct jsonw *w = out_jsonw();
+
+		jsonw_start_object(w);
+		jsonw_string_field(w, "symbols", fs.source);
+		jsonw_name(w, "functions");
+		funcs_jsonw(w, &fs);
+		jsonw_end_object(w);
+		out_jsonw_end();
 	} else {
 		printf("Functions matching '%s' (from %s): %zu\n", pattern, fs.source, fs.n);
 		for (i = 0; i < fs.n; i++)
@@ -119,24 +144,31 @@ static int show_type(struct goelf *g, const char *bin, const char *type,
 		return EXIT_FAIL;
 	}
 	if (json_output) {
-		json_t *fields = json_array();
+		struct jsonw *w = out_jsonw();
 
+		jsonw_start_object(w);
+		jsonw_string_field(w, "type", s.name);
+		jsonw_int_field(w, "size", s.size);
+		jsonw_string_field(w, "source", goelf_source_name(s.source));
+		jsonw_name(w, "fields");
+		jsonw_start_array(w);
 		for (i = 0; i < s.nfields; i++) {
 			const struct goelf_field *f = &s.fields[i];
-			json_t *o = json_pack("{s:s, s:I}", "name", f->name, "offset",
-					      (json_int_t)f->offset);
 
+			jsonw_start_object(w);
+			jsonw_string_field(w, "name", f->name);
+			jsonw_uint_field(w, "offset", f->offset);
 			if (f->size >= 0)
-				json_object_set_new(o, "size", json_integer(f->size));
+				jsonw_int_field(w, "size", f->size);
 			if (f->type)
-				json_object_set_new(o, "type", json_string(f->type));
+				jsonw_string_field(w, "type", f->type);
 			if (f->embedded)
-				json_object_set_new(o, "embedded", json_true());
-			json_array_append_new(fields, o);
+				jsonw_bool_field(w, "embedded", true);
+			jsonw_end_object(w);
 		}
-		out_json(json_pack("{s:s, s:I, s:s, s:o}", "type", s.name, "size",
-				   (json_int_t)s.size, "source", goelf_source_name(s.source),
-				   "fields", fields));
+		jsonw_end_array(w);
+		jsonw_end_object(w);
+		out_jsonw_end();
 	} else {
 		printf("struct %s  size %" PRId64 "  (from %s)\n", s.name, s.size,
 		       goelf_source_name(s.source));
@@ -155,26 +187,31 @@ static int show_type(struct goelf *g, const char *bin, const char *type,
 	return EXIT_OK;
 }
 
-static json_t *modules_json(const struct goelf_info *in)
+static void modules_jsonw(struct jsonw *w, const struct goelf_info *in)
 {
-	json_t *a = json_array();
 	size_t i;
 
+	jsonw_start_array(w);
 	for (i = 0; i < in->nmodules; i++) {
 		const struct goelf_module *m = &in->modules[i];
-		json_t *o = json_pack("{s:s, s:s, s:s}", "path", m->path, "version", m->version,
-				      "sum", m->sum);
 
+		jsonw_start_object(w);
+		jsonw_string_field(w, "path", m->path);
+		jsonw_string_field(w, "version", m->version);
+		jsonw_string_field(w, "sum", m->sum);
 		if (in->has_main_module && i == 0)
-			json_object_set_new(o, "main", json_true());
-		if (m->replace_path)
-			json_object_set_new(o, "replace",
-					    json_pack("{s:s, s:s, s:s}", "path", m->replace_path,
-						      "version", m->replace_version, "sum",
-						      m->replace_sum));
-		json_array_append_new(a, o);
+			jsonw_bool_field(w, "main", true);
+		if (m->replace_path) {
+			jsonw_name(w, "replace");
+			jsonw_start_object(w);
+			jsonw_string_field(w, "path", m->replace_path);
+			jsonw_string_field(w, "version", m->replace_version);
+			jsonw_string_field(w, "sum", m->replace_sum);
+			jsonw_end_object(w);
+		}
+		jsonw_end_object(w);
 	}
-	return a;
+	jsonw_end_array(w);
 }
 
 static void info_text(const char *bin, const struct goelf_info *in)
@@ -228,38 +265,57 @@ static int show_all(struct goelf *g, const char *bin, enum goelf_source_pref pre
 		return EXIT_FAIL;
 	}
 	if (json_output) {
-		json_t *o, *settings = json_object(), *fields = json_array(), *missing = json_array();
+		struct jsonw *w = out_jsonw();
 
+		jsonw_start_object(w);
+		jsonw_string_field(w, "binary", bin);
+		jsonw_string_field(w, "go_version", in->go_version);
+		jsonw_string_field(w, "go_version_source", in->version_source);
+		jsonw_string_field(w, "arch", goelf_arch_name(in->arch));
+		jsonw_string_field(w, "abi", goelf_abi_name(in->abi));
+		jsonw_bool_field(w, "pie", in->pie);
+		jsonw_bool_field(w, "dynamic", in->dynamic);
+		jsonw_bool_field(w, "symtab", in->has_symtab);
+		jsonw_bool_field(w, "dwarf", in->has_dwarf);
+		jsonw_string_field(w, "pclntab", in->pclntab_gen);
+		jsonw_string_field(w, "main_path", in->main_path);
+		jsonw_string_field(w, "g_register", in->g_register);
+		jsonw_name(w, "modules");
+		modules_jsonw(w, in);
+		jsonw_name(w, "build_settings");
+		jsonw_start_object(w);
 		for (i = 0; i < in->nsettings; i++)
-			json_object_set_new(settings, in->settings[i].key,
-					    json_string(in->settings[i].value));
-		for (i = 0; i < goelf_want_fields_count; i++)
-			json_array_append_new(
-				fields, json_pack("{s:s, s:s, s:o, s:s}", "struct", offs[i].strct,
-						  "field", offs[i].field, "offset",
-						  offs[i].offset >= 0 ? json_integer(offs[i].offset)
-								      : json_null(),
-						  "source", goelf_source_name(offs[i].source)));
+			jsonw_string_field(w, in->settings[i].key, in->settings[i].value);
+		jsonw_end_object(w);
+		jsonw_string_field(w, "symbols", fs.source);
+		jsonw_name(w, "functions");
+		funcs_jsonw(w, &fs);
+		jsonw_name(w, "missing_functions");
+		jsonw_start_array(w);
 		for (i = 0; i < goelf_want_funcs_count; i++) {
 			for (j = 0; j < fs.n && strcmp(fs.v[j].name, goelf_want_funcs[i].name); j++)
 				;
 			if (j == fs.n && goelf_want_funcs[i].required)
-				json_array_append_new(missing, json_string(goelf_want_funcs[i].name));
+				jsonw_string(w, goelf_want_funcs[i].name);
 		}
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:s?, s:s?}",
-			      "binary", bin, "go_version", in->go_version, "go_version_source",
-			      in->version_source, "arch", goelf_arch_name(in->arch), "abi",
-			      goelf_abi_name(in->abi), "pie", in->pie, "dynamic", in->dynamic,
-			      "symtab", in->has_symtab, "dwarf", in->has_dwarf, "pclntab",
-			      in->pclntab_gen, "main_path", in->main_path);
-		json_object_set_new(o, "g_register", json_string(in->g_register));
-		json_object_set_new(o, "modules", modules_json(in));
-		json_object_set_new(o, "build_settings", settings);
-		json_object_set_new(o, "symbols", json_string(fs.source));
-		json_object_set_new(o, "functions", funcs_json(&fs));
-		json_object_set_new(o, "missing_functions", missing);
-		json_object_set_new(o, "fields", fields);
-		out_json(o);
+		jsonw_end_array(w);
+		jsonw_name(w, "fields");
+		jsonw_start_array(w);
+		for (i = 0; i < goelf_want_fields_count; i++) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "struct", offs[i].strct);
+			jsonw_string_field(w, "field", offs[i].field);
+			jsonw_name(w, "offset");
+			if (offs[i].offset >= 0)
+				jsonw_int(w, offs[i].offset);
+			else
+				jsonw_null(w);
+			jsonw_string_field(w, "source", goelf_source_name(offs[i].source));
+			jsonw_end_object(w);
+		}
+		jsonw_end_array(w);
+		jsonw_end_object(w);
+		out_jsonw_end();
 	} else {
 		info_text(bin, in);
 		printf("\nFunctions (from %s)\n", fs.source);
@@ -289,48 +345,25 @@ static int show_all(struct goelf *g, const char *bin, enum goelf_source_pref pre
 
 int do_offsets(int argc, char **argv)
 {
-	enum goelf_source_pref pref = GOELF_PREFER_AUTO;
-	const char *bin, *type = NULL, *pattern = NULL;
+	struct offsets_opts opts = { .source = GOELF_PREFER_AUTO };
+	const struct opt_group groups[] = { { offsets_opts, &opts, NULL }, { NULL, NULL, NULL } };
+	enum goelf_source_pref pref;
+	const char *bin, *type, *pattern;
 	char err[GOELF_ERR_MAX];
 	struct goelf *g;
 	int rc;
 
-	NEXT_ARG();
+	rc = cli_command_args(&offsets_help, groups, 2, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
 	if (argc < 1) {
 		p_err("which binary? (try 'ehttp offsets help')");
 		return EXIT_USAGE;
 	}
-	if (argc == 1 && !strcmp(*argv, "help"))
-		return offsets_help();
-	bin = *argv;
-	NEXT_ARG();
-	while (argc > 0) {
-		if (!strcmp(*argv, "--func")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1))
-				return EXIT_USAGE;
-			pattern = *argv;
-		} else if (!strcmp(*argv, "--source")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1))
-				return EXIT_USAGE;
-			if (!strcmp(*argv, "auto"))
-				pref = GOELF_PREFER_AUTO;
-			else if (!strcmp(*argv, "dwarf"))
-				pref = GOELF_ONLY_DWARF;
-			else if (!strcmp(*argv, "runtime"))
-				pref = GOELF_ONLY_RUNTIME;
-			else if (!strcmp(*argv, "table"))
-				pref = GOELF_ONLY_TABLE;
-			else
-				return BAD_ARG();
-		} else if (!type && (*argv)[0] != '-') {
-			type = *argv;
-		} else {
-			return BAD_ARG();
-		}
-		NEXT_ARG();
-	}
+	bin = argv[0];
+	type = argc > 1 ? argv[1] : NULL;
+	pref = opts.source;
+	pattern = opts.pattern;
 	if (type && pattern) {
 		p_err("give a TYPE or --func, not both");
 		return EXIT_USAGE;

@@ -8,34 +8,40 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "jsonw.h"
 #include "main.h"
 #include "pipeline.h"
 #include "propagate.h"
 #include "recorder.h"
 
-static int record_help(void)
-{
-	if (json_output)
-		return EXIT_OK;
-	printf("Usage: ehttp record -o FILE|- [OPTIONS]\n"
-	       "       ehttp record help\n"
-	       "\n"
-	       "Capture HTTP/1.x spans as attach does and write them to a span file (pcapng,\n"
-	       "mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap read.\n"
-	       "'-o -' writes to standard output for a pipe. On a terminal, a status line on\n"
-	       "stderr; at the end, a summary. Ctrl-C or SIGTERM: every completed span is\n"
-	       "written and the file closed.\n"
-	       "\n"
-	       "Options:\n"
-	       "  -o, --output FILE    where to write ('-' = standard output)\n"
-	       "  -C MB                start a new file when this one reaches MB megabytes\n"
-	       "                       (1,000,000 bytes): FILE, FILE1, FILE2, ...\n"
-	       "  -G SEC               start a new file every SEC seconds; with strftime(3)\n"
-	       "                       conversions in FILE, each file is named by its time\n"
-	       "  -W N                 with -C or -G: a ring of N files FILE0..FILE<N-1>, the\n"
-	       "                       oldest overwritten\n" CAPTURE_USAGE PROPAGATE_USAGE);
-	return EXIT_OK;
-}
+static const struct cli_help record_help = {
+	.usage = "ehttp record -o FILE|- [OPTIONS]\n"
+		 "ehttp record help",
+	.description =
+		"Capture HTTP/1.x spans as attach does and write them to a span file (pcapng,\n"
+		"mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap read.\n"
+		"'-o -' writes to standard output for a pipe. On a terminal, a status line on\n"
+		"stderr; at the end, a summary. Ctrl-C or SIGTERM: every completed span is\n"
+		"written and the file closed.\n",
+};
+
+static const struct opt record_opts[] = {
+	{ "output", 'o', "FILE", "where to write ('-' = standard output)",
+	  OPT_STRING(struct recorder_opts, path) },
+	{ NULL, 'C', "MB",
+	  "start a new file when this one reaches MB megabytes\n"
+	  "(1,000,000 bytes): FILE, FILE1, FILE2, ...",
+	  OPT_UINT_SCALED(struct recorder_opts, rotate_bytes, 1, 1000000, 1000000) },
+	{ NULL, 'G', "SEC",
+	  "start a new file every SEC seconds; with strftime(3)\n"
+	  "conversions in FILE, each file is named by its time",
+	  OPT_UINT_SCALED(struct recorder_opts, rotate_ns, 1, 365ul * 24 * 3600, 1000000000) },
+	{ NULL, 'W', "N",
+	  "with -C or -G: a ring of N files FILE0..FILE<N-1>, the\n"
+	  "oldest overwritten",
+	  OPT_UINT(struct recorder_opts, ring, 1, 1000000) },
+	{ NULL },
+};
 
 static uint64_t mono_ns(void)
 {
@@ -59,58 +65,21 @@ int do_record(int argc, char **argv)
 	struct pipeline *p;
 	struct capture *cap;
 	char filters[1024] = "";
+	/* the capture options as given: the file's if_filter and metadata */
+	struct opt_echo echo = { filters, sizeof(filters), 0 };
+	const struct opt_group groups[] = {
+		{ record_opts, &ropts, NULL }, CAPTURE_OPT_GROUPS(&opts, &echo),
+		PROPAGATE_OPT_GROUP(&popts, &echo), { NULL, NULL, NULL },
+	};
 	bool output_failed;
 	uint64_t now;
-	unsigned long n;
-	int rc, taken, i;
-	size_t flen = 0;
+	int rc;
 
 	capture_opts_init(&opts);
 	propagate_opts_init(&popts);
-	NEXT_ARG();
-	if (argc == 1 && is_prefix(*argv, "help"))
-		return record_help();
-	while (argc > 0) {
-		const char *opt = *argv;
-
-		if (!strcmp(opt, "-o") || !strcmp(opt, "--output")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1))
-				return EXIT_USAGE;
-			ropts.path = *argv;
-		} else if (!strcmp(opt, "-C")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 1000000, &n))
-				return EXIT_USAGE;
-			ropts.rotate_bytes = n * 1000000ull;
-		} else if (!strcmp(opt, "-G")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 365ul * 24 * 3600, &n))
-				return EXIT_USAGE;
-			ropts.rotate_ns = n * 1000000000ull;
-		} else if (!strcmp(opt, "-W")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, 1000000, &n))
-				return EXIT_USAGE;
-			ropts.ring = n;
-		} else {
-			taken = propagate_parse_opt(&popts, argc, argv);
-			if (!taken)
-				taken = capture_parse_opt(&opts, argc, argv);
-			if (taken < 0)
-				return EXIT_USAGE;
-			if (taken == 0)
-				return BAD_ARG();
-			/* the capture options as given: the file's if_filter and metadata */
-			for (i = 0; i < taken && flen < sizeof(filters); i++)
-				flen += snprintf(filters + flen, sizeof(filters) - flen, "%s%s",
-						 flen ? " " : "", argv[i]);
-			argc -= taken;
-			argv += taken;
-			continue;
-		}
-		NEXT_ARG();
-	}
+	rc = cli_command_args(&record_help, groups, 0, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
 	if (!recorder_opts_valid(&ropts) || !propagate_opts_valid(&popts, &opts.filter))
 		return EXIT_USAGE;
 	if (!strcmp(ropts.path, "-") && isatty(STDOUT_FILENO)) {
@@ -171,10 +140,18 @@ int do_record(int argc, char **argv)
 		st.files > 1 ? " (rotated files)" : "", (unsigned long long)st.dropped,
 		st.dropped == 1 ? "" : "s", (unsigned long long)st.lost, st.lost == 1 ? "" : "s");
 	propagate_finish(prop);
-	if (json_output && strcmp(ropts.path, "-"))
-		out_json(json_pack("{s:I, s:I, s:I, s:I, s:I}", "spans", (json_int_t)st.written_spans,
-				   "bytes", (json_int_t)st.written_bytes, "files", (json_int_t)st.files,
-				   "dropped", (json_int_t)st.dropped, "lost", (json_int_t)st.lost));
+	if (json_output && strcmp(ropts.path, "-")) {
+		struct jsonw *w = out_jsonw();
+
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "spans", st.written_spans);
+		jsonw_uint_field(w, "bytes", st.written_bytes);
+		jsonw_uint_field(w, "files", st.files);
+		jsonw_uint_field(w, "dropped", st.dropped);
+		jsonw_uint_field(w, "lost", st.lost);
+		jsonw_end_object(w);
+		out_jsonw_end();
+	}
 	if (rc == -EPIPE)
 		return EXIT_OK; /* the reader of -o - went away */
 	if (rc < 0) {

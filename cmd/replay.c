@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jsonw.h"
 #include "main.h"
 #include "pipeline.h"
 #include "span_filter.h"
@@ -13,34 +14,60 @@
 #include "spanfile_merge.h"
 #include "timeparse.h"
 
-static int replay_help(void)
+static const struct cli_help replay_help = {
+	.usage = "ehttp replay [OPTIONS] FILE...\n"
+		 "ehttp replay [OPTIONS] -\n"
+		 "ehttp replay help",
+	.description =
+		"Read span files written by `ehttp record` (pcapng; '-' is standard input) and\n"
+		"print their spans exactly as attach does: text lines, or with -j one JSON object\n"
+		"per line. Several files (a rotated set, recordings of several hosts) are read\n"
+		"together in start time order. Damaged or truncated input is skipped with a\n"
+		"warning; a file that is not a span file is an error.\n",
+};
+
+struct replay_opts {
+	struct span_filter *filter; /* --since, --until */
+	unsigned long max_spans;
+	bool stats, headers, processes;
+};
+
+static int set_time(void *ctx, const struct opt *o, const char *spelled, const char *value)
 {
-	if (json_output)
-		return EXIT_OK;
-	printf("Usage: ehttp replay [OPTIONS] FILE...\n"
-	       "       ehttp replay [OPTIONS] -\n"
-	       "       ehttp replay help\n"
-	       "\n"
-	       "Read span files written by `ehttp record` (pcapng; '-' is standard input) and\n"
-	       "print their spans exactly as attach does: text lines, or with -j one JSON object\n"
-	       "per line. Several files (a rotated set, recordings of several hosts) are read\n"
-	       "together in start time order. Damaged or truncated input is skipped with a\n"
-	       "warning; a file that is not a span file is an error.\n"
-	       "\n"
-	       "Options:\n" SPAN_FILTER_USAGE
-	       "  --since TIME         only spans that started at or after TIME\n"
-	       "  --until TIME         only spans that started at or before TIME\n"
-	       "                       TIME: epoch seconds (1764089400.5) or RFC 3339\n"
-	       "                       (2026-11-25T16:50:00Z; local time without an offset)\n"
-	       "  -c, --count N        stop after N spans\n"
-	       "  --stats              per method and route: count, error rate, latency\n"
-	       "                       p50/p90/p99/max, and totals (numeric, hex and UUID path\n"
-	       "                       segments become {id}; the query is dropped)\n"
-	       "  --headers            include header blocks in JSON output\n"
-	       "  --processes          print the process records (pid, comm, exe, cmdline,\n"
-	       "                       cgroup) instead of spans\n");
-	return EXIT_OK;
+	struct replay_opts *r = ctx;
+	uint64_t ns;
+
+	if (!parse_time_arg(value, &ns)) {
+		p_err("%s: '%s' is neither epoch seconds nor an RFC 3339 time", spelled, value);
+		return -1;
+	}
+	if (!strcmp(o->name, "since"))
+		r->filter->since_ns = ns;
+	else
+		r->filter->until_ns = ns;
+	return 0;
 }
+
+static const struct opt replay_opts[] = {
+	{ "since", 0, "TIME", "only spans that started at or after TIME", OPT_CALL(set_time) },
+	{ "until", 0, "TIME",
+	  "only spans that started at or before TIME\n"
+	  "TIME: epoch seconds (1764089400.5) or RFC 3339\n"
+	  "(2026-11-25T16:50:00Z; local time without an offset)",
+	  OPT_CALL(set_time) },
+	{ "count", 'c', "N", "stop after N spans", OPT_UINT(struct replay_opts, max_spans, 1, ~0ul) },
+	{ "stats", 0, NULL,
+	  "per method and route: count, error rate, latency\n"
+	  "p50/p90/p99/max, and totals (numeric, hex and UUID path\n"
+	  "segments become {id}; the query is dropped)",
+	  OPT_FLAG(struct replay_opts, stats) },
+	{ "headers", 0, NULL, "include header blocks in JSON output", OPT_FLAG(struct replay_opts, headers) },
+	{ "processes", 0, NULL,
+	  "print the process records (pid, comm, exe, cmdline,\n"
+	  "cgroup) instead of spans",
+	  OPT_FLAG(struct replay_opts, processes) },
+	{ NULL },
+};
 
 static int print_process(void *arg, const struct spanfile_process *p)
 {
@@ -58,10 +85,18 @@ static int print_process(void *arg, const struct spanfile_process *p)
 		if (!cmdline[i])
 			cmdline[i] = ' ';
 	cmdline[p->cmdline_len < sizeof(cmdline) ? p->cmdline_len : sizeof(cmdline) - 1] = '\0';
-	if (json_output)
-		return out_json(json_pack("{s:i, s:s, s:s, s:s, s:s}", "pid", (int)p->pid, "comm",
-					  p->comm, "exe", p->exe, "cmdline", cmdline, "cgroup",
-					  cgroup));
+	if (json_output) {
+		struct jsonw *w = out_jsonw();
+
+		jsonw_start_object(w);
+		jsonw_int_field(w, "pid", (int)p->pid);
+		jsonw_string_field(w, "comm", p->comm);
+		jsonw_string_field(w, "exe", p->exe);
+		jsonw_string_field(w, "cmdline", cmdline);
+		jsonw_string_field(w, "cgroup", cgroup);
+		jsonw_end_object(w);
+		return out_jsonw_end();
+	}
 	return printf("%u %s exe=%s cmdline=\"%s\" cgroup=%s\n", p->pid, p->comm, p->exe, cmdline,
 		      cgroup) < 0 ? -1 : 0;
 }
@@ -77,63 +112,27 @@ int do_replay(int argc, char **argv)
 	struct pipeline_sink sink;
 	struct pipeline_stats st;
 	struct pipeline *p = NULL;
-	bool want_stats = false, processes = false, stats_ready = false;
-	unsigned long max_spans = 0, n;
+	bool want_stats, processes, stats_ready = false;
+	unsigned long max_spans;
 	char **files;
-	size_t nfiles = 0;
-	int rc = EXIT_OK, taken, err;
+	size_t nfiles;
+	int rc, err;
+	struct replay_opts ropts = { .filter = &filter };
+	const struct opt_group groups[] = {
+		{ span_filter_opts, &filter, NULL }, { replay_opts, &ropts, NULL }, { NULL, NULL, NULL },
+	};
 
 	span_filter_init(&filter);
-	NEXT_ARG();
-	if (argc == 1 && is_prefix(*argv, "help"))
-		return replay_help();
-	files = calloc(argc + 1, sizeof(*files));
-	if (!files)
-		return EXIT_FAIL;
-	while (argc > 0) {
-		const char *opt = *argv;
-
-		taken = span_filter_parse(&filter, argc, argv);
-		if (taken < 0)
-			goto usage;
-		if (taken > 0) {
-			argc -= taken;
-			argv += taken;
-			continue;
-		}
-		if (!strcmp(opt, "--since") || !strcmp(opt, "--until")) {
-			uint64_t ns;
-
-			NEXT_ARG();
-			if (!REQ_ARGS(1))
-				goto usage;
-			if (!parse_time_arg(*argv, &ns)) {
-				p_err("%s: '%s' is neither epoch seconds nor an RFC 3339 time", opt, *argv);
-				goto usage;
-			}
-			if (opt[2] == 's')
-				filter.since_ns = ns;
-			else
-				filter.until_ns = ns;
-		} else if (!strcmp(opt, "-c") || !strcmp(opt, "--count")) {
-			NEXT_ARG();
-			if (!REQ_ARGS(1) || !arg_uint(opt, *argv, 1, ~0ul, &n))
-				goto usage;
-			max_spans = n;
-		} else if (!strcmp(opt, "--stats")) {
-			want_stats = true;
-		} else if (!strcmp(opt, "--headers")) {
-			printer.with_headers = true;
-		} else if (!strcmp(opt, "--processes")) {
-			processes = true;
-		} else if (opt[0] == '-' && opt[1]) {
-			rc = BAD_ARG();
-			goto out;
-		} else {
-			files[nfiles++] = *argv;
-		}
-		NEXT_ARG();
-	}
+	rc = cli_command_args(&replay_help, groups, CLI_ANY_ARGS, &argc, &argv);
+	if (rc != CLI_RUN)
+		return rc;
+	rc = EXIT_OK;
+	files = argv;
+	nfiles = argc;
+	max_spans = ropts.max_spans;
+	want_stats = ropts.stats;
+	printer.with_headers = ropts.headers;
+	processes = ropts.processes;
 	if (!nfiles) {
 		p_err("which span file? (give FILE... or '-' for standard input)");
 		goto usage;
@@ -181,7 +180,8 @@ int do_replay(int argc, char **argv)
 	pipeline_get_stats(p, &st);
 	if (want_stats) {
 		if (json_output) {
-			if (out_json(span_stats_json(&stats)))
+			span_stats_jsonw(out_jsonw(), &stats);
+			if (out_jsonw_end())
 				rc = EXIT_FAIL;
 		} else {
 			span_stats_print(&stats, stdout);
@@ -205,9 +205,7 @@ out:
 	pipeline_free(p);
 	if (stats_ready)
 		span_stats_free(&stats);
-	free(files);
 	return rc;
 usage:
-	free(files);
 	return EXIT_USAGE;
 }

@@ -134,57 +134,38 @@ void capture_opts_init(struct capture_opts *opts)
 	span_filter_init(&opts->filter);
 }
 
+static const char *const hooks_names[] = {
+	[CAPTURE_HOOKS_AUTO] = "auto", [CAPTURE_HOOKS_SOCKETS] = "sockets",
+	[CAPTURE_HOOKS_SYSCALLS] = "syscalls", NULL,
+};
+
+const struct opt capture_opt_table[] = {
+	{ "count", 'c', "N", "stop after N spans",
+	  OPT_UINT(struct capture_opts, max_spans, 1, ~0ul) },
+	{ "duration", 0, "SEC", "stop after SEC seconds",
+	  OPT_UINT(struct capture_opts, duration_s, 1, 365ul * 24 * 3600) },
+	{ "snaplen", 0, "BYTES", "payload bytes copied per syscall",
+	  OPT_UINT(struct capture_opts, snaplen, CAPTURE_SNAPLEN_MIN, CAPTURE_SNAPLEN_MAX) },
+	/* KiB, as tcpdump's -B; 64 KiB to 1 GiB, rounded up to a power of two. */
+	{ "buffer-size", 'B', "KIB",
+	  "ring buffer size (default 16384, rounded up to a power\n"
+	  "of two); a larger one rides out longer bursts",
+	  OPT_UINT(struct capture_opts, ringbuf_kb, 64, 1ul << 20) },
+	{ "hooks", 0, "auto|sockets|syscalls",
+	  "what to hook: socket tracepoints (Linux >= 6.3)\n"
+	  "or the raw syscall exit tracepoint; auto picks sockets\n"
+	  "when the kernel has them",
+	  OPT_CHOICE(struct capture_opts, hooks, hooks_names) },
+	{ "no-redact", 0, NULL, "keep Authorization, Cookie and Set-Cookie values",
+	  OPT_FLAG(struct capture_opts, no_redact) },
+	{ NULL },
+};
+
 int capture_parse_opt(struct capture_opts *opts, int argc, char **argv)
 {
-	const char *opt = argv[0], *val = argc > 1 ? argv[1] : NULL;
-	unsigned long n;
-	int taken;
+	const struct opt_group groups[] = { CAPTURE_OPT_GROUPS(opts, NULL), { NULL, NULL, NULL } };
 
-	taken = span_filter_parse(&opts->filter, argc, argv);
-	if (taken)
-		return taken;
-	if (!strcmp(opt, "--no-redact")) {
-		opts->no_redact = true;
-		return 1;
-	}
-	if (strcmp(opt, "-c") && strcmp(opt, "--count") && strcmp(opt, "--duration") &&
-	    strcmp(opt, "--snaplen") && strcmp(opt, "--hooks") && strcmp(opt, "-B") &&
-	    strcmp(opt, "--buffer-size"))
-		return 0;
-	if (!val) {
-		p_err("%s needs a value", opt);
-		return -1;
-	}
-	if (!strcmp(opt, "--hooks")) {
-		if (!strcmp(val, "auto")) {
-			opts->hooks = CAPTURE_HOOKS_AUTO;
-		} else if (!strcmp(val, "sockets")) {
-			opts->hooks = CAPTURE_HOOKS_SOCKETS;
-		} else if (!strcmp(val, "syscalls")) {
-			opts->hooks = CAPTURE_HOOKS_SYSCALLS;
-		} else {
-			p_err("--hooks takes auto, sockets or syscalls, not '%s'", val);
-			return -1;
-		}
-	} else if (!strcmp(opt, "--snaplen")) {
-		if (!arg_uint(opt, val, CAPTURE_SNAPLEN_MIN, CAPTURE_SNAPLEN_MAX, &n))
-			return -1;
-		opts->snaplen = n;
-	} else if (!strcmp(opt, "-B") || !strcmp(opt, "--buffer-size")) {
-		/* KiB, as tcpdump's -B; 64 KiB to 1 GiB, rounded up to a power of two. */
-		if (!arg_uint(opt, val, 64, 1ul << 20, &n))
-			return -1;
-		opts->ringbuf_kb = n;
-	} else if (!strcmp(opt, "--duration")) {
-		if (!arg_uint(opt, val, 1, 365ul * 24 * 3600, &n))
-			return -1;
-		opts->duration_s = n;
-	} else {
-		if (!arg_uint(opt, val, 1, ~0ul, &n))
-			return -1;
-		opts->max_spans = n;
-	}
-	return 2;
+	return opts_parse_one(groups, argc, argv);
 }
 
 /* ---- connection table ------------------------------------------------------------------ */

@@ -40,18 +40,13 @@ struct capture_opts {
 	void *wrap_arg;
 };
 
-/* Options text shared by attach and record help screens (filters included). */
-#define CAPTURE_USAGE                                                                        \
-	SPAN_FILTER_USAGE                                                                    \
-	"  -c, --count N        stop after N spans\n"                                        \
-	"  --duration SEC       stop after SEC seconds\n"                                    \
-	"  --snaplen BYTES      payload bytes copied per syscall\n"                          \
-	"  -B, --buffer-size KIB  ring buffer size (default 16384, rounded up to a power\n" \
-	"                       of two); a larger one rides out longer bursts\n"          \
-	"  --hooks auto|sockets|syscalls  what to hook: socket tracepoints (Linux >= 6.3)\n"  \
-	"                       or the raw syscall exit tracepoint; auto picks sockets\n"    \
-	"                       when the kernel has them\n"                                  \
-	"  --no-redact          keep Authorization, Cookie and Set-Cookie values\n"
+/* The capture's own options (-c, --duration, --snaplen, -B, --hooks, --no-redact), for
+ * a group whose context is a struct capture_opts. */
+extern const struct opt capture_opt_table[];
+/* The option groups of a capture, filters included, as attach and record take them;
+ * @echo (may be NULL) collects their words as given. */
+#define CAPTURE_OPT_GROUPS(opts, echo) \
+	{ span_filter_opts, &(opts)->filter, (echo) }, { capture_opt_table, (opts), (echo) }
 
 struct capture_stats {
 	uint64_t events;   /* events read from the ring buffer */

@@ -7,7 +7,9 @@
 
 #include "capture.h"
 #include "check.h"
+#include "jsonw.h"
 #include "loader.h"
+#include "output.h"
 #include "propagate.h"
 
 static const char *const verdict_names[VERDICT__COUNT] = {
@@ -244,84 +246,123 @@ void check_judge(struct check_report *r)
 	judge_sockmsg(r, &r->verdicts[VERDICT_PROPAGATION_SOCKMSG]);
 }
 
-json_t *check_report_json(const struct check_report *r)
+void check_report_jsonw(struct jsonw *w, const struct check_report *r)
 {
-	json_t *root = json_object(), *kernel, *features, *details, *syscalls, *verdicts, *fs;
+	char name[64];
 	size_t i;
 
-	kernel = json_pack("{s:s, s:s, s:s}", "release", r->release, "version", "", "arch", r->arch);
+	jsonw_start_object(w);
+	jsonw_name(w, "kernel");
+	jsonw_start_object(w);
+	jsonw_string_field(w, "release", r->release);
+	jsonw_name(w, "version");
 	if (r->version_ok) {
 		char ver[48];
 
 		snprintf(ver, sizeof(ver), "%u.%u.%u", r->version.major, r->version.minor,
 			 r->version.patch);
-		json_object_set_new(kernel, "version", json_string(ver));
+		jsonw_string(w, ver);
 	} else {
-		json_object_set_new(kernel, "version", json_null());
+		jsonw_null(w);
 	}
-	json_object_set_new(root, "kernel", kernel);
-	json_object_set_new(root, "btf", json_boolean(r->btf));
-	json_object_set_new(root, "btf_detail", json_string(r->btf_detail));
-	json_object_set_new(root, "lockdown", json_string(lockdown_name(r->lockdown)));
-	json_object_set_new(root, "lockdown_detail", json_string(r->lockdown_detail));
-	json_object_set_new(root, "privileges",
-			    json_pack("{s:i, s:b, s:b, s:b, s:b, s:b}", "euid", (int)r->priv.euid,
-				      "caps_known", r->priv.caps_known, "cap_sys_admin",
-				      r->priv.cap_sys_admin, "cap_bpf", r->priv.cap_bpf,
-				      "cap_perfmon", r->priv.cap_perfmon, "may_trace", r->may_trace));
+	jsonw_string_field(w, "arch", r->arch);
+	jsonw_end_object(w);
+	jsonw_bool_field(w, "btf", r->btf);
+	jsonw_string_field(w, "btf_detail", r->btf_detail);
+	jsonw_string_field(w, "lockdown", lockdown_name(r->lockdown));
+	jsonw_string_field(w, "lockdown_detail", r->lockdown_detail);
+	jsonw_name(w, "privileges");
+	jsonw_start_object(w);
+	jsonw_int_field(w, "euid", (int)r->priv.euid);
+	jsonw_bool_field(w, "caps_known", r->priv.caps_known);
+	jsonw_bool_field(w, "cap_sys_admin", r->priv.cap_sys_admin);
+	jsonw_bool_field(w, "cap_bpf", r->priv.cap_bpf);
+	jsonw_bool_field(w, "cap_perfmon", r->priv.cap_perfmon);
+	jsonw_bool_field(w, "may_trace", r->may_trace);
+	jsonw_end_object(w);
 
-	fs = json_object();
-	for (i = 0; i < KFS__COUNT; i++)
-		json_object_set_new(fs, kernel_fs_name(i),
-				    json_pack("{s:b, s:s, s:b}", "mounted", r->fs[i].mounted, "path",
-					      r->fs[i].path, "mounted_by_ehttp",
-					      r->fs[i].mounted_by_ehttp));
-	json_object_set_new(root, "filesystems", fs);
-
-	features = json_object();
-	details = json_object();
-	for (i = 0; i < FEAT__COUNT; i++) {
-		json_object_set_new(features, kernel_feature_name(i), json_boolean(r->features[i].ok));
-		json_object_set_new(details, kernel_feature_name(i), json_string(r->features[i].reason));
+	jsonw_name(w, "filesystems");
+	jsonw_start_object(w);
+	for (i = 0; i < KFS__COUNT; i++) {
+		jsonw_name(w, kernel_fs_name(i));
+		jsonw_start_object(w);
+		jsonw_bool_field(w, "mounted", r->fs[i].mounted);
+		jsonw_string_field(w, "path", r->fs[i].path);
+		jsonw_bool_field(w, "mounted_by_ehttp", r->fs[i].mounted_by_ehttp);
+		jsonw_end_object(w);
 	}
-	syscalls = json_object();
+	jsonw_end_object(w);
+
+	jsonw_name(w, "features");
+	jsonw_start_object(w);
+	for (i = 0; i < FEAT__COUNT; i++)
+		jsonw_bool_field(w, kernel_feature_name(i), r->features[i].ok);
 	for (i = 0; i < capture_syscalls_count; i++) {
-		char name[64];
-		bool ok = r->syscalls[i].enter.ok && r->syscalls[i].exit.ok;
-
 		snprintf(name, sizeof(name), "syscall_%s", capture_syscalls[i]);
-		json_object_set_new(features, name, json_boolean(ok));
-		json_object_set_new(syscalls, capture_syscalls[i],
-				    json_pack("{s:b, s:b}", "enter", r->syscalls[i].enter.ok, "exit",
-					      r->syscalls[i].exit.ok));
-		if (!ok)
-			json_object_set_new(details, name,
-					    json_string(r->syscalls[i].enter.ok ? r->syscalls[i].exit.reason
-										 : r->syscalls[i].enter.reason));
+		jsonw_bool_field(w, name, r->syscalls[i].enter.ok && r->syscalls[i].exit.ok);
 	}
-	json_object_set_new(root, "features", features);
-	json_object_set_new(root, "feature_details", details);
-	json_object_set_new(root, "syscall_tracepoints", syscalls);
+	jsonw_end_object(w);
+	jsonw_name(w, "feature_details");
+	jsonw_start_object(w);
+	for (i = 0; i < FEAT__COUNT; i++)
+		jsonw_string_field(w, kernel_feature_name(i), r->features[i].reason);
+	for (i = 0; i < capture_syscalls_count; i++) {
+		const struct check_syscall *sc = &r->syscalls[i];
 
-	verdicts = json_object();
-	for (i = 0; i < VERDICT__COUNT; i++)
-		json_object_set_new(verdicts, check_verdict_name(i),
-				    json_pack("{s:b, s:s, s:s}", "ok", r->verdicts[i].ok, "reason",
-					      r->verdicts[i].reason, "remedy", r->verdicts[i].remedy));
-	json_object_set_new(root, "verdicts", verdicts);
+		if (sc->enter.ok && sc->exit.ok)
+			continue;
+		snprintf(name, sizeof(name), "syscall_%s", capture_syscalls[i]);
+		jsonw_string_field(w, name, sc->enter.ok ? sc->exit.reason : sc->enter.reason);
+	}
+	jsonw_end_object(w);
+	jsonw_name(w, "syscall_tracepoints");
+	jsonw_start_object(w);
+	for (i = 0; i < capture_syscalls_count; i++) {
+		jsonw_name(w, capture_syscalls[i]);
+		jsonw_start_object(w);
+		jsonw_bool_field(w, "enter", r->syscalls[i].enter.ok);
+		jsonw_bool_field(w, "exit", r->syscalls[i].exit.ok);
+		jsonw_end_object(w);
+	}
+	jsonw_end_object(w);
+
+	jsonw_name(w, "verdicts");
+	jsonw_start_object(w);
+	for (i = 0; i < VERDICT__COUNT; i++) {
+		jsonw_name(w, check_verdict_name(i));
+		jsonw_start_object(w);
+		jsonw_bool_field(w, "ok", r->verdicts[i].ok);
+		jsonw_string_field(w, "reason", r->verdicts[i].reason);
+		jsonw_string_field(w, "remedy", r->verdicts[i].remedy);
+		jsonw_end_object(w);
+	}
+	jsonw_end_object(w);
 	if (r->hooks_known) {
-		json_t *hooks = json_array();
-
+		jsonw_name(w, "hooks_in_use");
+		jsonw_start_array(w);
 		for (i = 0; i < r->nhooks; i++) {
 			const struct hook_user *u = &r->hooks[i];
 
-			json_array_append_new(hooks, json_pack("{s:s, s:i, s:s, s:I, s:I, s:s}",
-							       "tracepoint", u->tracepoint, "pid", u->pid,
-							       "comm", u->comm, "prog_id", (json_int_t)u->prog_id,
-							       "link_id", (json_int_t)u->link_id,
-							       "prog_name", u->prog_name));
+			jsonw_start_object(w);
+			jsonw_string_field(w, "tracepoint", u->tracepoint);
+			jsonw_int_field(w, "pid", u->pid);
+			jsonw_string_field(w, "comm", u->comm);
+			jsonw_uint_field(w, "prog_id", u->prog_id);
+			jsonw_uint_field(w, "link_id", u->link_id);
+			jsonw_string_field(w, "prog_name", u->prog_name);
+			jsonw_end_object(w);
 		}
-		json_object_set_new(root, "hooks_in_use", hooks);
+		jsonw_end_array(w);
 	}
-	return root;
+	jsonw_end_object(w);
+}
+
+static void report_write(struct jsonw *w, const void *r)
+{
+	check_report_jsonw(w, r);
+}
+
+json_t *check_report_json(const struct check_report *r)
+{
+	return jsonw_read_back(report_write, r);
 }

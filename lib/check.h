@@ -66,6 +66,10 @@ const char *check_verdict_name(enum check_verdict_id id);
 void check_gather(const struct kernel_paths *paths, struct check_report *r);
 /* Verdicts from the facts alone (pure: unit tests drive it with made-up reports). */
 void check_judge(struct check_report *r);
+struct jsonw;
+/* The report as one JSON object (the keys scripts read from ehttp -j check). */
+void check_report_jsonw(struct jsonw *w, const struct check_report *r);
+/* The same, read back as a jansson tree. */
 json_t *check_report_json(const struct check_report *r);
 
 #endif

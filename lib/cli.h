@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "opts.h"
 #include "output.h"
 
 enum cli_exit {
@@ -42,7 +43,49 @@ int cli_dispatch(const struct cli_cmd *table, int argc, char **argv,
 /* "  name     summary" lines for every visible row, for help texts. */
 void cli_print_table(FILE *f, const struct cli_cmd *table);
 /* The visible rows' names as a JSON array (bash completion derives from this). */
-json_t *cli_table_json(const struct cli_cmd *table);
+void cli_table_jsonw(struct jsonw *w, const struct cli_cmd *table);
+
+/*
+ * The global options: -j/--json, -p/--pretty, -d/--debug, -V/--version. They come
+ * before the command and may follow it too, as bpftool takes them ("ehttp check --json"
+ * is "ehttp -j check"); there a command's own option of the same name wins, so -p is
+ * the PID filter where a command has one, and --pretty works everywhere.
+ */
+extern const struct opt cli_global_opts[];
+/* -V was given: the versions are printed instead of running anything. */
+extern bool cli_version_requested;
+
+/*
+ * Parse a command's arguments (argv just past its name) against its option @groups,
+ * then the global options. Returns how many arguments that are not options were moved
+ * to the front of argv, or -1 after reporting a usage error (return EXIT_USAGE).
+ */
+int cli_parse(const struct opt_group *groups, int argc, char **argv);
+
+/* A command's help screen; its option list comes from the groups it parses with. */
+struct cli_help {
+	const char *usage;       /* usage lines, '\n'-separated, each starting "ehttp " */
+	const char *description; /* the paragraph after them */
+	bool help_exact;         /* "help" only in full: a prefix of it could be a file name */
+};
+/* "COMMAND help": the usage, description and options as text, or with -j as one JSON
+ * object {"usage": [...], "description": "...", "options": [...]}. Returns EXIT_OK. */
+int cli_print_help(const struct cli_help *help, const struct opt_group *groups);
+
+#define CLI_RUN (-1)      /* cli_command_args: the command goes on */
+#define CLI_ANY_ARGS (-1) /* cli_command_args: no limit on arguments */
+/*
+ * A command's arguments, argv[0] being its name. "COMMAND help [GLOBAL OPTIONS]" prints
+ * @help. Otherwise the options are parsed against @groups, then the global ones, and
+ * the arguments that are not options (at most @max_args, or CLI_ANY_ARGS) are left in
+ * (*argv)[0..*argc). Returns CLI_RUN, or the exit status to return at once (help
+ * printed, or a usage error reported).
+ */
+int cli_command_args(const struct cli_help *help, const struct opt_group *groups, int max_args,
+		     int *argc, char ***argv);
+
+/* "ehttp vX / using libbpf vY", or {"version", "libbpf"}. Returns an exit status. */
+int cli_print_version(void);
 
 /* Hook the dispatcher calls with a row's needs before running it. Returns 0 or an exit code. */
 int cli_satisfy_needs(unsigned int needs);

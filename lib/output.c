@@ -3,11 +3,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "jsonw.h"
 #include "output.h"
 
 bool json_output;
 bool pretty_output;
 bool debug_output;
+
+struct jsonw *out_jsonw(void)
+{
+	static struct jsonw w;
+
+	if (!w.f)
+		jsonw_init(&w, stdout, pretty_output);
+	if (!w.depth)
+		w.pretty = pretty_output; /* -p may come after the command */
+	return &w;
+}
+
+int out_jsonw_end(void)
+{
+	struct jsonw *w = out_jsonw();
+
+	jsonw_eol(w);
+	if (fflush(stdout))
+		w->failed = true;
+	return w->failed ? -1 : 0;
+}
+
+json_t *jsonw_read_back(void (*write)(struct jsonw *w, const void *arg), const void *arg)
+{
+	struct jsonw *w = malloc(sizeof(*w));
+	char *text = NULL;
+	size_t len = 0;
+	json_t *o = NULL;
+	FILE *f;
+
+	if (!w)
+		return NULL;
+	f = open_memstream(&text, &len);
+	if (f) {
+		jsonw_init(w, f, false);
+		write(w, arg);
+		jsonw_flush(w);
+		if (!fclose(f) && !w->failed)
+			o = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
+		free(text);
+	}
+	free(w);
+	return o;
+}
 
 static void vprefixed(FILE *f, const char *prefix, const char *fmt, va_list ap)
 {
@@ -37,11 +82,15 @@ void p_err(const char *fmt, ...)
 		if (!divert_buf[0])
 			vsnprintf(divert_buf, divert_len, fmt, ap);
 	} else if (json_output) {
+		struct jsonw *w = out_jsonw();
 		char *msg = NULL;
 
 		if (vasprintf(&msg, fmt, ap) < 0)
 			msg = NULL;
-		out_json(json_pack("{s:s}", "error", msg ? msg : "out of memory"));
+		jsonw_start_object(w);
+		jsonw_string_field(w, "error", msg ? msg : "out of memory");
+		jsonw_end_object(w);
+		out_jsonw_end();
 		free(msg);
 	} else {
 		fflush(stdout);
@@ -80,48 +129,4 @@ void p_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprefixed(stderr, "debug: ", fmt, ap);
 	va_end(ap);
-}
-
-static int dump_json(json_t *value, bool flush)
-{
-	size_t flags = JSON_PRESERVE_ORDER | (pretty_output ? JSON_INDENT(2) : JSON_COMPACT);
-	char buf[8192], *text = buf;
-	size_t len;
-	int err = 0;
-
-	if (!value)
-		return -1;
-	/* Render whole, then write once: dumping straight to the stream costs a locked
-	 * stdio call per token, which dominates a capture printing thousands of spans/s. */
-	len = json_dumpb(value, buf, sizeof(buf) - 1, flags);
-	if (len >= sizeof(buf) - 1) {
-		text = malloc(len + 1);
-		if (!text || json_dumpb(value, text, len, flags) != len)
-			err = -1;
-	}
-	json_decref(value);
-	if (!err && len) {
-		text[len] = '\n';
-		if (fwrite(text, 1, len + 1, stdout) != len + 1)
-			err = -1;
-	} else {
-		err = -1;
-	}
-	if (text != buf)
-		free(text);
-	if (err)
-		return -1;
-	if (!flush)
-		return ferror(stdout) ? -1 : 0;
-	return fflush(stdout) ? -1 : 0;
-}
-
-int out_json(json_t *value)
-{
-	return dump_json(value, true);
-}
-
-int out_json_buffered(json_t *value)
-{
-	return dump_json(value, false);
 }

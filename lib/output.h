@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* One output path for every command: text or JSON (jansson), errors and chatter. */
+/* One output path for every command: text or JSON (one writer), errors and chatter. */
 #ifndef EHTTP_OUTPUT_H
 #define EHTTP_OUTPUT_H
 
@@ -22,10 +22,16 @@ void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Debug text on stderr, only with -d. */
 void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Print one JSON value on stdout (one line, or indented with -p) and release it.
- * Returns 0, or -1 when stdout could not be written. */
-int out_json(json_t *value);
-/* As out_json, but stdio decides when to write: for bulk output read from files. */
-int out_json_buffered(json_t *value);
+struct jsonw;
+/* The writer of every command's JSON on stdout: compact, or indented with -p. A
+ * top-level value reaches stdio when it ends; jsonw_eol() ends its line. */
+struct jsonw *out_jsonw(void);
+/* End the top-level value just written on stdout: newline and fflush. Returns 0, or -1
+ * when stdout could not be written. */
+int out_jsonw_end(void);
+
+/* What @write produces through a JSON writer, read back by jansson (for tests, and for
+ * callers that want a tree rather than text). NULL when it could not be read. */
+json_t *jsonw_read_back(void (*write)(struct jsonw *w, const void *arg), const void *arg);
 
 #endif

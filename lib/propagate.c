@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "kernel.h"
 #include "loader.h"
+#include "opts.h"
 #include "propagate.h"
 #include "propagate_match.h"
 #include "propagate.skel.h"
@@ -71,28 +72,39 @@ void propagate_opts_init(struct propagate_opts *opts)
 	memset(opts, 0, sizeof(*opts));
 }
 
-int propagate_parse_opt(struct propagate_opts *opts, int argc, char **argv)
-{
-	const char *opt = argv[0], *val;
+/* In enum propagate_method's order from PROPAGATE_AUTO. "memory" (bpf_probe_write_user
+ * into Go's header buffer) is not among them: it is not built. */
+static const char *const method_names[] = { "auto", "sockmsg", NULL };
 
-	(void)argc;
-	if (!strcmp(opt, "--propagate-all-processes")) {
-		opts->all_processes = true;
-		return 1;
-	}
-	if (strncmp(opt, "--propagate", 11) || (opt[11] && opt[11] != '='))
-		return 0;
-	val = opt[11] ? opt + 12 : "auto";
-	if (!strcmp(val, "auto")) {
-		opts->method = PROPAGATE_AUTO;
-	} else if (!strcmp(val, "sockmsg")) {
-		opts->method = PROPAGATE_SOCKMSG;
-	} else {
-		p_err("--propagate takes auto or sockmsg, not '%s'", val);
+static int set_method(void *ctx, const struct opt *o, const char *spelled, const char *value)
+{
+	struct propagate_opts *opts = ctx;
+	int i;
+
+	if (!strcmp(value, "memory")) {
+		p_err("%s=memory (writing Go's header buffer with bpf_probe_write_user) is not built: "
+		      "use %s=sockmsg, which works for any language and under lockdown",
+		      spelled, spelled);
 		return -1;
 	}
-	return 1;
+	i = opts_choice(o, spelled, value);
+	if (i < 0)
+		return -1;
+	opts->method = PROPAGATE_AUTO + i;
+	return 0;
 }
+
+const struct opt propagate_opt_table[] = {
+	{ "propagate", 0, "auto|sockmsg",
+	  "insert a W3C traceparent into the outgoing HTTP/1.x\n"
+	  "requests of the processes selected with -p or --comm, in\n"
+	  "the kernel as they are sent (sockmsg; auto picks what this\n"
+	  "kernel loads); spans carry the ids written",
+	  OPT_CALL(set_method), .choices = method_names, .implied = "auto" },
+	{ "propagate-all-processes", 0, NULL, "with --propagate: every process's requests",
+	  OPT_FLAG(struct propagate_opts, all_processes) },
+	{ NULL },
+};
 
 bool propagate_opts_valid(const struct propagate_opts *opts, const struct span_filter *filter)
 {

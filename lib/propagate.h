@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "opts.h"
 #include "span.h"
 #include "span_filter.h"
 
@@ -29,17 +30,12 @@ struct propagate_opts {
 	bool all_processes;  /* --propagate-all-processes: host-wide, said explicitly */
 };
 
-/* Options text for the attach and record help screens. */
-#define PROPAGATE_USAGE                                                                      \
-	"  --propagate[=auto|sockmsg]  insert a W3C traceparent into the outgoing HTTP/1.x\n" \
-	"                       requests of the processes selected with -p or --comm, in\n"   \
-	"                       the kernel as they are sent (sockmsg; auto picks what this\n" \
-	"                       kernel loads); spans carry the ids written\n"                 \
-	"  --propagate-all-processes  with --propagate: every process's requests\n"
+/* The options (--propagate[=auto|sockmsg], --propagate-all-processes), for a group whose
+ * context is a struct propagate_opts. */
+extern const struct opt propagate_opt_table[];
+#define PROPAGATE_OPT_GROUP(opts, echo) { propagate_opt_table, (opts), (echo) }
 
 void propagate_opts_init(struct propagate_opts *opts);
-/* Consume one propagation option at argv[0]: arguments taken, 0 if not ours, -1 on error. */
-int propagate_parse_opt(struct propagate_opts *opts, int argc, char **argv);
 /* Are the options consistent with the selection @filter? Reports its own error. */
 bool propagate_opts_valid(const struct propagate_opts *opts, const struct span_filter *filter);
 

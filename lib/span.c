@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "jsonw.h"
 #include "output.h"
 #include "pipeline.h"
 #include "span.h"
@@ -47,47 +48,6 @@ const char *span_source_name(uint8_t source)
 	}
 }
 
-/* Two decimal digits for each of 0..99. */
-static const char dec2[] = "00010203040506070809101112131415161718192021222324252627282930"
-			   "31323334353637383940414243444546474849505152535455565758596061"
-			   "62636465666768697071727374757677787980818283848586878889909192"
-			   "93949596979899";
-
-/*
- * @v in decimal at @p (up to 20 bytes, not terminated); returns the end. Numbers are
- * most of a span's JSON and addresses are in every span: printf's machinery for
- * them cost more than the rest of the line.
- */
-static char *put_dec(char *p, uint64_t v)
-{
-	static const uint64_t pow10[] = {
-		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
-		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
-		1000000000000ull, 10000000000000ull, 100000000000000ull, 1000000000000000ull,
-		10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
-		10000000000000000000ull,
-	};
-	size_t n = 1;
-	char *d;
-
-	/* the length first, then the digits in place from the end */
-	while (n < 20 && v >= pow10[n])
-		n++;
-	d = p + n;
-	while (v >= 100) {
-		d -= 2;
-		memcpy(d, dec2 + v % 100 * 2, 2);
-		v /= 100;
-	}
-	if (v >= 10) {
-		d -= 2;
-		memcpy(d, dec2 + v * 2, 2);
-	} else {
-		*--d = '0' + v;
-	}
-	return p + n;
-}
-
 /* Room for the longest address text: "[" IPv6 "]:65535". */
 #define ADDR_TEXT_MAX (INET6_ADDRSTRLEN + 16)
 
@@ -102,7 +62,7 @@ static size_t addr_text(const struct span_addr *addr, char *out)
 		for (i = 0; i < 4; i++) {
 			if (i)
 				*p++ = '.';
-			p = put_dec(p, addr->addr[i]);
+			p = jsonw_put_dec(p, addr->addr[i]);
 		}
 	} else if (addr->family == AF_INET6 &&
 		   inet_ntop(AF_INET6, addr->addr, out + 1, INET6_ADDRSTRLEN)) {
@@ -114,7 +74,7 @@ static size_t addr_text(const struct span_addr *addr, char *out)
 		return 1;
 	}
 	*p++ = ':';
-	p = put_dec(p, addr->port);
+	p = jsonw_put_dec(p, addr->port);
 	return p - out;
 }
 
@@ -271,213 +231,19 @@ static void hex_encode(const uint8_t *in, size_t n, char *out)
 }
 
 /*
- * Span JSON is written directly rather than built as a jansson object and dumped:
+ * Span JSON is written member by member through the writer's fast paths (literal names,
+ * strings known to need no escaping) rather than built as a jansson object and dumped:
  * attach prints tens of thousands of spans a second on the host it observes, and
  * building objects cost several times more than the rest of the pipeline.
  * span_to_json() parses this same text, so there is one serialization.
- *
- * A span is assembled in a buffer on the stack and handed to stdio in one call (more
- * only for big header blocks): a stdio call per key, number and escaped byte cost more
- * than the formatting itself.
  */
-struct jout {
-	FILE *f;
-	size_t len;
-	char buf[4096];
-};
+#define JSON_UINT(w, key, v) (jsonw_next_name_lit(w, key), jsonw_uint(w, v))
+#define JSON_TEXT(w, key, text, len) (jsonw_next_name_lit(w, key), jsonw_string_len(w, text, len))
+#define JSON_CSTR(w, key, text) \
+	(jsonw_next_name_lit(w, key), jsonw_string_len(w, text ? text : "", text ? strlen(text) : 0))
+#define JSON_PLAIN(w, key, text, len) (jsonw_next_name_lit(w, key), jsonw_plain_len(w, text, len))
 
-static void jout_flush(struct jout *o)
-{
-	if (o->len)
-		fwrite_unlocked(o->buf, 1, o->len, o->f);
-	o->len = 0;
-}
-
-/* Where @n more bytes can go (@n at most the buffer's size); the caller adds to len. */
-static char *jout_room(struct jout *o, size_t n)
-{
-	if (n > sizeof(o->buf) - o->len)
-		jout_flush(o);
-	return o->buf + o->len;
-}
-
-static void jout_put(struct jout *o, const char *p, size_t n)
-{
-	if (n > sizeof(o->buf) - o->len) {
-		jout_flush(o);
-		if (n > sizeof(o->buf)) {
-			fwrite_unlocked(p, 1, n, o->f);
-			return;
-		}
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->len += n;
-}
-
-static void jout_putc(struct jout *o, char c)
-{
-	*jout_room(o, 1) = c;
-	o->len++;
-}
-
-/* Literals (keys with their separator: ",\"pid\":") go by their size, not strlen. */
-#define JOUT_LIT(o, lit) jout_put(o, "" lit, sizeof(lit) - 1)
-
-/* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned int c = s[0], cp;
-	size_t len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* no overlong forms, no surrogates, nothing past U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-static bool utf8_valid(const char *text, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0, n;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			uint64_t w;
-
-			/* mostly ASCII: skip it 8 bytes at a time */
-			i++;
-			while (i + 8 <= len && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull)))
-				i += 8;
-			continue;
-		}
-		n = utf8_seq(s + i, len - i);
-		if (!n)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
-/* What a byte needs in a JSON string: an escape, or '?' when the string is not UTF-8. */
-enum { J_ESC = 1, J_HIGH = 2 };
-static const uint8_t json_byte[256] = {
-	[0x00 ... 0x1f] = J_ESC, ['"'] = J_ESC, ['\\'] = J_ESC, [0x80 ... 0xff] = J_HIGH,
-};
-
-/*
- * A JSON string. JSON carries UTF-8 only, while a span's strings are bytes from the
- * wire or from a file: in a string that is not valid UTF-8 every non-ASCII byte is
- * written as '?', so the span prints and what is shown is never mistaken for what
- * was sent. Runs of bytes that need nothing are copied as they are.
- */
-static void json_put_string(struct jout *o, const char *text, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)text;
-	uint8_t stop = utf8_valid(text, len) ? J_ESC : J_ESC | J_HIGH;
-	size_t i = 0, run;
-	char *p;
-
-	jout_putc(o, '"');
-	while (i < len) {
-		unsigned char c;
-
-		for (run = i; i < len && !(json_byte[s[i]] & stop); i++)
-			;
-		jout_put(o, text + run, i - run);
-		if (i == len)
-			break;
-		c = s[i++];
-		p = jout_room(o, 6);
-		if (c >= 0x80) {
-			p[0] = '?';
-			o->len += 1;
-			continue;
-		}
-		p[0] = '\\';
-		o->len += 2;
-		switch (c) {
-		case '"': p[1] = '"'; break;
-		case '\\': p[1] = '\\'; break;
-		case '\n': p[1] = 'n'; break;
-		case '\r': p[1] = 'r'; break;
-		case '\t': p[1] = 't'; break;
-		case '\b': p[1] = 'b'; break;
-		case '\f': p[1] = 'f'; break;
-		default:
-			memcpy(p + 1, "u00", 3);
-			p[4] = hex[c >> 4];
-			p[5] = hex[c & 15];
-			o->len += 4;
-			break;
-		}
-	}
-	jout_putc(o, '"');
-}
-
-/* A string known to need no escaping (names, ids, addresses): as it is. */
-static void json_put_plain(struct jout *o, const char *text, size_t len)
-{
-	char *p = jout_room(o, len + 2);
-
-	p[0] = '"';
-	memcpy(p + 1, text, len);
-	p[len + 1] = '"';
-	o->len += len + 2;
-}
-
-/* Members are written with their key literal, separator included: ",\"pid\":". */
-static void json_put_uint(struct jout *o, const char *key, size_t key_len, uint64_t v)
-{
-	char *p = jout_room(o, key_len + 20);
-
-	memcpy(p, key, key_len);
-	o->len = put_dec(p + key_len, v) - o->buf;
-}
-
-static void json_put_text(struct jout *o, const char *key, size_t key_len, const char *text,
-			  size_t len)
-{
-	jout_put(o, key, key_len);
-	json_put_string(o, text ? text : "", text ? len : 0);
-}
-
-static void json_put_cstr(struct jout *o, const char *key, size_t key_len, const char *text)
-{
-	json_put_text(o, key, key_len, text, text ? strlen(text) : 0);
-}
-
-static void json_put_cplain(struct jout *o, const char *key, size_t key_len, const char *text,
-			    size_t len)
-{
-	jout_put(o, key, key_len);
-	json_put_plain(o, text, len);
-}
-
-#define JSON_UINT(o, key, v) json_put_uint(o, "" key, sizeof(key) - 1, v)
-#define JSON_TEXT(o, key, text, len) json_put_text(o, "" key, sizeof(key) - 1, text, len)
-#define JSON_CSTR(o, key, text) json_put_cstr(o, "" key, sizeof(key) - 1, text)
-#define JSON_PLAIN(o, key, text, len) json_put_cplain(o, "" key, sizeof(key) - 1, text, len)
-
-void span_write_json(FILE *f, const struct span *s, bool with_headers)
+void span_jsonw(struct jsonw *w, const struct span *s, bool with_headers)
 {
 	static const struct {
 		const char *name;
@@ -490,84 +256,88 @@ void span_write_json(FILE *f, const struct span *s, bool with_headers)
 	};
 	char addr[ADDR_TEXT_MAX], version[16], hexid[33], prop[96], *p;
 	const char *name;
-	struct jout o;
-	bool first = true;
 	size_t i;
 
-	o.f = f; /* not an initializer: that would clear the whole buffer */
-	o.len = 0;
-	p = put_dec(version + 5, s->http_major);
+	p = jsonw_put_dec(version + 5, s->http_major);
 	*p++ = '.';
-	p = put_dec(p, s->http_minor);
+	p = jsonw_put_dec(p, s->http_minor);
 	memcpy(version, "HTTP/", 5);
-	JSON_UINT(&o, "{\"start_ns\":", s->start_ns);
-	JSON_UINT(&o, ",\"end_ns\":", s->end_ns);
-	JSON_UINT(&o, ",\"duration_ns\":", s->end_ns - s->start_ns);
+	jsonw_start_object(w);
+	jsonw_name_lit(w, "start_ns");
+	jsonw_uint(w, s->start_ns);
+	JSON_UINT(w, "end_ns", s->end_ns);
+	JSON_UINT(w, "duration_ns", s->end_ns - s->start_ns);
 	name = span_role_name(s->role);
-	JSON_PLAIN(&o, ",\"role\":", name, strlen(name));
-	JSON_CSTR(&o, ",\"method\":", s->method);
-	JSON_CSTR(&o, ",\"target\":", s->target);
-	JSON_CSTR(&o, ",\"host\":", s->host);
-	JSON_UINT(&o, ",\"status\":", s->status);
-	JSON_PLAIN(&o, ",\"version\":", version, p - version);
-	JSON_UINT(&o, ",\"pid\":", s->pid);
-	JSON_UINT(&o, ",\"tid\":", s->tid);
-	JSON_TEXT(&o, ",\"comm\":", s->comm, strnlen(s->comm, sizeof(s->comm)));
-	JSON_PLAIN(&o, ",\"local\":", addr, addr_text(&s->local, addr));
-	JSON_PLAIN(&o, ",\"remote\":", addr, addr_text(&s->remote, addr));
-	JSON_UINT(&o, ",\"req_bytes\":", s->req_bytes);
-	JSON_UINT(&o, ",\"resp_bytes\":", s->resp_bytes);
+	JSON_PLAIN(w, "role", name, strlen(name));
+	JSON_CSTR(w, "method", s->method);
+	JSON_CSTR(w, "target", s->target);
+	JSON_CSTR(w, "host", s->host);
+	JSON_UINT(w, "status", s->status);
+	JSON_PLAIN(w, "version", version, p - version);
+	JSON_UINT(w, "pid", s->pid);
+	JSON_UINT(w, "tid", s->tid);
+	JSON_TEXT(w, "comm", s->comm, strnlen(s->comm, sizeof(s->comm)));
+	JSON_PLAIN(w, "local", addr, addr_text(&s->local, addr));
+	JSON_PLAIN(w, "remote", addr, addr_text(&s->remote, addr));
+	JSON_UINT(w, "req_bytes", s->req_bytes);
+	JSON_UINT(w, "resp_bytes", s->resp_bytes);
 	name = span_source_name(s->source);
-	JSON_PLAIN(&o, ",\"source\":", name, strlen(name));
+	JSON_PLAIN(w, "source", name, strlen(name));
 	hex_encode(s->span_id, SPAN_SPAN_ID_LEN, hexid);
-	JSON_PLAIN(&o, ",\"span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
+	JSON_PLAIN(w, "span_id", hexid, 2 * SPAN_SPAN_ID_LEN);
 	if (span_trace_id_set(s->trace_id)) {
 		hex_encode(s->trace_id, SPAN_TRACE_ID_LEN, hexid);
-		JSON_PLAIN(&o, ",\"trace_id\":", hexid, 2 * SPAN_TRACE_ID_LEN);
+		JSON_PLAIN(w, "trace_id", hexid, 2 * SPAN_TRACE_ID_LEN);
 	}
 	if (s->has_parent) {
 		hex_encode(s->parent_span_id, SPAN_SPAN_ID_LEN, hexid);
-		JSON_PLAIN(&o, ",\"parent_span_id\":", hexid, 2 * SPAN_SPAN_ID_LEN);
+		JSON_PLAIN(w, "parent_span_id", hexid, 2 * SPAN_SPAN_ID_LEN);
 	}
 	if (s->conn_id)
-		JSON_UINT(&o, ",\"conn_id\":", s->conn_id);
+		JSON_UINT(w, "conn_id", s->conn_id);
 	name = span_propagation_text(s->propagation, s->propagation_reason, prop, sizeof(prop));
 	if (name)
-		JSON_CSTR(&o, ",\"propagation\":", name);
+		JSON_CSTR(w, "propagation", name);
 	if (s->flags) {
-		JOUT_LIT(&o, ",\"flags\":[");
-		for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
-			if (!(s->flags & (1u << i)))
-				continue;
-			if (!first)
-				jout_putc(&o, ',');
-			first = false;
-			json_put_plain(&o, flag_names[i].name, flag_names[i].len);
-		}
-		jout_putc(&o, ']');
+		jsonw_next_name_lit(w, "flags");
+		jsonw_start_array(w);
+		for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+			if (s->flags & (1u << i))
+				jsonw_plain_len(w, flag_names[i].name, flag_names[i].len);
+		jsonw_end_array(w);
 	}
 	if (with_headers && s->req_headers)
-		JSON_TEXT(&o, ",\"req_headers\":", s->req_headers, s->req_headers_len);
+		JSON_TEXT(w, "req_headers", s->req_headers, s->req_headers_len);
 	if (with_headers && s->resp_headers)
-		JSON_TEXT(&o, ",\"resp_headers\":", s->resp_headers, s->resp_headers_len);
-	jout_putc(&o, '}');
-	jout_flush(&o);
+		JSON_TEXT(w, "resp_headers", s->resp_headers, s->resp_headers_len);
+	jsonw_end_object(w);
+}
+
+void span_write_json(FILE *f, const struct span *s, bool with_headers)
+{
+	struct jsonw w;
+
+	jsonw_init(&w, f, false);
+	span_jsonw(&w, s, with_headers);
+}
+
+struct span_json_args {
+	const struct span *span;
+	bool with_headers;
+};
+
+static void span_json_write(struct jsonw *w, const void *arg)
+{
+	const struct span_json_args *a = arg;
+
+	span_jsonw(w, a->span, a->with_headers);
 }
 
 json_t *span_to_json(const struct span *s, bool with_headers)
 {
-	char *text = NULL;
-	size_t len = 0;
-	json_t *o = NULL;
-	FILE *f = open_memstream(&text, &len);
+	struct span_json_args a = { s, with_headers };
 
-	if (!f)
-		return NULL;
-	span_write_json(f, s, with_headers);
-	if (!fclose(f))
-		o = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
-	free(text);
-	return o;
+	return jsonw_read_back(span_json_write, &a);
 }
 
 static void format_bytes(uint64_t n, char *buf, size_t len)
@@ -620,14 +390,12 @@ static int printer_emit(void *ctx, const struct span *s)
 	struct span_printer *p = ctx;
 	char line[8192];
 
-	if (json_output && pretty_output) {
-		json_t *j = span_to_json(s, p->with_headers);
+	if (json_output) {
+		struct jsonw *w = out_jsonw();
 
-		if (p->batch ? out_json_buffered(j) : out_json(j))
-			return -EPIPE;
-	} else if (json_output) {
-		span_write_json(stdout, s, p->with_headers);
-		if (putc_unlocked('\n', stdout) == EOF || (!p->batch && fflush(stdout)))
+		span_jsonw(w, s, p->with_headers);
+		jsonw_eol(w);
+		if (w->failed || (!p->batch && fflush(stdout)))
 			return -EPIPE;
 	} else {
 		if (printf("%s\n", span_format_text(s, line, sizeof(line))) < 0 ||

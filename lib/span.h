@@ -162,9 +162,12 @@ struct span_sink {
 };
 
 /* The JSON object attach and replay print for a span (keys are a contract): written
- * as one compact line without a newline, or parsed into a jansson object. Strings
+ * as one compact line without a newline, through a JSON writer (compact or pretty),
+ * or parsed into a jansson object. Strings
  * that are not valid UTF-8 show their non-ASCII bytes as '?'. */
 void span_write_json(FILE *f, const struct span *span, bool with_headers);
+struct jsonw;
+void span_jsonw(struct jsonw *w, const struct span *span, bool with_headers);
 json_t *span_to_json(const struct span *span, bool with_headers);
 /* The one-line text form. Returns @buf. */
 char *span_format_text(const struct span *span, char *buf, size_t len);

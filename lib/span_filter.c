@@ -30,56 +30,87 @@ bool span_filter_parse_status(const char *text, uint16_t *min, uint16_t *max)
 	return false;
 }
 
-int span_filter_parse(struct span_filter *f, int argc, char **argv)
+static int add_pid(void *ctx, const struct opt *o, const char *spelled, const char *val)
 {
-	const char *opt = argv[0], *val = argc > 1 ? argv[1] : NULL;
+	struct span_filter *f = ctx;
 	unsigned long n;
 
-	if (strcmp(opt, "-p") && strcmp(opt, "--pid") && strcmp(opt, "--comm") &&
-	    strcmp(opt, "--port") && strcmp(opt, "--method") && strcmp(opt, "--path") &&
-	    strcmp(opt, "--status"))
-		return 0;
-	if (!val) {
-		p_err("%s needs a value", opt);
+	if (!arg_uint(spelled, val, 1, 4194304, &n))
+		return -1;
+	if (f->npids >= SPAN_FILTER_MAX_PIDS) {
+		p_err("at most %d processes with -p", SPAN_FILTER_MAX_PIDS);
 		return -1;
 	}
-	if (!strcmp(opt, "-p") || !strcmp(opt, "--pid")) {
-		if (!arg_uint(opt, val, 1, 4194304, &n))
-			return -1;
-		if (f->npids >= SPAN_FILTER_MAX_PIDS) {
-			p_err("at most %d processes with -p", SPAN_FILTER_MAX_PIDS);
-			return -1;
-		}
-		f->pids[f->npids++] = n;
-	} else if (!strcmp(opt, "--comm")) {
-		if (strlen(val) >= sizeof(f->comm)) {
-			p_err("--comm: '%s' is longer than a command name can be (15 characters)", val);
-			return -1;
-		}
-		snprintf(f->comm, sizeof(f->comm), "%s", val);
-	} else if (!strcmp(opt, "--port")) {
-		if (!arg_uint(opt, val, 1, 65535, &n))
-			return -1;
-		f->port = n;
-	} else if (!strcmp(opt, "--method")) {
-		if (!*val || strlen(val) >= sizeof(f->method)) {
-			p_err("--method: '%s' is not a request method", val);
-			return -1;
-		}
-		snprintf(f->method, sizeof(f->method), "%s", val);
-	} else if (!strcmp(opt, "--path")) {
-		if (strlen(val) >= sizeof(f->path)) {
-			p_err("--path: prefix longer than %zu bytes", sizeof(f->path) - 1);
-			return -1;
-		}
-		snprintf(f->path, sizeof(f->path), "%s", val);
-	} else {
-		if (!span_filter_parse_status(val, &f->status_min, &f->status_max)) {
-			p_err("--status takes a code (404) or a class (5xx), not '%s'", val);
-			return -1;
-		}
+	f->pids[f->npids++] = n;
+	return 0;
+}
+
+/* @val into the array @dst of @size bytes, when it fits with its NUL. */
+static bool copy_fits(char *dst, size_t size, const char *val)
+{
+	if (strlen(val) >= size)
+		return false;
+	memcpy(dst, val, strlen(val) + 1);
+	return true;
+}
+
+static int set_comm(void *ctx, const struct opt *o, const char *spelled, const char *val)
+{
+	struct span_filter *f = ctx;
+
+	if (copy_fits(f->comm, sizeof(f->comm), val))
+		return 0;
+	p_err("--comm: '%s' is longer than a command name can be (15 characters)", val);
+	return -1;
+}
+
+static int set_method(void *ctx, const struct opt *o, const char *spelled, const char *val)
+{
+	struct span_filter *f = ctx;
+
+	if (*val && copy_fits(f->method, sizeof(f->method), val))
+		return 0;
+	p_err("--method: '%s' is not a request method", val);
+	return -1;
+}
+
+static int set_path(void *ctx, const struct opt *o, const char *spelled, const char *val)
+{
+	struct span_filter *f = ctx;
+
+	if (copy_fits(f->path, sizeof(f->path), val))
+		return 0;
+	p_err("--path: prefix longer than %zu bytes", sizeof(f->path) - 1);
+	return -1;
+}
+
+static int set_status(void *ctx, const struct opt *o, const char *spelled, const char *val)
+{
+	struct span_filter *f = ctx;
+
+	if (!span_filter_parse_status(val, &f->status_min, &f->status_max)) {
+		p_err("--status takes a code (404) or a class (5xx), not '%s'", val);
+		return -1;
 	}
-	return 2;
+	return 0;
+}
+
+const struct opt span_filter_opts[] = {
+	{ "pid", 'p', "PID", "only this process (repeatable)", OPT_CALL(add_pid) },
+	{ "comm", 0, "NAME", "only processes with this command name", OPT_CALL(set_comm) },
+	{ "port", 0, "N", "only connections with this local or remote port",
+	  OPT_UINT(struct span_filter, port, 1, 65535) },
+	{ "method", 0, "M", "only this request method", OPT_CALL(set_method) },
+	{ "path", 0, "PREFIX", "only targets starting with PREFIX", OPT_CALL(set_path) },
+	{ "status", 0, "CODE|Nxx", "only this status, or class (e.g. 404, 5xx)", OPT_CALL(set_status) },
+	{ NULL },
+};
+
+int span_filter_parse(struct span_filter *f, int argc, char **argv)
+{
+	const struct opt_group groups[] = { { span_filter_opts, f, NULL }, { NULL, NULL, NULL } };
+
+	return opts_parse_one(groups, argc, argv);
 }
 
 bool span_filter_match(const struct span_filter *f, const struct span *s)

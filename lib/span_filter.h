@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opts.h"
 #include "span.h"
 
 #define SPAN_FILTER_MAX_PIDS 64
@@ -24,14 +25,9 @@ struct span_filter {
 	uint64_t until_ns;    /* --until (replay) */
 };
 
-/* Options text for help screens, so every command says the same. */
-#define SPAN_FILTER_USAGE                                                                     \
-	"  -p, --pid PID        only this process (repeatable)\n"                             \
-	"  --comm NAME          only processes with this command name\n"                      \
-	"  --port N             only connections with this local or remote port\n"            \
-	"  --method M           only this request method\n"                                   \
-	"  --path PREFIX        only targets starting with PREFIX\n"                          \
-	"  --status CODE|Nxx    only this status, or class (e.g. 404, 5xx)\n"
+/* The filter options (-p, --comm, --port, --method, --path, --status) for a group whose
+ * context is a struct span_filter: one table, so every command says the same. */
+extern const struct opt span_filter_opts[];
 
 void span_filter_init(struct span_filter *f);
 

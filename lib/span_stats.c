@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonw.h"
 #include "pipeline.h"
 #include "span_stats.h"
 
@@ -277,36 +278,46 @@ struct span_route_stats **span_stats_sorted(const struct span_stats *st, size_t 
 	return rows;
 }
 
-static json_t *row_json(const struct span_route_stats *r)
+/* A row's members; the total has no method or route. */
+static void row_members(struct jsonw *w, const struct span_route_stats *r, bool named)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:f, s:I, s:I, s:I, s:I}", "method", r->method,
-			 "route", r->route, "count", (json_int_t)r->count,
-			 "errors", (json_int_t)r->errors,
-			 "error_rate", r->count ? (double)r->errors / r->count : 0.0,
-			 "p50_ns", (json_int_t)span_hist_percentile(r->latency, 50),
-			 "p90_ns", (json_int_t)span_hist_percentile(r->latency, 90),
-			 "p99_ns", (json_int_t)span_hist_percentile(r->latency, 99),
-			 "max_ns", (json_int_t)(r->latency ? r->latency->max : 0));
+	if (named) {
+		jsonw_string_field(w, "method", r->method);
+		jsonw_string_field(w, "route", r->route);
+	}
+	jsonw_uint_field(w, "count", r->count);
+	jsonw_uint_field(w, "errors", r->errors);
+	jsonw_double_field(w, "error_rate", r->count ? (double)r->errors / r->count : 0.0);
+	jsonw_uint_field(w, "p50_ns", span_hist_percentile(r->latency, 50));
+	jsonw_uint_field(w, "p90_ns", span_hist_percentile(r->latency, 90));
+	jsonw_uint_field(w, "p99_ns", span_hist_percentile(r->latency, 99));
+	jsonw_uint_field(w, "max_ns", r->latency ? r->latency->max : 0);
 }
 
-json_t *span_stats_json(const struct span_stats *st)
+void span_stats_jsonw(struct jsonw *w, const struct span_stats *st)
 {
-	json_t *routes = json_array(), *total, *o;
 	struct span_route_stats **rows;
 	size_t n, i;
 
 	rows = span_stats_sorted(st, &n);
-	for (i = 0; rows && i < n; i++)
-		json_array_append_new(routes, row_json(rows[i]));
+	jsonw_start_object(w);
+	jsonw_name(w, "routes");
+	jsonw_start_array(w);
+	for (i = 0; rows && i < n; i++) {
+		jsonw_start_object(w);
+		row_members(w, rows[i], true);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
 	free(rows);
-	total = row_json(&st->total);
-	json_object_del(total, "method");
-	json_object_del(total, "route");
-	o = json_pack("{s:o, s:o, s:I, s:I, s:b}", "routes", routes, "total", total,
-		      "first_start_ns", (json_int_t)st->first_ns,
-		      "last_start_ns", (json_int_t)st->last_ns,
-		      "routes_overflowed", st->overflow.count > 0);
-	return o;
+	jsonw_name(w, "total");
+	jsonw_start_object(w);
+	row_members(w, &st->total, false);
+	jsonw_end_object(w);
+	jsonw_uint_field(w, "first_start_ns", st->first_ns);
+	jsonw_uint_field(w, "last_start_ns", st->last_ns);
+	jsonw_bool_field(w, "routes_overflowed", st->overflow.count > 0);
+	jsonw_end_object(w);
 }
 
 static void fmt_ns(uint64_t ns, char *buf, size_t len)

@@ -62,7 +62,9 @@ void span_stats_free(struct span_stats *st);
 /* Rows sorted by count (highest first), overflow last when used; caller frees the array. */
 struct span_route_stats **span_stats_sorted(const struct span_stats *st, size_t *n);
 
-json_t *span_stats_json(const struct span_stats *st);
+struct jsonw;
+/* {"routes": [...], "total": {...}, ...}: what replay -j --stats prints. */
+void span_stats_jsonw(struct jsonw *w, const struct span_stats *st);
 void span_stats_print(const struct span_stats *st, FILE *f);
 
 /* A pipeline sink feeding @st (lib/pipeline.h); the caller prints and frees @st. */

@@ -2,7 +2,7 @@
 /*
  * How fast spans become JSON lines, as attach -j prints them: span_write_json into a
  * buffered stream on /dev/null, with a newline per span, so only the formatting and
- * stdio are timed.
+ * stdio are timed; and indented, as attach -p prints them through the same writer.
  * Usage: bench_spanjson [SECONDS]   prints one line per workload.
  */
 #include <arpa/inet.h>
@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "jsonw.h"
 #include "span.h"
 
 static const char req_hdrs_wrk[] = "Host: 127.0.0.1:8080\r\n";
@@ -36,7 +37,22 @@ static const char resp_hdrs_chunked[] =
 struct workload {
 	const char *name;
 	bool v6, browser, with_headers;
+	bool pretty; /* -p: indented, through the same writer */
 };
+
+static void write_span(FILE *f, const struct span *s, const struct workload *w)
+{
+	static struct jsonw jw;
+
+	if (!w->pretty) {
+		span_write_json(f, s, w->with_headers);
+		putc_unlocked('\n', f);
+		return;
+	}
+	jsonw_init(&jw, f, true);
+	span_jsonw(&jw, s, w->with_headers);
+	jsonw_eol(&jw);
+}
 
 static double now(void)
 {
@@ -95,8 +111,7 @@ static void run(const struct workload *w, double seconds, FILE *f)
 		perror("open_memstream");
 		exit(1);
 	}
-	span_write_json(m, &s, w->with_headers);
-	putc('\n', m);
+	write_span(m, &s, w);
 	fclose(m);
 	free(text);
 	t0 = now();
@@ -105,8 +120,7 @@ static void run(const struct workload *w, double seconds, FILE *f)
 			s.start_ns += 1000;
 			s.end_ns += 1000;
 			s.remote.port = 32768 + (k & 16383);
-			span_write_json(f, &s, w->with_headers);
-			putc_unlocked('\n', f);
+			write_span(f, &s, w);
 		}
 		spans += 1000;
 		t1 = now();
@@ -123,6 +137,7 @@ int main(int argc, char **argv)
 		{ "wrk -> nginx, no headers", false, false, false },
 		{ "wrk -> nginx, with headers", false, false, true },
 		{ "browser API call, IPv6, headers", true, true, true },
+		{ "wrk -> nginx, no headers, -p", false, false, false, true },
 	};
 	FILE *f = fopen("/dev/null", "w");
 	size_t i;

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/capture_feed.c lib/proto/proto.c lib/proto/http1.c lib/http1.c lib/span.c lib/output.c
+// fuzz-sources: lib/capture_feed.c lib/proto/proto.c lib/proto/http1.c lib/http1.c lib/span.c lib/jsonw.c lib/output.c
 /*
  * Capture events as the ring buffer could deliver them, one connection's worth, into
  * the parser: arbitrary directions, lengths, copied starts and ends (tail), gaps from

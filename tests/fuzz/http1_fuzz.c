@@ -1,4 +1,4 @@
-// fuzz-sources: lib/proto/proto.c lib/proto/http1.c lib/http1.c lib/span.c lib/output.c
+// fuzz-sources: lib/proto/proto.c lib/proto/http1.c lib/http1.c lib/span.c lib/jsonw.c lib/output.c
 /*
  * The HTTP/1.x connection parser under arbitrary bytes: the input is a connection
  * setup byte, then a script of feeds in both directions with arbitrary splits, bytes

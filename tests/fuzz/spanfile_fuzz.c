@@ -1,4 +1,4 @@
-// fuzz-sources: lib/spanfile.c lib/process.c lib/span.c lib/span_stats.c lib/output.c
+// fuzz-sources: lib/spanfile.c lib/process.c lib/span.c lib/jsonw.c lib/span_stats.c lib/output.c
 // SPDX-License-Identifier: GPL-2.0-only
 /* The span file reader on arbitrary bytes: never crash, hang or read out of bounds; every
  * span it returns must be printable and countable. */

@@ -12,8 +12,13 @@ err() { # ARGS... → stderr of a run that must fail with usage status 2
 }
 err attach --propagate | grep -q 'select them with -p or --comm' || fail "no selection accepted"
 err record -o "$TMP/x.pcapng" --propagate | grep -q 'select them with -p or --comm' || fail "record: no selection accepted"
-err attach --comm curl --propagate=memory | grep -q "takes auto or sockmsg, not 'memory'" ||
+err attach --comm curl --propagate=memory | grep -q -- "--propagate=memory .* is not built: use --propagate=sockmsg" ||
 	fail "a method that is not built was accepted"
+err attach --comm curl --propagate=bogus | grep -q "takes auto or sockmsg, not 'bogus'" ||
+	fail "an unknown method was accepted"
+# the value comes only after '=': the next word is not it
+err attach --comm curl --propagate sockmsg | grep -q "what is 'sockmsg'?" ||
+	fail "--propagate took the next word as its value"
 err attach --propagate-all-processes | grep -q 'goes with --propagate' || fail "--propagate-all-processes alone"
 "$EHTTP" attach help | grep -q -- '--propagate\[=auto|sockmsg\]' || fail "attach help does not show --propagate"
 "$EHTTP" record help | grep -q -- '--propagate-all-processes' || fail "record help does not show it"
