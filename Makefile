@@ -40,7 +40,7 @@ endif
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation $(if $(filter 1,$(WERROR)),-Werror)
 CPPFLAGS   += -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -I$(OUT)/skel -Ibpf -MMD -MP
-LDLIBS     += $(shell $(PKG_CONFIG) --libs libbpf jansson 2>/dev/null || echo -lbpf -ljansson) -lelf -ldw -lZydis -lz -lm -lpthread
+LDLIBS     += $(shell $(PKG_CONFIG) --libs libbpf jansson libnghttp2 2>/dev/null || echo -lbpf -ljansson -lnghttp2) -lelf -ldw -lZydis -lz -lm -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/vmlinux/$(ARCH) \
               -Wall -Wno-unused-function $(if $(filter 1,$(WERROR)),-Werror)

@@ -45,6 +45,7 @@ enum io_kind {
 struct io_args {
 	__u64 ptr;   /* buffer, iovec array or msghdr */
 	__u64 count; /* iovcnt */
+	__u64 key;   /* the connection's key in the conns map */
 	__s32 fd;
 	__u8 dir;    /* enum capture_dir */
 };
@@ -54,8 +55,13 @@ struct io_args {
  * by CPU rather than a per-CPU array: per-CPU values are capped at 32 KiB. */
 struct scratch {
 	struct capture_event hdr;
-	__u8 data[2 * CAPTURE_SNAPLEN_MAX];
+	/* HTTP/2 walks use all of it: a segment may start at its last byte (H2_AREA) */
+	__u8 data[2 * CAPTURE_SNAPLEN_MAX + 8 + 8192]; /* 8192: h2_seg_size()'s mask */
 	__u64 unwoken; /* bytes this CPU sent to the ring since it last woke the reader */
+	/* An HTTP/2 walk's place (h2_walk()): in memory, not registers, so that the
+	 * verifier sees every iteration alike and stops exploring. */
+	__u64 walk_off;
+	__u32 walk_out;
 };
 
 struct {
@@ -73,7 +79,7 @@ struct {
 	__type(value, __u8);
 } active_pids SEC(".maps");
 
-/* ---- classification: the decision httpconn_classify() makes --------------------------- */
+/* ---- classification: mirrors httpconn_classify() and http2_classify() ---------------- */
 
 /* Eight bytes as a little-endian word, so a prefix compares in one masked operation. */
 #define W8(a, b, c, d, e, f, g, h)                                                      \
@@ -81,22 +87,81 @@ struct {
 	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 
 /* What a connection's first message may start with (bpf/http1_tokens.h, the list user
- * space uses too): a method with its space, or the status line's "HTTP/1.". */
+ * space uses too): a method with its space, or the status line's "HTTP/1."; and last,
+ * the start of the HTTP/2 client preface ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": user space
+ * checks the rest). */
 #define START_TOKEN(n, a, b, c, d, e, f, g, h) { W8(a, b, c, d, e, f, g, h), n },
 static const struct {
 	__u64 word;
 	__u32 len;
-} start_tokens[] = { HTTP1_METHOD_TOKENS(START_TOKEN) HTTP1_RESPONSE_TOKENS(START_TOKEN) };
+} start_tokens[] = { HTTP1_METHOD_TOKENS(START_TOKEN) HTTP1_RESPONSE_TOKENS(START_TOKEN)
+		     START_TOKEN(8, 'P', 'R', 'I', ' ', '*', ' ', 'H', 'T') };
+
+#define H2_DATA 0
+#define H2_HEADERS 1
+#define H2_PRIORITY 2
+#define H2_RST_STREAM 3
+#define H2_SETTINGS 4
+#define H2_PUSH_PROMISE 5
+#define H2_PING 6
+#define H2_GOAWAY 7
+#define H2_WINDOW_UPDATE 8
+#define H2_CONTINUATION 9
+
+/*
+ * Could the 9 bytes (@word the first 8, little-endian, then @ninth) be an HTTP/2 frame
+ * header: a known type with its flags, stream and length rules? @server_first: only a
+ * server's first frame passes (SETTINGS, not an ACK, on stream 0). Mirrors
+ * http2_classify() and http2_frame_plausible().
+ */
+static __always_inline bool h2_frame(__u64 word, __u8 ninth, bool server_first)
+{
+	__u32 flen = (word & 0xff) << 16 | (word >> 8 & 0xff) << 8 | (word >> 16 & 0xff);
+	__u8 type = word >> 24, fl = word >> 32;
+	__u32 sid = (word >> 40 & 0xff) << 24 | (word >> 48 & 0xff) << 16 | (word >> 56 & 0xff) << 8 | ninth;
+
+	if (server_first)
+		return type == H2_SETTINGS && !fl && !sid && flen % 6 == 0;
+	if (sid & 0x80000000)
+		return false;
+	switch (type) {
+	case H2_DATA:
+		return sid && !(fl & ~0x09);
+	case H2_HEADERS:
+		return sid && flen && !(fl & ~0x2d);
+	case H2_PRIORITY:
+		return sid && flen == 5 && !fl;
+	case H2_RST_STREAM:
+		return sid && flen == 4 && !fl;
+	case H2_SETTINGS:
+		return !sid && flen % 6 == 0 && !(fl & ~1) && (!(fl & 1) || !flen);
+	case H2_PUSH_PROMISE:
+		return sid && flen >= 4 && !(fl & ~0x0c);
+	case H2_PING:
+		return !sid && flen == 8 && !(fl & ~1);
+	case H2_GOAWAY:
+		return !sid && flen >= 8 && !fl;
+	case H2_WINDOW_UPDATE:
+		return flen == 4 && !fl;
+	case H2_CONTINUATION:
+		return sid && !(fl & ~0x04);
+	}
+	return false;
+}
 
 static __always_inline __u64 low_bytes_mask(__u32 n)
 {
 	return n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
 }
 
-/* HTTP when the bytes start with a token, UNKNOWN while they are a proper prefix of
- * one (too short to say), NOT_HTTP otherwise. Mirrors httpconn_classify(). */
-static __always_inline __u8 classify(const __u8 *data, __u32 len)
+/* HTTP when the bytes start with a token or an HTTP/2 server's first frame (or, on a
+ * connection already open, @role unknown, any HTTP/2 frame: its first bytes here are
+ * mostly a frame's), UNKNOWN while they are a proper prefix of a token (too short to
+ * say), NOT_HTTP otherwise. HTTP/1 and HTTP/2 are one class: user space tells them
+ * apart by the same bytes. Mirrors httpconn_classify() and http2_classify(). */
+static __always_inline __u8 classify(const __u8 *data, __u32 len, __u8 role, __u8 *h2)
 {
+	const int preface = sizeof(start_tokens) / sizeof(start_tokens[0]) - 1;
 	__u8 verdict = CAPTURE_CLASS_NOT_HTTP;
 	__u64 word = 0;
 	int i;
@@ -109,11 +174,151 @@ static __always_inline __u8 classify(const __u8 *data, __u32 len)
 
 		if ((word ^ start_tokens[i].word) & low_bytes_mask(seen))
 			continue;
-		if (len >= n)
+		if (len >= n) {
+			*h2 = i == preface;
 			return CAPTURE_CLASS_HTTP;
+		}
 		verdict = CAPTURE_CLASS_UNKNOWN;
 	}
+	if (len >= 9 && h2_frame(word, data[8], role != CAPTURE_ROLE_UNKNOWN)) {
+		*h2 = 1;
+		return CAPTURE_CLASS_HTTP;
+	}
 	return verdict;
+}
+
+/* Segments of an HTTP/2 walk (each a struct capture_segment, then up to
+ * 9 + CAPTURE_H2_KEEP bytes) go in the first H2_AREA bytes of the scratch, which has room
+ * past them for one that starts at the last. The event's size stays below H2_AREA. */
+#define H2_AREA (2 * CAPTURE_SNAPLEN_MAX)
+
+/*
+ * The @ret bytes at @buf that an HTTP/2 connection @c moved @dir, more than the snap
+ * length: copy every frame header (and the payload of any frame but DATA, up to
+ * CAPTURE_H2_KEEP) to @dst as segments, from where the connection's last walk said the
+ * next frame starts, or (not known) from the first byte when a frame header is there.
+ * Returns the bytes of segments; 0 means no walk (copy as for any other connection):
+ * also when the walk did not reach the end of bytes the snap length takes whole.
+ * User space checks the frames itself: a wrong walk loses bytes, never makes them up.
+ */
+/* The next syscall @dir on @c may start anywhere in a frame. */
+static __always_inline void h2_forget(struct capture_conn *c, __u32 dir)
+{
+	__u32 d = dir & 1;
+
+	barrier_var(d); /* the verifier sees the index bounded where it is used */
+	c->h2_skip[d & 1] = CAPTURE_H2_UNKNOWN;
+}
+
+#define H2_VOLATILE(x) (*(volatile typeof(x) *)&(x))
+
+/* A segment's size, which is at most 9 + CAPTURE_H2_KEEP: masked so that the verifiers
+ * of 5.10 and 6.1 see no negative minimum on paths whose bounds crossed (copy_size()
+ * says more); the barrier keeps clang from dropping the mask. */
+static __always_inline __u64 h2_seg_size(__u64 n)
+{
+	barrier_var(n);
+	return n & 8191;
+}
+
+/* A global function: verified once, on its own, not with every path of its callers.
+ * Scalar arguments only (@key: the connection's in the conns map), as Linux 5.10 takes. */
+__noinline __u32 h2_walk(__u64 key, __u64 buf, __u64 ret, __u32 dir)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), d = dir & 1, *skip, *copy, seg;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
+	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
+	__u64 word = 0;
+	bool check_first, position_only;
+	__u8 *dst, h[9];
+
+	if (!c || !sc)
+		return 0;
+	dst = sc->data;
+	barrier_var(d);
+	skip = &c->h2_skip[d & 1];
+	copy = &c->h2_copy[d & 1];
+	sc->walk_off = *skip;
+	sc->walk_out = 0;
+	/* Where frames start is not known: try the first byte, and believe it only if
+	 * every frame header of the chain passes. Bytes the snap length takes whole are
+	 * copied whole then, the walk only finding where the next syscall's frame starts. */
+	check_first = sc->walk_off == CAPTURE_H2_UNKNOWN;
+	position_only = check_first && ret <= snaplen;
+	if (check_first)
+		sc->walk_off = 0;
+	*skip = CAPTURE_H2_UNKNOWN;
+	/* the rest of a header block the last syscall cut */
+	seg = *copy < ret ? *copy : ret;
+	*copy -= seg;
+	if (!check_first && seg) {
+		struct capture_segment *sg = (struct capture_segment *)dst;
+
+		sg->off = 0;
+		sg->n = seg;
+		if (bpf_probe_read_user(dst + sizeof(*sg), h2_seg_size(seg), (void *)buf))
+			return 0;
+		sc->walk_out = sizeof(*sg) + ((seg + 3) & ~3u);
+	}
+	for (int i = 0; i < CAPTURE_H2_WALK; i++) {
+		__u64 off = H2_VOLATILE(sc->walk_off);
+		__u32 out = H2_VOLATILE(sc->walk_out), flen, want;
+		struct capture_segment *sg;
+
+		if (off >= ret) {
+			if (off - ret < CAPTURE_H2_UNKNOWN)
+				*skip = off - ret;
+			break;
+		}
+		seg = ret - off < 9 ? ret - off : 9;
+		if (seg < 9) {
+			__builtin_memset(h, 0, sizeof(h));
+			h[3] = H2_DATA; /* a header the next syscall ends: copy what is here */
+		} else if (bpf_probe_read_user(h, 9, (void *)(buf + off))) {
+			break;
+		}
+		flen = (__u32)h[0] << 16 | (__u32)h[1] << 8 | h[2];
+		if (check_first) {
+			word = 0;
+			for (int k = 0; k < 8; k++)
+				word |= (__u64)h[k] << (8 * k);
+			if (seg < 9 || !h2_frame(word, h[8], false)) {
+				*skip = CAPTURE_H2_UNKNOWN;
+				return 0;
+			}
+		}
+		want = seg;
+		if (seg == 9 && h[3] != H2_DATA)
+			want += flen < CAPTURE_H2_KEEP ? flen : CAPTURE_H2_KEEP;
+		seg = want > ret - off ? ret - off : want;
+		if (position_only) {
+			if (seg < 9)
+				break;
+			if (want > seg)
+				*copy = want - seg;
+			H2_VOLATILE(sc->walk_off) = off + 9 + flen;
+			continue;
+		}
+		if (out + sizeof(*sg) + seg >= H2_AREA)
+			break;
+		sg = (struct capture_segment *)(dst + (out & (H2_AREA - 1)));
+		sg->off = off;
+		sg->n = seg;
+		if (bpf_probe_read_user(dst + ((out + sizeof(*sg)) & (H2_AREA - 1)), h2_seg_size(seg),
+					(void *)(buf + off)))
+			break;
+		H2_VOLATILE(sc->walk_out) = out + sizeof(*sg) + ((seg + 3) & ~3u);
+		if (seg < 9) /* a header the next syscall ends: where frames go on is unknown */
+			break;
+		if (want > seg)
+			*copy = want - seg;
+		H2_VOLATILE(sc->walk_off) = off + 9 + flen;
+	}
+	/* Walked only part of it (more frames than the walk takes, a header the next
+	 * syscall ends): when all of it fits the snap length, copy it whole instead. */
+	if (position_only || (*skip == CAPTURE_H2_UNKNOWN && ret <= snaplen))
+		return 0;
+	return H2_VOLATILE(sc->walk_out);
 }
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -215,8 +420,9 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	__u32 tgid, cpu = bpf_get_smp_processor_id();
 	struct scratch *sc;
 	__u32 total = 0, tail_len = 0, size;
+	bool segments = false;
 	__u64 len64;
-	__u8 class;
+	__u8 class, h2 = 0;
 
 	if (kind == IO_UNSEEN) {
 		count_unseen(c, a->dir, ret);
@@ -226,7 +432,15 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	if (!sc)
 		return;
 
-	if (kind == IO_BUF && ret > snaplen) {
+	/* HTTP/2 single buffers, whatever their size: the walk must see every frame of
+	 * the direction to know where the next syscall's first frame starts. */
+	if (kind == IO_BUF && c->h2)
+		total = h2_walk(a->key, a->ptr, ret, a->dir);
+	else if (c->h2)
+		h2_forget(c, a->dir);
+	if (total) {
+		segments = true;
+	} else if (kind == IO_BUF && ret > snaplen) {
 		/* The start, and the end, where the next message may begin. Single buffers
 		 * only: a second walk over iovecs would exceed what the verifier explores. */
 		__u32 tail = snaplen >> CAPTURE_TAIL_SHIFT, head = snaplen - tail;
@@ -240,14 +454,14 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	} else {
 		total = copy_payload(sc->data, a, kind, 0, ret < snaplen ? ret : snaplen, CAPTURE_SNAPLEN_MAX);
 	}
-	if (total > CAPTURE_SNAPLEN_MAX)
-		total = CAPTURE_SNAPLEN_MAX;
+	if (total > (segments ? H2_AREA - 1 : CAPTURE_SNAPLEN_MAX))
+		total = segments ? H2_AREA - 1 : CAPTURE_SNAPLEN_MAX;
 
 	fill_header(&sc->hdr, CAPTURE_EV_DATA, id, a->fd, c, task_filled);
 	tgid = sc->hdr.pid;
 	sc->hdr.len = ret;
 	sc->hdr.dir = a->dir;
-	sc->hdr.flags = 0;
+	sc->hdr.flags = segments ? CAPTURE_DF_SEGMENTS : 0;
 	sc->hdr.tail = tail_len;
 	sc->hdr.gap[0] = c->gap[0];
 	sc->hdr.gap[1] = c->gap[1];
@@ -258,14 +472,16 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	 * taken every event numbered so far. */
 	sc->hdr.seq = ++c->seq;
 
-	if (c->class == CAPTURE_CLASS_UNKNOWN && total) {
-		class = classify(sc->data, total - tail_len);
+	if (c->class == CAPTURE_CLASS_UNKNOWN && total && !segments) {
+		class = classify(sc->data, total - tail_len, c->role, &h2);
 		if (class == CAPTURE_CLASS_NOT_HTTP && c->role == CAPTURE_ROLE_UNKNOWN &&
 		    ++c->tries < CAPTURE_MIDSTREAM_TRIES)
 			class = CAPTURE_CLASS_UNKNOWN; /* mid-body, perhaps: look at the next one */
 		if (class != CAPTURE_CLASS_UNKNOWN) {
 			c->class = class;
 			sc->hdr.flags |= CAPTURE_DF_CLASSIFY;
+			c->h2 = h2;
+			c->h2_skip[0] = c->h2_skip[1] = CAPTURE_H2_UNKNOWN;
 		}
 		sc->hdr.class = class;
 	}
@@ -328,7 +544,8 @@ static __always_inline int follow_io(long ret, int fd, __u64 ptr, __u64 count, c
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct capture_conn *c;
-	struct io_args a = { .ptr = ptr, .count = count, .fd = fd, .dir = dir };
+	struct io_args a = { .ptr = ptr, .count = count, .key = conn_key(id >> 32, fd), .fd = fd,
+			     .dir = dir };
 
 	c = conn_get(id >> 32, fd, CAPTURE_ROLE_UNKNOWN, false);
 	if (!c)
@@ -594,7 +811,9 @@ static __always_inline bool scratch_task(const struct task_struct *task)
 static __always_inline int sock_emit(struct capture_conn *c, long ret, __u64 fd_dir, __u64 ptr,
 				     __u64 count, const __u8 kind)
 {
-	struct io_args a = { .ptr = ptr, .count = count, .fd = (__s32)fd_dir, .dir = fd_dir >> 32 };
+	/* socket hooks key a connection by its cookie, which is its id */
+	struct io_args a = { .ptr = ptr, .count = count, .key = c ? c->conn_id : 0,
+			     .fd = (__s32)fd_dir, .dir = fd_dir >> 32 };
 
 	if (!c)
 		return 0;

@@ -58,14 +58,31 @@ enum capture_role {
 /* The kernel's classification of a connection (= enum httpconn_state). */
 enum capture_class {
 	CAPTURE_CLASS_UNKNOWN = 0,  /* no payload judged yet */
-	CAPTURE_CLASS_HTTP = 1,     /* first bytes were an HTTP/1.x request or status line */
+	CAPTURE_CLASS_HTTP = 1,     /* first bytes were an HTTP/1.x request or status line, or HTTP/2 */
 	CAPTURE_CLASS_NOT_HTTP = 2, /* first bytes were something else: no more events */
 	CAPTURE_CLASS_FILTERED = 3, /* kernel only: the --port filter leaves it out */
 };
 
 enum capture_data_flag {
 	CAPTURE_DF_CLASSIFY = 1u << 1,/* this message decided the connection's class */
+	/* HTTP/2 (a single buffer): the payload is segments, not a head and a tail
+	 * (struct capture_segment, each followed by its bytes, 4-byte aligned). */
+	CAPTURE_DF_SEGMENTS = 1u << 2,
 };
+
+/*
+ * An HTTP/2 connection's reads and writes carry frames, big ones many: the kernel walks
+ * their frame headers and copies each (with the payload of any frame but DATA, up to
+ * CAPTURE_H2_KEEP bytes), so that the frames past the snap length are not lost. A
+ * segment is @n bytes found at @off of the syscall's payload.
+ */
+struct capture_segment {
+	__u32 off;
+	__u32 n;
+};
+#define CAPTURE_H2_KEEP 4096	 /* payload bytes copied of a frame other than DATA */
+#define CAPTURE_H2_WALK 64	 /* frames walked per syscall */
+#define CAPTURE_H2_UNKNOWN 0xffffffffu /* where the next frame starts is not known */
 
 /* An endpoint, as struct span_addr wants it: address in network order, port host order. */
 struct capture_addr {
@@ -132,7 +149,13 @@ struct capture_conn {
 	__u64 unseen[2]; /* as in struct capture_event, running */
 	__u64 unseen_ts;
 	__u8 closing;  /* socket hooks: ended inside a send of its user, whose event comes first */
-	__u8 pad[7];
+	__u8 h2;       /* HTTP/2 by its first bytes: big reads and writes are walked */
+	__u8 pad[2];
+	/* HTTP/2: payload bytes of the frame in progress that the next syscall each way
+	 * starts with (CAPTURE_H2_UNKNOWN: not known), and how many of them to copy (the
+	 * rest of a header block cut by the last syscall's end). */
+	__u32 h2_skip[2];
+	__u32 h2_copy[2];
 };
 
 /* Per-CPU counters (an array map of these, one slot per CPU). */

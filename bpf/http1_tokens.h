@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What a connection's first HTTP/1.x message starts with, written once for the kernel
- * (bpf/capture.bpf.c classifies a connection's first bytes) and user space (lib/http1.c
+ * (bpf/capture.bpf.c classifies a connection's first bytes) and user space (lib/http1_lines.c
  * makes the same decision, and more). Each entry: the token's length, then its bytes,
  * padded to eight with zeros, so that the kernel side compares one 64-bit word. Both
  * sides look at the first HTTP1_TOKEN_MAX bytes at most.

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "capture.h"
+#include "live.h"
 #include "cli.h"
 #include "main.h"
 #include "pipeline.h"
@@ -14,11 +15,13 @@ static const struct cli_help attach_help = {
 	.usage = "ehttp attach [OPTIONS]\n"
 		 "ehttp attach help",
 	.description =
-		"Trace the HTTP/1.x exchanges processes make and serve, from socket or syscall\n"
-		"tracepoints, and print each request with its response as one span as it\n"
-		"completes: a text line, or with -j one JSON object per line. With no -p, --comm\n"
-		"or --port, every process on the host. Ctrl-C, the count or the duration ends it;\n"
-		"a summary goes to stderr.\n",
+		"Trace the HTTP/1.x and HTTP/2 (h2c) exchanges processes make and serve, from\n"
+		"socket or syscall tracepoints, and print each request with its response (each\n"
+		"HTTP/2 stream) as one span as it completes: a text line, or with -j one JSON\n"
+		"object per line. With no -p, --comm or --port, every process on the host. Go\n"
+		"programs are also traced from inside (uprobes on net/http), which links their\n"
+		"outgoing calls to the requests that made them. Ctrl-C, the count or the\n"
+		"duration ends it; a summary goes to stderr.\n",
 };
 
 static const struct opt attach_opts[] = {
@@ -27,9 +30,18 @@ static const struct opt attach_opts[] = {
 	{ NULL },
 };
 
-static void print_summary(const struct pipeline_stats *st)
+static void print_summary(const struct pipeline_stats *st, const struct live_stats *ls)
 {
 	/* stderr in every mode: stdout carries spans only, and drops are never silent. */
+	if (ls->go_on) /* its drops are in the line below, with the capture's */
+		fprintf(stderr, "Go: %llu process%s traced, %llu refused, %llu span%s from uprobes "
+			"(%llu merged with the wire's, %llu without), %llu request%s without room "
+			"in the maps\n",
+			(unsigned long long)ls->go.processes, ls->go.processes == 1 ? "" : "es",
+			(unsigned long long)ls->go.refused, (unsigned long long)ls->go.spans,
+			ls->go.spans == 1 ? "" : "s", (unsigned long long)ls->merge.merged,
+			(unsigned long long)ls->merge.go_alone, (unsigned long long)ls->go.no_state,
+			ls->go.no_state == 1 ? "" : "s");
 	fprintf(stderr,
 		"%llu span%s, %llu events, %llu connections, %llu dropped, %llu lost\n",
 		(unsigned long long)st->spans, st->spans == 1 ? "" : "s",
@@ -51,8 +63,12 @@ int do_attach(int argc, char **argv)
 	struct pipeline_stats st;
 	struct pipeline *p;
 	struct capture *cap;
+	struct live_opts lopts = { LIVE_GO_AUTO };
+	struct live_stats ls;
+	struct live *live;
 	const struct opt_group groups[] = {
-		CAPTURE_OPT_GROUPS(&opts, NULL), PROPAGATE_OPT_GROUP(&popts, NULL),
+		CAPTURE_OPT_GROUPS(&opts, NULL), LIVE_OPT_GROUP(&lopts, NULL),
+		PROPAGATE_OPT_GROUP(&popts, NULL),
 		{ attach_opts, &printer, NULL }, { NULL, NULL, NULL },
 	};
 	bool output_failed;
@@ -73,7 +89,7 @@ int do_attach(int argc, char **argv)
 	if (popts.method && propagate_open(&prop, &popts, &opts.filter))
 		return EXIT_FAIL;
 	propagate_capture_opts(prop, &opts);
-	if (capture_pipeline(&p, &cap, &opts)) {
+	if (live_pipeline(&p, &cap, &live, &opts, lopts.go)) {
 		propagate_close(prop);
 		return EXIT_FAIL;
 	}
@@ -88,19 +104,21 @@ int do_attach(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s. Ctrl-C to stop.\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s%s. Ctrl-C to stop.\n",
 		span_filter_has_targets(&opts.filter) ? " of the selected processes" : " of every process",
 		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
-		capture_hooks_why(cap), prop ? "; propagating trace context (sockmsg)" : "");
+		capture_hooks_why(cap), live ? "; Go programs also through uprobes" : "",
+		prop ? "; propagating trace context (sockmsg)" : "");
 	fflush(stderr);
 
 	rc = pipeline_run(p);
 	output_failed = pipeline_failed_sink(p);
 	pipeline_get_stats(p, &st);
+	live_get_stats(live, &ls);
 	pipeline_free(p);
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
-	print_summary(&st);
+	print_summary(&st, &ls);
 	propagate_finish(prop);
 	/* stdout going away (a closed pipe) ends the trace; it is not the capture failing */
 	if (rc < 0 && !output_failed) {

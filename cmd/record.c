@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "live.h"
 #include "cli.h"
 #include "jsonw.h"
 #include "main.h"
@@ -18,8 +19,9 @@ static const struct cli_help record_help = {
 	.usage = "ehttp record -o FILE|- [OPTIONS]\n"
 		 "ehttp record help",
 	.description =
-		"Capture HTTP/1.x spans as attach does and write them to a span file (pcapng,\n"
-		"mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap read.\n"
+		"Capture HTTP/1.x and h2c spans as attach does and write them to a span file\n"
+		"(pcapng, mode 0600) that `ehttp replay`, capinfos, tshark, editcap and mergecap\n"
+		"read.\n"
 		"'-o -' writes to standard output for a pipe. On a terminal, a status line on\n"
 		"stderr; at the end, a summary. Ctrl-C or SIGTERM: every completed span is\n"
 		"written and the file closed.\n",
@@ -64,12 +66,14 @@ int do_record(int argc, char **argv)
 	struct propagate *prop = NULL;
 	struct pipeline *p;
 	struct capture *cap;
+	struct live_opts lopts = { LIVE_GO_AUTO };
+	struct live *live;
 	char filters[1024] = "";
 	/* the capture options as given: the file's if_filter and metadata */
 	struct opt_echo echo = { filters, sizeof(filters), 0 };
 	const struct opt_group groups[] = {
 		{ record_opts, &ropts, NULL }, CAPTURE_OPT_GROUPS(&opts, &echo),
-		PROPAGATE_OPT_GROUP(&popts, &echo), { NULL, NULL, NULL },
+		LIVE_OPT_GROUP(&lopts, &echo), PROPAGATE_OPT_GROUP(&popts, &echo), { NULL, NULL, NULL },
 	};
 	bool output_failed;
 	uint64_t now;
@@ -87,13 +91,13 @@ int do_record(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	/* With SIGPIPE ignored there, a pipe reader that goes away ends the recording
-	 * like Ctrl-C. */
 	/* Propagation first: its claims and records must not miss the capture's first spans. */
 	if (popts.method && propagate_open(&prop, &popts, &opts.filter))
 		return EXIT_FAIL;
 	propagate_capture_opts(prop, &opts);
-	if (capture_pipeline(&p, &cap, &opts)) {
+	/* With SIGPIPE ignored there, a pipe reader that goes away ends the recording
+	 * like Ctrl-C. */
+	if (live_pipeline(&p, &cap, &live, &opts, lopts.go)) {
 		propagate_close(prop);
 		return EXIT_FAIL;
 	}

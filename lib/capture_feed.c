@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <string.h>
+
 #include "capture_feed.h"
 
 static int feed_at(struct httpconn *conn, int state, enum httpconn_dir dir, uint64_t ts_ns,
@@ -34,6 +36,32 @@ int capture_feed_unseen(struct httpconn *conn, struct capture_feed_pos *pos, con
 	return state;
 }
 
+/* An HTTP/2 walk's segments (CAPTURE_DF_SEGMENTS): the bytes between them unseen. A
+ * segment that overlaps the one before or runs past the payload ends them. */
+static int feed_segments(struct httpconn *conn, int state, enum httpconn_dir dir,
+			 const struct capture_event *ev, const uint8_t *data, size_t avail,
+			 struct span_sink *sink)
+{
+	uint64_t pos = 0;
+	size_t at = 0;
+
+	while (avail - at >= sizeof(struct capture_segment)) {
+		struct capture_segment sg;
+
+		memcpy(&sg, data + at, sizeof(sg));
+		at += sizeof(sg);
+		if (sg.off < pos || sg.n > avail - at || sg.off + (uint64_t)sg.n > ev->len)
+			break;
+		state = feed(conn, state, dir, ev, NULL, 0, sg.off - pos, sink);
+		state = feed(conn, state, dir, ev, data + at, sg.n, sg.n, sink);
+		pos = sg.off + sg.n;
+		at += (sg.n + 3) & ~3u;
+		if (at > avail)
+			break;
+	}
+	return feed(conn, state, dir, ev, NULL, 0, ev->len - pos, sink);
+}
+
 int capture_feed(struct httpconn *conn, struct capture_feed_pos *pos, const struct capture_event *ev,
 		 const uint8_t *data, size_t avail, struct span_sink *sink)
 {
@@ -51,6 +79,8 @@ int capture_feed(struct httpconn *conn, struct capture_feed_pos *pos, const stru
 
 	if (captured > avail)
 		captured = avail;
+	if (ev->flags & CAPTURE_DF_SEGMENTS)
+		return feed_segments(conn, state, dir, ev, data, captured, sink);
 	if (captured > len)
 		captured = len;
 	if (tail >= captured || len == captured)

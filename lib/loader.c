@@ -167,8 +167,9 @@ int loader_load(struct loader *l, struct bpf_object *obj, const struct loader_op
 	}
 	err = bpf_object__load(obj);
 	if (err) {
+		/* A caller taking the error as data (check) gives its own remedy. */
 		p_err("loading BPF programs failed: %s%s", strerror(-err),
-		      debug_output ? "" : " (run with -d for the verifier's log)");
+		      debug_output || p_err_diverted() ? "" : " (run with -d for the verifier's log)");
 		return err;
 	}
 	if (debug_output)

@@ -72,6 +72,11 @@ void p_err_divert(char *buf, size_t len)
 		divert_buf[0] = '\0';
 }
 
+bool p_err_diverted(void)
+{
+	return divert_buf != NULL;
+}
+
 void p_err(const char *fmt, ...)
 {
 	va_list ap;

@@ -15,6 +15,8 @@ void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* While @buf is set, p_err() keeps the first message in it instead of printing: for
  * callers that report a failure as data (check's verdicts). NULL prints again. */
 void p_err_divert(char *buf, size_t len);
+/* Is p_err() writing into a caller's buffer (the caller says what to do next)? */
+bool p_err_diverted(void);
 /* "Warning: ..." on stderr in every mode (warnings never pollute JSON on stdout). */
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Informational text on stderr; silent in JSON mode. */

@@ -14,20 +14,35 @@
 #include "pipeline.h"
 #include "span.h"
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Realtime read between two monotonic reads: the midpoint is off by at most half the
+ * window. A thread preempted inside the window (a loaded host, an emulated one) would
+ * shift every span's wall time by up to the preemption's length, so a few windows are
+ * read and the narrowest kept.
+ */
 void span_clock_now(struct span_clock *clock)
 {
-	struct timespec mono, real;
+	uint64_t best = UINT64_MAX;
 
-	/* Read monotonic on both sides of realtime and keep the midpoint. */
-	uint64_t m1, m2;
+	for (int i = 0; i < 5; i++) {
+		uint64_t m1 = clock_ns(CLOCK_MONOTONIC);
+		uint64_t real = clock_ns(CLOCK_REALTIME);
+		uint64_t m2 = clock_ns(CLOCK_MONOTONIC);
 
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	m1 = (uint64_t)mono.tv_sec * 1000000000ull + mono.tv_nsec;
-	clock_gettime(CLOCK_REALTIME, &real);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	m2 = (uint64_t)mono.tv_sec * 1000000000ull + mono.tv_nsec;
-	clock->mono_ns = m1 + (m2 - m1) / 2;
-	clock->real_ns = (uint64_t)real.tv_sec * 1000000000ull + real.tv_nsec;
+		if (m2 - m1 < best) {
+			best = m2 - m1;
+			clock->mono_ns = m1 + (m2 - m1) / 2;
+			clock->real_ns = real;
+		}
+	}
 }
 
 const char *span_role_name(uint8_t role)
@@ -43,8 +58,20 @@ const char *span_source_name(uint8_t source)
 {
 	switch (source) {
 	case SPAN_SOURCE_SYSCALL: return "syscall";
-	case SPAN_SOURCE_GO_UPROBE: return "go_uprobe";
+	case SPAN_SOURCE_GO_UPROBE: return "go";
 	default: return "unknown";
+	}
+}
+
+const char *span_go_link_name(uint8_t link)
+{
+	switch (link) {
+	case SPAN_GO_LINK_ROOT: return "root";
+	case SPAN_GO_LINK_INCOMING: return "traceparent";
+	case SPAN_GO_LINK_HANDLER: return "handler";
+	case SPAN_GO_LINK_SPAWNED: return "spawned";
+	case SPAN_GO_LINK_GAVE_UP: return "gave_up";
+	default: return "none";
 	}
 }
 
@@ -251,16 +278,19 @@ void span_jsonw(struct jsonw *w, const struct span *s, bool with_headers)
 	} flag_names[] = {
 #define FLAG(n) { n, sizeof(n) - 1 }
 		FLAG("truncated"), FLAG("partial"), FLAG("midstream"), FLAG("redacted"),
-		FLAG("body_unseen"),
+		FLAG("body_unseen"), FLAG("hpack_unseen"),
 #undef FLAG
 	};
 	char addr[ADDR_TEXT_MAX], version[16], hexid[33], prop[96], *p;
 	const char *name;
 	size_t i;
 
+	/* "HTTP/1.1"; HTTP/2 has no minor version ("HTTP/2") */
 	p = jsonw_put_dec(version + 5, s->http_major);
-	*p++ = '.';
-	p = jsonw_put_dec(p, s->http_minor);
+	if (s->http_major != 2) {
+		*p++ = '.';
+		p = jsonw_put_dec(p, s->http_minor);
+	}
 	memcpy(version, "HTTP/", 5);
 	jsonw_start_object(w);
 	jsonw_name_lit(w, "start_ns");
@@ -298,6 +328,27 @@ void span_jsonw(struct jsonw *w, const struct span *s, bool with_headers)
 	name = span_propagation_text(s->propagation, s->propagation_reason, prop, sizeof(prop));
 	if (name)
 		JSON_CSTR(w, "propagation", name);
+	if (s->stream_id)
+		JSON_UINT(w, "stream_id", s->stream_id);
+	if (s->grpc) {
+		JSON_CSTR(w, "grpc_service", s->grpc_service);
+		JSON_CSTR(w, "grpc_method", s->grpc_method);
+		if (s->grpc_status >= 0)
+			JSON_UINT(w, "grpc_status", (uint64_t)s->grpc_status);
+		if (s->grpc_message)
+			JSON_CSTR(w, "grpc_message", s->grpc_message);
+	}
+	if (s->go_link) {
+		if (s->goid)
+			JSON_UINT(w, "goroutine", s->goid);
+		name = span_go_link_name(s->go_link);
+		JSON_PLAIN(w, "link", name, strlen(name));
+		if (s->role == SPAN_ROLE_CLIENT && s->go_link != SPAN_GO_LINK_ROOT)
+			JSON_UINT(w, "link_depth", s->go_depth);
+		if (s->parent_ended)
+			jsonw_bool_field(w, "parent_ended", true);
+		jsonw_bool_field(w, "wire", s->go_wire);
+	}
 	if (s->flags) {
 		jsonw_next_name_lit(w, "flags");
 		jsonw_start_array(w);
@@ -362,7 +413,7 @@ static void format_duration(uint64_t ns, char *buf, size_t len)
 
 char *span_format_text(const struct span *s, char *buf, size_t len)
 {
-	char when[32], remote[64], dur[24], req[16], resp[16], status[8];
+	char when[32], remote[64], dur[24], req[16], resp[16], status[8], grpc[24] = "";
 	time_t secs = s->start_ns / 1000000000ull;
 	struct tm tm;
 
@@ -375,13 +426,18 @@ char *span_format_text(const struct span *s, char *buf, size_t len)
 		snprintf(status, sizeof(status), "%u", s->status);
 	else
 		snprintf(status, sizeof(status), "---");
-	snprintf(buf, len, "%s.%06u %s[%u] %s %s %s %s %s %s %s/%s%s%s", when,
+	if (s->grpc && s->grpc_status >= 0)
+		snprintf(grpc, sizeof(grpc), " grpc=%d", (int)s->grpc_status);
+	else if (s->grpc)
+		snprintf(grpc, sizeof(grpc), " grpc=---");
+	snprintf(buf, len, "%s.%06u %s[%u] %s %s %s %s %s%s %s %s/%s%s%s%s", when,
 		 (unsigned int)(s->start_ns % 1000000000ull / 1000), s->comm, s->pid,
 		 span_role_name(s->role),
 		 span_addr_format(&s->remote, remote, sizeof(remote)),
 		 s->method && *s->method ? s->method : "-", s->target && *s->target ? s->target : "-",
-		 status, dur, req, resp, s->flags & SPAN_F_PARTIAL ? " partial" : "",
-		 s->flags & SPAN_F_TRUNCATED ? " truncated" : "");
+		 status, grpc, dur, req, resp, s->flags & SPAN_F_PARTIAL ? " partial" : "",
+		 s->flags & SPAN_F_TRUNCATED ? " truncated" : "",
+		 s->flags & SPAN_F_HPACK_UNSEEN ? " hpack_unseen" : "");
 	return buf;
 }
 

@@ -204,7 +204,8 @@ static uint64_t hash_str(uint64_t h, const char *s)
 static void count(struct span_route_stats *r, const struct span *s, uint64_t dur)
 {
 	r->count++;
-	if (s->status >= 500 || s->status == 0)
+	/* a gRPC call fails with a grpc-status other than 0 (OK), whatever its :status */
+	if (s->status >= 500 || s->status == 0 || (s->grpc && s->grpc_status != 0))
 		r->errors++;
 	span_hist_add(r->latency, dur);
 }
@@ -223,7 +224,9 @@ void span_stats_add(struct span_stats *st, const struct span *s)
 	count(&st->total, s, dur);
 
 	span_route_of(s->target, route, sizeof(route));
-	snprintf(method, sizeof(method), "%s", s->method && *s->method ? s->method : "-");
+	/* gRPC calls are all POSTs: their rows say what they are */
+	snprintf(method, sizeof(method), "%s",
+		 s->grpc ? "gRPC" : s->method && *s->method ? s->method : "-");
 	h = hash_str(hash_str(0xcbf29ce484222325ull, method), route);
 	for (i = h & (SLOTS - 1);; i = (i + 1) & (SLOTS - 1)) {
 		struct span_route_stats *slot = &st->routes[i];

@@ -51,6 +51,15 @@
 #define PROCESS_COMMENT_PREFIX "ehttp.process\n"
 #define META_PREFIX "ehttp."
 
+/* Fields of minor versions after resp_headers (1.1 on): u16 code, u16 length, value.
+ * A reader skips codes it does not know. */
+#define XF_STREAM_ID 0x1301     /* u32: HTTP/2 stream */
+#define XF_GRPC_STATUS 0x1302   /* s32: grpc-status, -1 when none came; marks a gRPC call */
+#define XF_GRPC_SERVICE 0x1303  /* bytes */
+#define XF_GRPC_METHOD 0x1304   /* bytes */
+#define XF_GRPC_MESSAGE 0x1305  /* bytes: grpc-message as sent */
+#define XF_STR_MAX 0xffff
+
 /* Fixed part of a span record, version 1.0 (after the 4-byte record header). */
 #define SPAN_FIXED_LEN 124
 /* kind u16, fixed_len u16, CRC-32 of the bytes after the header */
@@ -512,6 +521,36 @@ static size_t strlen0(const char *s)
 	return s ? strlen(s) : 0;
 }
 
+/* A field of a later minor version; @n already bounded by the caller's room check. */
+static size_t put_xf(uint8_t *p, uint16_t code, const void *v, size_t n)
+{
+	put16(p, code);
+	put16(p + 2, (uint16_t)n);
+	if (n)
+		memcpy(p + 4, v, n);
+	return 4 + n;
+}
+
+static size_t xf_len(const char *s)
+{
+	size_t n = strlen0(s);
+
+	return n > XF_STR_MAX ? XF_STR_MAX : n;
+}
+
+/* Bytes the fields after resp_headers take for @s. */
+static size_t xf_need(const struct span *s)
+{
+	size_t n = 0;
+
+	if (s->stream_id)
+		n += 4 + 4;
+	if (s->grpc)
+		n += 4 + 4 + 4 + xf_len(s->grpc_service) + 4 + xf_len(s->grpc_method) +
+		     (s->grpc_message ? 4 + xf_len(s->grpc_message) : 0);
+	return n;
+}
+
 size_t spanfile_encode_span(const struct span *s, uint8_t *buf, size_t cap)
 {
 	size_t comm_len = strnlen(s->comm, sizeof(s->comm)), method_len = strlen0(s->method);
@@ -534,7 +573,7 @@ size_t spanfile_encode_span(const struct span *s, uint8_t *buf, size_t cap)
 	if (rsh > MAX_BLOCK / 4)
 		rsh = MAX_BLOCK / 4;
 	need = REC_HDR_LEN + SPAN_FIXED_LEN + 1 + comm_len + 2 + method_len + 2 + host_len + 4 +
-	       target_len + 4 + rqh + 4 + rsh;
+	       target_len + 4 + rqh + 4 + rsh + xf_need(s);
 	if (need > cap)
 		return 0;
 	put16(buf, SPANFILE_KIND_SPAN);
@@ -592,6 +631,22 @@ size_t spanfile_encode_span(const struct span *s, uint8_t *buf, size_t cap)
 	if (rsh)
 		memcpy(buf + o + 4, s->resp_headers, rsh);
 	o += 4 + rsh;
+	if (s->stream_id) {
+		uint8_t v[4];
+
+		put32(v, s->stream_id);
+		o += put_xf(buf + o, XF_STREAM_ID, v, 4);
+	}
+	if (s->grpc) {
+		uint8_t v[4];
+
+		put32(v, (uint32_t)s->grpc_status);
+		o += put_xf(buf + o, XF_GRPC_STATUS, v, 4);
+		o += put_xf(buf + o, XF_GRPC_SERVICE, s->grpc_service, xf_len(s->grpc_service));
+		o += put_xf(buf + o, XF_GRPC_METHOD, s->grpc_method, xf_len(s->grpc_method));
+		if (s->grpc_message)
+			o += put_xf(buf + o, XF_GRPC_MESSAGE, s->grpc_message, xf_len(s->grpc_message));
+	}
 	put32(buf + 4, (uint32_t)crc32(0, buf + REC_HDR_LEN, (uInt)(o - REC_HDR_LEN)));
 	return o;
 }
@@ -601,7 +656,7 @@ int spanfile_write_span(struct spanfile_writer *w, const struct span *s)
 	size_t need = REC_HDR_LEN + SPAN_FIXED_LEN + 1 + 16 + 16 + strlen0(s->method) +
 		      strlen0(s->host) + strlen0(s->target) +
 		      (s->req_headers ? s->req_headers_len : 0) +
-		      (s->resp_headers ? s->resp_headers_len : 0);
+		      (s->resp_headers ? s->resp_headers_len : 0) + xf_need(s);
 	char comment[40000];
 	size_t rec_len, comment_len = 0, total;
 	uint8_t *p;
@@ -1181,13 +1236,66 @@ static bool str_reserve(struct spanfile_reader *r, size_t n)
 	return true;
 }
 
+/* The fields after resp_headers (@n bytes at @d); their strings go to @out, which has
+ * room for each value and a terminator. */
+static void decode_xf(struct span *s, const uint8_t *d, size_t n, char *out)
+{
+	static const char *none = "";
+
+	for (size_t x = 0; x + 4 <= n;) {
+		uint16_t code = get16(d + x), len = get16(d + x + 2);
+		const uint8_t *v = d + x + 4;
+		const char **str = NULL;
+
+		if (len > n - x - 4)
+			break;
+		switch (code) {
+		case XF_STREAM_ID:
+			if (len == 4)
+				s->stream_id = get32(v);
+			break;
+		case XF_GRPC_STATUS:
+			if (len == 4) {
+				s->grpc = true;
+				s->grpc_status = (int32_t)get32(v);
+			}
+			break;
+		case XF_GRPC_SERVICE:
+			str = &s->grpc_service;
+			break;
+		case XF_GRPC_METHOD:
+			str = &s->grpc_method;
+			break;
+		case XF_GRPC_MESSAGE:
+			str = &s->grpc_message;
+			break;
+		}
+		if (str) {
+			memcpy(out, v, len);
+			out[len] = '\0';
+			*str = out;
+			out += len + 1;
+		}
+		x += 4 + len;
+	}
+	if (s->grpc) {
+		/* a record from a writer that left one out */
+		if (!s->grpc_service)
+			s->grpc_service = none;
+		if (!s->grpc_method)
+			s->grpc_method = none;
+	} else {
+		s->grpc_service = s->grpc_method = s->grpc_message = NULL;
+	}
+}
+
 /* Decode one span record. 1 ok, 0 unknown kind (skip), -1 damaged. */
 static int decode_record(struct spanfile_reader *r, const uint8_t *d, size_t n, uint64_t start_ns)
 {
 	uint8_t f[SPAN_FIXED_LEN] = { 0 };
 	struct span *s = &r->span;
 	uint16_t kind, fixed_len;
-	size_t o, comm_len, lens[5], offs[5], i, total = 0;
+	size_t o, comm_len, lens[5], offs[5], i, total = 0, xf_at;
 	char *out;
 
 	if (n < REC_HDR_LEN)
@@ -1224,7 +1332,11 @@ static int decode_record(struct spanfile_reader *r, const uint8_t *d, size_t n, 
 		o += lens[i];
 		total += lens[i] + 1;
 	}
-	/* bytes after resp_headers: fields of a newer minor version, ignored */
+	/* bytes after resp_headers: fields of later minor versions (code, length, value);
+	 * codes not known here are skipped, a field cut short ends them */
+	xf_at = o;
+	for (size_t x = o; x + 4 <= n && get16(d + x + 2) <= n - x - 4; x += 4 + get16(d + x + 2))
+		total += get16(d + x + 2) + 1;
 	if (!str_reserve(r, total))
 		return -1;
 	out = r->strs;
@@ -1274,6 +1386,8 @@ static int decode_record(struct spanfile_reader *r, const uint8_t *d, size_t n, 
 		s->resp_headers = out;
 		s->resp_headers_len = (uint32_t)lens[4];
 	}
+	out += lens[4] + 1;
+	decode_xf(s, d + xf_at, n - xf_at, out);
 	return 1;
 }
 

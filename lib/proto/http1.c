@@ -22,8 +22,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "http1.h"
+#include "http1_lines.h"
+#include "proto/http2.h"
 #include "proto/proto.h"
 
 #define MAX_PENDING 32	     /* requests queued per connection (pipelining depth) */
@@ -74,6 +76,7 @@ struct resp {
 	bool paired; /* the oldest queued request is its request */
 	bool decided; /* pairing was decided (paired, or a response to nothing tracked) */
 	bool is_head, is_connect;
+	bool h2c;        /* Upgrade: h2c (with a 101, the connection goes on in HTTP/2) */
 	uint16_t status; /* final status */
 	uint32_t flags;
 	uint64_t start_ts, last_ts, bytes;
@@ -122,6 +125,9 @@ struct http1conn {
 	uint32_t q_count;
 	uint64_t untracked;
 	uint32_t scratch_flags;
+	/* The connection speaks HTTP/2: from its first bytes, or after an h2c upgrade.
+	 * Feeds go there. */
+	struct http2 *h2;
 };
 
 #define NO_REQ UINT64_MAX
@@ -620,6 +626,9 @@ static void header_line(struct http1conn *c, struct stream *s, const char *line,
 		return;
 	}
 	kind = http1_field_kind(name, name_len);
+	if (s->kind == K_RESP && c->resp.active && name_len == 7 && !strncasecmp(name, "upgrade", 7) &&
+	    value_len == 3 && !strncasecmp(value, "h2c", 3))
+		c->resp.h2c = true;
 	switch (kind) {
 	case HTTP1_F_CONTENT_LENGTH:
 		if (s->has_len) {
@@ -731,6 +740,34 @@ static void msg_done(struct http1conn *c, struct stream *s, uint64_t ts)
 	}
 }
 
+/* A 101 to Upgrade: h2c: the request is HTTP/2's stream 1, whose response comes in
+ * HTTP/2 frames. The HTTP/2 parser takes the connection over. */
+static bool upgrade_h2c(struct http1conn *c)
+{
+	struct req *r = &c->q[c->q_head % c->q_cap];
+	struct httpconn_info info = c->info;
+	struct http2_upgrade up = {
+		.method = r->method, .target = sbuf_str(&r->target), .host = sbuf_str(&r->host),
+		.req_headers = r->hdrs.p, .req_headers_len = r->hdrs.len,
+		.start_ts = r->start_ts, .tid = r->tid, .flags = r->flags | c->resp.flags,
+		.req_bytes = r->bytes, .resp_bytes = c->resp.bytes, .has_parent = r->has_parent,
+	};
+
+	info.role = c->role;
+	c->h2 = http2_new(&info, &c->opts);
+	if (!c->h2)
+		return false;
+	memcpy(up.trace_id, r->trace_id, sizeof(up.trace_id));
+	memcpy(up.parent_id, r->parent_id, sizeof(up.parent_id));
+	http2_upgraded(c->h2, &up);
+	pop_request(c);
+	resp_reset(&c->resp);
+	c->s[0].state = c->s[1].state = P_DEAD;
+	c->s[0].msg = c->s[1].msg = M_NONE;
+	c->state = HTTPCONN_HTTP;
+	return true;
+}
+
 static void head_done(struct http1conn *c, struct stream *s, uint64_t ts)
 {
 	if (s->kind == K_REQ) {
@@ -751,6 +788,8 @@ static void head_done(struct http1conn *c, struct stream *s, uint64_t ts)
 	struct resp *p = &c->resp;
 	uint16_t st = p->status;
 
+	if (st == 101 && p->h2c && p->paired && c->q_count && upgrade_h2c(c))
+		return;
 	if (st == 101 || (p->is_connect && st >= 200 && st < 300)) {
 		/* The connection now speaks another protocol (or is a tunnel). */
 		resp_complete(c, 0);
@@ -990,6 +1029,13 @@ static void parse(struct http1conn *c, enum httpconn_dir dir, const uint8_t *dat
 			break;
 		}
 	}
+	/* An h2c upgrade's 101 ended here: what follows it is HTTP/2. */
+	if (c->h2 && p < end) {
+		int rc = http2_feed(c->h2, dir, ts, tid, p, end - p, end - p, c->sink);
+
+		if (rc < 0)
+			c->err = rc;
+	}
 }
 
 /* @n bytes of stream @dir went by without being captured. */
@@ -1133,6 +1179,21 @@ static int http1_feed(void *conn, int dir, uint64_t ts_ns, uint32_t tid, const u
 		captured = len;
 	if (!data)
 		captured = 0;
+	/* HTTP/2 that the protocol table did not see first: picked up mid-stream (a
+	 * frame at a syscall's start), or first bytes that came with a gap. */
+	if (!c->h2 && c->state == HTTPCONN_UNKNOWN && captured &&
+	    (c->info.midstream ? captured >= HTTP2_FRAME_HEADER_LEN && http2_frame_plausible(data)
+			       : http2_classify(data, captured, dir) == HTTP2_YES)) {
+		c->h2 = http2_new(&c->info, &c->opts);
+		c->s[0].state = c->s[1].state = P_DEAD;
+	}
+	if (c->h2) {
+		int rc = http2_feed(c->h2, dir, ts_ns, tid, data, captured, len, sink);
+
+		if (rc >= 0)
+			c->state = rc;
+		return rc;
+	}
 	s = &c->s[dir];
 	c->sink = sink;
 	c->err = 0;
@@ -1141,7 +1202,9 @@ static int http1_feed(void *conn, int dir, uint64_t ts_ns, uint32_t tid, const u
 		s->at_line_start = true;
 	if (captured)
 		parse(c, dir, data, captured, ts_ns, tid);
-	if (len > captured && c->state != HTTPCONN_NOT_HTTP)
+	if (len > captured && c->h2 && !c->err) /* upgraded within these bytes */
+		c->err = http2_feed(c->h2, dir, ts_ns, tid, NULL, 0, len - captured, sink) < 0 ? c->err : 0;
+	else if (len > captured && c->state != HTTPCONN_NOT_HTTP)
 		gap(c, dir, len - captured, ts_ns, tid);
 	c->sink = NULL;
 	return c->err ? c->err : c->state;
@@ -1179,6 +1242,7 @@ static void http1_close(void *conn, uint64_t ts_ns, struct span_sink *sink)
 		return;
 	c->sink = sink;
 	c->err = 0;
+	http2_close(c->h2, ts_ns, sink);
 	if (p->active && p->paired && c->q_count) {
 		struct stream *rs = resp_stream(c);
 		/* A response delimited by close (or whose end was lost) ends here; one cut

@@ -13,6 +13,7 @@
 /* One line per protocol (lib/proto/NAME.c defines proto_NAME), in the order they are
  * asked to classify a connection's first bytes. */
 #define PROTOCOLS(X)                                                                        \
+	X(http2)                                                                            \
 	X(http1)                                                                            \
 	/* end of the table */
 

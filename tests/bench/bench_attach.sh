@@ -19,6 +19,7 @@
 #   MODES="base ehttp base2" ROUNDS=48 DURATION=8 tests/bench/bench_attach.sh
 set -u
 . tests/integration/lib.sh
+. tests/bench/wrk_lib.sh
 . tests/integration/nginx_lib.sh
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-5}
@@ -31,48 +32,10 @@ command -v bpftrace >/dev/null || have_bpftrace=false
 mkdir -p "$TMP/nginx/www"
 head -c 1200 /dev/urandom >"$TMP/nginx/www/page.bin" # a small page: the per-request cost shows
 NGINX_NO_LOG=1 nginx_start 1
-for _ in $(seq 1 50); do
-	worker=$(pgrep -P "$NGINX_PID" | head -n 1)
-	[ -n "$worker" ] && break
-	sleep 0.1
-done
-[ -n "$worker" ] || { echo "   no nginx worker"; exit 1; }
+nginx_worker || { echo "   no nginx worker"; exit 1; }
+worker=$NGINX_WORKER
 url=http://127.0.0.1:$NGINX_PORT/page.bin
 wrk -t1 -c4 -d1s "$url" >/dev/null # warm up
-
-# Run the tracer $@ in the background, its CPU time (user+sys, s) to $TMP/cpu when it ends.
-start_tracer() { # ready-pattern ready-file cmd...
-	local pattern=$1 file=$2 i
-	shift 2
-	python3 -c '
-import resource, signal, subprocess, sys
-p = subprocess.Popen(sys.argv[2:])
-signal.signal(signal.SIGINT, lambda *a: p.send_signal(signal.SIGINT))
-signal.signal(signal.SIGTERM, lambda *a: p.send_signal(signal.SIGINT))
-p.wait()
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-open(sys.argv[1], "w").write("%.2f\n" % (r.ru_utime + r.ru_stime))
-' "$TMP/cpu" "$@" &
-	TRACER=$!
-	for i in $(seq 1 600); do
-		if grep -qs "$pattern" "$file"; then
-			# CPU spent starting (BPF verification, mostly), in seconds.
-			local child ticks
-			child=$(pgrep -P "$TRACER" | head -n 1)
-			ticks=$(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)
-			STARTUP_CPU=$(awk -v t="${ticks:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
-			return 0
-		fi
-		kill -0 "$TRACER" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "   tracer did not start: $(tail -n 3 "$file")"
-	exit 1
-}
-stop_tracer() {
-	kill -INT "$TRACER"
-	wait "$TRACER"
-}
 
 cat >"$TMP/peer.bt" <<'BT'
 tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_enter_write
@@ -95,16 +58,6 @@ tracepoint:syscalls:sys_enter_close, tracepoint:syscalls:sys_enter_accept4,
 tracepoint:syscalls:sys_enter_connect, tracepoint:syscalls:sys_enter_sendfile64
 /pid == $1/ { @calls[probe] = count(); }
 BT
-
-run_wrk() { # mode round
-	wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --latency "$url" >"$TMP/wrk.$1.$2" 2>&1
-	local rps p99 done
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.$1.$2")
-	done=$(awk '/requests in/ {print $1}' "$TMP/wrk.$1.$2")
-	# "     99%    1.23ms" → microseconds
-	p99=$(awk '$1 == "99%" { v = $2; u = 1; if (v ~ /us$/) u = 1; else if (v ~ /ms$/) u = 1000; else if (v ~ /s$/) u = 1000000; sub(/[a-z]+$/, "", v); printf "%.0f", v * u }' "$TMP/wrk.$1.$2")
-	echo "$1 $2 $rps $p99 $done" >>"$TMP/results"
-}
 
 : >"$TMP/results"
 # Which hooks auto picks here: --hooks syscalls is run as well when it picks sockets.

@@ -9,5 +9,5 @@ bin=$OUT/bench/bench_httpconn
 mkdir -p "$OUT/bench"
 # shellcheck disable=SC2046
 $CC -std=gnu11 -O2 -g -D_GNU_SOURCE -Ilib -o "$bin" tests/bench/bench_httpconn.c "$OUT/libehttp.a" \
-	$(pkg-config --libs jansson 2>/dev/null || echo -ljansson) || exit 1
+	$(pkg-config --libs jansson libnghttp2 2>/dev/null || echo -ljansson -lnghttp2) || exit 1
 "$bin" "$SECONDS_PER"

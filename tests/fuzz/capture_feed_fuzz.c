@@ -1,4 +1,4 @@
-// fuzz-sources: lib/capture_feed.c lib/proto/proto.c lib/proto/http1.c lib/http1.c lib/span.c lib/jsonw.c lib/output.c
+// fuzz-sources: lib/capture_feed.c lib/proto/proto.c lib/proto/http1.c lib/proto/http2.c lib/http1_lines.c lib/span.c lib/jsonw.c lib/output.c
 /*
  * Capture events as the ring buffer could deliver them, one connection's worth, into
  * the parser: arbitrary directions, lengths, copied starts and ends (tail), gaps from
@@ -7,7 +7,8 @@
  * crashes or reads out of bounds, and spans never count more bytes than were moved.
  *
  * Input: a setup byte (role, midstream), then events: a 12-byte control block
- *   [0] flags: bit0 dir, bit1 unseen, bit2 close event, bit3 gap egress, bit4 gap ingress
+ *   [0] flags: bit0 dir, bit1 unseen, bit2 close event, bit3 gap egress, bit4 gap ingress,
+ *       bit5 the payload is HTTP/2 walk segments (arbitrary offsets and lengths)
  *   [1..2] captured, [3..4] tail, [5..8] extra bytes moved beyond captured, [9..11] gap
  * With the unseen bit, the extra bytes are instead added to the running unseen total of
  * the event's direction, which the event then carries (as the kernel's do), moving no
@@ -79,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&ev, 0, sizeof(ev));
 		ev.type = data[0] & 4 ? CAPTURE_EV_CLOSE : CAPTURE_EV_DATA;
 		ev.dir = data[0] & 1;
+		ev.flags = data[0] & 0x20 ? CAPTURE_DF_SEGMENTS : 0;
 		ev.captured = le(data + 1, 2);
 		ev.tail = le(data + 3, 2);
 		ev.len = (uint64_t)ev.captured + (le(data + 5, 4) & 0xffffff);

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/proto/proto.c lib/proto/http1.c lib/http1.c lib/span.c lib/jsonw.c lib/output.c
+// fuzz-sources: lib/proto/proto.c lib/proto/http1.c lib/proto/http2.c lib/http1_lines.c lib/span.c lib/jsonw.c lib/output.c
 /*
  * The HTTP/1.x connection parser under arbitrary bytes: the input is a connection
  * setup byte, then a script of feeds in both directions with arbitrary splits, bytes
@@ -9,16 +9,14 @@
  * Setup byte: bits 0-1 role (mod 3), 2 midstream, 3 no redaction, 4-5 header cap, 6 no
  * header blocks kept.
  *
- * Script, after the setup byte: op byte, then
- *   op & 0x80: close this connection and open a new one with the next setup byte
- *   otherwise: dir = op & 1; n = 1 + next byte captured bytes follow (fewer at the end);
- *              op & 2: a gap of next-byte * 61 bytes (sometimes << 12) after them
+ * Then the script of tests/fuzz/feed_script.h.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http1.h"
+#include "feed_script.h"
+#include "http1_lines.h"
 #include "httpconn.h"
 
 struct totals {
@@ -77,10 +75,10 @@ static int emit(struct span_sink *sink, const struct span *s)
 	check(s->end_ns >= s->start_ns);
 	check(s->end_ns <= t->last_ts);
 	check(s->status == 0 || (s->status >= 100 && s->status <= 599));
-	check((s->flags & ~0x1fu) == 0);
+	check((s->flags & ~0x3fu) == 0);
 	check(s->role == SPAN_ROLE_SERVER || s->role == SPAN_ROLE_CLIENT);
 	check(t->role == SPAN_ROLE_UNKNOWN || s->role == t->role);
-	check(s->http_major == 1);
+	check(s->http_major == 1 || (s->http_major == 2 && s->stream_id)); /* h2c: upgraded or prior knowledge */
 	check(!t->no_blocks || (!s->req_headers && !s->resp_headers));
 	check_block(s->req_headers, s->req_headers_len, t->max_header_bytes);
 	check_block(s->resp_headers, s->resp_headers_len, t->max_header_bytes);
@@ -106,16 +104,10 @@ static void check_totals(const struct totals *t)
 
 static struct httpconn *open_conn(uint8_t setup, struct totals *t)
 {
-	static const uint32_t header_caps[4] = { 0, 16, 100, 4096 };
-	static const struct span_clock identity; /* wall time = event time */
-	struct httpconn_info info = { .conn_id = 1, .pid = 1, .source = SPAN_SOURCE_SYSCALL };
-	struct httpconn_opts opts = { .clock = &identity };
+	struct httpconn_info info;
+	struct httpconn_opts opts;
 
-	info.role = setup % 3;
-	info.midstream = setup & 4;
-	opts.no_redact = setup & 8;
-	opts.max_header_bytes = header_caps[(setup >> 4) & 3];
-	opts.no_header_blocks = setup & 0x40;
+	script_setup(setup, &info, &opts);
 	memset(t, 0, sizeof(*t));
 	t->no_blocks = opts.no_header_blocks;
 	t->role = info.role;
@@ -128,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct totals t;
 	struct span_sink sink = { .emit = emit, .ctx = &t };
 	struct httpconn *c;
+	struct script_step st;
 	size_t i = 0;
 	uint64_t ts = 1;
 
@@ -136,42 +129,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	httpconn_classify(data, size);
 	c = open_conn(data[i++], &t);
 	check(c != NULL);
-	while (i < size) {
-		uint8_t op = data[i++];
-		uint32_t n;
-		uint64_t gap = 0;
-		int st;
+	while (script_next(data, size, &i, &ts, &st)) {
+		int rc;
 
-		if (op & 0x80) {
-			t.last_ts = ts;
+		t.last_ts = ts;
+		if (st.reopen) {
 			httpconn_close(c, ts, &sink);
 			check_totals(&t);
-			if (i >= size)
+			if (st.last)
 				return 0;
-			c = open_conn(data[i++], &t);
+			c = open_conn(st.setup, &t);
 			check(c != NULL);
 			continue;
 		}
-		if (i >= size)
-			break;
-		n = 1 + data[i++];
-		if (op & 2) {
-			if (i >= size)
-				break;
-			gap = (uint64_t)data[i++] * 61;
-			if (op & 4)
-				gap <<= 12;
-		}
-		if (n > size - i)
-			n = size - i;
-		ts += 1 + (op >> 3);
-		t.last_ts = ts;
-		t.fed[op & 1] += n + gap;
-		st = httpconn_feed(c, op & 1, ts, 7, data + i, n, n + gap, &sink);
-		check(st == HTTPCONN_UNKNOWN || st == HTTPCONN_HTTP || st == HTTPCONN_NOT_HTTP);
-		check(st == (int)httpconn_state(c));
+		t.fed[st.dir] += st.n + st.gap;
+		rc = httpconn_feed(c, st.dir, ts, 7, st.data, st.n, st.n + st.gap, &sink);
+		check(rc == HTTPCONN_UNKNOWN || rc == HTTPCONN_HTTP || rc == HTTPCONN_NOT_HTTP);
+		check(rc == (int)httpconn_state(c));
 		check_totals(&t);
-		i += n;
 	}
 	t.last_ts = ts;
 	httpconn_close(c, ts + 1, &sink);

@@ -4,6 +4,7 @@
 # nginx_start WORKERS: serves $TMP/nginx/www on 127.0.0.1:$NGINX_PORT and [::1]; logs
 # "connection method uri status request_length bytes_sent" per request to
 # $TMP/nginx/logs/access.log (or nowhere with NGINX_NO_LOG=1). NGINX_PID is the master.
+# NGINX_LISTEN adds listen parameters (NGINX_LISTEN=http2: h2c by prior knowledge).
 nginx_start() {
 	local ng=$TMP/nginx log
 	command -v nginx >/dev/null || skip "nginx is not installed"
@@ -31,8 +32,8 @@ http {
     keepalive_requests 100000;
     default_type application/octet-stream;
     server {
-        listen 127.0.0.1:$NGINX_PORT;
-        listen [::1]:$NGINX_PORT;
+        listen 127.0.0.1:$NGINX_PORT${NGINX_LISTEN:+ $NGINX_LISTEN};
+        listen [::1]:$NGINX_PORT${NGINX_LISTEN:+ $NGINX_LISTEN};
         root $ng/www;
         location = /post { client_max_body_size 1m; return 201 "created\n"; }
         location = /fail { return 503; }
@@ -44,4 +45,15 @@ CONF
 	NGINX_PID=$!
 	on_exit "kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null"
 	wait_port "$NGINX_PORT"
+}
+
+# nginx_worker: NGINX_WORKER, the pid of the master's first worker (the benchmarks
+# trace it).
+nginx_worker() {
+	for _ in $(seq 1 50); do
+		NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -n 1)
+		[ -n "$NGINX_WORKER" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }

@@ -11,7 +11,7 @@ command -v curl >/dev/null || skip "curl is not installed"
 
 replay=$TMP/httpconn_replay
 cc -std=gnu11 -O1 -g -D_GNU_SOURCE -Ilib -o "$replay" tests/fixtures/httpconn_replay.c build/libehttp.a \
-	$(pkg-config --libs jansson 2>/dev/null || echo -ljansson) || fail "building the replay driver"
+	$(pkg-config --libs jansson libnghttp2 2>/dev/null || echo -ljansson -lnghttp2) || fail "building the replay driver"
 
 # relay LISTEN UPSTREAM LOG: start a recording relay; its pid in $rpid
 relay() {

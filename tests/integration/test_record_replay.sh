@@ -40,14 +40,36 @@ jq -c "$norm" "$TMP/attach.out" | sort >"$TMP/attach.norm"
 jq -c "$norm" "$TMP/replay.json" | sort >"$TMP/replay.norm"
 diff "$TMP/attach.norm" "$TMP/replay.norm" || fail "replay -j differs from attach -j"
 echo "ok: replay -j equals attach -j on the same traffic (ids and times aside)"
-# times: the same exchanges, start and end within 2 ms of attach's
+# times. Each capture stamps an event when its own program runs on the hook: attach's
+# first (it attached first), record's right after, so record's stamp is later by
+# attach's remaining work, record's work before its stamp and whatever the kernel ran
+# in between (interrupts, softirqs). Here that is microseconds; under an emulator
+# (tests/vm) tens of microseconds, 0.5-0.8 ms for the first connection's first read
+# (each program's connection setup runs for the first time: LRU free lists filled,
+# caches cold, and under TCG its code translated) and several ms when an interrupt
+# lands there: no fixed bound holds for the gap, but causality does. Record
+# stamps each event no earlier than attach and before attach stamps the next event of
+# the run (the response's end for a request's start, the next exchange's start for a
+# response's end: curl runs one at a time). SLACK covers only the two processes'
+# anchors from monotonic to wall time, each within half its narrowest read window
+# (span_clock_now).
 python3 - "$TMP/attach.out" "$TMP/replay.json" <<'PY' || fail "times differ from attach's"
 import json, sys
+SLACK = 0.25e6
 def load(p):
-    return sorted((s["target"], s["start_ns"], s["end_ns"]) for s in map(json.loads, open(p)))
-for a, r in zip(load(sys.argv[1]), load(sys.argv[2])):
-    assert a[0] == r[0] and abs(a[1] - r[1]) < 2e6 and abs(a[2] - r[2]) < 2e6, (a, r)
-print("ok: start and end times within 2 ms of attach's")
+    return {s["target"]: (s["start_ns"], s["end_ns"]) for s in map(json.loads, open(p))}
+att, rep = load(sys.argv[1]), load(sys.argv[2])
+assert sorted(att) == sorted(rep), (sorted(att), sorted(rep))
+order = sorted(att, key=lambda t: att[t][0])
+bad = []
+for i, t in enumerate(order):
+    (a0, a1), (r0, r1) = att[t], rep[t]
+    nxt = att[order[i + 1]][0] if i + 1 < len(order) else float("inf")
+    print("%-16s start %+10.1f us  end %+10.1f us" % (t, (r0 - a0) / 1e3, (r1 - a1) / 1e3))
+    if not (-SLACK <= r0 - a0 and r0 < a1 + SLACK and -SLACK <= r1 - a1 and r1 < nxt + SLACK):
+        bad.append(t)
+assert not bad, "stamped outside attach's own event and the next: %s" % bad
+print("ok: each start and end stamped after attach's and before attach's next event")
 PY
 # the process record: the server's executable and command line, from /proc
 "$EHTTP" -j replay --processes "$TMP/rt.pcapng" >"$TMP/procs.json"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "http1.h"
+#include "http1_lines.h"
 #include "httpconn.h"
 
 #define IN HTTPCONN_INGRESS

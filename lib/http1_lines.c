@@ -2,7 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http1.h"
+#include "http1_lines.h"
 #include "http1_tokens.h"
 #include "hex.h"
 

@@ -5,8 +5,8 @@
  * Lines are given without their line ending. Pure functions over untrusted bytes: no
  * allocation, no state, never read past @len.
  */
-#ifndef EHTTP_HTTP1_H
-#define EHTTP_HTTP1_H
+#ifndef EHTTP_HTTP1_LINES_H
+#define EHTTP_HTTP1_LINES_H
 
 #include <stdbool.h>
 #include <stddef.h>

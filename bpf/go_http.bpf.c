@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Go net/http from inside the program: uprobes on the server's handler call and the
+ * client's Transport, attached by user space at each function's entry and at every
+ * return instruction in it (a uretprobe rewrites the return address on the stack, which
+ * Go moves when it grows a goroutine's stack). Go's register ABI (1.17+) passes
+ * arguments in registers and keeps the running goroutine's g in a fixed one; every map
+ * is keyed by (process, g), and every probe first looks the process up in go_procs:
+ * the probes fire in every process running a probed binary, traced or not.
+ *
+ * Field offsets differ between Go versions, so they come per binary from user space
+ * (go_bins) rather than as constants fixed at load: several versions are traced at once.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "go_http.h"
+#include "go_link.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 self_tgid = 0; /* ehttp itself: never traced */
+
+/* ---- the register ABI (src/cmd/compile/abi-internal.md) --------------------------------- */
+#if defined(__TARGET_ARCH_x86)
+#define GO_G(ctx) ((ctx)->r14)
+#define GO_ARG1(ctx) ((ctx)->ax)
+#define GO_ARG2(ctx) ((ctx)->bx)
+#define GO_ARG3(ctx) ((ctx)->cx)
+#define GO_ARG4(ctx) ((ctx)->di)
+#elif defined(__TARGET_ARCH_arm64)
+#define GO_G(ctx) (((struct user_pt_regs *)(ctx))->regs[28])
+#define GO_ARG1(ctx) (((struct user_pt_regs *)(ctx))->regs[0])
+#define GO_ARG2(ctx) (((struct user_pt_regs *)(ctx))->regs[1])
+#define GO_ARG3(ctx) (((struct user_pt_regs *)(ctx))->regs[2])
+#define GO_ARG4(ctx) (((struct user_pt_regs *)(ctx))->regs[3])
+#else
+#error "Go probes: amd64 and arm64 only"
+#endif
+
+/* ---- maps ---------------------------------------------------------------------------- */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} go_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GO_MAX_BINS);
+	__type(key, __u32);
+	__type(value, struct go_offsets);
+} go_bins SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GO_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct go_proc);
+} go_procs SEC(".maps");
+
+/* Requests being served, by the handler's goroutine; what is left at the end is read
+ * by user space as partial spans. LRU: a handler that panicked never returns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GO_MAX_REQUESTS);
+	__type(key, struct go_key);
+	__type(value, struct go_req);
+} server_reqs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GO_MAX_REQUESTS);
+	__type(key, struct go_key);
+	__type(value, struct go_req);
+} client_reqs SEC(".maps");
+
+/* Goroutines spawned under a request. LRU: nothing watches goroutines end (a probe on
+ * runtime.goexit1 would cost every goroutine of the program a trap), and goids are
+ * never reused, so the oldest go when room is needed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GO_MAX_GOROUTINES);
+	__type(key, struct go_key);
+	__type(value, struct go_link);
+} links SEC(".maps");
+
+/* newproc1's entry → its return, on the same thread (it runs on the system stack);
+ * only before Go 1.21, whose g does not say who spawned it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct go_link);
+} spawning SEC(".maps");
+
+/* A traceparent line read on a goroutine, until its handler starts. LRU: client
+ * goroutines read response headers too, and nothing takes theirs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct go_key);
+	__type(value, struct go_traceparent);
+} pending_tp SEC(".maps");
+
+/* Room to build a request's state: it is larger than the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct go_req);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[GO_TRACEPARENT_LINE_MAX]);
+} line_buf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct go_counters);
+} go_counters SEC(".maps");
+
+/* ---- helpers --------------------------------------------------------------------------- */
+static __always_inline void count_drop(int no_state)
+{
+	__u32 zero = 0;
+	struct go_counters *c = bpf_map_lookup_elem(&go_counters, &zero);
+
+	if (!c)
+		return;
+	if (no_state)
+		c->no_state++;
+	else
+		c->dropped++;
+}
+
+/* The offsets of the calling process's binary, or NULL when it is not traced. */
+static __always_inline const struct go_offsets *traced(__u32 *pid)
+{
+	struct go_proc *p;
+
+	*pid = bpf_get_current_pid_tgid() >> 32;
+	if (*pid == self_tgid)
+		return NULL;
+	p = bpf_map_lookup_elem(&go_procs, pid);
+	if (!p)
+		return NULL;
+	return bpf_map_lookup_elem(&go_bins, &p->bin);
+}
+
+static __always_inline __u64 read_word(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+/* Copy the Go string at @addr into @dst (@size a power of two); its real length back. */
+static __always_inline __u16 read_gostr(__u64 addr, char *dst, __u32 size, __u32 *flags)
+{
+	struct {
+		__u64 ptr;
+		__s64 len;
+	} s = {};
+	__u64 n;
+
+	if (bpf_probe_read_user(&s, sizeof(s), (const void *)addr) || s.len <= 0 || !s.ptr)
+		return 0;
+	n = s.len;
+	if (n > size - 1) {
+		n = size - 1;
+		*flags |= GO_F_TARGET_CUT;
+	}
+	n &= size - 1;
+	if (bpf_probe_read_user(dst, n, (const void *)s.ptr))
+		return 0;
+	return s.len > 0xffff ? 0xffff : s.len;
+}
+
+/* The running goroutine's id: the key of every per-goroutine map. */
+static __always_inline __u64 cur_goid(struct pt_regs *ctx, const struct go_offsets *o)
+{
+	return read_word(GO_G(ctx) + o->g_goid);
+}
+
+static __always_inline void new_id(__u8 *id, int words)
+{
+	__u32 r;
+	int i;
+
+	for (i = 0; i < words; i++) {
+		r = bpf_get_prandom_u32();
+		if (!r)
+			r = 1; /* an id is never all zero */
+		__builtin_memcpy(id + 4 * i, &r, 4);
+	}
+}
+
+static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g, __u64 goid)
+{
+	__u32 zero = 0;
+	struct go_req *r = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (!r)
+		return NULL;
+	__builtin_memset(&r->ev, 0, offsetof(struct go_event, comm));
+	r->ev.type = type;
+	r->ev.role = type == GO_EV_CLIENT ? 2 : 1;
+	r->ev.size = sizeof(r->ev);
+	r->ev.pid = pid;
+	r->ev.tid = (__u32)bpf_get_current_pid_tgid();
+	r->ev.g = g;
+	r->ev.goid = goid;
+	r->ev.start_ns = bpf_ktime_get_ns();
+	r->writer = 0;
+	bpf_get_current_comm(r->ev.comm, sizeof(r->ev.comm));
+	new_id(r->ev.span_id, 2);
+	return r;
+}
+
+static __always_inline void emit(struct go_event *ev)
+{
+	if (bpf_ringbuf_output(&go_events, ev, sizeof(*ev), 0))
+		count_drop(0);
+}
+
+/* ---- server: serverHandler.ServeHTTP(sh, rw ResponseWriter, req *Request) --------------- */
+SEC("uprobe")
+int go_serve_enter(struct pt_regs *ctx)
+{
+	const struct go_offsets *o;
+	struct go_traceparent *tp;
+	struct go_key k = {};
+	struct go_req *r;
+	__u64 req, writer;
+	__u32 pid;
+
+	o = traced(&pid);
+	if (!o)
+		return 0;
+	k.pid = pid;
+	k.goid = cur_goid(ctx, o);
+	r = start_req(GO_EV_SERVER, pid, GO_G(ctx), k.goid);
+	if (!r)
+		return 0;
+	writer = GO_ARG3(ctx); /* the interface's data word; ARG2 is its itab */
+	req = GO_ARG4(ctx);
+	r->writer = writer;
+	/* net/http's HTTP/1 *response points back at the request; HTTP/2's writer does not */
+	if (o->response_req >= 0 && read_word(writer + o->response_req) == req)
+		r->ev.flags |= GO_F_HTTP1_WRITER;
+	if (o->req_method >= 0)
+		r->ev.method_len = read_gostr(req + o->req_method, r->ev.method, GO_METHOD_MAX, &r->ev.flags);
+	if (o->req_request_uri >= 0)
+		r->ev.target_len = read_gostr(req + o->req_request_uri, r->ev.target, GO_TARGET_MAX,
+					      &r->ev.flags);
+	if (o->req_host >= 0)
+		r->ev.host_len = read_gostr(req + o->req_host, r->ev.host, GO_HOST_MAX, &r->ev.flags);
+	if (o->req_remote_addr >= 0)
+		r->ev.remote_len = read_gostr(req + o->req_remote_addr, r->ev.remote, GO_ADDR_MAX,
+					      &r->ev.flags);
+	if (o->req_content_length >= 0)
+		r->ev.req_content_length = read_word(req + o->req_content_length);
+	if (o->req_proto_major >= 0)
+		r->ev.proto_major = read_word(req + o->req_proto_major);
+	if (o->req_proto_minor >= 0)
+		r->ev.proto_minor = read_word(req + o->req_proto_minor);
+	tp = bpf_map_lookup_elem(&pending_tp, &k);
+	if (tp) {
+		__builtin_memcpy(r->ev.trace_id, tp->trace_id, sizeof(r->ev.trace_id));
+		__builtin_memcpy(r->ev.parent_span_id, tp->parent_id, sizeof(r->ev.parent_span_id));
+		r->ev.flags |= GO_F_TRACEPARENT;
+		bpf_map_delete_elem(&pending_tp, &k);
+	} else {
+		new_id(r->ev.trace_id, 4);
+	}
+	if (bpf_map_update_elem(&server_reqs, &k, r, BPF_ANY))
+		count_drop(1);
+	return 0;
+}
+
+SEC("uprobe")
+int go_serve_return(struct pt_regs *ctx)
+{
+	const struct go_offsets *o;
+	struct go_key k = {};
+	struct go_req *r;
+	__u32 pid;
+
+	o = traced(&pid);
+	if (!o)
+		return 0;
+	k.pid = pid;
+	k.goid = cur_goid(ctx, o);
+	r = bpf_map_lookup_elem(&server_reqs, &k);
+	if (!r)
+		return 0;
+	r->ev.end_ns = bpf_ktime_get_ns();
+	/* The status the handler set; none yet means the 200 net/http sends once the
+	 * handler returned. Only net/http's HTTP/1 writer has this field. */
+	if ((r->ev.flags & GO_F_HTTP1_WRITER) && o->response_status >= 0) {
+		__u64 status = read_word(r->writer + o->response_status);
+
+		r->ev.status = status ? (status > 999 ? 0 : status) : 200;
+	}
+	emit(&r->ev);
+	bpf_map_delete_elem(&server_reqs, &k);
+	return 0;
+}
+
+/* textproto.(*Reader).readContinuedLineSlice returns ([]byte line, error): a header
+ * line, read on the goroutine that will run the handler. Most lines are rejected by
+ * their length alone, before any map lookup. */
+SEC("uprobe")
+int go_header_line(struct pt_regs *ctx)
+{
+	struct go_traceparent tp = {};
+	const struct go_offsets *o;
+	struct go_key k = {};
+	__u64 len = GO_ARG2(ctx);
+	__u32 zero = 0, pid;
+	char *line;
+
+	if (len < GO_TRACEPARENT_NAME + GO_TRACEPARENT_VALUE || len > GO_TRACEPARENT_LINE_MAX)
+		return 0;
+	o = traced(&pid);
+	if (!o)
+		return 0;
+	line = bpf_map_lookup_elem(&line_buf, &zero);
+	if (!line)
+		return 0;
+	if (bpf_probe_read_user(line, GO_TRACEPARENT_LINE_MAX, (const void *)GO_ARG1(ctx)) &&
+	    bpf_probe_read_user(line, GO_TRACEPARENT_NAME + GO_TRACEPARENT_VALUE,
+				(const void *)GO_ARG1(ctx)))
+		return 0;
+	if (!go_parse_traceparent_line(line, len, &tp))
+		return 0;
+	k.pid = pid;
+	k.goid = cur_goid(ctx, o);
+	bpf_map_update_elem(&pending_tp, &k, &tp, BPF_ANY);
+	return 0;
+}
+
+/* ---- client: (*Transport).roundTrip(req *Request) (*Response, error) --------------------- */
+SEC("uprobe")
+int go_client_enter(struct pt_regs *ctx)
+{
+	const struct go_offsets *o;
+	struct go_req *r, *own, *linked_now = NULL;
+	struct go_link *link = NULL;
+	struct go_key k = {}, lk = {};
+	__u64 req, url;
+	__u32 pid;
+
+	o = traced(&pid);
+	if (!o)
+		return 0;
+	k.pid = pid;
+	k.goid = cur_goid(ctx, o);
+	r = start_req(GO_EV_CLIENT, pid, GO_G(ctx), k.goid);
+	if (!r)
+		return 0;
+	req = GO_ARG2(ctx);
+	if (o->req_method >= 0)
+		r->ev.method_len = read_gostr(req + o->req_method, r->ev.method, GO_METHOD_MAX, &r->ev.flags);
+	if (!r->ev.method_len) { /* "" means GET to net/http */
+		__builtin_memcpy(r->ev.method, "GET", 4);
+		r->ev.method_len = 3;
+	}
+	if (o->req_host >= 0)
+		r->ev.host_len = read_gostr(req + o->req_host, r->ev.host, GO_HOST_MAX, &r->ev.flags);
+	if (o->req_content_length >= 0)
+		r->ev.req_content_length = read_word(req + o->req_content_length);
+	url = o->req_url >= 0 ? read_word(req + o->req_url) : 0;
+	if (url) {
+		if (o->url_path >= 0)
+			r->ev.target_len = read_gostr(url + o->url_path, r->ev.target, GO_TARGET_MAX,
+						      &r->ev.flags);
+		if (o->url_raw_query >= 0)
+			r->ev.query_len = read_gostr(url + o->url_raw_query, r->ev.query, GO_QUERY_MAX,
+						     &r->ev.flags);
+		if (o->url_host >= 0)
+			r->ev.url_host_len = read_gostr(url + o->url_host, r->ev.url_host, GO_HOST_MAX,
+							&r->ev.flags);
+	}
+	own = bpf_map_lookup_elem(&server_reqs, &k);
+	if (!own) {
+		link = bpf_map_lookup_elem(&links, &k);
+		if (link) {
+			lk.pid = pid;
+			lk.goid = link->server_goid;
+			linked_now = bpf_map_lookup_elem(&server_reqs, &lk);
+		}
+	}
+	if (go_link_resolve(own ? &own->ev : NULL, link, linked_now ? &linked_now->ev : NULL, &r->ev))
+		new_id(r->ev.trace_id, 4);
+	if (bpf_map_update_elem(&client_reqs, &k, r, BPF_ANY))
+		count_drop(1);
+	return 0;
+}
+
+SEC("uprobe")
+int go_client_return(struct pt_regs *ctx)
+{
+	const struct go_offsets *o;
+	struct go_key k = {};
+	struct go_req *r;
+	__u64 resp;
+	__u32 pid;
+
+	o = traced(&pid);
+	if (!o)
+		return 0;
+	k.pid = pid;
+	k.goid = cur_goid(ctx, o);
+	r = bpf_map_lookup_elem(&client_reqs, &k);
+	if (!r)
+		return 0;
+	r->ev.end_ns = bpf_ktime_get_ns();
+	resp = GO_ARG1(ctx);
+	if (resp) {
+		if (o->resp_status_code >= 0) {
+			__u64 status = read_word(resp + o->resp_status_code);
+
+			r->ev.status = status > 999 ? 0 : status;
+		}
+		if (o->resp_content_length >= 0)
+			r->ev.resp_content_length = read_word(resp + o->resp_content_length);
+		if (o->resp_proto_major >= 0)
+			r->ev.proto_major = read_word(resp + o->resp_proto_major);
+		if (o->resp_proto_minor >= 0)
+			r->ev.proto_minor = read_word(resp + o->resp_proto_minor);
+	} else {
+		r->ev.flags |= GO_F_ERROR;
+	}
+	emit(&r->ev);
+	bpf_map_delete_elem(&client_reqs, &k);
+	return 0;
+}
+
+/* ---- goroutines: runtime.newproc1(fn, callergp, ...) *g ---------------------------------- */
+/* The link a new goroutine gets from the goroutine @creator of process @pid, if any. */
+static __always_inline int spawned_by(__u32 pid, __u64 creator, struct go_link *child)
+{
+	struct go_key k = { .pid = pid, .goid = creator };
+	struct go_link *link = NULL;
+	struct go_req *srv;
+
+	srv = bpf_map_lookup_elem(&server_reqs, &k);
+	if (!srv)
+		link = bpf_map_lookup_elem(&links, &k);
+	return go_link_inherit(srv ? &srv->ev : NULL, link, creator, child);
+}
+
+/* Before Go 1.21 only: the spawner is an argument, gone by the return. */
+SEC("uprobe")
+int go_spawn_enter(struct pt_regs *ctx)
+{
+	const struct go_offsets *o;
+	struct go_link child;
+	__u64 tid, arg2, arg4, creator_g;
+	__u32 pid;
+
+	o = traced(&pid);
+	if (!o)
+		return 0;
+	/* Both registers are read: the verifier refuses a context offset chosen at run time. */
+	arg2 = GO_ARG2(ctx);
+	arg4 = GO_ARG4(ctx);
+	barrier_var(arg2);
+	barrier_var(arg4);
+	creator_g = o->newproc_creator_arg == 4 ? arg4 : arg2;
+	if (!spawned_by(pid, read_word(creator_g + o->g_goid), &child))
+		return 0;
+	tid = bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&spawning, &tid, &child, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe")
+int go_spawn_return(struct pt_regs *ctx)
+{
+	const struct go_offsets *o;
+	struct go_link *pending, child;
+	struct go_key k = {};
+	__u64 tid = bpf_get_current_pid_tgid(), newg = GO_ARG1(ctx);
+	__u32 pid;
+
+	o = traced(&pid);
+	if (!o || !newg)
+		return 0;
+	k.pid = pid;
+	k.goid = read_word(newg + o->g_goid);
+	if (o->g_parent_goid >= 0) {
+		if (spawned_by(pid, read_word(newg + o->g_parent_goid), &child))
+			bpf_map_update_elem(&links, &k, &child, BPF_ANY);
+		return 0;
+	}
+	pending = bpf_map_lookup_elem(&spawning, &tid);
+	if (!pending)
+		return 0;
+	bpf_map_update_elem(&links, &k, pending, BPF_ANY);
+	bpf_map_delete_elem(&spawning, &tid);
+	return 0;
+}
+
+/* ---- processes: a new image may be a Go binary to trace; an exit ends a traced one ---- */
+SEC("tracepoint/sched/sched_process_exec")
+int go_process_exec(void *ctx)
+{
+	struct go_event *ev;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if ((__u32)(id >> 32) == self_tgid)
+		return 0;
+	/* The process may have been a traced Go program before: not any more. */
+	bpf_map_delete_elem(&go_procs, &(__u32){ id >> 32 });
+	ev = bpf_ringbuf_reserve(&go_events, offsetof(struct go_event, method), 0);
+	if (!ev) {
+		count_drop(0);
+		return 0;
+	}
+	__builtin_memset(ev, 0, offsetof(struct go_event, comm));
+	ev->type = GO_EV_EXEC;
+	ev->size = offsetof(struct go_event, method);
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->start_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int go_process_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if ((__u32)id == (__u32)(id >> 32)) /* the whole process, not one thread */
+		bpf_map_delete_elem(&go_procs, &(__u32){ id >> 32 });
+	return 0;
+}

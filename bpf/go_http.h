@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What bpf/go_http.bpf.c and lib/go_source.c share: the per-binary field offsets the
+ * probes read with, the per-goroutine state they keep, and the event records they send.
+ */
+#ifndef EHTTP_BPF_GO_HTTP_H
+#define EHTTP_BPF_GO_HTTP_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Binaries (distinct executables) traced at once, and processes running them. */
+#define GO_MAX_BINS 64
+#define GO_MAX_PROCS 4096
+/* Goroutines followed at once: spawned under a request (links), and with a request
+ * or a call in flight, whose state (under 1 KiB each) is preallocated by the kernel. */
+#define GO_MAX_GOROUTINES 65536
+#define GO_MAX_REQUESTS 16384
+/*
+ * A goroutine spawned by a handler inherits the handler's request; so does one spawned
+ * by that goroutine, and so on, up to this many generations below the handler. Deeper
+ * than that the spawner is taken for a worker pool, not part of the request: its calls
+ * are not linked and their spans say the link gave up.
+ */
+#define GO_LINK_MAX_DEPTH 8
+
+/* String buffers: powers of two (the copy length is masked with size - 1). */
+#define GO_METHOD_MAX 16
+#define GO_TARGET_MAX 256
+#define GO_QUERY_MAX 128
+#define GO_HOST_MAX 128
+#define GO_ADDR_MAX 64
+
+/* A header line "traceparent: 00-<32 hex>-<16 hex>-<2 hex>", name case-insensitive. */
+#define GO_TRACEPARENT_NAME 12 /* "traceparent:" */
+#define GO_TRACEPARENT_VALUE 55
+#define GO_TRACEPARENT_LINE_MAX 96
+
+/* Field offsets in one binary; -1 = not known (the probe leaves that field empty). */
+struct go_offsets {
+	__s32 req_method, req_url, req_content_length, req_host, req_remote_addr, req_request_uri;
+	__s32 req_proto_major, req_proto_minor;
+	__s32 url_host, url_path, url_raw_query;
+	__s32 resp_status_code, resp_content_length, resp_proto_major, resp_proto_minor;
+	__s32 response_req, response_status; /* net/http.response (the HTTP/1 ResponseWriter) */
+	__s32 g_goid;
+	__s32 g_parent_goid; /* Go 1.21+; -1 before: then newproc1's entry says who spawns */
+	/* Which argument of runtime.newproc1 is the creating goroutine (1-based): 4 in
+	 * Go 1.17 (fn, argp, narg, callergp), 2 from 1.18 (fn, callergp, ...). */
+	__u32 newproc_creator_arg;
+};
+
+/* One traced process: which binary's offsets apply. */
+struct go_proc {
+	__u32 bin; /* key of go_bins */
+	__u32 pad;
+};
+
+/*
+ * Maps of per-goroutine state are keyed by process and goroutine id. Go never reuses a
+ * goid (it does reuse g structs), so nothing stale can be taken for a new goroutine's,
+ * and no probe on goroutine exit is needed: the maps are LRU.
+ */
+struct go_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 goid;
+};
+
+enum go_event_type {
+	GO_EV_SERVER = 1, /* serverHandler.ServeHTTP returned */
+	GO_EV_CLIENT = 2, /* (*Transport).roundTrip returned */
+	GO_EV_EXEC = 3,   /* a process executed a new image: maybe a Go binary to trace */
+};
+
+enum go_event_flag {
+	GO_F_TRACEPARENT = 1u << 0,  /* server: the request carried a valid traceparent */
+	GO_F_LINK_SERVER = 1u << 1,  /* client: made by the handler's own goroutine */
+	GO_F_LINK_SPAWNED = 1u << 2, /* client: made by a goroutine the handler's spawned */
+	GO_F_LINK_GAVE_UP = 1u << 3, /* client: spawned too many generations below a handler */
+	GO_F_PARENT_ENDED = 1u << 4, /* client: the request it belongs to had already ended */
+	GO_F_ERROR = 1u << 5,        /* client: roundTrip returned an error, no response */
+	GO_F_HTTP1_WRITER = 1u << 6, /* server: the ResponseWriter is net/http's HTTP/1 one */
+	GO_F_TARGET_CUT = 1u << 7,   /* a string was longer than its buffer */
+};
+
+/*
+ * A finished (or aborted) request: the record sent to user space, and the state kept
+ * per goroutine while the request runs. Lengths are the strings' real lengths; the
+ * bytes copied are at most the buffer size - 1.
+ */
+struct go_event {
+	__u32 type;  /* enum go_event_type */
+	__u32 size;  /* of this record */
+	__u32 pid, tid;
+	__u32 flags; /* enum go_event_flag */
+	__u16 status;
+	__u8 depth;  /* client: generations between the handler and the caller (0 = itself) */
+	__u8 proto_major, proto_minor;
+	__u8 role;   /* 1 server, 2 client (= enum span_role) */
+	__u8 pad[2];
+	__u64 g, goid;
+	__u64 start_ns, end_ns; /* CLOCK_MONOTONIC: entry and return of the probed function */
+	__s64 req_content_length, resp_content_length;
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8]; /* all zero: none */
+	__u16 method_len, target_len, query_len, host_len, url_host_len, remote_len;
+	__u16 pad2[2];
+	char comm[16];
+	char method[GO_METHOD_MAX];
+	char target[GO_TARGET_MAX]; /* server: RequestURI as sent; client: URL.Path */
+	char query[GO_QUERY_MAX];   /* client: URL.RawQuery */
+	char host[GO_HOST_MAX];     /* Request.Host */
+	char url_host[GO_HOST_MAX]; /* client: URL.Host (where it connects) */
+	char remote[GO_ADDR_MAX];   /* server: Request.RemoteAddr "ip:port" */
+};
+
+/* Per-goroutine request state: the event under construction, and what its return needs. */
+struct go_req {
+	struct go_event ev;
+	__u64 writer; /* server: the ResponseWriter's data pointer (a *response for HTTP/1) */
+};
+
+/* The request a goroutine was spawned under, copied at spawn time. */
+struct go_link {
+	__u8 trace_id[16];
+	__u8 span_id[8]; /* of the server span */
+	__u64 server_goid; /* the handler's goroutine, to tell whether it still runs that request */
+	__u8 depth;      /* 1 = spawned by the handler's goroutine */
+	__u8 gave_up;    /* deeper than GO_LINK_MAX_DEPTH: not linked */
+	__u8 pad[6];
+};
+
+/* A traceparent header line seen on a goroutine, for the request it is reading. */
+struct go_traceparent {
+	__u8 trace_id[16];
+	__u8 parent_id[8];
+};
+
+/* Per-CPU counters. */
+struct go_counters {
+	__u64 dropped;  /* events the ring buffer had no room for */
+	__u64 no_state; /* request state that did not fit the maps */
+};
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The Go source: spans from uprobes on net/http inside Go programs (bpf/go_http.bpf.c),
+ * each client span linked to the server span of the request that made it. Go processes
+ * are found by reading the executables of the traced processes, at start and whenever
+ * one executes a new image; a binary that cannot be traced is reported (which process,
+ * why) and left to the socket hooks.
+ *
+ * The shape is the pipeline's source: fd, poll, finish, stats, destroy.
+ */
+#ifndef EHTTP_GO_SOURCE_H
+#define EHTTP_GO_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "span.h"
+#include "span_filter.h"
+
+struct go_source_opts {
+	/* -p and --comm choose the processes (every process when neither is given); the
+	 * other filters are the pipeline's, applied to spans. */
+	const struct span_filter *filter;
+	/* The clock anchor for wall-clock times; NULL = one of its own. Share the
+	 * capture's so that the two views of an exchange compare. */
+	const struct span_clock *clock;
+	/* The ring buffer for events, KiB (-B, rounded up to a power of two); 0 = 4 MiB. */
+	uint32_t ringbuf_kb;
+};
+
+struct go_source_stats {
+	uint64_t spans;      /* spans handed on */
+	uint64_t events;     /* events read from the kernel */
+	uint64_t dropped;    /* events the kernel could not queue (ring buffer full) */
+	uint64_t no_state;   /* requests whose state did not fit the kernel's maps */
+	uint64_t processes;  /* Go processes traced so far */
+	uint64_t refused;    /* Go processes that could not be traced (reported each) */
+	uint64_t probes;     /* uprobes attached */
+};
+
+struct go_source;
+
+/* Load, attach the process tracepoints and trace the Go processes running now.
+ * Reports its own errors. 0 or a negative errno. */
+int go_source_open(struct go_source **out, const struct go_source_opts *opts);
+
+/* The pipeline's source operations (ctx is the struct go_source). */
+int go_source_fd(void *ctx);
+int go_source_poll(void *ctx, struct span_sink *out);
+void go_source_finish(void *ctx, struct span_sink *out);
+void go_source_destroy(void *ctx);
+void go_source_get_stats(const struct go_source *s, struct go_source_stats *st);
+
+/* Whether @pid is traced through its uprobes now (the merge waits for its spans). */
+bool go_source_traces(const struct go_source *s, uint32_t pid);
+
+#endif

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Merging the Go and wire views of one exchange (see span_merge.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "hex.h"
+#include "span_merge.h"
+
+/* Slack on the time overlap: the wire's times are at syscall exit, the Go view's at
+ * function entry and return, and the two ring buffers are read at different moments. */
+#define MATCH_SLACK_NS 2000000ull
+
+struct held {
+	struct span sp;   /* strings point into @text */
+	char *text;
+	uint64_t arrived; /* CLOCK_MONOTONIC */
+	enum span_merge_input kind;
+	TAILQ_ENTRY(held) link;
+};
+
+TAILQ_HEAD(held_list, held);
+
+struct span_merge;
+
+struct merge_input {
+	struct span_sink sink;
+	struct span_merge *m;
+	enum span_merge_input kind;
+};
+
+struct span_merge {
+	struct span_merge_opts opts;
+	struct span_sink *out;
+	struct merge_input inputs[2];
+	struct held_list held[2]; /* per kind, arrival order */
+	size_t nheld;
+	struct span_merge_stats stats;
+};
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ---- matching --------------------------------------------------------------------------- */
+/* The next byte of @p decoded, advancing it. */
+static int next_decoded(const char **p)
+{
+	const char *s = *p;
+	int hi, lo;
+
+	if (s[0] == '%' && (hi = hex_digit(s[1])) >= 0 && (lo = hex_digit(s[2])) >= 0) {
+		*p = s + 3;
+		return hi << 4 | lo;
+	}
+	*p = s + 1;
+	return (unsigned char)s[0];
+}
+
+bool span_merge_same_target(const char *a, const char *b)
+{
+	a = a ? a : "";
+	b = b ? b : "";
+	if (!strcmp(a, b))
+		return true;
+	while (*a && *b)
+		if (next_decoded(&a) != next_decoded(&b))
+			return false;
+	return !*a && !*b;
+}
+
+static bool same_addr(const struct span_addr *a, const struct span_addr *b)
+{
+	size_t len = a->family == 2 ? 4 : 16;
+
+	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, len);
+}
+
+bool span_merge_match(const struct span *go, const struct span *wire, uint64_t *distance)
+{
+	if (go->pid != wire->pid || go->role != wire->role)
+		return false;
+	if (strcmp(go->method ? go->method : "", wire->method ? wire->method : ""))
+		return false;
+	if (!span_merge_same_target(go->target, wire->target))
+		return false;
+	/* The server's view of its client, as net/http has it, is the connection's peer. */
+	if (go->role == SPAN_ROLE_SERVER && go->remote.family && wire->remote.family &&
+	    !same_addr(&go->remote, &wire->remote))
+		return false;
+	if (go->role == SPAN_ROLE_CLIENT && go->host && *go->host && wire->host && *wire->host &&
+	    strcasecmp(go->host, wire->host))
+		return false;
+	/* Overlapping lifetimes. Server: the request was read before the handler began,
+	 * and the response is written while it runs or just after. Client: the request is
+	 * written and the response head read while roundTrip runs. */
+	if (wire->start_ns > go->end_ns + MATCH_SLACK_NS || go->start_ns > wire->end_ns + MATCH_SLACK_NS)
+		return false;
+	*distance = go->start_ns > wire->start_ns ? go->start_ns - wire->start_ns
+						  : wire->start_ns - go->start_ns;
+	return true;
+}
+
+void span_merge_combine(const struct span *go, const struct span *wire, struct span *out)
+{
+	*out = *wire;
+	out->source = SPAN_SOURCE_GO_UPROBE;
+	/* Ids that went on the wire (--propagate wrote a traceparent, or the request had
+	 * one) are those the called service continues: the span keeps them. */
+	if (wire->propagation != SPAN_PROP_SOCKMSG && wire->propagation != SPAN_PROP_EXISTING) {
+		out->has_parent = go->has_parent;
+		memcpy(out->trace_id, go->trace_id, sizeof(out->trace_id));
+		memcpy(out->parent_span_id, go->parent_span_id, sizeof(out->parent_span_id));
+		memcpy(out->span_id, go->span_id, sizeof(out->span_id));
+	}
+	out->goid = go->goid;
+	out->go_link = go->go_link;
+	out->go_depth = go->go_depth;
+	out->parent_ended = go->parent_ended;
+	out->go_wire = true;
+	if (!out->status && go->status) /* the wire's capture ended before the response */
+		out->status = go->status;
+	if (!out->host || !*out->host)
+		out->host = go->host;
+}
+
+/* ---- holding ------------------------------------------------------------------------- */
+static size_t text_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static char *keep_text(char **p, const char *s, size_t len)
+{
+	char *at = *p;
+
+	if (!s)
+		return NULL;
+	memcpy(at, s, len);
+	*p += len;
+	return at;
+}
+
+static struct held *hold(const struct span *sp, enum span_merge_input kind, uint64_t now)
+{
+	size_t lm = text_size(sp->method), lt = text_size(sp->target), lh = text_size(sp->host);
+	size_t lq = sp->req_headers ? sp->req_headers_len : 0;
+	size_t lr = sp->resp_headers ? sp->resp_headers_len : 0;
+	struct held *h = malloc(sizeof(*h));
+	char *p;
+
+	if (!h)
+		return NULL;
+	h->text = malloc(lm + lt + lh + lq + lr + 1);
+	if (!h->text) {
+		free(h);
+		return NULL;
+	}
+	p = h->text;
+	h->sp = *sp;
+	h->sp.method = keep_text(&p, sp->method, lm);
+	h->sp.target = keep_text(&p, sp->target, lt);
+	h->sp.host = keep_text(&p, sp->host, lh);
+	h->sp.req_headers = keep_text(&p, sp->req_headers, lq);
+	h->sp.resp_headers = keep_text(&p, sp->resp_headers, lr);
+	h->arrived = now;
+	h->kind = kind;
+	return h;
+}
+
+static void drop(struct span_merge *m, struct held *h)
+{
+	TAILQ_REMOVE(&m->held[h->kind], h, link);
+	m->nheld--;
+	free(h->text);
+	free(h);
+}
+
+static int emit_alone(struct span_merge *m, struct held *h)
+{
+	int rc;
+
+	if (h->kind == SPAN_MERGE_GO)
+		m->stats.go_alone++;
+	else
+		m->stats.wire_alone++;
+	rc = m->out->emit(m->out, &h->sp);
+	drop(m, h);
+	return rc;
+}
+
+static int input_emit(struct span_sink *sink, const struct span *sp)
+{
+	struct merge_input *in = sink->ctx;
+	struct span_merge *m = in->m;
+	enum span_merge_input other = in->kind == SPAN_MERGE_GO ? SPAN_MERGE_WIRE : SPAN_MERGE_GO;
+	struct held *h, *best = NULL;
+	uint64_t d, best_d = UINT64_MAX;
+	struct span one;
+
+	if (in->kind == SPAN_MERGE_WIRE && !m->opts.watched(m->opts.arg, sp->pid))
+		return m->out->emit(m->out, sp);
+	TAILQ_FOREACH(h, &m->held[other], link) {
+		bool ok = in->kind == SPAN_MERGE_GO ? span_merge_match(sp, &h->sp, &d)
+						    : span_merge_match(&h->sp, sp, &d);
+
+		if (ok && d < best_d) {
+			best = h;
+			best_d = d;
+		}
+	}
+	if (best) {
+		int rc;
+
+		if (in->kind == SPAN_MERGE_GO)
+			span_merge_combine(sp, &best->sp, &one);
+		else
+			span_merge_combine(&best->sp, sp, &one);
+		m->stats.merged++;
+		rc = m->out->emit(m->out, &one);
+		drop(m, best);
+		return rc;
+	}
+	if (m->nheld >= SPAN_MERGE_MAX_HELD) {
+		struct held *a = TAILQ_FIRST(&m->held[SPAN_MERGE_WIRE]);
+		struct held *b = TAILQ_FIRST(&m->held[SPAN_MERGE_GO]);
+		int rc = emit_alone(m, !a || (b && b->arrived < a->arrived) ? b : a);
+
+		if (rc)
+			return rc;
+	}
+	h = hold(sp, in->kind, m->opts.now());
+	if (!h) /* no memory to wait: it goes out alone now rather than never */
+		return m->out->emit(m->out, sp);
+	TAILQ_INSERT_TAIL(&m->held[in->kind], h, link);
+	m->nheld++;
+	return 0;
+}
+
+int span_merge_release(struct span_merge *m, bool all)
+{
+	uint64_t now = m->opts.now();
+	struct held *h;
+	int k, rc;
+
+	for (k = 0; k < 2; k++)
+		while ((h = TAILQ_FIRST(&m->held[k])) && (all || h->arrived + m->opts.hold_ns <= now)) {
+			rc = emit_alone(m, h);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+int span_merge_new(struct span_merge **out_merge, const struct span_merge_opts *opts,
+		   struct span_sink *out)
+{
+	struct span_merge *m = calloc(1, sizeof(*m));
+	int k;
+
+	*out_merge = NULL;
+	if (!m)
+		return -ENOMEM;
+	m->opts = *opts;
+	if (!m->opts.hold_ns)
+		m->opts.hold_ns = SPAN_MERGE_HOLD_NS;
+	if (!m->opts.now)
+		m->opts.now = mono_now;
+	m->out = out;
+	for (k = 0; k < 2; k++) {
+		TAILQ_INIT(&m->held[k]);
+		m->inputs[k].m = m;
+		m->inputs[k].kind = k;
+		m->inputs[k].sink.emit = input_emit;
+		m->inputs[k].sink.ctx = &m->inputs[k];
+	}
+	*out_merge = m;
+	return 0;
+}
+
+struct span_sink *span_merge_input(struct span_merge *m, enum span_merge_input which)
+{
+	return &m->inputs[which].sink;
+}
+
+void span_merge_get_stats(const struct span_merge *m, struct span_merge_stats *st)
+{
+	*st = m->stats;
+}
+
+void span_merge_free(struct span_merge *m)
+{
+	struct held *h;
+	int k;
+
+	if (!m)
+		return;
+	for (k = 0; k < 2; k++)
+		while ((h = TAILQ_FIRST(&m->held[k])))
+			drop(m, h);
+	free(m);
+}

@@ -1,0 +1,150 @@
+# What the Go uprobes cost a busy Go server: wrk → a net/http server (the hello
+# fixture) on loopback, interleaved runs without tracing, with ehttp's socket hooks
+# only (`attach --go off -p SERVER`), with the Go uprobes too (`attach -p SERVER`), and
+# with bpftrace running uprobes on the same functions and return instructions (a peer:
+# what a uprobe costs before anything is done in it).
+# Reports requests/s and p99 latency against the untraced runs (the ratio of means and
+# the median of per-round ratios), the Go spans per request wrk completed, ehttp's CPU,
+# and from the kernel's BPF statistics (kernel.bpf_stats_enabled, restored on exit) the
+# time each of ehttp's programs ran per request.
+#
+#   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_go.sh
+set -u
+. tests/integration/lib.sh
+. tests/bench/wrk_lib.sh
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-5}
+WRK_THREADS=${WRK_THREADS:-1}
+WRK_CONNS=${WRK_CONNS:-32}
+for tool in wrk go jq bpftool; do command -v $tool >/dev/null || { echo "   $tool is missing"; exit 1; }; done
+have_bpftrace=true
+command -v bpftrace >/dev/null || have_bpftrace=false
+
+go_build hello "$TMP/hello"
+port=$(free_port)
+"$TMP/hello" "127.0.0.1:$port" 2>"$TMP/hello.err" &
+server=$!
+on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
+wait_port "$port"
+url=http://127.0.0.1:$port/
+wrk -t1 -c4 -d1s "$url" >/dev/null # warm up
+
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+on_exit "sysctl -q kernel.bpf_stats_enabled=$stats_was"
+sysctl -q kernel.bpf_stats_enabled=1
+
+# The bpftrace peer: uprobes on the same functions, each doing what little bpftrace
+# does in a probe. Debian's bpftrace cannot place a uprobe inside a function ("compiled
+# without (k|u)probe offset support") and a uretprobe would corrupt Go's stacks, so
+# the peer has the entry probes only: it takes fewer traps per request than ehttp
+# (the RET probes are missing), and is a floor rather than an equal.
+"$EHTTP" -j offsets "$TMP/hello" >"$TMP/offsets.json" || { echo "   ehttp offsets failed"; exit 1; }
+jq -r --arg bin "$TMP/hello" '
+	def hex: . as $n | [range(0; 16)] | map(($n / pow(16; 15 - .) | floor) % 16) |
+		map("0123456789abcdef"[.:. + 1]) | join("") | sub("^0+"; "");
+	def at(a): "uprobe:\($bin):0x\(a | hex)";
+	.functions[] |
+	if .name == "net/http.serverHandler.ServeHTTP" then
+		at(.address) + " { @start[pid, reg(\"r14\")] = nsecs; @served = count(); }"
+	elif .name == "net/textproto.(*Reader).readContinuedLineSlice" then
+		at(.address) + " { @lines = count(); }"
+	elif .name == "runtime.newproc1" then
+		at(.address) + " { @spawner[tid] = reg(\"bx\"); }"
+	elif .name == "runtime.goexit1" then
+		at(.address) + " { delete(@start[pid, reg(\"r14\")]); }"
+	else empty end' "$TMP/offsets.json" >"$TMP/peer.bt"
+echo 'BEGIN { printf("Attaching\n"); }' >>"$TMP/peer.bt"
+
+# Run time of the tracer's programs so far, one "prog ROUND NAME NS RUNS" line each:
+# its programs are those it holds fds of (bpftool here does not list owners).
+prog_stats() { # round
+	local ids
+	ids=$(grep -hs '^prog_id:' /proc/"$TRACER_CHILD"/fdinfo/* | awk '{print $2}' | sort -un | jq -sc .)
+	bpftool prog show -j 2>/dev/null | jq -r --argjson ids "${ids:-[]}" --arg r "$1" \
+		'.[] | select(.id as $i | $ids | index($i)) | "prog \($r) \(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
+
+mode_base() { run_wrk base "$1"; }
+mode_base2() { run_wrk base2 "$1"; }
+mode_capture() { # mode round args...
+	local mode=$1 round=$2 spans
+	shift 2
+	start_tracer '^Attached' "$TMP/$mode.err.$round" \
+		sh -c "exec \"$EHTTP\" -j attach $* -p $server >\"$TMP/$mode.out.$round\" 2>\"$TMP/$mode.err.$round\""
+	run_wrk "$mode" "$round"
+	prog_stats "$round" | sed "s/^prog/$mode-prog/" >>"$TMP/results"
+	stop_tracer
+	spans=$(jq -c 'select(.source == "go")' "$TMP/$mode.out.$round" | wc -l)
+	echo "$mode-extra $round $(cat "$TMP/cpu") $(wc -l <"$TMP/$mode.out.$round") $spans $DONE" >>"$TMP/results"
+}
+mode_sockets() { mode_capture sockets "$1" --go off; }
+mode_go() { mode_capture go "$1"; }
+mode_bpftrace() {
+	start_tracer '^Attaching' "$TMP/bt.out.$1" sh -c "exec bpftrace --unsafe \"$TMP/peer.bt\" >\"$TMP/bt.out.$1\" 2>&1"
+	run_wrk bpftrace "$1"
+	prog_stats "$1" | sed "s/^prog/bpftrace-prog/" >>"$TMP/results"
+	stop_tracer
+	echo "bpftrace-extra $1 $(cat "$TMP/cpu") $(awk '/^@served:/ {print $2}' "$TMP/bt.out.$1") 0 $DONE" >>"$TMP/results"
+}
+
+: >"$TMP/results"
+modes=(base sockets go base2)
+$have_bpftrace && modes+=(bpftrace)
+for round in $(seq 1 "$ROUNDS"); do
+	for i in $(seq 0 $((${#modes[@]} - 1))); do
+		"mode_${modes[(i + round - 1) % ${#modes[@]}]}" "$round"
+	done
+done
+
+awk -v dur="$DURATION" -v rounds="$ROUNDS" '
+function ref(i) { return (i in b2) ? (b1[i] + b2[i]) / 2 : b1[i] }
+function median(m,    i, j, k, v, t) {
+	k = 0
+	for (i = 1; i <= rounds; i++)
+		if (m == "control" && (i in b2) && b1[i] > 0) v[++k] = b2[i] / b1[i]
+		else if (m == "go/sockets" && ((("go", i) in r) && (("sockets", i) in r))) v[++k] = r["go", i] / r["sockets", i]
+		else if (((m, i) in r) && ref(i) > 0) v[++k] = r[m, i] / ref(i)
+	for (i = 2; i <= k; i++)
+		for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+	lo = v[1]; hi = v[k]
+	return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+}
+$1 == "base" { b1[$2] = $3; rps["base"] += $3; p99["base"] += $4; n["base"]++ }
+$1 == "base2" { b2[$2] = $3; rps["base"] += $3; p99["base"] += $4; n["base"]++ }
+$1 == "sockets" || $1 == "go" || $1 == "bpftrace" { r[$1, $2] = $3; rps[$1] += $3; p99[$1] += $4; n[$1]++ }
+$1 ~ /-extra$/ { m = $1; sub(/-extra$/, "", m); cpu[m] += $3; gospans[m] += $5; done[m] += $6 }
+$1 ~ /-prog$/ { m = $1; sub(/-prog$/, "", m); ns[m, $3] += $4; cnt[m, $3] += $5; progs[m, $3] = 1 }
+END {
+	printf "   %d rounds of %ds, wrk → Go net/http on loopback, interleaved, the order turning each round\n", rounds, dur
+	for (m in n) { rps[m] /= n[m]; p99[m] /= n[m] }
+	printf "   %-22s %9.0f req/s   p99 %7.0f us\n", "untraced", rps["base"], p99["base"]
+	split("sockets go bpftrace", order, " ")
+	for (o = 1; o <= 3; o++) {
+		m = order[o]
+		if (!n[m]) continue
+		printf "   %-22s %9.0f req/s   p99 %7.0f us   throughput ratio %.3f (median %.3f [%.3f-%.3f])   p99 ratio %.2f\n",
+			m == "sockets" ? "ehttp, socket hooks" : m == "go" ? "ehttp, + Go uprobes" : "bpftrace, same uprobes",
+			rps[m], p99[m], rps[m] / rps["base"], median(m), lo, hi, p99[m] / p99["base"]
+	}
+	if (n["go"] && n["sockets"])
+		printf "   Go uprobes on top of the socket hooks: throughput ratio %.3f (median %.3f [%.3f-%.3f])\n",
+			rps["go"] / rps["sockets"], median("go/sockets"), lo, hi
+	if (rounds > 0 && (1 in b2))
+		printf "   control (one untraced run / the other): median %.3f [%.3f-%.3f]\n", median("control"), lo, hi
+	for (m in cpu) {
+		printf "   %-9s CPU %.2f s per run (%.0f%% of one core)", m, cpu[m] / rounds, 100 * cpu[m] / rounds / dur
+		if (m == "go" && done[m]) printf ", %.3f Go spans per request wrk completed", gospans[m] / done[m]
+		printf "\n"
+	}
+	printf "   BPF programs, ns per request wrk completed (bpf_stats; the uprobe traps themselves are not in it):\n"
+	for (k in progs) {
+		split(k, p, SUBSEP)
+		if (!done[p[1]]) continue
+		total[p[1]] += ns[k] / done[p[1]]
+		printf "   %-9s %-20s %7.0f ns/request  %6.2f runs/request\n", p[1], p[2], ns[k] / done[p[1]],
+			cnt[k] / done[p[1]] | "sort"
+	}
+	close("sort")
+	for (m in total)
+		printf "   %-9s %-20s %7.0f ns/request\n", m, "(all programs)", total[m]
+}' "$TMP/results"

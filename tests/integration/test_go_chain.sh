@@ -1,0 +1,70 @@
+# The Go source on a two-tier Go service: a frontend (Go 1.27: the spawner is read
+# from the new goroutine) whose handlers call a backend (Go 1.19) from the handler's
+# goroutine, from a goroutine it spawned, from a grandchild whose parent had ended,
+# twice in parallel, over kept-alive and fresh connections, and one that fails; an
+# incoming traceparent; a request never answered. The backend starts
+# after attach (found when it executes). Ground truth: the programs' own logs, in which
+# every call carries an id derived from its request's (tests/fixtures/go_links.py).
+. tests/integration/lib.sh
+. tests/integration/attach_lib.sh
+. tests/integration/go_lib.sh
+
+go_build_with 1.27 chain "$TMP/frontend"
+go_build_with 1.19 chain "$TMP/backend"
+fe_port=$(free_port)
+be_port=$(free_port)
+"$TMP/frontend" frontend "127.0.0.1:$fe_port" "http://127.0.0.1:$be_port" >"$TMP/fe.log" 2>"$TMP/fe.err" &
+fe=$!
+on_exit "kill $fe 2>/dev/null; wait $fe 2>/dev/null"
+wait_port "$fe_port"
+
+out=$TMP/spans.json
+# No process filter: the backend is to be found when it starts.
+attach_start "$out"
+go_wait_traced "$out" "$fe"
+grep -q "^Go: tracing pid $fe (frontend), go1\.27" "$out.err" || fail "frontend not traced as Go 1.27"
+
+"$TMP/backend" backend "127.0.0.1:$be_port" >"$TMP/be.log" 2>"$TMP/be.err" &
+be=$!
+on_exit "kill $be 2>/dev/null; wait $be 2>/dev/null"
+go_wait_traced "$out" "$be"
+grep -q "^Go: tracing pid $be (backend), go1\.19" "$out.err" || fail "backend not traced as Go 1.19"
+wait_port "$be_port"
+
+base=http://127.0.0.1:$fe_port
+# Kept-alive incoming connections (curl reuses one for its URLs), then fresh ones in parallel.
+curl -sf -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+	"$base/direct?id=d1" "$base/spawn?id=s1" "$base/parallel?id=p1" "$base/fresh?id=f1" \
+	"$base/nested?id=n1" "$base/direct?id=d2" || fail "curl"
+pids=()
+for i in 1 2 3; do
+	curl -sf -o /dev/null -o /dev/null -o /dev/null "$base/parallel?id=pp$i" "$base/spawn?id=ss$i" \
+		"$base/fresh?id=ff$i" &
+	pids+=($!)
+done
+wait "${pids[@]}" || fail "parallel curls"
+curl -s -o /dev/null "$base/missing?id=m1"
+curl -s -o /dev/null "$base/broken?id=b1"
+tp_trace=4bf92f3577b34da6a3ce929d0e0e4736 tp_parent=00f067aa0ba902b7
+curl -sf -o /dev/null -H "traceparent: 00-$tp_trace-$tp_parent-01" "$base/spawn?id=tp1" || fail "curl tp"
+# A request the frontend never answers, still waiting when the capture stops.
+curl -s -o /dev/null --max-time 30 "$base/hang?id=h1" &
+hang=$!
+on_exit "kill $hang 2>/dev/null"
+for i in $(seq 1 50); do grep -q '^server h1$' "$TMP/fe.log" && break; sleep 0.1; done
+sleep 0.5
+attach_stop "$out"
+kill "$hang" 2>/dev/null
+
+grep -q '^Go: [0-9]* process\(es\)\? traced, ' "$out.err" || fail "no Go summary line: $(grep '^Go' "$out.err")"
+python3 tests/fixtures/go_links.py "$out" "$TMP/fe.log" "$fe" "$TMP/be.log" "$be" \
+	d1.direct=link:handler:0 d2.direct=link:handler:0 f1.fresh=link:handler:0 \
+	s1.spawn=link:spawned:1 p1.p1=link:spawned:1 p1.p2=link:spawned:1 n1.nested=link:spawned:2 \
+	pp2.p1=link:spawned:1 ss3.spawn=link:spawned:1 ff1.fresh=link:handler:0 \
+	tp1.spawn=link:spawned:1 "tp1=trace:$tp_trace:$tp_parent" h1=partial \
+	m1.missing=status:client:404 m1=status:server:502 b1.broken=failed b1=status:server:503 ||
+	fail "links"
+# The spawned call of the traced request is in the caller's trace.
+expect_eq "trace id of the call made under the incoming traceparent" "$tp_trace" \
+	"$(go_spans "$out" "$fe" client | jq -r 'select(.id == "tp1.spawn") | .trace_id')"
+echo "Go spans are linked as the programs say"
