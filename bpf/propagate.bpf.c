@@ -30,7 +30,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "capture.h" /* CAPTURE_MAX_PIDS, for process.bpf.h */
 #include "propagate.h"
+#include "process.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -46,12 +48,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define HEAD_MASK (PROPAGATE_HEAD_MAX - 1)
 
 /* ---- configuration, set by user space before load ---------------------------------- */
-const volatile __u32 self_tgid = 0;
+/* -p and --comm: process.bpf.h's knobs, as the capture has them */
 const volatile bool all_processes = false; /* the explicit host-wide word */
-const volatile __u32 targ_npids = 0;
-const volatile __u32 targ_pids[PROPAGATE_MAX_PIDS] = {};
-const volatile bool filter_comm = false;
-const volatile char targ_comm[16] = {};
 const volatile __u16 targ_port = 0;
 
 /* ---- maps ---------------------------------------------------------------------------- */
@@ -203,40 +201,15 @@ static __always_inline __u64 sock_cookie(const struct sock *sk)
 	return cookie ? cookie : bpf_get_socket_cookie((void *)sk);
 }
 
-/* Is the current process one the user selected? Its main thread's name, as ps shows. */
+/* Is the current process one the user selected? Its main thread's name, as ps shows.
+ * Unlike the capture, no -p or --comm selects nothing: host-wide needs all_processes. */
 static __always_inline bool selected(const struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
-	char comm[16];
 
-	if (tgid == self_tgid || tgid == 0)
-		return false;
 	if (all_processes)
-		return true;
-	if (targ_npids) {
-		bool found = false;
-
-		for (int i = 0; i < PROPAGATE_MAX_PIDS; i++) {
-			if (i >= targ_npids)
-				break;
-			if (targ_pids[i] == tgid) {
-				found = true;
-				break;
-			}
-		}
-		if (!found)
-			return false;
-	}
-	if (filter_comm) {
-		__builtin_memcpy(comm, task->group_leader->comm, 16);
-		for (int i = 0; i < 16; i++) {
-			if (comm[i] != targ_comm[i])
-				return false;
-			if (!comm[i])
-				break;
-		}
-	}
-	return targ_npids || filter_comm;
+		return tgid != self_tgid && tgid != 0;
+	return (targ_npids || filter_comm) && traced_process((__u64)tgid << 32, task);
 }
 
 static __always_inline void new_id(__u8 *id, int words)

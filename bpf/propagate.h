@@ -10,8 +10,6 @@
 #include <linux/types.h>
 #endif
 
-/* -p PIDs the kernel selects on (as the capture's) */
-#define PROPAGATE_MAX_PIDS 64
 /* Bytes of a message's start looked at for a request head. A power of two: offsets are
  * masked with it. A head longer than this is left alone (it is rare: browsers send
  * 0.5-2 KiB with cookies). */

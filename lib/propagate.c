@@ -25,6 +25,7 @@
 #include "kernel.h"
 #include "loader.h"
 #include "opts.h"
+#include "process_rodata.h"
 #include "propagate.h"
 #include "propagate_match.h"
 #include "propagate.skel.h"
@@ -451,17 +452,9 @@ static int attach_cgroups(struct propagate *p, const struct span_filter *f)
 static void configure(struct propagate *p, const struct span_filter *f)
 {
 	struct propagate_bpf *skel = p->skel;
-	size_t i;
 
-	skel->rodata->self_tgid = getpid();
+	PROCESS_RODATA_SET(skel->rodata, f);
 	skel->rodata->all_processes = p->opts.all_processes;
-	for (i = 0; i < f->npids && i < PROPAGATE_MAX_PIDS; i++)
-		skel->rodata->targ_pids[i] = f->pids[i];
-	skel->rodata->targ_npids = i;
-	if (f->comm[0]) {
-		skel->rodata->filter_comm = true;
-		memcpy((char *)skel->rodata->targ_comm, f->comm, sizeof(f->comm));
-	}
 	skel->rodata->targ_port = f->port;
 }
 
