@@ -286,21 +286,29 @@ Test(opts, help_lines_come_from_the_table)
 	free(text);
 }
 
-Test(opts, json_help_lists_every_option, .init = cr_redirect_stdout)
+/* The JSON help of @g, printed with -j and read back. */
+static json_t *json_help(const struct cli_help *help, const struct opt_group *g)
 {
-	static const struct cli_help help = { .usage = "ehttp thing [OPTIONS]\nehttp thing help",
-					      .description = "Do a thing\nwell.\n" };
 	char buf[8192];
 	size_t n;
-	json_t *j, *o;
+	json_t *j;
 
 	json_output = true;
-	cr_assert_eq(cli_print_help(&help, groups), EXIT_OK);
+	cr_assert_eq(cli_print_help(help, g), EXIT_OK);
 	fflush(stdout);
 	n = fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stdout());
 	buf[n] = '\0';
 	j = json_loads(buf, 0, NULL);
 	cr_assert_not_null(j, "not JSON: %s", buf);
+	return j;
+}
+
+Test(opts, json_help_lists_every_option, .init = cr_redirect_stdout)
+{
+	static const struct cli_help help = { .usage = "ehttp thing [OPTIONS]\nehttp thing help",
+					      .description = "Do a thing\nwell.\n" };
+	json_t *j = json_help(&help, groups), *o;
+
 	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(j, "usage"), 1)),
 			 "ehttp thing help");
 	cr_expect_str_eq(json_string_value(json_object_get(j, "description")), "Do a thing well.");
@@ -397,8 +405,8 @@ Test(opts, a_value_that_may_be_left_out, .init = errors)
 
 Test(opts, help_shows_a_value_that_may_be_left_out, .init = cr_redirect_stdout)
 {
-	char *text = NULL, buf[4096];
-	size_t len = 0, n;
+	char *text = NULL;
+	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	json_t *j, *o;
 
@@ -407,13 +415,7 @@ Test(opts, help_shows_a_value_that_may_be_left_out, .init = cr_redirect_stdout)
 	cr_expect_str_eq(text, "  --color[=auto|always|never]  colour the output\n");
 	free(text);
 
-	json_output = true;
-	cr_assert_eq(cli_print_help(&thing_help, color_groups), EXIT_OK);
-	fflush(stdout);
-	n = fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stdout());
-	buf[n] = '\0';
-	j = json_loads(buf, 0, NULL);
-	cr_assert_not_null(j, "not JSON: %s", buf);
+	j = json_help(&thing_help, color_groups);
 	o = json_array_get(json_object_get(j, "options"), 0);
 	cr_expect_str_eq(json_string_value(json_object_get(o, "implied")), "always");
 	cr_expect_eq(json_array_size(json_object_get(o, "choices")), 3);
