@@ -39,8 +39,9 @@ endif
 
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation $(if $(filter 1,$(WERROR)),-Werror)
-CPPFLAGS   += -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -I$(OUT)/skel -Ibpf -MMD -MP
-LDLIBS     += $(shell $(PKG_CONFIG) --libs libbpf jansson libnghttp2 2>/dev/null || echo -lbpf -ljansson -lnghttp2) -lelf -ldw -lZydis -lz -lm -lpthread
+CPPFLAGS   += -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -I$(OUT)/skel -I$(OUT)/gen -Ibpf -MMD -MP
+LDLIBS     += $(shell $(PKG_CONFIG) --libs libbpf jansson libnghttp2 2>/dev/null || echo -lbpf -ljansson -lnghttp2) -lelf -ldw -lZydis -lz -lm -lpthread \
+              -lprotobuf-c -lcurl -lmicrohttpd
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/vmlinux/$(ARCH) \
               -Wall -Wno-unused-function $(if $(filter 1,$(WERROR)),-Werror)
@@ -49,7 +50,11 @@ BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/skel/%.skel.h,$(BPF_SRCS))
 LIB_SRCS   := $(sort $(wildcard lib/*.c lib/*/*.c))
-LIB_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
+# Protocol buffers: lib/*/NAME.proto -> $(OUT)/gen/NAME.pb-c.{c,h} (protoc-c).
+PROTO_SRCS := $(sort $(wildcard lib/*/*.proto))
+PROTO_HDRS := $(patsubst %.proto,$(OUT)/gen/%.pb-c.h,$(notdir $(PROTO_SRCS)))
+PROTO_OBJS := $(patsubst %.proto,$(OUT)/gen/%.pb-c.o,$(notdir $(PROTO_SRCS)))
+LIB_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS)) $(PROTO_OBJS)
 CMD_SRCS   := $(sort $(wildcard cmd/*.c))
 CMD_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(CMD_SRCS))
 LIBEHTTP   := $(OUT)/libehttp.a
@@ -61,9 +66,10 @@ UNIT_BIN   := $(OUT)/tests/unit-tests
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 # Parsers are pure and small: the fuzz build compiles only the lib/ sources a harness
-# names in its first line ("// fuzz-sources: lib/a.c lib/b.c").
+# names in its first line ("// fuzz-sources: lib/a.c lib/b.c"; $(OUT) stands for the
+# build directory, for generated sources).
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-              -std=gnu11 -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -Ibpf
+              -std=gnu11 -D_GNU_SOURCE -DEHTTP_VERSION='"$(VERSION)"' -Ilib -Ibpf -I$(OUT)/gen
 
 # Man pages: docs/man/NAME.rst -> build/man/NAME.8. Sources are staged in build/man/src
 # next to what is generated from them (the command list of ehttp(8)), so that
@@ -89,10 +95,20 @@ $(LIBEHTTP): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-# Every C object may include a skeleton; generate them all first (order-only).
-$(OUT)/%.o: %.c | $(SKELS)
+# Every C object may include a skeleton or a protobuf header; generate them all first
+# (order-only).
+$(OUT)/%.o: %.c | $(SKELS) $(PROTO_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/gen/%.pb-c.c $(OUT)/gen/%.pb-c.h: lib/export/%.proto
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)protoc-c --c_out=$(@D) -I$(<D) $<
+
+$(OUT)/gen/%.pb-c.o: $(OUT)/gen/%.pb-c.c
+	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) bpf/vmlinux/$(ARCH)/vmlinux.h
@@ -146,10 +162,10 @@ test-vm: deps all
 	tests/vm/run.sh $(KERNELS)
 
 # ---- fuzzing ---------------------------------------------------------------------------
-$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) | $(PROTO_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $$(sed -n '1s|^// fuzz-sources:||p' $<) $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $$(sed -n '1s|^// fuzz-sources:||p' $< | sed 's|$$(OUT)|$(OUT)|g') $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "live.h"
 #include "cli.h"
+#include "export/export.h"
 #include "main.h"
 #include "pipeline.h"
 #include "propagate.h"
@@ -66,10 +68,14 @@ int do_attach(int argc, char **argv)
 	struct live_opts lopts = { LIVE_GO_AUTO };
 	struct live_stats ls;
 	struct live *live;
+	struct export_opts eopts;
+	struct exporters *ex = NULL;
+	char host[256] = "";
 	const struct opt_group groups[] = {
 		CAPTURE_OPT_GROUPS(&opts, NULL), LIVE_OPT_GROUP(&lopts, NULL),
-		PROPAGATE_OPT_GROUP(&popts, NULL),
-		{ attach_opts, &printer, NULL }, { NULL, NULL, NULL },
+		PROPAGATE_OPT_GROUP(&popts, NULL), { attach_opts, &printer, NULL },
+		{ export_otlp_opts, &eopts, NULL }, { export_metrics_opts, &eopts, NULL },
+		{ NULL, NULL, NULL },
 	};
 	bool output_failed;
 	int rc;
@@ -77,20 +83,26 @@ int do_attach(int argc, char **argv)
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
 	propagate_opts_init(&popts);
+	export_opts_init(&eopts);
 	rc = cli_command_args(&attach_help, groups, 0, &argc, &argv);
-	if (rc != CLI_RUN)
+	if (rc == CLI_RUN && (!export_opts_valid(&eopts) || !propagate_opts_valid(&popts, &opts.filter)))
+		rc = EXIT_USAGE;
+	if (rc != CLI_RUN) {
+		export_opts_free(&eopts);
 		return rc;
+	}
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
-	if (!propagate_opts_valid(&popts, &opts.filter))
-		return EXIT_USAGE;
 	/* Propagation first: its claims and records must not miss the capture's first spans. */
-	if (popts.method && propagate_open(&prop, &popts, &opts.filter))
+	if (popts.method && propagate_open(&prop, &popts, &opts.filter)) {
+		export_opts_free(&eopts);
 		return EXIT_FAIL;
+	}
 	propagate_capture_opts(prop, &opts);
 	if (live_pipeline(&p, &cap, &live, &opts, lopts.go)) {
 		propagate_close(prop);
+		export_opts_free(&eopts);
 		return EXIT_FAIL;
 	}
 	/* Spans are written as they complete and reach stdout once per round (a few ms
@@ -98,8 +110,19 @@ int do_attach(int argc, char **argv)
 	 * the pipeline does. */
 	printer.batch = printer.flush_rounds = true;
 	span_printer_sink(&sink, &printer);
-	if (pipeline_add_sink(p, &sink)) {
+	rc = pipeline_add_sink(p, &sink);
+	gethostname(host, sizeof(host) - 1);
+	if (!rc && export_wanted(&eopts)) {
+		rc = exporters_open(&ex, &eopts, host, true, false);
+		if (!rc) {
+			exporters_sink(ex, p, &sink);
+			rc = pipeline_add_sink(p, &sink);
+		}
+	}
+	export_opts_free(&eopts);
+	if (rc) {
 		pipeline_free(p);
+		exporters_free(ex);
 		propagate_close(prop);
 		return EXIT_FAIL;
 	}
@@ -115,7 +138,11 @@ int do_attach(int argc, char **argv)
 	output_failed = pipeline_failed_sink(p);
 	pipeline_get_stats(p, &st);
 	live_get_stats(live, &ls);
+	/* The exporters deliver what is queued and print their summary as the pipeline
+	 * closes them. Spans they could not deliver are counted there and warned about,
+	 * as the kernel's drops are. */
 	pipeline_free(p);
+	exporters_free(ex);
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st, &ls);

@@ -9,6 +9,7 @@
 #include "capture.h"
 #include "live.h"
 #include "cli.h"
+#include "export/export.h"
 #include "jsonw.h"
 #include "main.h"
 #include "pipeline.h"
@@ -71,9 +72,13 @@ int do_record(int argc, char **argv)
 	char filters[1024] = "";
 	/* the capture options as given: the file's if_filter and metadata */
 	struct opt_echo echo = { filters, sizeof(filters), 0 };
+	struct export_opts eopts;
+	struct exporters *ex = NULL;
 	const struct opt_group groups[] = {
 		{ record_opts, &ropts, NULL }, CAPTURE_OPT_GROUPS(&opts, &echo),
-		LIVE_OPT_GROUP(&lopts, &echo), PROPAGATE_OPT_GROUP(&popts, &echo), { NULL, NULL, NULL },
+		LIVE_OPT_GROUP(&lopts, &echo), PROPAGATE_OPT_GROUP(&popts, &echo),
+		{ export_otlp_opts, &eopts, NULL }, { export_metrics_opts, &eopts, NULL },
+		{ NULL, NULL, NULL },
 	};
 	bool output_failed;
 	uint64_t now;
@@ -81,10 +86,12 @@ int do_record(int argc, char **argv)
 
 	capture_opts_init(&opts);
 	propagate_opts_init(&popts);
+	export_opts_init(&eopts);
 	rc = cli_command_args(&record_help, groups, 0, &argc, &argv);
 	if (rc != CLI_RUN)
 		return rc;
-	if (!recorder_opts_valid(&ropts) || !propagate_opts_valid(&popts, &opts.filter))
+	if (!recorder_opts_valid(&ropts) || !export_opts_valid(&eopts) ||
+	    !propagate_opts_valid(&popts, &opts.filter))
 		return EXIT_USAGE;
 	if (!strcmp(ropts.path, "-") && isatty(STDOUT_FILENO)) {
 		p_err("standard output is a terminal: -o - is for a pipe (ehttp record -o - | ehttp replay -)");
@@ -117,8 +124,17 @@ int do_record(int argc, char **argv)
 		recorder_status_sink(&sink, &status, p, rec, now);
 		rc = pipeline_add_sink(p, &sink);
 	}
+	if (!rc && export_wanted(&eopts)) {
+		rc = exporters_open(&ex, &eopts, meta.meta.hostname, true, false);
+		if (!rc) {
+			exporters_sink(ex, p, &sink);
+			rc = pipeline_add_sink(p, &sink);
+		}
+	}
+	export_opts_free(&eopts);
 	if (rc) {
 		pipeline_free(p);
+		exporters_free(ex);
 		propagate_close(prop);
 		return EXIT_FAIL;
 	}
@@ -133,7 +149,11 @@ int do_record(int argc, char **argv)
 	rc = pipeline_run(p);
 	output_failed = pipeline_failed_sink(p);
 	pipeline_get_stats(p, &st);
+	/* The exporters deliver what is queued and print their summary as the pipeline
+	 * closes them; what they could not deliver is counted there and warned about.
+	 * The recording itself is complete. */
 	pipeline_free(p);
+	exporters_free(ex);
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	/* tcpdump's summary, on stderr: stdout may be the span file itself. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "export/export.h"
 #include "jsonw.h"
 #include "main.h"
 #include "pipeline.h"
@@ -23,7 +24,10 @@ static const struct cli_help replay_help = {
 		"print their spans exactly as attach does: text lines, or with -j one JSON object\n"
 		"per line. Several files (a rotated set, recordings of several hosts) are read\n"
 		"together in start time order. Damaged or truncated input is skipped with a\n"
-		"warning; a file that is not a span file is an error.\n",
+		"warning; a file that is not a span file is an error. With --otlp the spans are\n"
+		"sent with their recorded times instead of printed (with --stats, the statistics\n"
+		"are printed too); replay waits for the receiver rather than dropping spans, and\n"
+		"fails when it refuses them for good.\n",
 };
 
 struct replay_opts {
@@ -101,6 +105,14 @@ static int print_process(void *arg, const struct spanfile_process *p)
 		      cgroup) < 0 ? -1 : 0;
 }
 
+/* The host name of the file the last span or process record came from. */
+static const char *merge_host(void *arg)
+{
+	const struct spanfile_meta *meta = spanfile_merge_meta(arg);
+
+	return meta ? meta->hostname : "";
+}
+
 int do_replay(int argc, char **argv)
 {
 	struct span_filter filter;
@@ -118,14 +130,22 @@ int do_replay(int argc, char **argv)
 	size_t nfiles;
 	int rc, err;
 	struct replay_opts ropts = { .filter = &filter };
+	struct export_opts eopts;
+	struct exporters *ex = NULL;
 	const struct opt_group groups[] = {
-		{ span_filter_opts, &filter, NULL }, { replay_opts, &ropts, NULL }, { NULL, NULL, NULL },
+		{ span_filter_opts, &filter, NULL }, { replay_opts, &ropts, NULL },
+		{ export_otlp_opts, &eopts, NULL }, { NULL, NULL, NULL },
 	};
 
 	span_filter_init(&filter);
+	export_opts_init(&eopts);
 	rc = cli_command_args(&replay_help, groups, CLI_ANY_ARGS, &argc, &argv);
-	if (rc != CLI_RUN)
+	if (rc == CLI_RUN && !export_opts_valid(&eopts))
+		rc = EXIT_USAGE;
+	if (rc != CLI_RUN) {
+		export_opts_free(&eopts);
 		return rc;
+	}
 	rc = EXIT_OK;
 	files = argv;
 	nfiles = argc;
@@ -141,6 +161,10 @@ int do_replay(int argc, char **argv)
 		p_err("--stats and --processes do not go together");
 		goto usage;
 	}
+	if (eopts.otlp_on && processes) {
+		p_err("--otlp and --processes do not go together");
+		goto usage;
+	}
 
 	if (spanfile_merge_open(&merge, files, nfiles) ||
 	    pipeline_new(&p, &(struct pipeline_opts){ .filter = &filter, .max_spans = max_spans })) {
@@ -150,6 +174,17 @@ int do_replay(int argc, char **argv)
 	}
 	if (processes)
 		sopts.process = print_process;
+	if (eopts.otlp_on) {
+		/* resources from the files' process records, host.name from each file */
+		if (exporters_open(&ex, &eopts, "", false, true)) {
+			spanfile_merge_close(merge);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		exporters_set_host_of(ex, merge_host, merge);
+		sopts.process_seen = exporters_set_process;
+		sopts.seen_arg = ex;
+	}
 	if (spanfile_source(merge, &sopts, &src) || pipeline_add_source(p, &src)) {
 		spanfile_merge_close(merge);
 		rc = EXIT_FAIL;
@@ -162,13 +197,20 @@ int do_replay(int argc, char **argv)
 		}
 		stats_ready = true;
 		span_stats_sink(&sink, &stats);
-	} else {
+	} else if (!ex) {
 		printer.batch = true;
 		span_printer_sink(&sink, &printer);
 	}
-	if (pipeline_add_sink(p, &sink)) {
+	if ((want_stats || !ex) && pipeline_add_sink(p, &sink)) {
 		rc = EXIT_FAIL;
 		goto out;
+	}
+	if (ex) {
+		exporters_sink(ex, NULL, &sink);
+		if (pipeline_add_sink(p, &sink)) {
+			rc = EXIT_FAIL;
+			goto out;
+		}
 	}
 
 	err = pipeline_run(p);
@@ -197,15 +239,22 @@ int do_replay(int argc, char **argv)
 	if (fflush(stdout) && errno != EPIPE) {
 		p_err("writing the output: %s", strerror(errno));
 		rc = EXIT_FAIL;
-	} else if (err && err != -EPIPE) {
+	} else if (err && err != -EPIPE && !ex) {
+		/* with --otlp, the exporter's error: its summary and exporters_free() say */
 		p_err("writing the output: %s", strerror(-err));
 		rc = EXIT_FAIL;
 	}
 out:
 	pipeline_free(p);
+	if (exporters_free(ex)) {
+		p_err("not every span reached the OTLP receiver (see the summary above)");
+		rc = EXIT_FAIL;
+	}
+	export_opts_free(&eopts);
 	if (stats_ready)
 		span_stats_free(&stats);
 	return rc;
 usage:
+	export_opts_free(&eopts);
 	return EXIT_USAGE;
 }

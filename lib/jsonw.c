@@ -147,7 +147,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-static bool utf8_valid(const char *text, size_t len)
+bool jsonw_utf8_valid(const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0, n;
@@ -181,7 +181,7 @@ static void put_string(struct jsonw *w, const char *text, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)text;
-	unsigned char stop = utf8_valid(text, len) ? J_ESC : J_ESC | J_HIGH;
+	unsigned char stop = jsonw_utf8_valid(text, len) ? J_ESC : J_ESC | J_HIGH;
 	size_t i = 0, run;
 	char *p;
 

@@ -216,4 +216,7 @@ static inline void jsonw_plain_len(struct jsonw *w, const char *s, size_t len)
 	w->len = at + len + 2;
 }
 
+/* Whether @len bytes of @text are valid UTF-8 (no overlong forms or surrogates). */
+bool jsonw_utf8_valid(const char *text, size_t len);
+
 #endif

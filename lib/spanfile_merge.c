@@ -20,6 +20,7 @@ struct merge_input {
 struct spanfile_merge {
 	struct merge_input *in;
 	size_t n;
+	struct merge_input *last; /* where the last item came from */
 };
 
 int spanfile_merge_open(struct spanfile_merge **out, char *const *paths, size_t n)
@@ -67,8 +68,10 @@ enum spanfile_item spanfile_merge_next(struct spanfile_merge *m, struct span *sp
 
 			if (item == SPANFILE_ERROR)
 				return SPANFILE_ERROR;
-			if (item == SPANFILE_PROCESS)
+			if (item == SPANFILE_PROCESS) {
+				m->last = in;
 				return SPANFILE_PROCESS;
+			}
 			if (item == SPANFILE_END)
 				in->done = true;
 			else
@@ -81,7 +84,13 @@ enum spanfile_item spanfile_merge_next(struct spanfile_merge *m, struct span *sp
 		return SPANFILE_END;
 	*span = best->head;
 	best->has_head = false;
+	m->last = best;
 	return SPANFILE_SPAN;
+}
+
+const struct spanfile_meta *spanfile_merge_meta(const struct spanfile_merge *m)
+{
+	return m->last ? spanfile_reader_meta(m->last->r) : NULL;
 }
 
 void spanfile_merge_stats(const struct spanfile_merge *m, struct spanfile_read_stats *st)
@@ -121,6 +130,8 @@ static int source_poll(void *ctx, struct span_sink *out)
 		case SPANFILE_END:
 			return 1;
 		case SPANFILE_PROCESS:
+			if (s->opts.process_seen && s->opts.process_seen(s->opts.seen_arg, &s->proc))
+				return -EPIPE;
 			if (s->opts.process && s->opts.process(s->opts.arg, &s->proc))
 				return -EPIPE;
 			break;

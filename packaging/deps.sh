@@ -3,8 +3,8 @@
 # Idempotent and quick when everything is present. Run as root (CI is root).
 set -eu
 
-BUILD="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libjansson-dev libzydis-dev pkg-config libnghttp2-dev"
-TEST="libcriterion-dev jq file util-linux golang-go gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu binutils nginx-light curl wrk python3 tshark bpftrace iproute2 procps libclang-rt-14-dev python3-docutils qemu-system-x86 busybox-static kmod xz-utils zstd time nghttp2-client nghttp2-server golang-golang-x-net-dev golang-google-grpc-dev nodejs"
+BUILD="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libjansson-dev libzydis-dev pkg-config libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libmicrohttpd-dev"
+TEST="libcriterion-dev nodejs prometheus jq file util-linux golang-go gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu binutils nginx-light curl wrk python3 tshark bpftrace iproute2 procps libclang-rt-14-dev python3-docutils qemu-system-x86 busybox-static kmod xz-utils zstd time nghttp2-client nghttp2-server golang-golang-x-net-dev golang-google-grpc-dev"
 PACKAGE="debhelper devscripts dpkg-dev lintian rpm rpm2cpio cpio rpmlint man-db bsdextrautils bash-completion fakeroot"
 
 missing=""

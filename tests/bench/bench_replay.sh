@@ -12,20 +12,7 @@ GEN=$DIR/spangen
 ${CC:-cc} -O2 -D_GNU_SOURCE -Ilib -o "$GEN" tests/fixtures/spangen.c build/libehttp.a \
 	$(pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lz || exit 1
 
-# peak RSS in KiB and wall seconds of a command, from wait4's rusage
-measure() {
-	python3 - "$@" <<'PY'
-import os, sys, time, resource
-t = time.monotonic()
-pid = os.fork()
-if pid == 0:
-    fd = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(fd, 1)
-    os.execvp(sys.argv[1], sys.argv[1:])
-_, status, ru = os.wait4(pid, 0)
-print("%.3f %d %d" % (time.monotonic() - t, ru.ru_maxrss, os.waitstatus_to_exitcode(status)))
-PY
-}
+. tests/bench/bench_lib.sh
 
 for n in "$SPANS" "$BIG"; do
 	f=$DIR/replay-$n.pcapng

@@ -19,6 +19,22 @@ attach_start() {
 	fail "attach did not say it was attached within 30 s"
 }
 
+# record_start ERR ARGS...: run `ehttp record ARGS` with stderr to ERR, and return once
+# it says it is recording. RECORD_PID is its pid; stop it with kill -INT and wait.
+record_start() {
+	local err=$1 i
+	shift
+	"$EHTTP" record "$@" 2>"$err" &
+	RECORD_PID=$!
+	on_exit "kill -INT $RECORD_PID 2>/dev/null; wait $RECORD_PID 2>/dev/null"
+	for i in $(seq 1 300); do
+		grep -qs '^Recording' "$err" && return 0
+		kill -0 "$RECORD_PID" 2>/dev/null || fail "record exited early: $(cat "$err")"
+		sleep 0.1
+	done
+	fail "record did not start within 30 s"
+}
+
 # have_socket_hooks: does the kernel's BTF have the three tracepoints the socket hooks
 # use (what auto picks when it does)? Read from the BTF, not from ehttp.
 have_socket_hooks() {

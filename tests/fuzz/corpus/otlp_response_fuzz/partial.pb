@@ -1,0 +1,2 @@
+
+spans too old
