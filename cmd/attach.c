@@ -11,6 +11,7 @@
 #include "export/export.h"
 #include "main.h"
 #include "pipeline.h"
+#include "propagate.h"
 
 static const struct cli_help attach_help = {
 	.usage = "ehttp attach [OPTIONS]\n"
@@ -57,6 +58,8 @@ int do_attach(int argc, char **argv)
 	 * file costs the page cache's work per call. */
 	static char out_buf[256 << 10];
 	struct capture_opts opts;
+	struct propagate_opts popts;
+	struct propagate *prop = NULL;
 	struct span_printer printer = { 0 };
 	struct pipeline_sink sink;
 	struct pipeline_stats st;
@@ -70,17 +73,19 @@ int do_attach(int argc, char **argv)
 	char host[256] = "";
 	const struct opt_group groups[] = {
 		CAPTURE_OPT_GROUPS(&opts, NULL), LIVE_OPT_GROUP(&lopts, NULL),
-		{ attach_opts, &printer, NULL }, { export_otlp_opts, &eopts, NULL },
-		{ export_metrics_opts, &eopts, NULL }, { NULL, NULL, NULL },
+		PROPAGATE_OPT_GROUP(&popts, NULL), { attach_opts, &printer, NULL },
+		{ export_otlp_opts, &eopts, NULL }, { export_metrics_opts, &eopts, NULL },
+		{ NULL, NULL, NULL },
 	};
 	bool output_failed;
 	int rc;
 
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	capture_opts_init(&opts);
+	propagate_opts_init(&popts);
 	export_opts_init(&eopts);
 	rc = cli_command_args(&attach_help, groups, 0, &argc, &argv);
-	if (rc == CLI_RUN && !export_opts_valid(&eopts))
+	if (rc == CLI_RUN && (!export_opts_valid(&eopts) || !propagate_opts_valid(&popts, &opts.filter)))
 		rc = EXIT_USAGE;
 	if (rc != CLI_RUN) {
 		export_opts_free(&eopts);
@@ -89,7 +94,14 @@ int do_attach(int argc, char **argv)
 	/* Copying each header block is a tenth of a busy capture's CPU: only when shown. */
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
+	/* Propagation first: its claims and records must not miss the capture's first spans. */
+	if (popts.method && propagate_open(&prop, &popts, &opts.filter)) {
+		export_opts_free(&eopts);
+		return EXIT_FAIL;
+	}
+	propagate_capture_opts(prop, &opts);
 	if (live_pipeline(&p, &cap, &live, &opts, lopts.go)) {
+		propagate_close(prop);
 		export_opts_free(&eopts);
 		return EXIT_FAIL;
 	}
@@ -111,13 +123,15 @@ int do_attach(int argc, char **argv)
 	if (rc) {
 		pipeline_free(p);
 		exporters_free(ex);
+		propagate_close(prop);
 		return EXIT_FAIL;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s. Ctrl-C to stop.\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s%s. Ctrl-C to stop.\n",
 		span_filter_has_targets(&opts.filter) ? " of the selected processes" : " of every process",
 		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
-		capture_hooks_why(cap), live ? "; Go programs also through uprobes" : "");
+		capture_hooks_why(cap), live ? "; Go programs also through uprobes" : "",
+		prop ? "; propagating trace context (sockmsg)" : "");
 	fflush(stderr);
 
 	rc = pipeline_run(p);
@@ -132,6 +146,7 @@ int do_attach(int argc, char **argv)
 	if (st.targets_gone)
 		fprintf(stderr, "Every process given with -p has exited\n");
 	print_summary(&st, &ls);
+	propagate_finish(prop);
 	/* stdout going away (a closed pipe) ends the trace; it is not the capture failing */
 	if (rc < 0 && !output_failed) {
 		p_err("capture failed: %s", strerror(-rc));

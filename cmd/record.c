@@ -13,6 +13,7 @@
 #include "jsonw.h"
 #include "main.h"
 #include "pipeline.h"
+#include "propagate.h"
 #include "recorder.h"
 
 static const struct cli_help record_help = {
@@ -62,6 +63,8 @@ int do_record(int argc, char **argv)
 	struct pipeline_sink sink;
 	struct pipeline_stats st;
 	struct recorder *rec = NULL;
+	struct propagate_opts popts;
+	struct propagate *prop = NULL;
 	struct pipeline *p;
 	struct capture *cap;
 	struct live_opts lopts = { LIVE_GO_AUTO };
@@ -73,34 +76,44 @@ int do_record(int argc, char **argv)
 	struct exporters *ex = NULL;
 	const struct opt_group groups[] = {
 		{ record_opts, &ropts, NULL }, CAPTURE_OPT_GROUPS(&opts, &echo),
-		LIVE_OPT_GROUP(&lopts, &echo), { export_otlp_opts, &eopts, NULL },
-		{ export_metrics_opts, &eopts, NULL }, { NULL, NULL, NULL },
+		LIVE_OPT_GROUP(&lopts, &echo), PROPAGATE_OPT_GROUP(&popts, &echo),
+		{ export_otlp_opts, &eopts, NULL }, { export_metrics_opts, &eopts, NULL },
+		{ NULL, NULL, NULL },
 	};
 	bool output_failed;
 	uint64_t now;
 	int rc;
 
 	capture_opts_init(&opts);
+	propagate_opts_init(&popts);
 	export_opts_init(&eopts);
 	rc = cli_command_args(&record_help, groups, 0, &argc, &argv);
 	if (rc != CLI_RUN)
 		return rc;
-	if (!recorder_opts_valid(&ropts) || !export_opts_valid(&eopts))
+	if (!recorder_opts_valid(&ropts) || !export_opts_valid(&eopts) ||
+	    !propagate_opts_valid(&popts, &opts.filter))
 		return EXIT_USAGE;
 	if (!strcmp(ropts.path, "-") && isatty(STDOUT_FILENO)) {
 		p_err("standard output is a terminal: -o - is for a pipe (ehttp record -o - | ehttp replay -)");
 		return EXIT_USAGE;
 	}
 
+	/* Propagation first: its claims and records must not miss the capture's first spans. */
+	if (popts.method && propagate_open(&prop, &popts, &opts.filter))
+		return EXIT_FAIL;
+	propagate_capture_opts(prop, &opts);
 	/* With SIGPIPE ignored there, a pipe reader that goes away ends the recording
 	 * like Ctrl-C. */
-	if (live_pipeline(&p, &cap, &live, &opts, lopts.go))
+	if (live_pipeline(&p, &cap, &live, &opts, lopts.go)) {
+		propagate_close(prop);
 		return EXIT_FAIL;
+	}
 	recorder_meta_init(&meta, &opts.filter, filters, capture_clock(cap));
 	ropts.meta = meta.meta;
 	now = mono_ns();
 	if (recorder_open(&rec, &ropts, now)) {
 		pipeline_free(p);
+		propagate_close(prop);
 		return EXIT_FAIL;
 	}
 	recorder_sink(&sink, rec);
@@ -122,6 +135,7 @@ int do_record(int argc, char **argv)
 	if (rc) {
 		pipeline_free(p);
 		exporters_free(ex);
+		propagate_close(prop);
 		return EXIT_FAIL;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
@@ -149,6 +163,7 @@ int do_record(int argc, char **argv)
 		strcmp(ropts.path, "-") ? ropts.path : "standard output",
 		st.files > 1 ? " (rotated files)" : "", (unsigned long long)st.dropped,
 		st.dropped == 1 ? "" : "s", (unsigned long long)st.lost, st.lost == 1 ? "" : "s");
+	propagate_finish(prop);
 	if (json_output && strcmp(ropts.path, "-")) {
 		struct jsonw *w = out_jsonw();
 

@@ -27,6 +27,7 @@
 #include "httpconn.h"
 #include "loader.h"
 #include "pipeline.h"
+#include "process_rodata.h"
 #include "process.h"
 
 #define CAPTURE_RINGBUF_KB_DEFAULT (16 * 1024)
@@ -516,20 +517,13 @@ static void configure(struct capture *c)
 	ring = i;
 	bpf_map__set_max_entries(skel->maps.events, ring);
 	bpf_map__set_max_entries(skel->maps.scratch, ncpus > 0 ? ncpus : 1);
-	skel->rodata->self_tgid = getpid();
 	skel->rodata->snaplen = c->opts.snaplen ? c->opts.snaplen : CAPTURE_SNAPLEN_DEFAULT;
 	/* The reader takes events in small batches, while they are still in the cache:
 	 * with wrk → nginx, waking it per 1 MiB kept 0.84 of nginx's throughput, per
 	 * 64-128 KiB 0.87-0.92 (tests/bench/bench_attach.sh). */
 	skel->rodata->wakeup_bytes = ring / 16 < CAPTURE_WAKEUP_BYTES ? ring / 16 : CAPTURE_WAKEUP_BYTES;
-	/* The process filters the kernel can apply; the span filter checks them again. */
-	for (i = 0; i < f->npids && i < CAPTURE_MAX_PIDS; i++)
-		skel->rodata->targ_pids[i] = f->pids[i];
-	skel->rodata->targ_npids = i;
-	if (f->comm[0]) {
-		skel->rodata->filter_comm = true;
-		memcpy((char *)skel->rodata->targ_comm, f->comm, sizeof(f->comm));
-	}
+	/* The process filters the kernel can apply. */
+	PROCESS_RODATA_SET(skel->rodata, f);
 	skel->rodata->targ_port = f->port;
 }
 
@@ -927,6 +921,13 @@ int capture_pipeline(struct pipeline **out, struct capture **cap, const struct c
 	err = pipeline_new(out, &po);
 	if (!err) {
 		capture_source(*cap, &src);
+		if (opts->wrap_source && (err = opts->wrap_source(opts->wrap_arg, *cap, &src))) {
+			pipeline_free(*out);
+			*out = NULL;
+			capture_close(*cap, NULL);
+			*cap = NULL;
+			return err;
+		}
 		err = pipeline_add_source(*out, &src);
 		if (!err)
 			return 0;

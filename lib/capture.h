@@ -21,6 +21,9 @@ enum capture_hooks {
 	CAPTURE_HOOKS_SYSCALLS = 2, /* raw_syscalls:sys_exit */
 };
 
+struct capture;
+struct pipeline_source;
+
 struct capture_opts {
 	struct span_filter filter; /* what the kernel can apply goes to rodata, the rest here */
 	uint32_t snaplen;          /* payload bytes copied per syscall; 0 = default */
@@ -31,6 +34,10 @@ struct capture_opts {
 	uint64_t max_spans;        /* -c: stop after this many spans (0 = no limit) */
 	uint64_t duration_s;       /* --duration: stop after this long (0 = no limit) */
 	int hooks;                 /* --hooks: enum capture_hooks */
+	/* capture_pipeline(): called with the capture's source before the pipeline gets
+	 * it, to put something between them (--propagate); 0 or a negative errno. */
+	int (*wrap_source)(void *arg, struct capture *cap, struct pipeline_source *src);
+	void *wrap_arg;
 };
 
 /* The capture's own options (-c, --duration, --snaplen, -B, --hooks, --no-redact), for

@@ -10,11 +10,13 @@
 #include "jsonw.h"
 #include "loader.h"
 #include "output.h"
+#include "propagate.h"
 
 static const char *const verdict_names[VERDICT__COUNT] = {
 	[VERDICT_SYSCALL_CAPTURE] = "syscall_capture",
 	[VERDICT_GO_UPROBES] = "go_uprobes",
 	[VERDICT_PROPAGATION_MEMORY_WRITE] = "propagation_memory_write",
+	[VERDICT_PROPAGATION_SOCKMSG] = "propagation_sockmsg",
 };
 
 const char *check_verdict_name(enum check_verdict_id id)
@@ -122,6 +124,10 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 	if (capture_threaded)
 		pthread_join(capture_thread, NULL);
 	kernel_probe_release();
+	if (r->probed)
+		propagate_probe(&r->sockmsg);
+	else
+		snprintf(r->sockmsg.reason, sizeof(r->sockmsg.reason), "not probed: needs root");
 	check_judge(r);
 }
 
@@ -153,6 +159,22 @@ static bool common_blockers(const struct check_report *r, struct check_verdict *
 		return true;
 	}
 	return false;
+}
+
+/* Judged by loading the programs as --propagate=sockmsg does (propagate_probe()). */
+static void judge_sockmsg(const struct check_report *r, struct check_verdict *v)
+{
+	char why[320];
+
+	if (common_blockers(r, v))
+		return;
+	if (r->sockmsg.ok) {
+		verdict(v, true, "the sk_msg (bpf_msg_push_data), sk_skb, sock_ops and socket tracepoint programs load", "");
+		return;
+	}
+	snprintf(why, sizeof(why), "the propagation programs do not load: %s", r->sockmsg.reason);
+	verdict(v, false, why,
+		"use Linux >= 6.3 (socket tracepoints) with CONFIG_BPF_STREAM_PARSER=y, as root (CAP_NET_ADMIN)");
 }
 
 void check_judge(struct check_report *r)
@@ -220,6 +242,8 @@ void check_judge(struct check_report *r)
 			 r->features[FEAT_PROBE_WRITE_USER].reason);
 		verdict(v, false, why, "use a kernel that allows bpf_probe_write_user for tracing programs");
 	}
+
+	judge_sockmsg(r, &r->verdicts[VERDICT_PROPAGATION_SOCKMSG]);
 }
 
 void check_report_jsonw(struct jsonw *w, const struct check_report *r)

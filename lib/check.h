@@ -12,6 +12,7 @@ enum check_verdict_id {
 	VERDICT_SYSCALL_CAPTURE,
 	VERDICT_GO_UPROBES,
 	VERDICT_PROPAGATION_MEMORY_WRITE,
+	VERDICT_PROPAGATION_SOCKMSG,
 	VERDICT__COUNT,
 };
 
@@ -40,6 +41,9 @@ struct check_report {
 	bool probed; /* feature probes ran (they need privileges) */
 	struct probe_result features[FEAT__COUNT];
 	struct check_syscall syscalls[16];
+	/* The propagation programs (sk_msg, sk_skb, sock_ops, socket tracepoints) loaded
+	 * as --propagate=sockmsg loads them (when probed). */
+	struct probe_result sockmsg;
 	/* The capture attach runs, loaded and attached by attach's own code (when probed). */
 	struct check_capture {
 		bool tried;

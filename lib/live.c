@@ -139,6 +139,7 @@ int live_pipeline(struct pipeline **out, struct capture **cap, struct live **liv
 	struct go_source_opts gopts = { 0 };
 	struct span_merge_opts mopts = { 0 };
 	struct pipeline_source src;
+	struct capture *wire_cap;
 	struct live *l;
 	int err;
 
@@ -170,7 +171,13 @@ int live_pipeline(struct pipeline **out, struct capture **cap, struct live **liv
 	}
 	l->clock = *capture_clock(*cap);
 	capture_source(*cap, &l->wire);
+	wire_cap = *cap;
 	*cap = NULL; /* l->wire owns it now */
+	/* --propagate's records give the wire's spans their ids before the merge sees them */
+	if (opts->wrap_source && (err = opts->wrap_source(opts->wrap_arg, wire_cap, &l->wire))) {
+		live_destroy(l); /* it said why */
+		return err;
+	}
 	l->forward.emit = forward_emit;
 	l->forward.ctx = l;
 	mopts.watched = watched;
@@ -202,7 +209,7 @@ int live_pipeline(struct pipeline **out, struct capture **cap, struct live **liv
 		*out = NULL;
 		goto fail;
 	}
-	*cap = l->wire.ctx;
+	*cap = wire_cap;
 	*live = l;
 	return 0;
 fail:

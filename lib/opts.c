@@ -63,12 +63,25 @@ static void choices_text(const char *const *choices, char *buf, size_t len)
 			      choices[i]);
 }
 
+int opts_choice(const struct opt *o, const char *spelled, const char *value)
+{
+	char words[256];
+	int i;
+
+	for (i = 0; o->choices[i]; i++)
+		if (!strcmp(value, o->choices[i]))
+			return i;
+	choices_text(o->choices, words, sizeof(words));
+	p_err("%s takes %s, not '%s'", spelled, words, value);
+	return -1;
+}
+
 static int apply(const struct opt_group *g, const struct opt *o, const char *spelled,
 		 const char *value)
 {
 	char *target = (char *)g->ctx + o->offset;
 	unsigned long n;
-	size_t i;
+	int i;
 
 	switch (o->kind) {
 	case OPT_KIND_FLAG:
@@ -83,19 +96,11 @@ static int apply(const struct opt_group *g, const struct opt *o, const char *spe
 		*(const char **)target = value;
 		return 0;
 	case OPT_KIND_CHOICE:
-		for (i = 0; o->choices[i]; i++) {
-			if (!strcmp(value, o->choices[i])) {
-				store_uint(target, o->size, i);
-				return 0;
-			}
-		}
-		{
-			char words[256];
-
-			choices_text(o->choices, words, sizeof(words));
-			p_err("%s takes %s, not '%s'", spelled, words, value);
-		}
-		return -1;
+		i = opts_choice(o, spelled, value);
+		if (i < 0)
+			return -1;
+		store_uint(target, o->size, i);
+		return 0;
 	case OPT_KIND_CALL:
 		return o->handler(g->ctx, o, spelled, value);
 	}
@@ -148,6 +153,9 @@ static int parse_one(const struct opt_group *groups, int argc, char **argv, int 
 		}
 		*taken = 1;
 	} else if (attached) {
+		*taken = 1;
+	} else if (o->implied) {
+		value = o->implied; /* "--propagate": the next word is not its value */
 		*taken = 1;
 	} else {
 		if (argc < 2) {
@@ -209,7 +217,7 @@ int opts_parse_one(const struct opt_group *groups, int argc, char **argv)
 	return rc < 0 ? -1 : rc > 0 ? 0 : taken;
 }
 
-/* "-p, --pid PID", "--comm NAME", "-C MB", "--json" */
+/* "-p, --pid PID", "--comm NAME", "-C MB", "--json", "--propagate[=auto|sockmsg]" */
 static void spec_text(const struct opt *o, char *buf, size_t len)
 {
 	size_t n = 0;
@@ -219,7 +227,7 @@ static void spec_text(const struct opt *o, char *buf, size_t len)
 	if (o->name && n < len)
 		n += snprintf(buf + n, len - n, "--%s", o->name);
 	if (o->value && n < len)
-		snprintf(buf + n, len - n, " %s", o->value);
+		snprintf(buf + n, len - n, o->implied ? (o->name ? "[=%s]" : "[%s]") : " %s", o->value);
 }
 
 void opts_print_help(FILE *f, const struct opt_group *groups)
@@ -276,13 +284,15 @@ void opts_help_jsonw(struct jsonw *w, const struct opt_group *groups)
 			jsonw_string_field(w, "value", o->value);
 			jsonw_name(w, "help");
 			help_jsonw(w, o->help);
-			if (o->kind == OPT_KIND_CHOICE) {
+			if (o->choices) {
 				jsonw_name(w, "choices");
 				jsonw_start_array(w);
 				for (i = 0; o->choices[i]; i++)
 					jsonw_string(w, o->choices[i]);
 				jsonw_end_array(w);
 			}
+			if (o->implied)
+				jsonw_string_field(w, "implied", o->implied);
 			jsonw_end_object(w);
 		}
 	}

@@ -40,7 +40,13 @@ struct opt {
 	enum opt_kind kind;
 	size_t offset, size; /* the target: a field of the group's context */
 	unsigned long min, max, scale; /* OPT_KIND_UINT: range as typed; stored times scale (0 = 1) */
-	const char *const *choices;         /* OPT_KIND_CHOICE: NULL-terminated words */
+	/* OPT_KIND_CHOICE: NULL-terminated words; OPT_KIND_CALL may list them too (its
+	 * handler then checks, opts_choice()), for help and completion */
+	const char *const *choices;
+	/* The value when it is left out, or NULL when it may not be. An option with one
+	 * takes its value only attached ("--propagate=sockmsg", help "--propagate[=WORDS]"):
+	 * the next word is never its value. */
+	const char *implied;
 	/* OPT_KIND_CALL: @spelled is the option as typed ("-p", "--pid"), for messages;
 	 * @value is NULL for a flag. Returns 0, or -1 after reporting why. */
 	int (*handler)(void *ctx, const struct opt *opt, const char *spelled, const char *value);
@@ -87,9 +93,14 @@ int opts_parse(const struct opt_group *groups, int argc, char **argv, unsigned i
  * not an option of @groups, or -1 after reporting a bad or missing value. */
 int opts_parse_one(const struct opt_group *groups, int argc, char **argv);
 
+/* The index of @value in @o's choices, or -1 after reporting "--hooks takes auto,
+ * sockets or syscalls, not 'x'" (@spelled is the option as typed). */
+int opts_choice(const struct opt *o, const char *spelled, const char *value);
+
 /* The option lines of a help screen: "  -p, --pid PID       only this process". */
 void opts_print_help(FILE *f, const struct opt_group *groups);
-/* The same as a JSON array of {"long", "short", "value", "help", "choices"}. */
+/* The same as a JSON array of {"long", "short", "value", "help", "choices", "implied"}
+ * ("choices" and "implied" only where the option has them). */
 void opts_help_jsonw(struct jsonw *w, const struct opt_group *groups);
 
 #endif

@@ -217,6 +217,34 @@ bool span_parse_traceparent(const char *value, size_t len, uint8_t trace_id[SPAN
 	return true;
 }
 
+const char *span_propagation_text(uint8_t propagation, uint8_t reason, char *buf, size_t len)
+{
+	static const char *const reasons[SPAN_PROP_REASON__COUNT] = {
+		[SPAN_PROP_R_PIPELINED] = "pipelined after the first request in one write",
+		[SPAN_PROP_R_SPLIT] = "head split across writes",
+		[SPAN_PROP_R_NOT_HTTP1] = "not HTTP/1",
+		[SPAN_PROP_R_LONG_HEAD] = "head longer than 4096 bytes",
+		[SPAN_PROP_R_FRAMING] = "message boundaries lost on the connection",
+		[SPAN_PROP_R_NO_MEMORY] = "no room in the message",
+		[SPAN_PROP_R_BUSY] = "socket held by another sockmap",
+		[SPAN_PROP_R_CLAIM] = "socket could not be claimed",
+		[SPAN_PROP_R_UNCLAIMED] = "connection opened before ehttp started",
+		[SPAN_PROP_R_NO_RECORD] = "kernel record lost",
+	};
+
+	switch (propagation) {
+	case SPAN_PROP_SOCKMSG:
+		return "sockmsg";
+	case SPAN_PROP_EXISTING:
+		return "existing";
+	case SPAN_PROP_SKIPPED:
+		snprintf(buf, len, "skipped: %s",
+			 reason < SPAN_PROP_REASON__COUNT && reasons[reason] ? reasons[reason] : "unknown");
+		return buf;
+	}
+	return NULL;
+}
+
 static void hex_encode(const uint8_t *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -253,7 +281,7 @@ void span_jsonw(struct jsonw *w, const struct span *s, bool with_headers)
 		FLAG("body_unseen"), FLAG("hpack_unseen"),
 #undef FLAG
 	};
-	char addr[ADDR_TEXT_MAX], version[16], hexid[33], *p;
+	char addr[ADDR_TEXT_MAX], version[16], hexid[33], prop[96], *p;
 	const char *name;
 	size_t i;
 
@@ -297,6 +325,9 @@ void span_jsonw(struct jsonw *w, const struct span *s, bool with_headers)
 	}
 	if (s->conn_id)
 		JSON_UINT(w, "conn_id", s->conn_id);
+	name = span_propagation_text(s->propagation, s->propagation_reason, prop, sizeof(prop));
+	if (name)
+		JSON_CSTR(w, "propagation", name);
 	if (s->stream_id)
 		JSON_UINT(w, "stream_id", s->stream_id);
 	if (s->grpc) {

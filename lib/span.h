@@ -52,6 +52,34 @@ enum span_go_link {
 	SPAN_GO_LINK_GAVE_UP = 5,  /* client: spawned too many generations below a handler */
 };
 
+/* What trace context propagation (--propagate) did for a request. */
+enum span_propagation {
+	SPAN_PROP_NONE = 0,     /* not asked for this span */
+	SPAN_PROP_SOCKMSG = 1,  /* a traceparent was inserted by the kernel as it was sent */
+	SPAN_PROP_EXISTING = 2, /* the request carried one: left alone, the span adopts it */
+	SPAN_PROP_SKIPPED = 3,  /* left alone: span.propagation_reason says why */
+};
+
+/* Why a request was left alone (= enum propagate_outcome's skips, bpf/propagate.h). */
+enum span_propagation_reason {
+	SPAN_PROP_R_NONE = 0,
+	SPAN_PROP_R_PIPELINED = 3,   /* after the first request in one write */
+	SPAN_PROP_R_SPLIT = 4,       /* its head was split across writes */
+	SPAN_PROP_R_NOT_HTTP1 = 5,   /* the connection does not speak HTTP/1.x */
+	SPAN_PROP_R_LONG_HEAD = 6,   /* its head is longer than the kernel looks */
+	SPAN_PROP_R_FRAMING = 7,     /* the connection's message boundaries were lost */
+	SPAN_PROP_R_NO_MEMORY = 8,   /* the kernel could not make room */
+	SPAN_PROP_R_BUSY = 9,        /* another program's sockmap holds the socket */
+	SPAN_PROP_R_CLAIM = 10,      /* the socket could not be claimed */
+	SPAN_PROP_R_UNCLAIMED = 11,  /* the connection was opened before ehttp started */
+	SPAN_PROP_R_NO_RECORD = 12,  /* the kernel's record of it was lost */
+	SPAN_PROP_REASON__COUNT,
+};
+
+/* "sockmsg", "existing", "skipped: pipelined after the first request in one write";
+ * NULL for SPAN_PROP_NONE. Returns @buf or a constant. */
+const char *span_propagation_text(uint8_t propagation, uint8_t reason, char *buf, size_t len);
+
 #define SPAN_TRACE_ID_LEN 16
 #define SPAN_SPAN_ID_LEN 8
 
@@ -97,6 +125,10 @@ struct span {
 	uint8_t go_depth;   /* client: goroutine generations between the handler and the call */
 	bool go_wire;       /* the socket view of the same exchange was merged in */
 	bool parent_ended;  /* client: the request it belongs to had ended before the call */
+
+	/* propagate: enum span_propagation, and the reason when skipped */
+	uint8_t propagation;
+	uint8_t propagation_reason;
 
 	/* Raw header blocks ("Name: value\r\n"...), start line excluded, up to the snap
 	 * length, credentials already redacted unless asked otherwise; may be NULL. */

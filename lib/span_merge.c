@@ -112,10 +112,14 @@ void span_merge_combine(const struct span *go, const struct span *wire, struct s
 {
 	*out = *wire;
 	out->source = SPAN_SOURCE_GO_UPROBE;
-	out->has_parent = go->has_parent;
-	memcpy(out->trace_id, go->trace_id, sizeof(out->trace_id));
-	memcpy(out->parent_span_id, go->parent_span_id, sizeof(out->parent_span_id));
-	memcpy(out->span_id, go->span_id, sizeof(out->span_id));
+	/* Ids that went on the wire (--propagate wrote a traceparent, or the request had
+	 * one) are those the called service continues: the span keeps them. */
+	if (wire->propagation != SPAN_PROP_SOCKMSG && wire->propagation != SPAN_PROP_EXISTING) {
+		out->has_parent = go->has_parent;
+		memcpy(out->trace_id, go->trace_id, sizeof(out->trace_id));
+		memcpy(out->parent_span_id, go->parent_span_id, sizeof(out->parent_span_id));
+		memcpy(out->span_id, go->span_id, sizeof(out->span_id));
+	}
 	out->goid = go->goid;
 	out->go_link = go->go_link;
 	out->go_depth = go->go_depth;

@@ -605,6 +605,8 @@ size_t spanfile_encode_span(const struct span *s, uint8_t *buf, size_t cap)
 	if (s->resp_headers)
 		bits |= 4;
 	f[88] = bits;
+	f[89] = s->propagation;
+	f[90] = s->propagation_reason;
 	memcpy(f + 92, s->span_id, 8);
 	memcpy(f + 100, s->trace_id, 16);
 	memcpy(f + 116, s->parent_span_id, 8);
@@ -1369,6 +1371,8 @@ static int decode_record(struct spanfile_reader *r, const uint8_t *d, size_t n, 
 	s->req_bytes = get64(f + 72);
 	s->resp_bytes = get64(f + 80);
 	s->has_parent = f[88] & 1;
+	s->propagation = f[89];
+	s->propagation_reason = f[90];
 	memcpy(s->span_id, f + 92, 8);
 	memcpy(s->trace_id, f + 100, 16);
 	memcpy(s->parent_span_id, f + 116, 8);

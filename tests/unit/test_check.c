@@ -21,9 +21,31 @@ static void healthy(struct check_report *r)
 		r->features[i].ok = true;
 	for (i = 0; i < capture_syscalls_count; i++)
 		r->syscalls[i].enter.ok = r->syscalls[i].exit.ok = true;
+	r->sockmsg.ok = true;
 	r->capture.tried = true;
 	r->capture.hooks = CAPTURE_HOOKS_SOCKETS;
 	strcpy(r->capture.hooks_why, "sock_send_length, sock_recv_length and inet_sock_set_state are in this kernel");
+}
+
+/* propagation_sockmsg is judged by the real load's result, and quotes it when refused. */
+Test(check, sockmsg_verdict_follows_the_load)
+{
+	struct check_report r;
+
+	healthy(&r);
+	check_judge(&r);
+	cr_expect(r.verdicts[VERDICT_PROPAGATION_SOCKMSG].ok);
+	cr_expect_str_empty(r.verdicts[VERDICT_PROPAGATION_SOCKMSG].remedy);
+
+	healthy(&r);
+	r.sockmsg.ok = false;
+	snprintf(r.sockmsg.reason, sizeof(r.sockmsg.reason), "loading: Invalid argument");
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_PROPAGATION_SOCKMSG].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_SOCKMSG].reason, "Invalid argument") != NULL);
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_SOCKMSG].remedy, "6.3") != NULL);
+	/* Capture and the other verdicts do not depend on it. */
+	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
 }
 
 Test(check, healthy_host_all_ok)

@@ -280,6 +280,33 @@ Test(span_merge, one_span_with_both_views)
 	cr_expect_eq(one.status, 200);
 }
 
+/* --propagate wrote a traceparent into the request: the called service continues the
+ * wire's ids, so the merged span keeps them, and the Go view's links besides. */
+Test(span_merge, ids_that_went_on_the_wire_stay)
+{
+	struct span go = view(SPAN_ROLE_CLIENT, 1000, 2000, "/x"), wire = view(SPAN_ROLE_CLIENT, 900, 2100, "/x");
+	struct span one;
+
+	go.source = SPAN_SOURCE_GO_UPROBE;
+	go.go_link = SPAN_GO_LINK_HANDLER;
+	go.has_parent = true;
+	memset(go.trace_id, 1, 16);
+	memset(go.span_id, 2, 8);
+	memset(go.parent_span_id, 3, 8);
+	wire.propagation = SPAN_PROP_SOCKMSG;
+	memset(wire.trace_id, 5, 16);
+	memset(wire.span_id, 6, 8);
+	span_merge_combine(&go, &wire, &one);
+	cr_expect_eq(one.propagation, SPAN_PROP_SOCKMSG);
+	cr_expect_arr_eq(one.trace_id, wire.trace_id, 16);
+	cr_expect_arr_eq(one.span_id, wire.span_id, 8);
+	cr_expect_not(one.has_parent, "the wire's request began a trace");
+	cr_expect_eq(one.go_link, SPAN_GO_LINK_HANDLER);
+	wire.propagation = SPAN_PROP_SKIPPED; /* nothing written: the Go view's ids */
+	span_merge_combine(&go, &wire, &one);
+	cr_expect_arr_eq(one.span_id, go.span_id, 8);
+}
+
 /* A merge whose clock and outputs the test holds. */
 static uint64_t fake_now;
 static uint64_t now_fn(void) { return fake_now; }

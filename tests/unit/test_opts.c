@@ -286,21 +286,29 @@ Test(opts, help_lines_come_from_the_table)
 	free(text);
 }
 
-Test(opts, json_help_lists_every_option, .init = cr_redirect_stdout)
+/* The JSON help of @g, printed with -j and read back. */
+static json_t *json_help(const struct cli_help *help, const struct opt_group *g)
 {
-	static const struct cli_help help = { .usage = "ehttp thing [OPTIONS]\nehttp thing help",
-					      .description = "Do a thing\nwell.\n" };
 	char buf[8192];
 	size_t n;
-	json_t *j, *o;
+	json_t *j;
 
 	json_output = true;
-	cr_assert_eq(cli_print_help(&help, groups), EXIT_OK);
+	cr_assert_eq(cli_print_help(help, g), EXIT_OK);
 	fflush(stdout);
 	n = fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stdout());
 	buf[n] = '\0';
 	j = json_loads(buf, 0, NULL);
 	cr_assert_not_null(j, "not JSON: %s", buf);
+	return j;
+}
+
+Test(opts, json_help_lists_every_option, .init = cr_redirect_stdout)
+{
+	static const struct cli_help help = { .usage = "ehttp thing [OPTIONS]\nehttp thing help",
+					      .description = "Do a thing\nwell.\n" };
+	json_t *j = json_help(&help, groups), *o;
+
 	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(j, "usage"), 1)),
 			 "ehttp thing help");
 	cr_expect_str_eq(json_string_value(json_object_get(j, "description")), "Do a thing well.");
@@ -368,4 +376,48 @@ Test(opts, a_prefix_of_help_is_help_only_alone_and_where_allowed, .init = quiet)
 	argc = 2;
 	cr_expect_eq(cli_command_args(&exact, groups, 1, &argc, &argv), CLI_RUN);
 	cr_expect_str_eq(argv[0], "he", "a file named he");
+}
+
+/* A value that may be left out: "--color" alone takes the implied word, "--color=WORD"
+ * another, and the next word is never its value. */
+static const char *const colors[] = { "auto", "always", "never", NULL };
+static const struct opt color_table[] = {
+	{ "color", 0, "auto|always|never", "colour the output",
+	  OPT_CHOICE(struct cmd_opts, mode, colors), .implied = "always" },
+	{ NULL },
+};
+static const struct opt_group color_groups[] = { { color_table, &c, NULL }, { NULL, NULL, NULL } };
+
+Test(opts, a_value_that_may_be_left_out, .init = errors)
+{
+	char *bare[] = { "--color", "never", NULL }, *given[] = { "--color=never", NULL },
+	     *empty[] = { "--color=", NULL };
+
+	c.mode = -1;
+	cr_assert_eq(cli_parse(color_groups, 2, bare), 1, "the next word is an argument");
+	cr_expect_str_eq(bare[0], "never");
+	cr_expect_eq(c.mode, 1, "left out: the implied word");
+	cr_assert_eq(cli_parse(color_groups, 1, given), 0);
+	cr_expect_eq(c.mode, 2);
+	cr_expect_eq(cli_parse(color_groups, 1, empty), -1);
+	stderr_is("Error: --color takes auto, always or never, not ''\n");
+}
+
+Test(opts, help_shows_a_value_that_may_be_left_out, .init = cr_redirect_stdout)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	json_t *j, *o;
+
+	opts_print_help(f, color_groups);
+	fclose(f);
+	cr_expect_str_eq(text, "  --color[=auto|always|never]  colour the output\n");
+	free(text);
+
+	j = json_help(&thing_help, color_groups);
+	o = json_array_get(json_object_get(j, "options"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(o, "implied")), "always");
+	cr_expect_eq(json_array_size(json_object_get(o, "choices")), 3);
+	json_decref(j);
 }

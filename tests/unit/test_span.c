@@ -324,3 +324,24 @@ Test(span, json_numbers_and_addresses)
 	span_addr_format(&s.remote, buf, 0);
 	cr_expect_eq(buf[0], 'x', "nothing written into no room");
 }
+
+/* What --propagate did is a contract of the JSON: "sockmsg", "existing", "skipped: ...". */
+Test(span, propagation_in_json)
+{
+	struct span s = { .method = "GET", .target = "/", .host = "" };
+	json_t *j;
+
+	j = span_to_json(&s, false);
+	cr_expect_null(json_object_get(j, "propagation"), "absent unless asked");
+	json_decref(j);
+	s.propagation = SPAN_PROP_SOCKMSG;
+	j = span_to_json(&s, false);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "propagation")), "sockmsg");
+	json_decref(j);
+	s.propagation = SPAN_PROP_SKIPPED;
+	s.propagation_reason = SPAN_PROP_R_SPLIT;
+	j = span_to_json(&s, false);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "propagation")),
+			 "skipped: head split across writes");
+	json_decref(j);
+}

@@ -103,6 +103,8 @@ static void make_span(struct span *s, int i, char *target, size_t tlen)
 	memset(s->trace_id, s->has_parent ? 0x4b : 0, sizeof(s->trace_id));
 	memset(s->parent_span_id, s->has_parent ? 0x0f : 0, sizeof(s->parent_span_id));
 	memset(s->span_id, 0x10 + i, sizeof(s->span_id));
+	s->propagation = i % 4; /* none, sockmsg, existing, skipped */
+	s->propagation_reason = s->propagation == SPAN_PROP_SKIPPED ? SPAN_PROP_R_PIPELINED : 0;
 	if (i % 3 != 2) {
 		s->req_headers = req_h;
 		s->req_headers_len = sizeof(req_h) - 1;

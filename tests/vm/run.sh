@@ -20,7 +20,7 @@ TREE=$PWD
 MATRIX='
 5.10           bullseye  -                   syscalls  check attach_python record_replay
 6.1            bookworm  -                   syscalls  check attach_python record_replay
-6.12           trixie    -                   sockets   check attach_python record_replay
+6.12           trixie    -                   sockets   check attach_python record_replay propagate_detach propagate_chain propagate_bytes
 6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python
 '
 VM_JOBS=${VM_JOBS:-2}

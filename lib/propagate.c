@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The user side of --propagate: load bpf/propagate.bpf.c, claim the selected
+ * processes' connections through a cgroup sock_ops program, read the kernel's
+ * records, and hand them to lib/propagate_match.c, which gives the spans the capture
+ * completes the ids that went on the wire.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../bpf/propagate.h"
+#include "capture.h"
+#include "go/goelf.h"
+#include "cli.h"
+#include "kernel.h"
+#include "loader.h"
+#include "opts.h"
+#include "process_rodata.h"
+#include "propagate.h"
+#include "propagate_match.h"
+#include "propagate.skel.h"
+#include "pipeline.h"
+
+/* The two enums name the same outcomes. */
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(SPAN_PROP_R_PIPELINED, PROPAGATE_SKIP_PIPELINED) &&
+	       SAME(SPAN_PROP_R_SPLIT, PROPAGATE_SKIP_SPLIT) &&
+	       SAME(SPAN_PROP_R_NOT_HTTP1, PROPAGATE_SKIP_NOT_HTTP1) &&
+	       SAME(SPAN_PROP_R_LONG_HEAD, PROPAGATE_SKIP_LONG_HEAD) &&
+	       SAME(SPAN_PROP_R_FRAMING, PROPAGATE_SKIP_FRAMING) &&
+	       SAME(SPAN_PROP_R_NO_MEMORY, PROPAGATE_SKIP_NO_MEMORY) &&
+	       SAME(SPAN_PROP_R_BUSY, PROPAGATE_SKIP_BUSY) && SAME(SPAN_PROP_R_CLAIM, PROPAGATE_SKIP_CLAIM),
+	       "enum span_propagation_reason mirrors enum propagate_outcome");
+#undef SAME
+_Static_assert(PROPAGATE_TRACE_ID_LEN == SPAN_TRACE_ID_LEN && PROPAGATE_SPAN_ID_LEN == SPAN_SPAN_ID_LEN,
+	       "ids have the same sizes");
+
+#define MAX_CGROUPS 64
+struct propagate {
+	struct propagate_bpf *skel;
+	struct loader loader;
+	struct ring_buffer *rb;
+	struct propagate_opts opts;
+	int msg_attached;  /* the sk_msg program is attached to the sockhash */
+	int skb_attached;  /* and the sk_skb one */
+	int cgroup_fds[MAX_CGROUPS];
+	size_t ncgroups;
+	char mounted[256]; /* a cgroup2 mount of ours, unmounted at close */
+
+	struct propagate_match *match;
+	uint64_t released; /* sockets handed back to TCP */
+
+	const struct span_clock *clock; /* the capture's: spans' times back to the kernel's */
+
+	uint32_t seen[4096]; /* processes looked at for Go */
+	size_t nseen;
+};
+
+/* ---- options ------------------------------------------------------------------------- */
+
+void propagate_opts_init(struct propagate_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+}
+
+/* In enum propagate_method's order from PROPAGATE_AUTO. "memory" (bpf_probe_write_user
+ * into Go's header buffer) is not among them: it is not built. */
+static const char *const method_names[] = { "auto", "sockmsg", NULL };
+
+static int set_method(void *ctx, const struct opt *o, const char *spelled, const char *value)
+{
+	struct propagate_opts *opts = ctx;
+	int i;
+
+	if (!strcmp(value, "memory")) {
+		p_err("%s=memory (writing Go's header buffer with bpf_probe_write_user) is not built: "
+		      "use %s=sockmsg, which works for any language and under lockdown",
+		      spelled, spelled);
+		return -1;
+	}
+	i = opts_choice(o, spelled, value);
+	if (i < 0)
+		return -1;
+	opts->method = PROPAGATE_AUTO + i;
+	return 0;
+}
+
+const struct opt propagate_opt_table[] = {
+	{ "propagate", 0, "auto|sockmsg",
+	  "insert a W3C traceparent into the outgoing HTTP/1.x\n"
+	  "requests of the processes selected with -p or --comm, in\n"
+	  "the kernel as they are sent (sockmsg; auto picks what this\n"
+	  "kernel loads); spans carry the ids written",
+	  OPT_CALL(set_method), .choices = method_names, .implied = "auto" },
+	{ "propagate-all-processes", 0, NULL, "with --propagate: every process's requests",
+	  OPT_FLAG(struct propagate_opts, all_processes) },
+	{ NULL },
+};
+
+bool propagate_opts_valid(const struct propagate_opts *opts, const struct span_filter *filter)
+{
+	if (opts->all_processes && !opts->method) {
+		p_err("--propagate-all-processes goes with --propagate");
+		return false;
+	}
+	if (opts->method && !opts->all_processes && !filter->npids && !filter->comm[0]) {
+		p_err("--propagate writes into the traffic of the processes it is given: select them "
+		      "with -p or --comm (or say --propagate-all-processes)");
+		return false;
+	}
+	return true;
+}
+
+/* ---- processes whose threads give no context ------------------------------------------ */
+
+/* Is process @pid a Go program? Its outgoing requests are written by each connection's
+ * goroutine, on whatever thread runs it: the thread's server request is no parent. */
+static bool is_go_process(uint32_t pid)
+{
+	char path[64], err[GOELF_ERR_MAX];
+	const struct goelf_info *info;
+	struct goelf *g;
+	bool go;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	g = goelf_open(path, err, sizeof(err));
+	if (!g)
+		return false;
+	go = goelf_info(g, &info) == 0;
+	goelf_close(g);
+	return go;
+}
+
+/* Look at process @pid once: a Go program goes into the kernel's no_thread_context map. */
+static void learn_process(struct propagate *p, uint32_t pid)
+{
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < p->nseen; i++)
+		if (p->seen[i] == pid)
+			return;
+	if (p->nseen < sizeof(p->seen) / sizeof(p->seen[0]))
+		p->seen[p->nseen++] = pid;
+	if (!is_go_process(pid))
+		return;
+	bpf_map_update_elem(bpf_map__fd(p->skel->maps.no_thread_context), &pid, &one, BPF_ANY);
+	p_debug("propagate: pid %u is a Go program: its requests begin traces (no goroutine links yet)", pid);
+}
+
+/* The selected processes running now: -p, or those of --comm's name. */
+static void learn_processes(struct propagate *p, const struct span_filter *f)
+{
+	char path[64], comm[32];
+	struct dirent *de;
+	DIR *d;
+
+	for (size_t i = 0; i < f->npids; i++)
+		learn_process(p, f->pids[i]);
+	if (!f->comm[0] || !(d = opendir("/proc")))
+		return;
+	while ((de = readdir(d))) {
+		uint32_t pid = strtoul(de->d_name, NULL, 10);
+		FILE *cf;
+
+		if (!pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+		cf = fopen(path, "re");
+		if (!cf)
+			continue;
+		if (fgets(comm, sizeof(comm), cf)) {
+			comm[strcspn(comm, "\n")] = '\0';
+			if (!strcmp(comm, f->comm))
+				learn_process(p, pid);
+		}
+		fclose(cf);
+	}
+	closedir(d);
+}
+
+/* ---- records ---------------------------------------------------------------------------- */
+
+static int handle_record(void *ctx, void *raw, size_t size)
+{
+	struct propagate *p = ctx;
+	const struct propagate_event *ev = raw;
+
+	if (size < sizeof(*ev))
+		return 0;
+	if (ev->type == PROPAGATE_EV_CLAIM) {
+		learn_process(p, ev->pid); /* one started since (--comm) */
+		if (ev->err)
+			p_debug("propagate: connection %#llx of pid %u not claimed: %s",
+				(unsigned long long)ev->cookie, ev->pid, strerror(-ev->err));
+	}
+	/* Only programs of some types, and user space, may take a socket out of a sockhash. */
+	if (ev->type == PROPAGATE_EV_RELEASE &&
+	    !bpf_map_delete_elem(bpf_map__fd(p->skel->maps.socks), &ev->cookie))
+		p->released++;
+	propagate_match_record(p->match, ev);
+	return 0;
+}
+
+static void drain(struct propagate *p)
+{
+	if (p->rb)
+		ring_buffer__consume(p->rb);
+}
+
+/* The capture's source with the matching between it and the pipeline. */
+struct wrapped {
+	struct pipeline_source inner;
+	struct propagate *p;
+	struct span_sink sink; /* what the capture emits into */
+	struct span_sink *out; /* the pipeline's, during a call */
+};
+
+static int wrapped_emit(struct span_sink *sink, const struct span *span)
+{
+	struct wrapped *w = sink->ctx;
+	struct propagate *p = w->p;
+	struct span s = *span;
+
+	drain(p);
+	propagate_match_span(p->match, &s, s.start_ns - p->clock->real_ns + p->clock->mono_ns);
+	return w->out->emit(w->out, &s);
+}
+
+static int wrapped_fd(void *ctx)
+{
+	struct wrapped *w = ctx;
+
+	return w->inner.fd ? w->inner.fd(w->inner.ctx) : -1;
+}
+
+static int wrapped_poll(void *ctx, struct span_sink *out)
+{
+	struct wrapped *w = ctx;
+
+	w->out = out;
+	/* Each round: records of spans filtered out must not fill the ring buffer. */
+	drain(w->p);
+	return w->inner.poll(w->inner.ctx, &w->sink);
+}
+
+static void wrapped_finish(void *ctx, struct span_sink *out)
+{
+	struct wrapped *w = ctx;
+
+	w->out = out;
+	if (w->inner.finish)
+		w->inner.finish(w->inner.ctx, out ? &w->sink : NULL);
+}
+
+static void wrapped_stats(void *ctx, struct pipeline_stats *st)
+{
+	struct wrapped *w = ctx;
+
+	if (w->inner.stats)
+		w->inner.stats(w->inner.ctx, st);
+}
+
+static void wrapped_destroy(void *ctx)
+{
+	struct wrapped *w = ctx;
+
+	if (w->inner.destroy)
+		w->inner.destroy(w->inner.ctx);
+	free(w);
+}
+
+static int wrap_source(void *arg, struct capture *cap, struct pipeline_source *src)
+{
+	struct propagate *p = arg;
+	struct wrapped *w;
+
+	if (capture_hooks(cap) != CAPTURE_HOOKS_SOCKETS) {
+		p_err("--propagate needs the socket hooks (Linux >= 6.3; --hooks sockets)");
+		return -ENOTSUP;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		p_err("out of memory");
+		return -ENOMEM;
+	}
+	p->clock = capture_clock(cap);
+	w->inner = *src;
+	w->p = p;
+	w->sink.emit = wrapped_emit;
+	w->sink.ctx = w;
+	*src = (struct pipeline_source){
+		.name = src->name,
+		.ctx = w,
+		.fd = wrapped_fd,
+		.poll = wrapped_poll,
+		.finish = wrapped_finish,
+		.stats = wrapped_stats,
+		.destroy = wrapped_destroy,
+	};
+	return 0;
+}
+
+void propagate_capture_opts(struct propagate *p, struct capture_opts *opts)
+{
+	if (!p)
+		return;
+	opts->wrap_source = wrap_source;
+	opts->wrap_arg = p;
+}
+
+void propagate_finish(struct propagate *p)
+{
+	struct propagate_stats st;
+	char line[512];
+
+	if (!p)
+		return;
+	propagate_get_stats(p, &st);
+	propagate_close(p);
+	propagate_format_stats(&st, line, sizeof(line));
+	fprintf(stderr, "%s\n", line);
+}
+
+/* ---- cgroups ------------------------------------------------------------------------------ */
+
+/* Where cgroup v2 is mounted (@out), mounting it when it is not. */
+static int cgroup2_root(struct propagate *p, char *out, size_t len)
+{
+	static const char mnt[] = "/run/ehttp/cgroup2";
+	char line[1024], dev[256], dir[512], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	bool found = false;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%255s %511s %63s", dev, dir, type) == 3 && !strcmp(type, "cgroup2")) {
+			snprintf(out, len, "%s", dir);
+			found = true;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (found)
+		return 0;
+	mkdir("/run/ehttp", 0700);
+	mkdir(mnt, 0700);
+	if (mount("cgroup2", mnt, "cgroup2", 0, NULL)) {
+		int err = -errno;
+
+		p_err("cgroup v2 is not mounted and mounting it at %s failed: %s", mnt, strerror(errno));
+		return err;
+	}
+	snprintf(p->mounted, sizeof(p->mounted), "%s", mnt);
+	snprintf(out, len, "%s", mnt);
+	return 0;
+}
+
+/* The cgroup v2 path of process @pid ("/user.slice/..."), from /proc/PID/cgroup. */
+static int process_cgroup(uint32_t pid, char *out, size_t len)
+{
+	char path[64], line[1024];
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(out, len, "%s", line + 3);
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+static int attach_cgroup(struct propagate *p, const char *dir)
+{
+	struct bpf_link *link;
+	int fd, err;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		p_err("opening cgroup %s failed: %s", dir, strerror(errno));
+		return err;
+	}
+	link = bpf_program__attach_cgroup(p->skel->progs.prop_sockops, fd);
+	err = libbpf_get_error(link);
+	if (err) {
+		close(fd);
+		p_err("attaching the sock_ops program to cgroup %s failed: %s", dir, strerror(-err));
+		return err;
+	}
+	p->cgroup_fds[p->ncgroups++] = fd;
+	p_debug("propagate: sock_ops attached to cgroup %s", dir);
+	return loader_keep_link(&p->loader, link);
+}
+
+/*
+ * The cgroups whose sockets sock_ops must see: those of the -p processes; the whole
+ * hierarchy when processes are selected by name (they may start anywhere, later) or
+ * all of them are. The program claims only the selected processes' sockets either way.
+ */
+static int attach_cgroups(struct propagate *p, const struct span_filter *f)
+{
+	char root[512], rel[1024], dir[1600], seen[MAX_CGROUPS][1024];
+	size_t nseen = 0, i, j;
+	int err;
+
+	err = cgroup2_root(p, root, sizeof(root));
+	if (err)
+		return err;
+	if (p->opts.all_processes || f->comm[0] || !f->npids)
+		return attach_cgroup(p, root);
+	for (i = 0; i < f->npids; i++) {
+		if (process_cgroup(f->pids[i], rel, sizeof(rel))) {
+			p_warn("the cgroup of pid %u is not known: attaching at the root", f->pids[i]);
+			snprintf(rel, sizeof(rel), "/");
+		}
+		for (j = 0; j < nseen && strcmp(seen[j], rel); j++)
+			;
+		if (j < nseen)
+			continue;
+		if (nseen == MAX_CGROUPS)
+			break;
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s", rel);
+		snprintf(dir, sizeof(dir), "%s%s", root, rel);
+		err = attach_cgroup(p, dir);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static void configure(struct propagate *p, const struct span_filter *f)
+{
+	struct propagate_bpf *skel = p->skel;
+
+	PROCESS_RODATA_SET(skel->rodata, f);
+	skel->rodata->all_processes = p->opts.all_processes;
+	skel->rodata->targ_port = f->port;
+}
+
+static int attach_tracing(struct propagate *p)
+{
+	struct bpf_program *progs[] = { p->skel->progs.prop_connect, p->skel->progs.prop_recv,
+					p->skel->progs.prop_send };
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *link = bpf_program__attach(progs[i]);
+		int err = libbpf_get_error(link);
+
+		if (err) {
+			p_err("attaching %s failed: %s", bpf_program__name(progs[i]), strerror(-err));
+			return err;
+		}
+		err = loader_keep_link(&p->loader, link);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int propagate_open(struct propagate **out, const struct propagate_opts *opts,
+		   const struct span_filter *filter)
+{
+	struct propagate *p;
+	int err;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		p_err("out of memory");
+		return -ENOMEM;
+	}
+	p->opts = *opts;
+	p->match = propagate_match_new();
+	if (!p->match) {
+		free(p);
+		p_err("out of memory");
+		return -ENOMEM;
+	}
+	loader_setup_libbpf();
+	p->skel = propagate_bpf__open();
+	if (!p->skel) {
+		err = -errno;
+		p_err("opening the BPF propagation object failed: %s", strerror(-err));
+		goto fail;
+	}
+	configure(p, filter);
+	err = loader_load(&p->loader, p->skel->obj, NULL);
+	if (err)
+		goto fail;
+	/* Records first, so that no claim goes unseen. */
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), handle_record, p, NULL);
+	if (!p->rb) {
+		err = -errno;
+		p_err("setting up the propagation ring buffer reader failed: %s", strerror(-err));
+		goto fail;
+	}
+	err = bpf_prog_attach(bpf_program__fd(p->skel->progs.prop_msg),
+			      bpf_map__fd(p->skel->maps.socks), BPF_SK_MSG_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		p_err("attaching the sk_msg program to its sockhash failed: %s", strerror(-err));
+		goto fail;
+	}
+	p->msg_attached = 1;
+	learn_processes(p, filter);
+	err = bpf_prog_attach(bpf_program__fd(p->skel->progs.prop_skb),
+			      bpf_map__fd(p->skel->maps.socks), BPF_SK_SKB_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		p_err("attaching the sk_skb program to its sockhash failed: %s", strerror(-err));
+		goto fail;
+	}
+	p->skb_attached = 1;
+	err = attach_tracing(p);
+	if (!err)
+		err = attach_cgroups(p, filter);
+	if (err)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	propagate_close(p);
+	return err;
+}
+
+void propagate_probe(struct probe_result *res)
+{
+	struct propagate_bpf *skel;
+	int err, map;
+
+	memset(res, 0, sizeof(*res));
+	loader_setup_libbpf();
+	skel = propagate_bpf__open();
+	if (!skel) {
+		snprintf(res->reason, sizeof(res->reason), "opening the object: %s", strerror(errno));
+		return;
+	}
+	skel->rodata->self_tgid = getpid();
+	err = propagate_bpf__load(skel);
+	if (err) {
+		snprintf(res->reason, sizeof(res->reason), "loading: %s%s", strerror(-err),
+			 debug_output ? "" : " (-d shows the verifier's log)");
+		goto out;
+	}
+	map = bpf_map__fd(skel->maps.socks);
+	if (bpf_prog_attach(bpf_program__fd(skel->progs.prop_msg), map, BPF_SK_MSG_VERDICT, 0) ||
+	    bpf_prog_attach(bpf_program__fd(skel->progs.prop_skb), map, BPF_SK_SKB_VERDICT, 0)) {
+		snprintf(res->reason, sizeof(res->reason), "attaching to a sockhash: %s", strerror(errno));
+		goto out;
+	}
+	res->ok = true;
+	snprintf(res->reason, sizeof(res->reason), "loaded and attached to a sockhash");
+out:
+	propagate_bpf__destroy(skel);
+}
+
+void propagate_get_stats(struct propagate *p, struct propagate_stats *st)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct propagate_counters *per_cpu;
+	uint32_t zero = 0;
+
+	memset(st, 0, sizeof(*st));
+	drain(p);
+	st->unmatched = propagate_match_unmatched(p->match);
+	st->released = p->released;
+	if (!p->skel || ncpus <= 0)
+		return;
+	per_cpu = calloc(ncpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return;
+	if (!bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, per_cpu)) {
+		for (int i = 0; i < ncpus; i++) {
+			const struct propagate_counters *c = &per_cpu[i];
+
+			st->claimed += c->claimed;
+			st->server_heads += c->server_heads;
+			st->dropped += c->dropped;
+			st->injected += c->outcomes[PROPAGATE_INJECTED];
+			st->existing += c->outcomes[PROPAGATE_EXISTING];
+			for (int o = PROPAGATE_SKIP_PIPELINED; o < PROPAGATE_OUTCOME__COUNT; o++) {
+				st->skipped_by[o] += c->outcomes[o];
+				st->skipped += c->outcomes[o];
+			}
+		}
+	}
+	free(per_cpu);
+}
+
+void propagate_format_stats(const struct propagate_stats *st, char *buf, size_t len)
+{
+	static const char *const names[SPAN_PROP_REASON__COUNT] = {
+		[SPAN_PROP_R_PIPELINED] = "pipelined",   [SPAN_PROP_R_SPLIT] = "split head",
+		[SPAN_PROP_R_NOT_HTTP1] = "not HTTP/1",  [SPAN_PROP_R_LONG_HEAD] = "long head",
+		[SPAN_PROP_R_FRAMING] = "boundaries lost", [SPAN_PROP_R_NO_MEMORY] = "no room",
+		[SPAN_PROP_R_BUSY] = "socket busy",      [SPAN_PROP_R_CLAIM] = "claim failed",
+	};
+	size_t o;
+	int i, n = 0;
+
+	o = snprintf(buf, len, "propagation: %llu injected, %llu existing, %llu skipped",
+		     (unsigned long long)st->injected, (unsigned long long)st->existing,
+		     (unsigned long long)st->skipped);
+	for (i = 0; i < SPAN_PROP_REASON__COUNT && o < len; i++) {
+		if (!st->skipped_by[i] || !names[i])
+			continue;
+		o += snprintf(buf + o, len - o, "%s%s %llu", n++ ? ", " : " (", names[i],
+			      (unsigned long long)st->skipped_by[i]);
+	}
+	if (n && o < len)
+		o += snprintf(buf + o, len - o, ")");
+	if (o < len)
+		snprintf(buf + o, len - o, "; %llu connections claimed (%llu handed back), %llu records dropped",
+			 (unsigned long long)st->claimed, (unsigned long long)st->released,
+			 (unsigned long long)st->dropped);
+}
+
+void propagate_close(struct propagate *p)
+{
+	if (!p)
+		return;
+	loader_detach(&p->loader);
+	if (p->msg_attached)
+		bpf_prog_detach2(bpf_program__fd(p->skel->progs.prop_msg),
+				 bpf_map__fd(p->skel->maps.socks), BPF_SK_MSG_VERDICT);
+	if (p->skb_attached)
+		bpf_prog_detach2(bpf_program__fd(p->skel->progs.prop_skb),
+				 bpf_map__fd(p->skel->maps.socks), BPF_SK_SKB_VERDICT);
+	for (size_t i = 0; i < p->ncgroups; i++)
+		close(p->cgroup_fds[i]);
+	ring_buffer__free(p->rb);
+	/* Closing the sockhash hands every socket in it back to TCP as it was. */
+	propagate_bpf__destroy(p->skel);
+	if (p->mounted[0])
+		umount2(p->mounted, MNT_DETACH);
+	propagate_match_free(p->match);
+	free(p);
+}
