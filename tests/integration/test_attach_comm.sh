@@ -37,7 +37,8 @@ PY
 
 # The interpreter under a name of the test's own (a process's name is the name it was
 # executed by), so that python3 processes elsewhere on the host are not selected too.
-ln -s "$(command -v python3)" "$TMP/commsrv$$"
+# The interpreter itself, not a launcher that dispatches by its own name (pyenv's).
+ln -s "$(python3 -c 'import sys; print(sys.executable)')" "$TMP/commsrv$$"
 port=$(free_port)
 "$TMP/commsrv$$" "$TMP/server.py" "$port" &
 srv=$!
