@@ -95,6 +95,8 @@ struct otlp_item *otlp_item_new(const struct span *span, const struct export_res
 	it->local = span->local;
 	it->remote = span->remote;
 	it->conn_id = span->conn_id;
+	it->propagation = span->propagation;
+	it->propagation_reason = span->propagation_reason;
 	it->req_bytes = span->req_bytes;
 	it->resp_bytes = span->resp_bytes;
 	s = it->strings;
@@ -267,7 +269,7 @@ static bool known_method(const char *m)
 static const char *flag_names(uint32_t flags, struct otlp_arena *a)
 {
 	static const char *const names[] = { "truncated", "partial", "midstream", "redacted",
-					     "body_unseen" };
+					     "body_unseen", "hpack_unseen" }; /* bits of enum span_flag, in order */
 	char buf[128];
 	size_t o = 0, i;
 
@@ -364,6 +366,14 @@ void otlp_map_span(const struct otlp_item *it, struct otlp_arena *a, struct otlp
 	add_str(m, "ehttp.flags", flag_names(it->flags, a));
 	if (it->conn_id)
 		add_int(m, "ehttp.conn_id", (int64_t)it->conn_id);
+	/* What --propagate did for the request: sockmsg, existing, or skipped and why. */
+	if (it->propagation) {
+		char buf[96];
+		const char *p = span_propagation_text(it->propagation, it->propagation_reason, buf, sizeof(buf));
+
+		if (p)
+			add_str(m, "ehttp.propagation", otlp_arena_printf(a, "%s", p));
+	}
 }
 
 size_t otlp_map_resource(const struct export_resource *res, struct otlp_attr *attrs, size_t cap)

@@ -32,6 +32,7 @@ struct otlp_item {
 	uint32_t flags;
 	struct span_addr local, remote;
 	uint64_t conn_id;
+	uint8_t propagation, propagation_reason; /* enum span_propagation and its reason */
 	uint64_t req_bytes, resp_bytes;
 	const char *method, *target, *host; /* into strings[] */
 	char strings[];

@@ -126,6 +126,17 @@ Test(otlp_map, errors_by_role)
 	cr_expect_str_eq(sattr(&m, "error.type"), "incomplete");
 	cr_expect_null(attr(&m, "http.response.status_code"));
 	cr_expect_str_eq(sattr(&m, "ehttp.flags"), "partial");
+	cr_expect_null(attr(&m, "ehttp.propagation"), "no --propagate, no attribute");
+	free(it);
+	s = make_span(SPAN_ROLE_CLIENT, "GET", "/x", 200);
+	s.propagation = SPAN_PROP_SKIPPED;
+	s.propagation_reason = SPAN_PROP_R_PIPELINED;
+	m = map(&s, &a, &it);
+	cr_expect_str_eq(sattr(&m, "ehttp.propagation"), "skipped: pipelined after the first request in one write");
+	free(it);
+	s.propagation = SPAN_PROP_SOCKMSG;
+	m = map(&s, &a, &it);
+	cr_expect_str_eq(sattr(&m, "ehttp.propagation"), "sockmsg");
 	free(it);
 	otlp_arena_free(&a);
 }
