@@ -112,13 +112,8 @@ int do_attach(int argc, char **argv)
 	span_printer_sink(&sink, &printer);
 	rc = pipeline_add_sink(p, &sink);
 	gethostname(host, sizeof(host) - 1);
-	if (!rc && export_wanted(&eopts)) {
-		rc = exporters_open(&ex, &eopts, host, true, false);
-		if (!rc) {
-			exporters_sink(ex, p, &sink);
-			rc = pipeline_add_sink(p, &sink);
-		}
-	}
+	if (!rc)
+		rc = exporters_add_live(&ex, &eopts, host, p);
 	export_opts_free(&eopts);
 	if (rc) {
 		pipeline_free(p);

@@ -124,13 +124,8 @@ int do_record(int argc, char **argv)
 		recorder_status_sink(&sink, &status, p, rec, now);
 		rc = pipeline_add_sink(p, &sink);
 	}
-	if (!rc && export_wanted(&eopts)) {
-		rc = exporters_open(&ex, &eopts, meta.meta.hostname, true, false);
-		if (!rc) {
-			exporters_sink(ex, p, &sink);
-			rc = pipeline_add_sink(p, &sink);
-		}
-	}
+	if (!rc)
+		rc = exporters_add_live(&ex, &eopts, meta.meta.hostname, p);
 	export_opts_free(&eopts);
 	if (rc) {
 		pipeline_free(p);

@@ -239,6 +239,22 @@ void exporters_sink(struct exporters *x, struct pipeline *p, struct pipeline_sin
 					.tick = sink_tick, .close = sink_close };
 }
 
+int exporters_add_live(struct exporters **out, const struct export_opts *o, const char *host,
+		       struct pipeline *p)
+{
+	struct pipeline_sink sink;
+	int rc;
+
+	*out = NULL;
+	if (!export_wanted(o))
+		return 0;
+	rc = exporters_open(out, o, host, true, false);
+	if (rc)
+		return rc;
+	exporters_sink(*out, p, &sink);
+	return pipeline_add_sink(p, &sink);
+}
+
 void exporters_set_host_of(struct exporters *x, const char *(*host)(void *arg), void *arg)
 {
 	x->host_of = host;

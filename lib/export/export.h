@@ -53,6 +53,10 @@ int exporters_open(struct exporters **out, const struct export_opts *o, const ch
  * @p's counters (events, drops...); close delivers what is queued (within the
  * timeout) and prints the summary on stderr. @p may be NULL (no counters). */
 void exporters_sink(struct exporters *x, struct pipeline *p, struct pipeline_sink *sink);
+/* For a live capture (attach, record): when @o asks for an export, start it and add
+ * its sink to @p; *@out stays NULL otherwise. Returns 0 or a negative errno. */
+int exporters_add_live(struct exporters **out, const struct export_opts *o, const char *host,
+		       struct pipeline *p);
 /* Span files: the file the next span or process record comes from tells its host. */
 void exporters_set_host_of(struct exporters *x, const char *(*host)(void *arg), void *arg);
 /* A process record from a span file (a spanfile_source_opts.process callback). */
