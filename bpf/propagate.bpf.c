@@ -201,15 +201,15 @@ static __always_inline __u64 sock_cookie(const struct sock *sk)
 	return cookie ? cookie : bpf_get_socket_cookie((void *)sk);
 }
 
-/* Is the current process one the user selected? Its main thread's name, as ps shows.
- * Unlike the capture, no -p or --comm selects nothing: host-wide needs all_processes. */
+/* Is the current process one the user selected (-p, --comm, --cgroup)? Unlike the
+ * capture, no selection selects nothing: host-wide needs all_processes. */
 static __always_inline bool selected(const struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
 
 	if (all_processes)
 		return tgid != self_tgid && tgid != 0;
-	return (targ_npids || filter_comm) && traced_process((__u64)tgid << 32, task);
+	return (targ_npids || filter_comm || filter_cgroup) && traced_process((__u64)tgid << 32, task);
 }
 
 static __always_inline void new_id(__u8 *id, int words)
