@@ -5,8 +5,9 @@
 # backend (outside too) that logs the traceparent it got. With attach --cgroup
 # --propagate, only the inside middle has spans, only its calls carry a traceparent
 # (equal to its client span), and the outside middle's reach the backend untouched.
-# record --cgroup writes the inside middle's spans only. When ehttp ends, kill -9
-# included, no program is left attached to the cgroup.
+# record --cgroup writes the inside middle's spans only. A Go server inside is traced by
+# uprobes, one outside is not. When ehttp ends, kill -9 included, no program is left
+# attached to the cgroup.
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
 have_socket_hooks || skip "no socket tracepoints (Linux < 6.3): --propagate needs them"
@@ -33,9 +34,20 @@ on_exit "kill $inside"
 python3 tests/fixtures/chain_service.py middle "$outport" "$bport" &
 outside=$!
 on_exit "kill $outside"
+go_build hello "$TMP/hello"
+goin=$(free_port)
+goout=$(free_port)
+bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" "127.0.0.1:$3"' _ "$cg/inner" "$TMP/hello" "$goin" &
+go_inside=$!
+on_exit "kill $go_inside"
+"$TMP/hello" "127.0.0.1:$goout" &
+go_outside=$!
+on_exit "kill $go_outside"
 wait_port "$bport"
 wait_port "$inport"
 wait_port "$outport"
+wait_port "$goin"
+wait_port "$goout"
 grep -qx "0::${cg#"$cgroot"}/inner" /proc/$inside/cgroup || fail "the inside middle is not in $cg/inner"
 
 # ---- errors ------------------------------------------------------------------------------
@@ -53,12 +65,19 @@ for i in 1 2 3; do
 	curl -sf "http://127.0.0.1:$inport/chain/in$i" -o /dev/null || fail "request in$i failed"
 	curl -sf "http://127.0.0.1:$outport/chain/out$i" -o /dev/null || fail "request out$i failed"
 done
+curl -sf "http://127.0.0.1:$goin/go-in" -o /dev/null || fail "request to the Go server inside failed"
+curl -sf "http://127.0.0.1:$goout/go-out" -o /dev/null || fail "request to the Go server outside failed"
 sleep 0.5
 attach_stop "$TMP/spans"
+grep -q "^Go: tracing pid $go_inside " "$TMP/spans.err" || fail "the Go server inside is not traced by uprobes"
+! grep -q "^Go: tracing pid $go_outside " "$TMP/spans.err" || fail "the Go server outside is traced by uprobes"
+expect_eq "the Go server inside: its server span, from the uprobes" /go-in \
+	"$(jq -r --argjson p "$go_inside" 'select(.pid == $p and .role == "server" and .source == "go") | .target' "$TMP/spans")"
 grep '^propagation' "$TMP/spans.err"
 expect_eq "programs on the cgroup after ehttp ended" 0 "$(attached)"
 
-expect_eq "processes with spans" "$inside" "$(jq -r .pid "$TMP/spans" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "processes with spans" "$(printf '%s\n' "$inside" "$go_inside" | sort -n | paste -sd' ')" \
+	"$(jq -r .pid "$TMP/spans" | sort -nu | paste -sd' ')"
 for i in 1 2 3; do
 	server=$(jq -c "select(.role == \"server\" and .target == \"/chain/in$i\")" "$TMP/spans")
 	client=$(jq -c "select(.role == \"client\" and .target == \"/backend/in$i\")" "$TMP/spans")
