@@ -692,6 +692,10 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 			p_err("no process with pid %u", opts->filter.pids[i]);
 			return -ESRCH;
 		}
+		/* the selections are and-ed: say when they cannot both hold now */
+		if (opts->filter.cgroup.dir[0] && !cgroup_has_pid(&opts->filter.cgroup, opts->filter.pids[i]))
+			p_warn("pid %u is not in cgroup %s: it is traced only once it moves there",
+			       opts->filter.pids[i], opts->filter.cgroup.rel);
 	}
 	warn_other_hook_users();
 	c = capture_new(opts);
