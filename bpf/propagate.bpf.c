@@ -191,7 +191,7 @@ struct recv_walk {
 	__u64 buf;       /* the receive's user buffer (its first iovec) */
 	__u64 body_left; /* as in struct sock_state */
 	__u64 cookie;
-	__u64 ts;        /* the receive's time, or that of the one a split head began in */
+	__u64 ts;        /* a split head's: the end of the receive it began in; else 0 */
 	__u32 ret;       /* bytes the receive brought */
 	__u32 avail;     /* of those, how many @buf holds */
 	__u32 off;       /* where the walk is */
@@ -1158,8 +1158,10 @@ __noinline int recv_head(void)
 		/* The head goes on in the next receive, if this one ended and it has room. */
 		if (n >= PROPAGATE_HEAD_MAX || w->off + take < w->ret)
 			return recv_lose(w, PROPAGATE_SKIP_FRAMING);
-		if (!plen)
+		if (!plen) {
 			w->no_ctx = w->off > 0;
+			w->ts = bpf_ktime_get_ns(); /* see below */
+		}
 		w->pend = n;
 		w->off = w->ret;
 		w->state = RECV_HEAD_PART;
@@ -1167,7 +1169,10 @@ __noinline int recv_head(void)
 	}
 	w->seen_head = 1;
 	if (w->off == 0 && !w->heads && !w->no_ctx) {
-		ev.ts_ns = w->ts;
+		/* After the scan: the capture's program on this tracepoint runs after this
+		 * one (attached later), and the server span takes the record nearest to
+		 * its start, which a slow scan (an emulated CPU) must not push away. */
+		ev.ts_ns = w->ts ? w->ts : bpf_ktime_get_ns();
 		ev.type = PROPAGATE_EV_SERVER;
 		ev.cookie = w->cookie;
 		ev.pid = w->tgid;
@@ -1353,7 +1358,6 @@ int BPF_PROG(prop_recv, struct sock *sk, int ret, int flags)
 	w->buf = io_buffer(task, &avail, false);
 	w->avail = w->buf ? avail : 0;
 	w->ret = ret;
-	w->ts = bpf_ktime_get_ns();
 	w->cookie = sock_cookie(sk);
 	w->tgid = task->tgid;
 	w->tid = task->pid;
