@@ -22,6 +22,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0; /* ehttp itself: never traced */
+/* Wake the reader only once this much is waiting (it polls on a short timer anyway):
+ * a wakeup is an interrupt and a cross-CPU wake, several microseconds on a VM, which
+ * per event cost the server more than everything else the probes do. */
+const volatile __u64 wakeup_bytes = 1 << 16;
 
 /* ---- the register ABI (src/cmd/compile/abi-internal.md) --------------------------------- */
 #if defined(__TARGET_ARCH_x86)
@@ -227,7 +231,11 @@ static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g, 
 
 static __always_inline void emit(struct go_event *ev)
 {
-	if (bpf_ringbuf_output(&go_events, ev, sizeof(*ev), 0))
+	__u64 flags = bpf_ringbuf_query(&go_events, BPF_RB_AVAIL_DATA) + sizeof(*ev) >= wakeup_bytes
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_output(&go_events, ev, sizeof(*ev), flags))
 		count_drop(0);
 }
 

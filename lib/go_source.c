@@ -797,6 +797,8 @@ int go_source_open(struct go_source **out, const struct go_source_opts *opts)
 			ring <<= 1;
 		bpf_map__set_max_entries(s->skel->maps.go_events, ring);
 	}
+	/* Woken per 1/16 of the ring at most: the live loop polls every round anyway. */
+	s->skel->rodata->wakeup_bytes = bpf_map__max_entries(s->skel->maps.go_events) / 16;
 	err = loader_load(&s->loader, s->skel->obj, optional_progs);
 	if (err)
 		goto fail;
