@@ -762,6 +762,8 @@ static void event_to_span(const struct go_source *s, const struct go_event *ev, 
 		sp->flags |= SPAN_F_PARTIAL;
 	if (ev->flags & GO_F_TARGET_CUT)
 		sp->flags |= SPAN_F_TRUNCATED;
+	if (ev->flags & GO_F_TP_UNREAD)
+		sp->flags |= SPAN_F_TRACEPARENT_UNREAD;
 	sp->method = ev->method; /* NUL-terminated: the kernel copied at most size - 1 */
 	n = bounded(ev->target_len, sizeof(ev->target));
 	if (ev->query_len)
@@ -887,10 +889,11 @@ void go_source_finish(void *ctx, struct span_sink *out)
 	drain_map(s, bpf_map__fd(s->skel->maps.client_reqs), out);
 	per_cpu = ncpus > 0 ? calloc(ncpus, sizeof(*per_cpu)) : NULL;
 	if (per_cpu && !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.go_counters), &zero, per_cpu)) {
-		s->stats.dropped = s->stats.no_state = 0;
+		s->stats.dropped = s->stats.no_state = s->stats.tp_unread = 0;
 		for (int i = 0; i < ncpus; i++) {
 			s->stats.dropped += per_cpu[i].dropped;
 			s->stats.no_state += per_cpu[i].no_state;
+			s->stats.tp_unread += per_cpu[i].tp_unread;
 		}
 	}
 	free(per_cpu);
