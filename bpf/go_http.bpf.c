@@ -282,6 +282,7 @@ __noinline int go_scan_group(__u64 addr)
 {
 	struct go_map_scan *scan;
 	__u32 zero = 0, i, ko, eo, size;
+	bool piecewise;
 	__u64 vlen;
 	char key[16];
 	char *val;
@@ -293,7 +294,11 @@ __noinline int go_scan_group(__u64 addr)
 	if (size < 8 || size > GO_MAP_GROUP_MAX || !scan->budget)
 		return TP_GAVE_UP;
 	scan->budget--;
-	if (bpf_probe_read_user(scan->grp, size, (const void *)addr))
+	/* Go leaves fresh memory from the OS untouched until it writes there: the part of
+	 * a group holding only empty slots may be on a page never mapped, where the copy
+	 * fails. Then the control word first, and each full slot on its own. */
+	piecewise = bpf_probe_read_user(scan->grp, size, (const void *)addr) != 0;
+	if (piecewise && bpf_probe_read_user(scan->grp, 8, (const void *)addr))
 		return TP_GAVE_UP;
 	scan->next = 0;
 	for (i = 0; i < 8; i++) {
@@ -311,6 +316,9 @@ __noinline int go_scan_group(__u64 addr)
 		 * that the real ones are inside the group) */
 		ko = (scan->m.key_off + i * scan->m.key_stride) & (GO_MAP_GROUP_MAX - 1);
 		eo = (scan->m.elem_off + i * scan->m.elem_stride) & (GO_MAP_GROUP_MAX - 1);
+		if (piecewise && (bpf_probe_read_user(scan->grp + ko, 16, (const void *)(addr + ko)) ||
+				  bpf_probe_read_user(scan->grp + eo, 24, (const void *)(addr + eo))))
+			return TP_GAVE_UP;
 		if (*(const __u64 *)(scan->grp + ko + 8) != 11)
 			continue;
 		kptr = *(const __u64 *)(scan->grp + ko);
@@ -330,8 +338,14 @@ __noinline int go_scan_group(__u64 addr)
 			return TP_ABSENT;
 		return go_parse_traceparent_value(val, vlen, &scan->tp) ? TP_FOUND : TP_ABSENT;
 	}
-	if (scan->m.kind == GO_MAP_BUCKETS)
-		scan->next = *(const __u64 *)(scan->grp + (scan->m.overflow_off & (GO_MAP_GROUP_MAX - 1)));
+	if (scan->m.kind == GO_MAP_BUCKETS) {
+		__u32 oo = scan->m.overflow_off & (GO_MAP_GROUP_MAX - 1);
+
+		/* unreadable: never written, so no overflow bucket */
+		if (piecewise && bpf_probe_read_user(scan->grp + oo, 8, (const void *)(addr + oo)))
+			*(__u64 *)(scan->grp + oo) = 0;
+		scan->next = *(const __u64 *)(scan->grp + oo);
+	}
 	return TP_NOT_HERE;
 }
 
