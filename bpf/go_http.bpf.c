@@ -258,12 +258,21 @@ static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g, 
 	return r;
 }
 
+/* Wake the reader each time this CPU has sent it wakeup_bytes more. Not "when that
+ * much is waiting": a reader slow to run would then be woken by every event. */
 static __always_inline void emit(struct go_event *ev)
 {
-	__u64 flags = bpf_ringbuf_query(&go_events, BPF_RB_AVAIL_DATA) + sizeof(*ev) >= wakeup_bytes
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
+	__u32 zero = 0;
+	struct go_counters *c = bpf_map_lookup_elem(&go_counters, &zero);
+	__u64 flags = BPF_RB_NO_WAKEUP;
 
+	if (c) {
+		c->unwoken += sizeof(*ev);
+		if (c->unwoken >= wakeup_bytes) {
+			c->unwoken = 0;
+			flags = BPF_RB_FORCE_WAKEUP;
+		}
+	}
 	if (bpf_ringbuf_output(&go_events, ev, sizeof(*ev), flags))
 		count_drop(0);
 }

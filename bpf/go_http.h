@@ -179,6 +179,7 @@ struct go_counters {
 	__u64 dropped;  /* events the ring buffer had no room for */
 	__u64 no_state; /* request state that did not fit the maps */
 	__u64 tp_unread; /* requests whose Header map was too big to look in */
+	__u64 unwoken;   /* bytes sent since this CPU last woke the reader */
 };
 
 #endif
