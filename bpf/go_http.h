@@ -44,9 +44,9 @@
  */
 enum go_map_kind { GO_MAP_UNKNOWN = 0, GO_MAP_BUCKETS = 1, GO_MAP_SWISS = 2 };
 #define GO_MAP_GROUP_MAX 512 /* bytes of one bucket or group, at most */
-#define GO_MAP_MAX_GROUPS 64 /* buckets or groups read per request, at most */
+#define GO_MAP_MAX_GROUPS 128 /* buckets or groups read per request, at most */
 #define GO_MAP_MAX_DIR 16    /* Swiss directory entries, at most */
-#define GO_MAP_MAX_B 5       /* hmap: 2^5 buckets, at most */
+#define GO_MAP_MAX_B 6       /* hmap: 2^6 buckets, at most */
 #define GO_MAP_MAX_CHAIN 8   /* hmap: a bucket and 7 overflow buckets, at most */
 
 struct go_map_layout {
