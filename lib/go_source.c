@@ -384,23 +384,21 @@ static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe
 		free(calls);
 		return;
 	}
+	/* before Go 1.21 the spawner from newproc's entry, on the same thread as the closure */
+	if ((o->g_parent_goid < 0 && (!np || !goelf_entry_jump(g, np, &at))) ||
+	    !(spawn->rets_at = malloc(sizeof(*spawn->rets_at)))) {
+		free(calls);
+		return;
+	}
 	if (o->g_parent_goid < 0) {
-		/* the spawner, from newproc's entry, on the same thread as the closure */
-		if (!np || !goelf_entry_jump(g, np, &at)) {
-			free(calls);
-			return;
-		}
 		spawn->func = "runtime.newproc";
 		spawn->entry_at = at;
 		o->newproc_creator_arg = 0;
 		o->probe_at |= GO_AT_SPAWN_JUMP;
 	}
-	spawn->rets_at = malloc(sizeof(*spawn->rets_at));
-	if (spawn->rets_at) {
-		spawn->rets_at[0] = calls[0].call;
-		spawn->nrets_at = 1;
-		o->spawn_newg_arg = 2;
-	}
+	spawn->rets_at[0] = calls[0].call;
+	spawn->nrets_at = 1;
+	o->spawn_newg_arg = 2;
 	free(calls);
 }
 
