@@ -21,6 +21,8 @@ case " $variants " in *" plain "*) ;; *) variants="plain $variants" ;; esac
 declare -A port pid
 pids=()
 for ver in $versions; do
+	# before 1.17 (the stack ABI) the Go source does not trace a binary at all
+	[ "${ver#1.}" -ge 17 ] 2>/dev/null || { echo "note: Go $ver is older than the Go source traces"; continue; }
 	for v in $variants; do
 		case $v in plain | stripped | pie | piestripped | static) ;; *) continue ;; esac
 		k=$ver-$v
