@@ -815,8 +815,11 @@ void capture_get_stats(const struct capture *c, struct capture_stats *stats)
 	if (!per_cpu)
 		return;
 	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.counters), &zero, per_cpu) == 0)
-		for (i = 0; i < ncpus; i++)
+		for (i = 0; i < ncpus; i++) {
 			stats->dropped += per_cpu[i].dropped;
+			stats->h2_lost += per_cpu[i].h2_lost;
+			stats->h2_clipped += per_cpu[i].h2_clipped;
+		}
 	free(per_cpu);
 }
 
@@ -880,6 +883,8 @@ static void source_stats(void *ctx, struct pipeline_stats *st)
 	st->conns += cs.conns;
 	st->dropped += cs.dropped;
 	st->lost += cs.lost;
+	st->h2_lost += cs.h2_lost;
+	st->h2_clipped += cs.h2_clipped;
 	st->targets_gone |= cs.targets_gone;
 }
 

@@ -53,6 +53,8 @@ struct capture_stats {
 	uint64_t conns;    /* connections tracked */
 	uint64_t dropped;  /* events the kernel could not queue (ring buffer full) */
 	uint64_t lost;     /* spans that could not be built (gaps, non-HTTP after all...) */
+	uint64_t h2_lost;  /* HTTP/2 syscalls whose frame walk lost its place (capture.h) */
+	uint64_t h2_clipped; /* HTTP/2 syscalls with more frames than their event had room for */
 	bool targets_gone; /* it ended because every process given with -p had exited */
 };
 
