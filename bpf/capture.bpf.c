@@ -65,7 +65,13 @@ struct h2_walk_state {
 	__u32 skip;     /* payload bytes of the frame in progress still to pass, */
 	__u32 copy;     /* the first of them to copy */
 	__u32 hlen;     /* bytes of a frame header read so far (< 9) */
-	__u8 hdr[32] __attribute__((aligned(8))); /* them */
+	__u8 hdr[32] __attribute__((aligned(8))); /* them (or the preface, to compare) */
+	/* an iovec or a msghdr read: here, not on the stack (sys_exit, follow_buf, h2_walk
+	 * and h2_step together may use 512 bytes before Linux 6.14) */
+	union {
+		struct iovec iov;
+		struct user_msghdr msg;
+	} io;
 	__u8 emit;      /* write segments */
 	__u8 check;     /* where frames start was not known */
 	__u8 first;     /* no frame header yet: the client preface may come first */
@@ -280,19 +286,20 @@ __noinline int h2_step(void)
 	w = &sc->walk;
 	off = w->off;
 	if (off >= w->buf_end) {
-		struct iovec v;
+		__u64 len;
 
 		if (w->buf_end >= w->ret || !w->iov_left) {
 			w->done = 1;
 			return 0;
 		}
-		if (bpf_probe_read_user(&v, sizeof(v), (void *)w->iov))
+		if (bpf_probe_read_user(&w->io.iov, sizeof(w->io.iov), (void *)w->iov))
 			goto lost;
-		w->iov += sizeof(v);
+		w->iov += sizeof(w->io.iov);
 		w->iov_left--;
-		w->buf = (__u64)v.iov_base;
+		w->buf = (__u64)w->io.iov.iov_base;
 		w->buf_off = w->buf_end;
-		w->buf_end += v.iov_len < w->ret - w->buf_end ? v.iov_len : w->ret - w->buf_end;
+		len = w->io.iov.iov_len;
+		w->buf_end += len < w->ret - w->buf_end ? len : w->ret - w->buf_end;
 		return 1;
 	}
 	rem = w->buf_end - off;
@@ -313,9 +320,9 @@ __noinline int h2_step(void)
 	if (hlen >= 9)
 		goto lost;
 	if (w->first && !hlen && rem >= H2_PREFACE_LEN) {
-		__u64 p[3];
+		__u64 *p = (__u64 *)w->hdr;
 
-		if (bpf_probe_read_user(p, sizeof(p), (void *)src))
+		if (bpf_probe_read_user(p, H2_PREFACE_LEN, (void *)src))
 			goto lost;
 		if (p[0] == H2_PREFACE_0 && p[1] == H2_PREFACE_1 && p[2] == H2_PREFACE_2) {
 			h2_segment(w, sc->data, off, src, H2_PREFACE_LEN);
@@ -325,7 +332,9 @@ __noinline int h2_step(void)
 		}
 	}
 	n = 9 - hlen < rem ? 9 - hlen : rem;
-	if (bpf_probe_read_user(w->hdr + (hlen & 7), n & 15, (void *)src))
+	pass = n; /* (9 at most) masked as h2_seg_size() does */
+	barrier_var(pass);
+	if (bpf_probe_read_user(w->hdr + (hlen & 7), pass & 15, (void *)src))
 		goto lost;
 	hlen += n;
 	if (hlen < 9) { /* the next buffer or syscall has the rest */
@@ -386,7 +395,6 @@ __noinline __u32 h2_walk(__u64 key, __u64 ptr, __u64 count, __u64 ret, __u32 fla
 	__u32 cpu = bpf_get_smp_processor_id(), d = flags >> H2_DIR_SHIFT & 1, kind = flags & 0xff;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
 	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
-	struct user_msghdr msg;
 	struct h2_walk_state *w;
 	bool emit;
 
@@ -419,10 +427,10 @@ __noinline __u32 h2_walk(__u64 key, __u64 ptr, __u64 count, __u64 ret, __u32 fla
 	if (kind == IO_BUF) {
 		w->buf_end = ret;
 	} else if (kind == IO_MSG) {
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ptr))
+		if (bpf_probe_read_user(&w->io.msg, sizeof(w->io.msg), (void *)ptr))
 			return H2_NO_WALK;
-		w->iov = (__u64)msg.msg_iov;
-		w->iov_left = msg.msg_iovlen;
+		w->iov = (__u64)w->io.msg.msg_iov;
+		w->iov_left = w->io.msg.msg_iovlen;
 	}
 	/* (the steps' count is not looked at after the loop: the verifier then finds the
 	 * states after each alike) */
@@ -444,27 +452,27 @@ __noinline __u32 h2_walk(__u64 key, __u64 ptr, __u64 count, __u64 ret, __u32 fla
 }
 
 /*
- * The bytes an HTTP/1 connection moved (h2_walk()'s arguments), copied to this CPU's
- * scratch (its header says how many): when they are a switch to h2c ("HTTP/1.1 101"
- * with an Upgrade: h2c line), the connection is HTTP/2 from the head's end on. This way
- * frames start after the head (in the same syscall, perhaps), the other way the
- * client's next bytes start with the preface. Only the first 1024 bytes are looked at.
- * Returns what h2_walk() does for these bytes: segments (the head the first) or
- * H2_NO_WALK.
+ * The bytes an HTTP/1 connection (@key) moved @dir, copied to this CPU's scratch (its
+ * header says how many): when they are a switch to h2c ("HTTP/1.1 101" with an
+ * Upgrade: h2c line), the connection is HTTP/2 from the head's end on. This way frames
+ * start after the head (in the same syscall, perhaps), the other way the client's next
+ * bytes start with the preface. Only the first 1024 bytes are looked at. Returns 1 when
+ * they are a switch, for h2_walk() to walk them (the head its first segment): not its
+ * caller, as a chain of calls has 512 bytes of stack in all before Linux 6.14.
  */
-__noinline __u32 h2_upgrade(__u64 key, __u64 ptr, __u64 count, __u64 ret, __u32 flags)
+__noinline int h2_upgrade(__u64 key, __u32 dir)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), d = flags >> H2_DIR_SHIFT & 1, word = 0, len, head = 0;
+	__u32 cpu = bpf_get_smp_processor_id(), d = dir, word = 0, len, head = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
 	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
 	__u32 h2c = 0, diff;
 
 	if (!sc || !c)
-		return H2_NO_WALK;
+		return 0;
 	len = sc->hdr.captured - sc->hdr.tail;
 	if (len < 13 || *(__u64 *)sc->data != W8('H', 'T', 'T', 'P', '/', '1', '.', '1') ||
 	    sc->data[8] != ' ' || sc->data[9] != '1' || sc->data[10] != '0' || sc->data[11] != '1')
-		return H2_NO_WALK;
+		return 0;
 	for (__u32 i = 0; i < 1024; i++) {
 		if (i >= len)
 			break;
@@ -478,7 +486,7 @@ __noinline __u32 h2_upgrade(__u64 key, __u64 ptr, __u64 count, __u64 ret, __u32 
 		}
 	}
 	if (!h2c || !head)
-		return H2_NO_WALK;
+		return 0;
 	barrier_var(d);
 	d &= 1;
 	c->h2 = 1;
@@ -486,7 +494,7 @@ __noinline __u32 h2_upgrade(__u64 key, __u64 ptr, __u64 count, __u64 ret, __u32 
 	/* the head as the first frame's payload, copied */
 	c->h2_skip[d] = c->h2_copy[d] = head;
 	c->h2_hlen[d] = 0;
-	return h2_walk(key, ptr, count, ret, flags);
+	return 1;
 }
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -576,8 +584,22 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct io_args *a, co
  * (nginx sends a static body right after its head, so this is one event in three). */
 static __always_inline void count_unseen(struct capture_conn *c, __u32 dir, __u64 ret)
 {
-	c->unseen[dir & 1] += ret;
+	__u32 d = dir;
+
+	barrier_var(d); /* the verifier sees the index bounded where it is used */
+	d &= 1;
+	c->unseen[d] += ret;
 	c->unseen_ts = bpf_ktime_get_ns();
+	if (!c->h2 || c->h2_skip[d] == CAPTURE_H2_UNKNOWN)
+		return;
+	/* HTTP/2 (nginx's DATA payloads by sendfile, after their frame headers): the walk
+	 * goes on after them when they end within the frame in progress. */
+	if (ret > c->h2_skip[d] || c->h2_hlen[d]) {
+		c->h2_skip[d] = CAPTURE_H2_UNKNOWN;
+		return;
+	}
+	c->h2_skip[d] -= ret;
+	c->h2_copy[d] = c->h2_copy[d] > ret ? c->h2_copy[d] - ret : 0;
 }
 
 /* @kind is a constant at each inlined call, so each copy is verified with its own copy
@@ -661,7 +683,8 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 		sc->hdr.class = class;
 	} else if (c->class == CAPTURE_CLASS_HTTP && !c->h2 && !segments) {
 		sc->hdr.captured = total;
-		walked = h2_upgrade(a->key, a->ptr, a->count, ret, kind | a->dir << H2_DIR_SHIFT);
+		if (h2_upgrade(a->key, a->dir))
+			walked = h2_walk(a->key, a->ptr, a->count, ret, kind | a->dir << H2_DIR_SHIFT);
 	}
 	if (walked != H2_NO_WALK) {
 		sc->hdr.flags |= CAPTURE_DF_SEGMENTS;
