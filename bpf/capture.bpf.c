@@ -977,19 +977,29 @@ static __always_inline void sock_endpoints(const struct sock *sk, struct capture
 		c->class = CAPTURE_CLASS_FILTERED;
 }
 
+/* Learn the connection @sk (cookie @cookie). A subprogram of its own: the new entry
+ * is built on its stack, not on that of sock_send and sock_recv, whose chain of calls
+ * down to h2_step() may use 512 bytes in all before Linux 6.14. */
+static __noinline void sock_conn_learn(const struct sock *sk, __u64 cookie)
+{
+	struct capture_conn n = {};
+
+	n.conn_id = cookie;
+	sock_endpoints(sk, &n);
+	bpf_map_update_elem(&conns, &cookie, &n, BPF_NOEXIST);
+}
+
 /* The state of the connection @sk (cookie @cookie), learned now if it is new. */
 static __always_inline struct capture_conn *sock_conn(const struct sock *sk, __u64 cookie)
 {
-	struct capture_conn *c = bpf_map_lookup_elem(&conns, &cookie), n = {};
+	struct capture_conn *c = bpf_map_lookup_elem(&conns, &cookie);
 
 	if (c) {
 		if (!c->local.family) /* made at the handshake, before the port was bound */
 			sock_endpoints(sk, c);
 		return c;
 	}
-	n.conn_id = cookie;
-	sock_endpoints(sk, &n);
-	bpf_map_update_elem(&conns, &cookie, &n, BPF_NOEXIST);
+	sock_conn_learn(sk, cookie);
 	return bpf_map_lookup_elem(&conns, &cookie);
 }
 

@@ -149,9 +149,6 @@ int do_attach(int argc, char **argv)
 	}
 	if (st.dropped)
 		p_warn("%llu events were dropped: the ring buffer was full", (unsigned long long)st.dropped);
-	if (st.h2_lost || st.h2_clipped)
-		p_warn("HTTP/2: the kernel lost its place in the frames of %llu syscalls and had no room "
-		       "for all the frames of %llu; the spans they touched are flagged",
-		       (unsigned long long)st.h2_lost, (unsigned long long)st.h2_clipped);
+	capture_warn_h2(st.h2_lost, st.h2_clipped);
 	return EXIT_OK;
 }

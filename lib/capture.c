@@ -823,6 +823,14 @@ void capture_get_stats(const struct capture *c, struct capture_stats *stats)
 	free(per_cpu);
 }
 
+void capture_warn_h2(uint64_t lost, uint64_t clipped)
+{
+	if (lost || clipped)
+		p_warn("HTTP/2: the kernel lost its place in the frames of %llu syscall%s and had no "
+		       "room for all the frames of %llu; the spans they touched are flagged",
+		       (unsigned long long)lost, lost == 1 ? "" : "s", (unsigned long long)clipped);
+}
+
 /* Detach, drain what the kernel still holds and emit the requests still waiting as
  * partial spans to @sink (may be NULL); the statistics stay readable. */
 static void capture_finish(struct capture *c, struct span_sink *sink)

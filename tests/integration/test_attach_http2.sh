@@ -91,6 +91,13 @@ urls=()
 for i in $(seq 1 60); do urls+=("$base/fill?i=$i&big-reads=1"); done
 nghttp -n "${urls[@]}" >/dev/null || fail "nghttp /fill"
 curl -s --http2-prior-knowledge -o /dev/null "$base/hello?curl=1" || fail "curl prior knowledge"
+# header blocks past the walk's 4 KiB a segment: ~6 KiB in one HEADERS frame, and ~22
+# KiB over HEADERS and CONTINUATION (nghttp's frames are 16 KiB at most)
+big6=$(head -c 9000 /dev/urandom | base64 -w0 | head -c 8000)
+big22=$(head -c 40000 /dev/urandom | base64 -w0 | head -c 30000)
+nghttp -n -H "x-big: $big6" "$base/hello?bighdr=6" >/dev/null || fail "nghttp, a 6 KiB header block"
+nghttp -n -H "x-big: $big22" "$base/hello?bighdr=22" "$base/hello?after=22" >/dev/null ||
+	fail "nghttp, a 22 KiB header block"
 # Upgrade: h2c: the HTTP/1.1 request is stream 1, answered in HTTP/2
 v=$(curl -s --http2 -o /dev/null -w '%{http_version}' "$base/hello?up=1")
 expect_eq "curl's version after Upgrade: h2c" 2 "$v"
@@ -110,6 +117,11 @@ expect_eq "HTTP/2 spans that are not version HTTP/2" 0 "$(count_spans "$out" 'se
 # place in the frames
 compare_tshark "$out" "$TMP/go.pcap" "$port" go '.target != "/hello?up=1"' "/hello\\?up=1 "
 no_walk_losses "$out"
+# the big header blocks were decoded whole: only the span's copy of them is cut (at the
+# snap length, as --snaplen says)
+expect_eq "spans of big header blocks: flags" \
+	"client /hello?after=22 truncated;client /hello?bighdr=22 truncated;client /hello?bighdr=6 truncated;server /hello?after=22 truncated;server /hello?bighdr=22 truncated;server /hello?bighdr=6 truncated;" \
+	"$(jq -r 'select(.target | test("bighdr|after=22")) | "\(.role) \(.target) \(.flags // [] | join(","))"' "$out" | sort | tr '\n' ';')"
 up=$(jq -r 'select(.target == "/hello?up=1") | "\(.role) \(.version) \(.status) \(.stream_id)"' "$out" | sort | tr '\n' ';')
 expect_eq "the upgraded request: a server and a client span, HTTP/2 stream 1" \
 	"client HTTP/2 200 1;server HTTP/2 200 1;" "$up"
