@@ -62,13 +62,19 @@ no_walk_losses() {
 	echo "ok: the kernel's frame walk lost nothing"
 }
 
+# go_server NAME [ARGS...]: the Go h2c server, logging to $TMP/NAME.log; sets port
+go_server() {
+	local name=$1 i
+	shift
+	"$TMP/h2c-server" "$@" -log "$TMP/$name.log" >"$TMP/$name.port" &
+	on_exit "kill $! 2>/dev/null"
+	for i in $(seq 1 100); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
+	port=$(cat "$TMP/$name.port")
+	wait_port "$port"
+}
+
 # ---- a Go h2c server ---------------------------------------------------------------------
-"$TMP/h2c-server" -log "$TMP/go.log" >"$TMP/go.port" &
-gopid=$!
-on_exit "kill $gopid 2>/dev/null"
-for i in $(seq 1 100); do [ -s "$TMP/go.port" ] && break; sleep 0.1; done
-port=$(cat "$TMP/go.port")
-wait_port "$port"
+go_server go
 out=$TMP/go.json
 tshark_start "$port" "$TMP/go.pcap"
 attach_start "$out" --port "$port" --headers
@@ -158,12 +164,7 @@ PY
 # values) cut by a syscall's end, DATA frames over many syscalls. nghttp's 16 KiB reads
 # of that server, its writes of many frames, and nghttp -u (Upgrade: h2c, then more
 # streams on the connection).
-"$TMP/h2c-server" -chunk 2999 -log "$TMP/chunk.log" >"$TMP/chunk.port" &
-chpid=$!
-on_exit "kill $chpid 2>/dev/null"
-for i in $(seq 1 100); do [ -s "$TMP/chunk.port" ] && break; sleep 0.1; done
-port=$(cat "$TMP/chunk.port")
-wait_port "$port"
+go_server chunk -chunk 2999
 out=$TMP/chunk.json
 tshark_start "$port" "$TMP/chunk.pcap"
 attach_start "$out" --port "$port" --snaplen 1024
