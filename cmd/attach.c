@@ -151,5 +151,6 @@ int do_attach(int argc, char **argv)
 	}
 	if (st.dropped)
 		p_warn("%llu events were dropped: the ring buffer was full", (unsigned long long)st.dropped);
+	capture_warn_h2(st.h2_lost, st.h2_clipped);
 	return EXIT_OK;
 }
