@@ -827,9 +827,20 @@ void capture_get_stats(const struct capture *c, struct capture_stats *stats)
 	if (!per_cpu)
 		return;
 	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.counters), &zero, per_cpu) == 0)
-		for (i = 0; i < ncpus; i++)
+		for (i = 0; i < ncpus; i++) {
 			stats->dropped += per_cpu[i].dropped;
+			stats->h2_lost += per_cpu[i].h2_lost;
+			stats->h2_clipped += per_cpu[i].h2_clipped;
+		}
 	free(per_cpu);
+}
+
+void capture_warn_h2(uint64_t lost, uint64_t clipped)
+{
+	if (lost || clipped)
+		p_warn("HTTP/2: the kernel lost its place in the frames of %llu syscall%s and had no "
+		       "room for all the frames of %llu; the spans they touched are flagged",
+		       (unsigned long long)lost, lost == 1 ? "" : "s", (unsigned long long)clipped);
 }
 
 /* Detach, drain what the kernel still holds and emit the requests still waiting as
@@ -892,6 +903,8 @@ static void source_stats(void *ctx, struct pipeline_stats *st)
 	st->conns += cs.conns;
 	st->dropped += cs.dropped;
 	st->lost += cs.lost;
+	st->h2_lost += cs.h2_lost;
+	st->h2_clipped += cs.h2_clipped;
 	st->targets_gone |= cs.targets_gone;
 }
 
