@@ -6,7 +6,8 @@
 #                   every Go release Debian ships, every variant
 #   make test-vm    integration tests inside Debian's 5.10, 6.1 and 6.12 kernels (qemu)
 #   make fuzz       libFuzzer harnesses for every parser, FUZZ_SECONDS each
-#   make bench      benchmarks (figures on stdout, no pass/fail on timing)
+#   make bench      benchmarks (figures on stdout, no pass/fail on timing); one or some
+#                   with BENCH="tests/bench/bench_propagate.sh ..."
 #   make demo       the README's main job
 #   make install    DESTDIR/PREFIX aware (make uninstall undoes it)
 #   make man        man pages (build/man/*.8)
@@ -174,7 +175,7 @@ fuzz: $(FUZZ_BINS)
 
 # ---- benchmarks and demo ---------------------------------------------------------------
 bench: all
-	tests/bench/run.sh
+	tests/bench/run.sh $(BENCH)
 
 demo: deps all
 	tests/demo.sh

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "capture.h"
+#include "cgroup.h"
 #include "capture_feed.h"
 #include "capture.skel.h"
 #include "cli.h"
@@ -651,6 +652,13 @@ static int capture_load(struct capture *c, bool attach)
 	err = loader_load(&c->loader, c->skel->obj, optional_progs);
 	if (err || !attach)
 		return err;
+	/* before the hooks run: an empty cgroup array would select nothing */
+	if (c->opts.filter.cgroup.dir[0] &&
+	    (err = cgroup_sel_to_map(&c->opts.filter.cgroup, bpf_map__fd(c->skel->maps.targ_cgroup)))) {
+		p_err("giving the capture the cgroup %s failed: %s", c->opts.filter.cgroup.dir,
+		      strerror(-err));
+		return err;
+	}
 	return loader_attach_all(&c->loader, optional_progs);
 }
 
@@ -684,6 +692,10 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 			p_err("no process with pid %u", opts->filter.pids[i]);
 			return -ESRCH;
 		}
+		/* the selections are and-ed: say when they cannot both hold now */
+		if (opts->filter.cgroup.dir[0] && !cgroup_has_pid(&opts->filter.cgroup, opts->filter.pids[i]))
+			p_warn("pid %u is not in cgroup %s: it is traced only once it moves there",
+			       opts->filter.pids[i], opts->filter.cgroup.rel);
 	}
 	warn_other_hook_users();
 	c = capture_new(opts);

@@ -46,7 +46,8 @@ extern const struct opt capture_opt_table[];
 /* The option groups of a capture, filters included, as attach and record take them;
  * @echo (may be NULL) collects their words as given. */
 #define CAPTURE_OPT_GROUPS(opts, echo) \
-	{ span_filter_opts, &(opts)->filter, (echo) }, { capture_opt_table, (opts), (echo) }
+	{ span_filter_opts, &(opts)->filter, (echo) },                                 \
+	{ span_filter_live_opts, &(opts)->filter, (echo) }, { capture_opt_table, (opts), (echo) }
 
 struct capture_stats {
 	uint64_t events;   /* events read from the ring buffer */

@@ -166,7 +166,11 @@ static bool filter_wants(const struct go_source *s, uint32_t pid, const char *co
 		if (i == f->npids)
 			return false;
 	}
-	return !f->comm[0] || !strncmp(f->comm, comm, sizeof(f->comm) - 1);
+	if (f->comm[0] && strncmp(f->comm, comm, sizeof(f->comm) - 1))
+		return false;
+	/* Looked at when the process starts or execs: one that moves into the cgroup
+	 * later is left to the socket hooks. */
+	return !f->cgroup.dir[0] || cgroup_has_pid(&f->cgroup, pid);
 }
 
 static int field_offset(const struct goelf_field_offset *offs, const char *strct, const char *field)
