@@ -2,10 +2,12 @@
 #
 #   make            build build/ehttp
 #   make test       unit tests (Criterion) and integration tests (root, real servers)
-#   make test-go-versions  ehttp offsets on every Go release Debian ships, every variant
+#   make test-go-versions  ehttp offsets, and the traceparent read from the Header map, on
+#                   every Go release Debian ships, every variant
 #   make test-vm    integration tests inside Debian's 5.10, 6.1 and 6.12 kernels (qemu)
 #   make fuzz       libFuzzer harnesses for every parser, FUZZ_SECONDS each
-#   make bench      benchmarks (figures on stdout, no pass/fail on timing)
+#   make bench      benchmarks (figures on stdout, no pass/fail on timing); one or some
+#                   with BENCH="tests/bench/bench_propagate.sh ..."
 #   make demo       the README's main job
 #   make install    DESTDIR/PREFIX aware (make uninstall undoes it)
 #   make man        man pages (build/man/*.8)
@@ -155,7 +157,8 @@ GO_VERSIONS ?= $(shell bash -c '. tests/go_toolchains.sh && echo $$GO_VERSIONS_A
 GO_VARIANTS ?= $(shell bash -c '. tests/go_toolchains.sh && echo $$GO_VARIANTS')
 test-go-versions: deps $(BIN)
 	EHTTP_GO_VERSIONS="$(GO_VERSIONS)" EHTTP_GO_VARIANTS="$(GO_VARIANTS)" \
-		tests/integration/run.sh tests/integration/test_offsets_versions.sh
+		tests/integration/run.sh tests/integration/test_offsets_versions.sh \
+		tests/integration/test_go_headers.sh
 
 # The kernel matrix (tests/vm/run.sh): KERNELS="5.10 6.12-lockdown" runs some only.
 test-vm: deps all
@@ -172,7 +175,7 @@ fuzz: $(FUZZ_BINS)
 
 # ---- benchmarks and demo ---------------------------------------------------------------
 bench: all
-	tests/bench/run.sh
+	tests/bench/run.sh $(BENCH)
 
 demo: deps all
 	tests/demo.sh

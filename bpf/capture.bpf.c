@@ -50,6 +50,36 @@ struct io_args {
 	__u8 dir;    /* enum capture_dir */
 };
 
+/* An HTTP/2 walk in progress (h2_walk(), h2_step()), in the CPU's scratch, where the
+ * step function finds it. Offsets are into the bytes the syscall moved, its iovecs one
+ * after another. */
+struct h2_walk_state {
+	__u64 ret;      /* bytes the syscall moved */
+	__u64 off;      /* walked to */
+	__u64 buf;      /* the buffer (iovec) being walked: its address, */
+	__u64 buf_off;  /* where in the syscall's bytes it starts, */
+	__u64 buf_end;  /* and where it ends */
+	__u64 iov;      /* the next iovec, */
+	__u64 iov_left; /* and how many are left */
+	__u32 out;      /* bytes of segments written */
+	__u32 skip;     /* payload bytes of the frame in progress still to pass, */
+	__u32 copy;     /* the first of them to copy */
+	__u32 hlen;     /* bytes of a frame header read so far (< 9) */
+	__u8 hdr[32] __attribute__((aligned(8))); /* them (or the preface, to compare) */
+	/* an iovec or a msghdr read: here, not on the stack (sys_exit, follow_buf, h2_walk
+	 * and h2_step together may use 512 bytes before Linux 6.14) */
+	union {
+		struct iovec iov;
+		struct user_msghdr msg;
+	} io;
+	__u8 emit;      /* write segments */
+	__u8 check;     /* where frames start was not known */
+	__u8 first;     /* no frame header yet: the client preface may come first */
+	__u8 lost;      /* a header did not pass, a read failed */
+	__u8 clipped;   /* frames past the area's end were not copied */
+	__u8 done;      /* walked to the end */
+};
+
 /* One event under construction per CPU: header, then room for two snap lengths so
  * that a masked offset plus a bounded length provably stays inside. An array indexed
  * by CPU rather than a per-CPU array: per-CPU values are capped at 32 KiB. */
@@ -58,10 +88,7 @@ struct scratch {
 	/* HTTP/2 walks use all of it: a segment may start at its last byte (H2_AREA) */
 	__u8 data[2 * CAPTURE_SNAPLEN_MAX + 8 + 8192]; /* 8192: h2_seg_size()'s mask */
 	__u64 unwoken; /* bytes this CPU sent to the ring since it last woke the reader */
-	/* An HTTP/2 walk's place (h2_walk()): in memory, not registers, so that the
-	 * verifier sees every iteration alike and stops exploring. */
-	__u64 walk_off;
-	__u32 walk_out;
+	struct h2_walk_state walk;
 };
 
 struct {
@@ -192,25 +219,16 @@ static __always_inline __u8 classify(const __u8 *data, __u32 len, __u8 role, __u
  * past them for one that starts at the last. The event's size stays below H2_AREA. */
 #define H2_AREA (2 * CAPTURE_SNAPLEN_MAX)
 
-/*
- * The @ret bytes at @buf that an HTTP/2 connection @c moved @dir, more than the snap
- * length: copy every frame header (and the payload of any frame but DATA, up to
- * CAPTURE_H2_KEEP) to @dst as segments, from where the connection's last walk said the
- * next frame starts, or (not known) from the first byte when a frame header is there.
- * Returns the bytes of segments; 0 means no walk (copy as for any other connection):
- * also when the walk did not reach the end of bytes the snap length takes whole.
- * User space checks the frames itself: a wrong walk loses bytes, never makes them up.
- */
-/* The next syscall @dir on @c may start anywhere in a frame. */
-static __always_inline void h2_forget(struct capture_conn *c, __u32 dir)
-{
-	__u32 d = dir & 1;
+/* h2_walk()'s @flags: the syscall's enum io_kind, its direction << H2_DIR_SHIFT, and */
+#define H2_POSITION (1u << 8) /* only find where the next syscall's first frame starts */
+#define H2_DIR_SHIFT 16
+#define H2_NO_WALK 0xffffffffu /* h2_walk(): no segments, copy as for any connection */
 
-	barrier_var(d); /* the verifier sees the index bounded where it is used */
-	c->h2_skip[d & 1] = CAPTURE_H2_UNKNOWN;
-}
-
-#define H2_VOLATILE(x) (*(volatile typeof(x) *)&(x))
+/* The client preface: a client's first bytes, also after an upgrade to h2c. */
+#define H2_PREFACE_0 W8('P', 'R', 'I', ' ', '*', ' ', 'H', 'T')
+#define H2_PREFACE_1 W8('T', 'P', '/', '2', '.', '0', '\r', '\n')
+#define H2_PREFACE_2 W8('\r', '\n', 'S', 'M', '\r', '\n', '\r', '\n')
+#define H2_PREFACE_LEN 24
 
 /* A segment's size, which is at most 9 + CAPTURE_H2_KEEP: masked so that the verifiers
  * of 5.10 and 6.1 see no negative minimum on paths whose bounds crossed (copy_size()
@@ -221,104 +239,262 @@ static __always_inline __u64 h2_seg_size(__u64 n)
 	return n & 8191;
 }
 
-/* A global function: verified once, on its own, not with every path of its callers.
- * Scalar arguments only (@key: the connection's in the conns map), as Linux 5.10 takes. */
-__noinline __u32 h2_walk(__u64 key, __u64 buf, __u64 ret, __u32 dir)
+/* Bytes [@off, @off + @n) of the syscall's, at user address @src, as a segment of the
+ * event: while they fit the area, and every one before them did. */
+static __always_inline void h2_segment(struct h2_walk_state *w, __u8 *dst, __u64 off, __u64 src,
+				       __u64 n)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), d = dir & 1, *skip, *copy, seg;
+	__u32 out = w->out;
+	struct capture_segment *sg;
+
+	if (!w->emit || !n)
+		return;
+	if (out + sizeof(*sg) + n >= H2_AREA) {
+		w->emit = 0;
+		w->clipped = 1;
+		return;
+	}
+	sg = (struct capture_segment *)(dst + (out & (H2_AREA - 1)));
+	sg->off = off;
+	sg->n = n;
+	if (bpf_probe_read_user(dst + ((out + sizeof(*sg)) & (H2_AREA - 1)), h2_seg_size(n),
+				(void *)src)) {
+		w->emit = 0;
+		w->clipped = 1;
+		return;
+	}
+	w->out = out + sizeof(*sg) + ((n + 3) & ~3u);
+}
+
+/*
+ * One step of the walk in this CPU's scratch (h2_walk()): the next iovec, the payload
+ * of the frame in progress (copied up to CAPTURE_H2_KEEP bytes a step when it is not
+ * DATA), or a frame header with the start of its payload in the same buffer. A header
+ * the buffer ends inside is kept, and finished by the next. Returns 1 to go on, 0 when
+ * done (@w->lost: the walk lost its place). A global function: the verifier checks it
+ * once, whatever the number of steps.
+ */
+__noinline int h2_step(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), hlen, flen;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
+	struct h2_walk_state *w;
+	__u64 off, rem, src, n, pay, pass, word;
+
+	if (!sc)
+		return 0;
+	w = &sc->walk;
+	off = w->off;
+	if (off >= w->buf_end) {
+		__u64 len;
+
+		if (w->buf_end >= w->ret || !w->iov_left) {
+			w->done = 1;
+			return 0;
+		}
+		if (bpf_probe_read_user(&w->io.iov, sizeof(w->io.iov), (void *)w->iov))
+			goto lost;
+		w->iov += sizeof(w->io.iov);
+		w->iov_left--;
+		w->buf = (__u64)w->io.iov.iov_base;
+		w->buf_off = w->buf_end;
+		len = w->io.iov.iov_len;
+		w->buf_end += len < w->ret - w->buf_end ? len : w->ret - w->buf_end;
+		return 1;
+	}
+	rem = w->buf_end - off;
+	src = w->buf + (off - w->buf_off);
+	if (w->skip) {
+		n = w->skip < rem ? w->skip : rem;
+		if (w->copy) {
+			n = n < w->copy ? n : w->copy;
+			n = n < CAPTURE_H2_KEEP ? n : CAPTURE_H2_KEEP;
+			h2_segment(w, sc->data, off, src, n);
+			w->copy -= n;
+		}
+		w->skip -= n;
+		w->off = off + n;
+		return 1;
+	}
+	hlen = w->hlen;
+	if (hlen >= 9)
+		goto lost;
+	if (w->first && !hlen && rem >= H2_PREFACE_LEN) {
+		__u64 *p = (__u64 *)w->hdr;
+
+		if (bpf_probe_read_user(p, H2_PREFACE_LEN, (void *)src))
+			goto lost;
+		if (p[0] == H2_PREFACE_0 && p[1] == H2_PREFACE_1 && p[2] == H2_PREFACE_2) {
+			h2_segment(w, sc->data, off, src, H2_PREFACE_LEN);
+			w->first = 0;
+			w->off = off + H2_PREFACE_LEN;
+			return 1;
+		}
+	}
+	n = 9 - hlen < rem ? 9 - hlen : rem;
+	pass = n; /* (9 at most) masked as h2_seg_size() does */
+	barrier_var(pass);
+	if (bpf_probe_read_user(w->hdr + (hlen & 7), pass & 15, (void *)src))
+		goto lost;
+	hlen += n;
+	if (hlen < 9) { /* the next buffer or syscall has the rest */
+		h2_segment(w, sc->data, off, src, n);
+		w->hlen = hlen;
+		w->off = off + n;
+		return 1;
+	}
+	w->hlen = 0;
+	__builtin_memcpy(&word, w->hdr, sizeof(word));
+	if (!h2_frame(word, w->hdr[8], false))
+		goto lost;
+	w->first = 0;
+	flen = (__u32)w->hdr[0] << 16 | (__u32)w->hdr[1] << 8 | w->hdr[2];
+	w->copy = w->hdr[3] == H2_DATA ? 0 : flen;
+	rem -= n;
+	pay = w->copy < rem ? w->copy : rem;
+	pay = pay < CAPTURE_H2_KEEP ? pay : CAPTURE_H2_KEEP;
+	h2_segment(w, sc->data, off, src, n + pay);
+	w->copy -= pay;
+	/* a payload not copied (DATA) is passed over in the same step */
+	pass = w->copy ? 0 : flen - pay < rem - pay ? flen - pay : rem - pay;
+	w->skip = flen - pay - pass;
+	w->off = off + n + pay + pass;
+	return 1;
+lost:
+	w->lost = 1;
+	return 0;
+}
+
+static __always_inline void count_h2(bool lost)
+{
+	__u32 zero = 0;
+	struct capture_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+	if (!cnt)
+		return;
+	if (lost)
+		cnt->h2_lost++;
+	else
+		cnt->h2_clipped++;
+}
+
+/*
+ * The @ret bytes an HTTP/2 connection moved (@flags: which way, one buffer at @ptr,
+ * @count iovecs at @ptr or a msghdr at @ptr): walk their frames from where the
+ * connection's last walk that way said the next frame starts, or, where that is not
+ * known, from the first byte (the client preface may come first), believing it only if
+ * every frame header of the chain passes. When they are more than the snap length, copy
+ * every frame header and the payload of any frame but DATA to the scratch as segments:
+ * returns their bytes. H2_NO_WALK: copy as for any other connection (the bytes fit the
+ * snap length, H2_POSITION, or the walk failed). User space checks the frames itself: a
+ * wrong walk loses bytes, never makes them up. A global function, scalars only (@key:
+ * the connection's in the conns map), as Linux 5.10 takes.
+ */
+__noinline __u32 h2_walk(__u64 key, __u64 ptr, __u64 count, __u64 ret, __u32 flags)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), d = flags >> H2_DIR_SHIFT & 1, kind = flags & 0xff;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
 	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
-	__u64 word = 0;
-	bool check_first, position_only;
-	__u8 *dst, h[9];
+	struct h2_walk_state *w;
+	bool emit;
 
 	if (!c || !sc)
-		return 0;
-	dst = sc->data;
+		return H2_NO_WALK;
+	w = &sc->walk;
 	barrier_var(d);
-	skip = &c->h2_skip[d & 1];
-	copy = &c->h2_copy[d & 1];
-	sc->walk_off = *skip;
-	sc->walk_out = 0;
-	/* Where frames start is not known: try the first byte, and believe it only if
-	 * every frame header of the chain passes. Bytes the snap length takes whole are
-	 * copied whole then, the walk only finding where the next syscall's frame starts. */
-	check_first = sc->walk_off == CAPTURE_H2_UNKNOWN;
-	position_only = check_first && ret <= snaplen;
-	if (check_first)
-		sc->walk_off = 0;
-	*skip = CAPTURE_H2_UNKNOWN;
-	/* the rest of a header block the last syscall cut */
-	seg = *copy < ret ? *copy : ret;
-	*copy -= seg;
-	if (!check_first && seg) {
-		struct capture_segment *sg = (struct capture_segment *)dst;
-
-		sg->off = 0;
-		sg->n = seg;
-		if (bpf_probe_read_user(dst + sizeof(*sg), h2_seg_size(seg), (void *)buf))
-			return 0;
-		sc->walk_out = sizeof(*sg) + ((seg + 3) & ~3u);
+	d &= 1;
+	emit = !(flags & H2_POSITION) && ret > snaplen;
+	w->ret = ret;
+	w->off = 0;
+	w->out = 0;
+	w->emit = emit;
+	w->lost = w->clipped = w->done = 0;
+	w->skip = c->h2_skip[d];
+	w->check = w->first = w->skip == CAPTURE_H2_UNKNOWN;
+	if (w->check) {
+		w->skip = w->copy = w->hlen = 0;
+	} else {
+		w->copy = c->h2_copy[d] < w->skip ? c->h2_copy[d] : w->skip;
+		w->hlen = c->h2_hlen[d];
+		__builtin_memcpy(w->hdr, c->h2_hdr[d], sizeof(c->h2_hdr[d]));
 	}
-	for (int i = 0; i < CAPTURE_H2_WALK; i++) {
-		__u64 off = H2_VOLATILE(sc->walk_off);
-		__u32 out = H2_VOLATILE(sc->walk_out), flen, want;
-		struct capture_segment *sg;
-
-		if (off >= ret) {
-			if (off - ret < CAPTURE_H2_UNKNOWN)
-				*skip = off - ret;
-			break;
-		}
-		seg = ret - off < 9 ? ret - off : 9;
-		if (seg < 9) {
-			__builtin_memset(h, 0, sizeof(h));
-			h[3] = H2_DATA; /* a header the next syscall ends: copy what is here */
-		} else if (bpf_probe_read_user(h, 9, (void *)(buf + off))) {
-			break;
-		}
-		flen = (__u32)h[0] << 16 | (__u32)h[1] << 8 | h[2];
-		if (check_first) {
-			word = 0;
-			for (int k = 0; k < 8; k++)
-				word |= (__u64)h[k] << (8 * k);
-			if (seg < 9 || !h2_frame(word, h[8], false)) {
-				*skip = CAPTURE_H2_UNKNOWN;
-				return 0;
-			}
-		}
-		want = seg;
-		if (seg == 9 && h[3] != H2_DATA)
-			want += flen < CAPTURE_H2_KEEP ? flen : CAPTURE_H2_KEEP;
-		seg = want > ret - off ? ret - off : want;
-		if (position_only) {
-			if (seg < 9)
-				break;
-			if (want > seg)
-				*copy = want - seg;
-			H2_VOLATILE(sc->walk_off) = off + 9 + flen;
-			continue;
-		}
-		if (out + sizeof(*sg) + seg >= H2_AREA)
-			break;
-		sg = (struct capture_segment *)(dst + (out & (H2_AREA - 1)));
-		sg->off = off;
-		sg->n = seg;
-		if (bpf_probe_read_user(dst + ((out + sizeof(*sg)) & (H2_AREA - 1)), h2_seg_size(seg),
-					(void *)(buf + off)))
-			break;
-		H2_VOLATILE(sc->walk_out) = out + sizeof(*sg) + ((seg + 3) & ~3u);
-		if (seg < 9) /* a header the next syscall ends: where frames go on is unknown */
-			break;
-		if (want > seg)
-			*copy = want - seg;
-		H2_VOLATILE(sc->walk_off) = off + 9 + flen;
+	/* until the walk ends where it should */
+	c->h2_skip[d] = CAPTURE_H2_UNKNOWN;
+	w->buf = ptr;
+	w->buf_off = w->buf_end = 0;
+	w->iov = ptr;
+	w->iov_left = count;
+	if (kind == IO_BUF) {
+		w->buf_end = ret;
+	} else if (kind == IO_MSG) {
+		if (bpf_probe_read_user(&w->io.msg, sizeof(w->io.msg), (void *)ptr))
+			return H2_NO_WALK;
+		w->iov = (__u64)w->io.msg.msg_iov;
+		w->iov_left = w->io.msg.msg_iovlen;
 	}
-	/* Walked only part of it (more frames than the walk takes, a header the next
-	 * syscall ends): when all of it fits the snap length, copy it whole instead. */
-	if (position_only || (*skip == CAPTURE_H2_UNKNOWN && ret <= snaplen))
+	/* (the steps' count is not looked at after the loop: the verifier then finds the
+	 * states after each alike) */
+	for (int i = 0; i < CAPTURE_H2_WALK; i++)
+		if (!h2_step())
+			break;
+	if (!w->done || w->off != ret) {
+		if (!w->check)
+			count_h2(true);
+		return H2_NO_WALK;
+	}
+	c->h2_skip[d] = w->skip;
+	c->h2_copy[d] = w->copy;
+	c->h2_hlen[d] = w->hlen;
+	__builtin_memcpy(c->h2_hdr[d], w->hdr, sizeof(c->h2_hdr[d]));
+	if (w->clipped)
+		count_h2(false);
+	return emit ? w->out : H2_NO_WALK;
+}
+
+/*
+ * The bytes an HTTP/1 connection (@key) moved @dir, copied to this CPU's scratch (its
+ * header says how many): when they are a switch to h2c ("HTTP/1.1 101" with an
+ * Upgrade: h2c line), the connection is HTTP/2 from the head's end on. This way frames
+ * start after the head (in the same syscall, perhaps), the other way the client's next
+ * bytes start with the preface. Only the first 1024 bytes are looked at. Returns 1 when
+ * they are a switch, for h2_walk() to walk them (the head its first segment): not its
+ * caller, as a chain of calls has 512 bytes of stack in all before Linux 6.14.
+ */
+__noinline int h2_upgrade(__u64 key, __u32 dir)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), d = dir, word = 0, len, head = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
+	struct capture_conn *c = bpf_map_lookup_elem(&conns, &key);
+	__u32 h2c = 0, diff;
+
+	if (!sc || !c)
 		return 0;
-	return H2_VOLATILE(sc->walk_out);
+	len = sc->hdr.captured - sc->hdr.tail;
+	if (len < 13 || *(__u64 *)sc->data != W8('H', 'T', 'T', 'P', '/', '1', '.', '1') ||
+	    sc->data[8] != ' ' || sc->data[9] != '1' || sc->data[10] != '0' || sc->data[11] != '1')
+		return 0;
+	for (__u32 i = 0; i < 1024; i++) {
+		if (i >= len)
+			break;
+		word = word << 8 | sc->data[i & 1023];
+		/* without a branch (h2c |= diff == 0): a state per outcome would not prune */
+		diff = word ^ ('h' << 24 | '2' << 16 | 'c' << 8 | '\r');
+		h2c |= ((diff - 1) & ~diff) >> 31;
+		if (word == ('\r' << 24 | '\n' << 16 | '\r' << 8 | '\n')) {
+			head = i + 1;
+			break;
+		}
+	}
+	if (!h2c || !head)
+		return 0;
+	barrier_var(d);
+	d &= 1;
+	c->h2 = 1;
+	c->h2_skip[d ^ 1] = CAPTURE_H2_UNKNOWN;
+	/* the head as the first frame's payload, copied */
+	c->h2_skip[d] = c->h2_copy[d] = head;
+	c->h2_hlen[d] = 0;
+	return 1;
 }
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -408,8 +584,22 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct io_args *a, co
  * (nginx sends a static body right after its head, so this is one event in three). */
 static __always_inline void count_unseen(struct capture_conn *c, __u32 dir, __u64 ret)
 {
-	c->unseen[dir & 1] += ret;
+	__u32 d = dir;
+
+	barrier_var(d); /* the verifier sees the index bounded where it is used */
+	d &= 1;
+	c->unseen[d] += ret;
 	c->unseen_ts = bpf_ktime_get_ns();
+	if (!c->h2 || c->h2_skip[d] == CAPTURE_H2_UNKNOWN)
+		return;
+	/* HTTP/2 (nginx's DATA payloads by sendfile, after their frame headers): the walk
+	 * goes on after them when they end within the frame in progress. */
+	if (ret > c->h2_skip[d] || c->h2_hlen[d]) {
+		c->h2_skip[d] = CAPTURE_H2_UNKNOWN;
+		return;
+	}
+	c->h2_skip[d] -= ret;
+	c->h2_copy[d] = c->h2_copy[d] > ret ? c->h2_copy[d] - ret : 0;
 }
 
 /* @kind is a constant at each inlined call, so each copy is verified with its own copy
@@ -419,7 +609,7 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 {
 	__u32 tgid, cpu = bpf_get_smp_processor_id();
 	struct scratch *sc;
-	__u32 total = 0, tail_len = 0, size;
+	__u32 total = 0, tail_len = 0, size, walked = H2_NO_WALK;
 	bool segments = false;
 	__u64 len64;
 	__u8 class, h2 = 0;
@@ -432,14 +622,17 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 	if (!sc)
 		return;
 
-	/* HTTP/2 single buffers, whatever their size: the walk must see every frame of
-	 * the direction to know where the next syscall's first frame starts. */
-	if (kind == IO_BUF && c->h2)
-		total = h2_walk(a->key, a->ptr, ret, a->dir);
-	else if (c->h2)
-		h2_forget(c, a->dir);
-	if (total) {
-		segments = true;
+	/* HTTP/2, whatever the size: the walk must see every frame of the direction to
+	 * know where the next syscall's first frame starts. */
+	if (c->h2) {
+		walked = h2_walk(a->key, a->ptr, a->count, ret, kind | a->dir << H2_DIR_SHIFT);
+		if (walked != H2_NO_WALK) {
+			segments = true;
+			total = walked;
+		}
+		walked = H2_NO_WALK;
+	}
+	if (segments) {
 	} else if (kind == IO_BUF && ret > snaplen) {
 		/* The start, and the end, where the next message may begin. Single buffers
 		 * only: a second walk over iovecs would exceed what the verifier explores. */
@@ -482,8 +675,21 @@ static __always_inline void emit_data(__u64 id, struct capture_conn *c, const st
 			sc->hdr.flags |= CAPTURE_DF_CLASSIFY;
 			c->h2 = h2;
 			c->h2_skip[0] = c->h2_skip[1] = CAPTURE_H2_UNKNOWN;
+			/* The first bytes walked too: where the next syscall's frames start,
+			 * and segments instead of a head and a tail when they are many. */
+			if (h2)
+				walked = h2_walk(a->key, a->ptr, a->count, ret, kind | a->dir << H2_DIR_SHIFT);
 		}
 		sc->hdr.class = class;
+	} else if (c->class == CAPTURE_CLASS_HTTP && !c->h2 && !segments) {
+		sc->hdr.captured = total;
+		if (h2_upgrade(a->key, a->dir))
+			walked = h2_walk(a->key, a->ptr, a->count, ret, kind | a->dir << H2_DIR_SHIFT);
+	}
+	if (walked != H2_NO_WALK) {
+		sc->hdr.flags |= CAPTURE_DF_SEGMENTS;
+		sc->hdr.tail = 0;
+		total = walked < H2_AREA - 1 ? walked : H2_AREA - 1;
 	}
 
 	sc->hdr.captured = total;
@@ -771,19 +977,29 @@ static __always_inline void sock_endpoints(const struct sock *sk, struct capture
 		c->class = CAPTURE_CLASS_FILTERED;
 }
 
+/* Learn the connection @sk (cookie @cookie). A subprogram of its own: the new entry
+ * is built on its stack, not on that of sock_send and sock_recv, whose chain of calls
+ * down to h2_step() may use 512 bytes in all before Linux 6.14. */
+static __noinline void sock_conn_learn(const struct sock *sk, __u64 cookie)
+{
+	struct capture_conn n = {};
+
+	n.conn_id = cookie;
+	sock_endpoints(sk, &n);
+	bpf_map_update_elem(&conns, &cookie, &n, BPF_NOEXIST);
+}
+
 /* The state of the connection @sk (cookie @cookie), learned now if it is new. */
 static __always_inline struct capture_conn *sock_conn(const struct sock *sk, __u64 cookie)
 {
-	struct capture_conn *c = bpf_map_lookup_elem(&conns, &cookie), n = {};
+	struct capture_conn *c = bpf_map_lookup_elem(&conns, &cookie);
 
 	if (c) {
 		if (!c->local.family) /* made at the handshake, before the port was bound */
 			sock_endpoints(sk, c);
 		return c;
 	}
-	n.conn_id = cookie;
-	sock_endpoints(sk, &n);
-	bpf_map_update_elem(&conns, &cookie, &n, BPF_NOEXIST);
+	sock_conn_learn(sk, cookie);
 	return bpf_map_lookup_elem(&conns, &cookie);
 }
 

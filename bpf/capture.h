@@ -80,8 +80,11 @@ struct capture_segment {
 	__u32 off;
 	__u32 n;
 };
-#define CAPTURE_H2_KEEP 4096	 /* payload bytes copied of a frame other than DATA */
-#define CAPTURE_H2_WALK 64	 /* frames walked per syscall */
+#define CAPTURE_H2_KEEP 4096	 /* payload bytes copied of a frame other than DATA, per segment */
+/* Steps of a walk per syscall: a step is a frame (or the part of one a syscall or an
+ * iovec holds), or a move to the next iovec. A step is a global function, verified
+ * once, so the bound costs the verifier a few instructions a step. */
+#define CAPTURE_H2_WALK 2048
 #define CAPTURE_H2_UNKNOWN 0xffffffffu /* where the next frame starts is not known */
 
 /* An endpoint, as struct span_addr wants it: address in network order, port host order. */
@@ -149,19 +152,30 @@ struct capture_conn {
 	__u64 unseen[2]; /* as in struct capture_event, running */
 	__u64 unseen_ts;
 	__u8 closing;  /* socket hooks: ended inside a send of its user, whose event comes first */
-	__u8 h2;       /* HTTP/2 by its first bytes: big reads and writes are walked */
+	__u8 h2;       /* HTTP/2 (by its first bytes, or upgraded): reads and writes are walked */
 	__u8 pad[2];
-	/* HTTP/2: payload bytes of the frame in progress that the next syscall each way
-	 * starts with (CAPTURE_H2_UNKNOWN: not known), and how many of them to copy (the
-	 * rest of a header block cut by the last syscall's end). */
+	/* HTTP/2, each way: payload bytes of the frame in progress that the next syscall
+	 * starts with (CAPTURE_H2_UNKNOWN: where frames start is not known), how many of
+	 * them to copy (the rest of a header block the last syscall cut), and the first
+	 * bytes of a frame header the last syscall ended inside. */
 	__u32 h2_skip[2];
 	__u32 h2_copy[2];
+	__u8 h2_hlen[2];
+	__u8 pad3[6];
+	__u8 h2_hdr[2][8];
 };
 
 /* Per-CPU counters (an array map of these, one slot per CPU). */
 struct capture_counters {
 	__u64 dropped;     /* events the ring buffer had no room for */
 	__u64 dropped_bytes;
+	/* HTTP/2 syscalls whose walk lost its place (more frames than CAPTURE_H2_WALK
+	 * steps, a frame header that does not pass): frames are lost until one starts a
+	 * syscall again. */
+	__u64 h2_lost;
+	/* HTTP/2 syscalls whose frames did not all fit the event: the rest are unseen,
+	 * the walk still knows where the next syscall's first frame starts. */
+	__u64 h2_clipped;
 };
 
 #endif

@@ -22,6 +22,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0; /* ehttp itself: never traced */
+/* Wake the reader only once this much is waiting (it polls on a short timer anyway):
+ * a wakeup is an interrupt and a cross-CPU wake, several microseconds on a VM, which
+ * per event cost the server more than everything else the probes do. */
+const volatile __u64 wakeup_bytes = 1 << 16;
 
 /* ---- the register ABI (src/cmd/compile/abi-internal.md) --------------------------------- */
 #if defined(__TARGET_ARCH_x86)
@@ -30,12 +34,15 @@ const volatile __u32 self_tgid = 0; /* ehttp itself: never traced */
 #define GO_ARG2(ctx) ((ctx)->bx)
 #define GO_ARG3(ctx) ((ctx)->cx)
 #define GO_ARG4(ctx) ((ctx)->di)
+/* The stack check's JBE is taken (to morestack) when CF or ZF is set. */
+#define GO_JUMP_TAKEN(ctx) (((ctx)->flags & 0x41) != 0)
 #elif defined(__TARGET_ARCH_arm64)
 #define GO_G(ctx) (((struct user_pt_regs *)(ctx))->regs[28])
 #define GO_ARG1(ctx) (((struct user_pt_regs *)(ctx))->regs[0])
 #define GO_ARG2(ctx) (((struct user_pt_regs *)(ctx))->regs[1])
 #define GO_ARG3(ctx) (((struct user_pt_regs *)(ctx))->regs[2])
 #define GO_ARG4(ctx) (((struct user_pt_regs *)(ctx))->regs[3])
+#define GO_JUMP_TAKEN(ctx) 0 /* entry probes are not placed on jumps on arm64 */
 #else
 #error "Go probes: amd64 and arm64 only"
 #endif
@@ -126,6 +133,23 @@ struct {
 	__type(value, struct go_counters);
 } go_counters SEC(".maps");
 
+/* The walk of a Header map: its layout, one bucket or group read at once, the result. */
+struct go_map_scan {
+	struct go_map_layout m;
+	struct go_traceparent tp;
+	__u64 next;   /* the overflow bucket after this one */
+	__u32 budget; /* groups left to read for this request */
+	__u32 pad;
+	__u8 grp[GO_MAP_GROUP_MAX + 64]; /* room for a slot at any masked offset */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct go_map_scan);
+} map_scan SEC(".maps");
+
 /* ---- helpers --------------------------------------------------------------------------- */
 static __always_inline void count_drop(int no_state)
 {
@@ -138,6 +162,15 @@ static __always_inline void count_drop(int no_state)
 		c->no_state++;
 	else
 		c->dropped++;
+}
+
+static __always_inline void count_tp_unread(void)
+{
+	__u32 zero = 0;
+	struct go_counters *c = bpf_map_lookup_elem(&go_counters, &zero);
+
+	if (c)
+		c->tp_unread++;
 }
 
 /* The offsets of the calling process's binary, or NULL when it is not traced. */
@@ -225,25 +258,243 @@ static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g, 
 	return r;
 }
 
+/* Wake the reader each time this CPU has sent it wakeup_bytes more. Not "when that
+ * much is waiting": a reader slow to run would then be woken by every event. */
 static __always_inline void emit(struct go_event *ev)
 {
-	if (bpf_ringbuf_output(&go_events, ev, sizeof(*ev), 0))
+	__u32 zero = 0;
+	struct go_counters *c = bpf_map_lookup_elem(&go_counters, &zero);
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (c) {
+		c->unwoken += sizeof(*ev);
+		if (c->unwoken >= wakeup_bytes) {
+			c->unwoken = 0;
+			flags = BPF_RB_FORCE_WAKEUP;
+		}
+	}
+	if (bpf_ringbuf_output(&go_events, ev, sizeof(*ev), flags))
 		count_drop(0);
+}
+
+/* ---- the incoming traceparent, from the request's Header map --------------------------- */
+enum { TP_FOUND = 1, TP_ABSENT = 0, TP_GAVE_UP = -1, TP_NOT_HERE = 2 };
+
+/*
+ * Look in the bucket or group at @addr for the key "Traceparent" and parse its first
+ * value, as Header.Get returns it: TP_FOUND (scan->tp filled), TP_ABSENT (the key
+ * without a valid value), TP_NOT_HERE (scan->next: the overflow bucket, if any).
+ * A global function: the verifier checks it once, not once per group visited, which
+ * keeps the walk's loops within its limits. Its state is the CPU's map_scan.
+ */
+__noinline int go_scan_group(__u64 addr)
+{
+	struct go_map_scan *scan;
+	__u32 zero = 0, i, ko, eo, size;
+	bool piecewise;
+	__u64 vlen;
+	char key[16];
+	char *val;
+
+	scan = bpf_map_lookup_elem(&map_scan, &zero);
+	if (!scan)
+		return TP_GAVE_UP;
+	size = scan->m.group_size;
+	if (size < 8 || size > GO_MAP_GROUP_MAX || !scan->budget)
+		return TP_GAVE_UP;
+	scan->budget--;
+	/* Go leaves fresh memory from the OS untouched until it writes there: the part of
+	 * a group holding only empty slots may be on a page never mapped, where the copy
+	 * fails. Then the control word first, and each full slot on its own. */
+	piecewise = bpf_probe_read_user(scan->grp, size, (const void *)addr) != 0;
+	if (piecewise && bpf_probe_read_user(scan->grp, 8, (const void *)addr))
+		return TP_GAVE_UP;
+	scan->next = 0;
+	for (i = 0; i < 8; i++) {
+		__u8 c = scan->grp[i];
+		__u64 kptr, vptr;
+		struct {
+			__u64 ptr;
+			__s64 len;
+		} str = {};
+
+		/* a full slot: tophash >= minTopHash (5); ctrl with its high bit clear */
+		if (scan->m.kind == GO_MAP_BUCKETS ? c < 5 : (c & 0x80))
+			continue;
+		/* masked: a slot at any offset stays inside the buffer (user space checked
+		 * that the real ones are inside the group) */
+		ko = (scan->m.key_off + i * scan->m.key_stride) & (GO_MAP_GROUP_MAX - 1);
+		eo = (scan->m.elem_off + i * scan->m.elem_stride) & (GO_MAP_GROUP_MAX - 1);
+		if (piecewise && (bpf_probe_read_user(scan->grp + ko, 16, (const void *)(addr + ko)) ||
+				  bpf_probe_read_user(scan->grp + eo, 24, (const void *)(addr + eo))))
+			return TP_GAVE_UP;
+		if (*(const __u64 *)(scan->grp + ko + 8) != 11)
+			continue;
+		kptr = *(const __u64 *)(scan->grp + ko);
+		if (bpf_probe_read_user(key, 11, (const void *)kptr) || !go_is_traceparent_key(key))
+			continue;
+		/* the []string: its first string */
+		vptr = *(const __u64 *)(scan->grp + eo);
+		if (!*(const __u64 *)(scan->grp + eo + 8) || !vptr ||
+		    bpf_probe_read_user(&str, sizeof(str), (const void *)vptr))
+			return TP_ABSENT;
+		vlen = str.len;
+		barrier_var(vlen);
+		if (vlen < GO_TRACEPARENT_VALUE || vlen > GO_TRACEPARENT_LINE_MAX || !str.ptr)
+			return TP_ABSENT;
+		val = bpf_map_lookup_elem(&line_buf, &zero);
+		if (!val || bpf_probe_read_user(val, vlen, (const void *)str.ptr))
+			return TP_ABSENT;
+		return go_parse_traceparent_value(val, vlen, &scan->tp) ? TP_FOUND : TP_ABSENT;
+	}
+	if (scan->m.kind == GO_MAP_BUCKETS) {
+		__u32 oo = scan->m.overflow_off & (GO_MAP_GROUP_MAX - 1);
+
+		/* unreadable: never written, so no overflow bucket */
+		if (piecewise && bpf_probe_read_user(scan->grp + oo, 8, (const void *)(addr + oo)))
+			*(__u64 *)(scan->grp + oo) = 0;
+		scan->next = *(const __u64 *)(scan->grp + oo);
+	}
+	return TP_NOT_HERE;
+}
+
+/* A bucket and its overflow chain (global, as go_scan_group). */
+__noinline int go_scan_chain(__u64 addr)
+{
+	struct go_map_scan *scan;
+	__u32 zero = 0, n;
+	int r;
+
+	for (n = 0; n < GO_MAP_MAX_CHAIN && addr; n++) {
+		r = go_scan_group(addr);
+		if (r != TP_NOT_HERE)
+			return r;
+		scan = bpf_map_lookup_elem(&map_scan, &zero);
+		if (!scan)
+			return TP_GAVE_UP;
+		addr = scan->next;
+	}
+	return addr ? TP_GAVE_UP : TP_NOT_HERE;
+}
+
+/* Every group of a Swiss table (global, as go_scan_group). */
+__noinline int go_scan_table(__u64 table)
+{
+	struct go_map_scan *scan;
+	__u64 groups, mask;
+	__u32 zero = 0, j;
+	int r;
+
+	scan = bpf_map_lookup_elem(&map_scan, &zero);
+	if (!scan)
+		return TP_GAVE_UP;
+	groups = read_word(table + scan->m.table_groups_off);
+	mask = read_word(table + scan->m.table_mask_off);
+	if (!groups || mask >= GO_MAP_MAX_GROUPS)
+		return TP_GAVE_UP;
+	for (j = 0; j < GO_MAP_MAX_GROUPS && j <= mask; j++) {
+		r = go_scan_group(groups + (__u64)j * scan->m.group_size);
+		if (r != TP_NOT_HERE)
+			return r;
+	}
+	return TP_NOT_HERE;
+}
+
+/* runtime.hmap (Go 1.17-1.23): 2^B buckets with overflow chains, and while the map
+ * grows the buckets not moved yet (their moved slots are marked, tophash < 5). */
+static __always_inline int buckets_traceparent(struct go_map_scan *scan, __u64 h)
+{
+	const struct go_map_layout *m = &scan->m;
+	__u64 buckets = read_word(h + m->buckets_off), old = read_word(h + m->oldbuckets_off);
+	__u64 size = m->group_size;
+	__u8 b = 0, flags = 0;
+	__u32 i, nnew, nall;
+	int r;
+
+	bpf_probe_read_user(&b, 1, (const void *)(h + m->b_off));
+	bpf_probe_read_user(&flags, 1, (const void *)(h + m->flags_off));
+	if (b > GO_MAP_MAX_B)
+		return TP_GAVE_UP;
+	nnew = 1u << b;
+	/* growing to twice the size, or to the same size (flag sameSizeGrow) */
+	nall = nnew + (old ? ((flags & 8) ? nnew : nnew >> 1) : 0);
+	for (i = 0; i < 2 << GO_MAP_MAX_B && i < nall; i++) {
+		r = go_scan_chain(i < nnew ? buckets + i * size : old + (i - nnew) * size);
+		if (r != TP_NOT_HERE)
+			return r;
+	}
+	return TP_ABSENT;
+}
+
+/* internal/runtime/maps.Map (Go 1.24+): one group while small, else a directory of tables
+ * (neighbouring entries may share one), each an array of lengthMask+1 groups. */
+static __always_inline int swiss_traceparent(struct go_map_scan *scan, __u64 h)
+{
+	const struct go_map_layout *m = &scan->m;
+	__u64 dir = read_word(h + m->dir_ptr_off), table, last = 0;
+	__s64 dirlen = read_word(h + m->dir_len_off);
+	__u32 d;
+	int r;
+
+	if (!dir)
+		return TP_ABSENT;
+	if (dirlen == 0) {
+		r = go_scan_group(dir);
+		return r == TP_NOT_HERE ? TP_ABSENT : r;
+	}
+	if (dirlen < 0 || dirlen > GO_MAP_MAX_DIR)
+		return TP_GAVE_UP;
+	for (d = 0; d < GO_MAP_MAX_DIR && d < dirlen; d++) {
+		table = read_word(dir + 8 * (__u64)d);
+		if (!table || table == last)
+			continue;
+		last = table;
+		r = go_scan_table(table);
+		if (r != TP_NOT_HERE)
+			return r;
+	}
+	return TP_ABSENT;
+}
+
+/* The request's own traceparent into @tp: TP_FOUND, TP_ABSENT or TP_GAVE_UP. */
+static __always_inline int header_traceparent(const struct go_offsets *o, __u64 req,
+					      struct go_traceparent *tp)
+{
+	struct go_map_scan *scan;
+	__u32 zero = 0;
+	__u64 h;
+	int r;
+
+	if (o->req_header < 0)
+		return TP_GAVE_UP;
+	h = read_word(req + o->req_header);
+	if (!h || !read_word(h + o->header_map.count_off))
+		return TP_ABSENT;
+	scan = bpf_map_lookup_elem(&map_scan, &zero);
+	if (!scan)
+		return TP_GAVE_UP;
+	scan->m = o->header_map;
+	scan->budget = GO_MAP_MAX_GROUPS;
+	r = o->header_map.kind == GO_MAP_BUCKETS ? buckets_traceparent(scan, h)
+						 : swiss_traceparent(scan, h);
+	if (r == TP_FOUND)
+		*tp = scan->tp;
+	return r;
 }
 
 /* ---- server: serverHandler.ServeHTTP(sh, rw ResponseWriter, req *Request) --------------- */
 SEC("uprobe")
 int go_serve_enter(struct pt_regs *ctx)
 {
+	struct go_traceparent *tp, hdr_tp = {};
 	const struct go_offsets *o;
-	struct go_traceparent *tp;
 	struct go_key k = {};
 	struct go_req *r;
 	__u64 req, writer;
 	__u32 pid;
 
 	o = traced(&pid);
-	if (!o)
+	if (!o || ((o->probe_at & GO_AT_SERVE_JUMP) && GO_JUMP_TAKEN(ctx)))
 		return 0;
 	k.pid = pid;
 	k.goid = cur_goid(ctx, o);
@@ -272,12 +523,24 @@ int go_serve_enter(struct pt_regs *ctx)
 		r->ev.proto_major = read_word(req + o->req_proto_major);
 	if (o->req_proto_minor >= 0)
 		r->ev.proto_minor = read_word(req + o->req_proto_minor);
-	tp = bpf_map_lookup_elem(&pending_tp, &k);
+	if (o->header_map.kind != GO_MAP_UNKNOWN) {
+		int found = header_traceparent(o, req, &hdr_tp);
+
+		tp = found == TP_FOUND ? &hdr_tp : NULL;
+		if (found == TP_GAVE_UP) {
+			r->ev.flags |= GO_F_TP_UNREAD;
+			count_tp_unread();
+		}
+	} else {
+		/* layout unknown: the line go_header_line kept for this goroutine */
+		tp = bpf_map_lookup_elem(&pending_tp, &k);
+		if (tp)
+			bpf_map_delete_elem(&pending_tp, &k);
+	}
 	if (tp) {
 		__builtin_memcpy(r->ev.trace_id, tp->trace_id, sizeof(r->ev.trace_id));
 		__builtin_memcpy(r->ev.parent_span_id, tp->parent_id, sizeof(r->ev.parent_span_id));
 		r->ev.flags |= GO_F_TRACEPARENT;
-		bpf_map_delete_elem(&pending_tp, &k);
 	} else {
 		new_id(r->ev.trace_id, 4);
 	}
@@ -446,6 +709,8 @@ int go_client_return(struct pt_regs *ctx)
 }
 
 /* ---- goroutines: runtime.newproc1(fn, callergp, ...) *g ---------------------------------- */
+/* Where the new g is known: at newproc1's RETs, or (cheaper, lib/go_source.c) at the call
+ * runqput(pp, newg, true) in runtime.newproc's closure, right after newproc1 returned. */
 /* The link a new goroutine gets from the goroutine @creator of process @pid, if any. */
 static __always_inline int spawned_by(__u32 pid, __u64 creator, struct go_link *child)
 {
@@ -459,7 +724,8 @@ static __always_inline int spawned_by(__u32 pid, __u64 creator, struct go_link *
 	return go_link_inherit(srv ? &srv->ev : NULL, link, creator, child);
 }
 
-/* Before Go 1.21 only: the spawner is an argument, gone by the return. */
+/* Before Go 1.21 only: the spawner is an argument of newproc1, gone by its return; or
+ * the running goroutine at runtime.newproc's entry. */
 SEC("uprobe")
 int go_spawn_enter(struct pt_regs *ctx)
 {
@@ -469,14 +735,14 @@ int go_spawn_enter(struct pt_regs *ctx)
 	__u32 pid;
 
 	o = traced(&pid);
-	if (!o)
+	if (!o || ((o->probe_at & GO_AT_SPAWN_JUMP) && GO_JUMP_TAKEN(ctx)))
 		return 0;
 	/* Both registers are read: the verifier refuses a context offset chosen at run time. */
 	arg2 = GO_ARG2(ctx);
 	arg4 = GO_ARG4(ctx);
 	barrier_var(arg2);
 	barrier_var(arg4);
-	creator_g = o->newproc_creator_arg == 4 ? arg4 : arg2;
+	creator_g = o->newproc_creator_arg == 4 ? arg4 : o->newproc_creator_arg == 2 ? arg2 : GO_G(ctx);
 	if (!spawned_by(pid, read_word(creator_g + o->g_goid), &child))
 		return 0;
 	tid = bpf_get_current_pid_tgid();
@@ -490,11 +756,16 @@ int go_spawn_return(struct pt_regs *ctx)
 	const struct go_offsets *o;
 	struct go_link *pending, child;
 	struct go_key k = {};
-	__u64 tid = bpf_get_current_pid_tgid(), newg = GO_ARG1(ctx);
+	__u64 tid = bpf_get_current_pid_tgid(), arg1 = GO_ARG1(ctx), arg2 = GO_ARG2(ctx), newg;
 	__u32 pid;
 
 	o = traced(&pid);
-	if (!o || !newg)
+	if (!o)
+		return 0;
+	barrier_var(arg1);
+	barrier_var(arg2);
+	newg = o->spawn_newg_arg == 2 ? arg2 : arg1;
+	if (!newg)
 		return 0;
 	k.pid = pid;
 	k.goid = read_word(newg + o->g_goid);

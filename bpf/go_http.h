@@ -37,6 +37,34 @@
 #define GO_TRACEPARENT_VALUE 55
 #define GO_TRACEPARENT_LINE_MAX 96
 
+/*
+ * Where net/http.Header (a map[string][]string) keeps its entries (lib/go/maps.c): the
+ * probe at ServeHTTP's entry visits every slot for the key "Traceparent". Kind 0: the
+ * layout is not known, and the traceparent is read from the header lines instead.
+ */
+enum go_map_kind { GO_MAP_UNKNOWN = 0, GO_MAP_BUCKETS = 1, GO_MAP_SWISS = 2 };
+#define GO_MAP_GROUP_MAX 512 /* bytes of one bucket or group, at most */
+#define GO_MAP_MAX_GROUPS 128 /* buckets or groups read per request, at most */
+#define GO_MAP_MAX_DIR 16    /* Swiss directory entries, at most */
+#define GO_MAP_MAX_B 6       /* hmap: 2^6 buckets, at most */
+#define GO_MAP_MAX_CHAIN 8   /* hmap: a bucket and 7 overflow buckets, at most */
+
+struct go_map_layout {
+	__u32 kind; /* enum go_map_kind */
+	__u32 count_off;
+	__u32 flags_off, b_off, buckets_off, oldbuckets_off;              /* hmap */
+	__u32 dir_ptr_off, dir_len_off, table_groups_off, table_mask_off; /* Swiss */
+	__u32 group_size, key_off, key_stride, elem_off, elem_stride, overflow_off;
+};
+
+/* Probes placed where the kernel emulates the instruction instead of single-stepping
+ * it (lib/go/probepoints.c): an entry probe on the stack check's jump, which passes
+ * twice when the stack grows. The program ignores the pass where the jump is taken. */
+enum go_probe_at {
+	GO_AT_SERVE_JUMP = 1u << 0, /* ServeHTTP's entry probe */
+	GO_AT_SPAWN_JUMP = 1u << 1, /* runtime.newproc's entry probe */
+};
+
 /* Field offsets in one binary; -1 = not known (the probe leaves that field empty). */
 struct go_offsets {
 	__s32 req_method, req_url, req_content_length, req_host, req_remote_addr, req_request_uri;
@@ -48,7 +76,13 @@ struct go_offsets {
 	__s32 g_parent_goid; /* Go 1.21+; -1 before: then newproc1's entry says who spawns */
 	/* Which argument of runtime.newproc1 is the creating goroutine (1-based): 4 in
 	 * Go 1.17 (fn, argp, narg, callergp), 2 from 1.18 (fn, callergp, ...). */
-	__u32 newproc_creator_arg;
+	__u32 newproc_creator_arg; /* 0: the running goroutine (probe on runtime.newproc) */
+	/* Where the spawned g is: 1 newproc1's result (its RETs), 2 the second argument of
+	 * the call to runqput in runtime.newproc's closure (that CALL instruction). */
+	__u32 spawn_newg_arg;
+	__u32 probe_at; /* enum go_probe_at */
+	__s32 req_header;
+	struct go_map_layout header_map;
 };
 
 /* One traced process: which binary's offsets apply. */
@@ -83,6 +117,7 @@ enum go_event_flag {
 	GO_F_ERROR = 1u << 5,        /* client: roundTrip returned an error, no response */
 	GO_F_HTTP1_WRITER = 1u << 6, /* server: the ResponseWriter is net/http's HTTP/1 one */
 	GO_F_TARGET_CUT = 1u << 7,   /* a string was longer than its buffer */
+	GO_F_TP_UNREAD = 1u << 8,    /* server: the Header map was too big to look in for a traceparent */
 };
 
 /*
@@ -143,6 +178,8 @@ struct go_traceparent {
 struct go_counters {
 	__u64 dropped;  /* events the ring buffer had no room for */
 	__u64 no_state; /* request state that did not fit the maps */
+	__u64 tp_unread; /* requests whose Header map was too big to look in */
+	__u64 unwoken;   /* bytes sent since this CPU last woke the reader */
 };
 
 #endif

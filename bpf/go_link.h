@@ -113,6 +113,51 @@ static __always_inline int go_parse_hex_id(const char *hex, __u8 *out, int n)
 }
 
 /*
+ * A traceparent value "00-<32 hex>-<16 hex>-<2 hex>", @len bytes at @v (at least
+ * GO_TRACEPARENT_VALUE of them readable), as net/http's Header holds it (trimmed).
+ * Returns 1 and fills @tp when it is valid (version 00, non-zero ids; a later version
+ * may carry more fields after a dash).
+ */
+static __always_inline int go_parse_traceparent_value(const char *v, __u32 len,
+						      struct go_traceparent *tp)
+{
+	int hi, lo, nonzero_t, nonzero_p;
+
+	if (len < GO_TRACEPARENT_VALUE)
+		return 0;
+	if (v[2] != '-' || v[35] != '-' || v[52] != '-')
+		return 0;
+	hi = hex_digit(v[0]);
+	lo = hex_digit(v[1]);
+	if (hi < 0 || lo < 0 || (hi == 15 && lo == 15)) /* version ff is invalid */
+		return 0;
+	if (hi == 0 && lo == 0 && len != GO_TRACEPARENT_VALUE)
+		return 0; /* version 00 has exactly these fields */
+	if (len > GO_TRACEPARENT_VALUE && v[GO_TRACEPARENT_VALUE] != '-')
+		return 0; /* a later version's further fields follow a dash */
+	nonzero_t = go_parse_hex_id(v + 3, tp->trace_id, 16);
+	nonzero_p = go_parse_hex_id(v + 36, tp->parent_id, 8);
+	if (nonzero_t < 0 || nonzero_p < 0)
+		return 0;
+	if (hex_digit(v[53]) < 0 || hex_digit(v[54]) < 0)
+		return 0;
+	return nonzero_t && nonzero_p;
+}
+
+/* Is the 11-byte map key @k "Traceparent", in any case? (net/http stores keys in
+ * canonical form, "Traceparent"; a key it could not canonicalise is kept as sent.) */
+static __always_inline int go_is_traceparent_key(const char *k)
+{
+	const __u64 lo = 0x7261706563617274ull; /* "tracepar" little-endian */
+	__u64 lo8 = 0;
+	__u32 i;
+
+	for (i = 0; i < 8; i++)
+		lo8 |= (__u64)(__u8)go_lower(k[i]) << (8 * i);
+	return lo8 == lo && go_lower(k[8]) == 'e' && go_lower(k[9]) == 'n' && go_lower(k[10]) == 't';
+}
+
+/*
  * A header line as net/textproto returns it ("Name: value", no CRLF), @len bytes of
  * which @line holds at least min(@len, GO_TRACEPARENT_LINE_MAX). Returns 1 and fills
  * @tp when it is a valid W3C traceparent (version 00, non-zero ids; a later version
@@ -126,7 +171,6 @@ static __always_inline int go_parse_traceparent_line(const char *line, __u32 len
 	const __u32 name_hi = 0x3a746e65;            /* "ent:" */
 	__u64 lo8 = 0;
 	__u32 hi4 = 0, i, at = GO_TRACEPARENT_NAME;
-	int hi, lo, nonzero_t = 0, nonzero_p = 0;
 
 	if (len < GO_TRACEPARENT_NAME + GO_TRACEPARENT_VALUE || len > GO_TRACEPARENT_LINE_MAX)
 		return 0;
@@ -143,23 +187,7 @@ static __always_inline int go_parse_traceparent_line(const char *line, __u32 len
 		len--;
 	if (len - at < GO_TRACEPARENT_VALUE)
 		return 0;
-	if (line[at + 2] != '-' || line[at + 35] != '-' || line[at + 52] != '-')
-		return 0;
-	hi = hex_digit(line[at]);
-	lo = hex_digit(line[at + 1]);
-	if (hi < 0 || lo < 0 || (hi == 15 && lo == 15)) /* version ff is invalid */
-		return 0;
-	if (hi == 0 && lo == 0 && len - at != GO_TRACEPARENT_VALUE)
-		return 0; /* version 00 has exactly these fields */
-	if (len - at > GO_TRACEPARENT_VALUE && line[at + GO_TRACEPARENT_VALUE] != '-')
-		return 0; /* a later version's further fields follow a dash */
-	nonzero_t = go_parse_hex_id(line + at + 3, tp->trace_id, 16);
-	nonzero_p = go_parse_hex_id(line + at + 36, tp->parent_id, 8);
-	if (nonzero_t < 0 || nonzero_p < 0)
-		return 0;
-	if (hex_digit(line[at + 53]) < 0 || hex_digit(line[at + 54]) < 0)
-		return 0;
-	return nonzero_t && nonzero_p;
+	return go_parse_traceparent_value(line + at, len - at, tp);
 }
 
 #endif

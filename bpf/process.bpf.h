@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Which processes a BPF object traces: never ehttp itself; with -p only those pids,
- * with --comm only processes of that name. Configured through rodata before load, so
- * every object including this gets the same knobs under the same names.
+ * with --comm only processes of that name, with --cgroup only processes in that cgroup
+ * or below it. Configured through rodata before load (and the cgroup, a map, after),
+ * so every object including this gets the same knobs under the same names.
  */
 #ifndef EHTTP_PROCESS_BPF_H
 #define EHTTP_PROCESS_BPF_H
@@ -12,6 +13,16 @@ const volatile __u32 targ_npids = 0;
 const volatile __u32 targ_pids[CAPTURE_MAX_PIDS] = {};
 const volatile bool filter_comm = false;
 const volatile char targ_comm[16] = {};
+const volatile bool filter_cgroup = false;
+
+/* --cgroup's cgroup, at index 0 (lib/cgroup.c). The kernel's test covers the cgroups
+ * below it too, and processes that move in after ehttp started. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} targ_cgroup SEC(".maps");
 
 /*
  * The name of the current process, as ps and pgrep show it: its main thread's, not the
@@ -40,7 +51,7 @@ static __always_inline void process_comm(char *dst, __u64 id, const struct task_
 }
 
 /* @id: bpf_get_current_pid_tgid() (only its tgid half when @task is given); @task as
- * for process_comm(). */
+ * for process_comm(). Of the current task only: the cgroup test is the current one's. */
 static __always_inline bool traced_process(__u64 id, const struct task_struct *task)
 {
 	__u32 tgid = id >> 32;
@@ -61,6 +72,9 @@ static __always_inline bool traced_process(__u64 id, const struct task_struct *t
 		if (!found)
 			return false;
 	}
+	/* 1: under it; 0: not; negative: no cgroup in the map, which selects nothing */
+	if (filter_cgroup && bpf_current_task_under_cgroup(&targ_cgroup, 0) != 1)
+		return false;
 	if (filter_comm) {
 		char comm[16];
 

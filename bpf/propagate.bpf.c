@@ -17,7 +17,10 @@
  *   PROPAGATE_HEAD_MAX are left alone too, and a record says why.
  * - Context: an incoming request head of a selected process (sock_recv_length) makes
  *   its ids the receiving thread's context until that thread sends on the same
- *   socket (the response): requests the thread sends meanwhile are its children.
+ *   socket (the response, not an interim 1xx): requests the thread sends meanwhile
+ *   are its children. The receive side follows the request stream (bodies by count,
+ *   chunk framing byte by byte, heads split across receives kept with the socket), so
+ *   that every request on a keep-alive connection gets its context.
  *
  * Every id written is minted here and sent to user space in a record, so the spans the
  * capture builds carry exactly the ids that went on the wire. Nothing is pinned: the
@@ -78,12 +81,30 @@ struct sock_state {
 	__u32 pid, tid;   /* who connected */
 	__u8 role;        /* enum sock_role */
 	__u8 claimed;     /* in the sockhash */
-	__u8 chunked;     /* receive side: in a chunked body, which is not followed */
+	__u8 rstate;      /* receive side: enum recv_state */
 	__u8 in_chunks;   /* send side: in a chunked body; next_seq is its next chunk-size line */
 	__u8 lost;        /* boundaries lost: an enum propagate_outcome for what follows */
 	__u8 heads;       /* request heads seen (saturating): the first decides HTTP/1.x */
-	__u8 pad[1];
+	__u8 rflags;      /* receive side, in a chunk-size line or the trailers: RF_* */
 };
+
+/*
+ * Where the receive side stands in the request stream of a server connection. Bodies
+ * are passed over by count (Content-Length, and each chunk's data with its CRLF); the
+ * framing between chunks (size lines, extensions, trailers) is read byte by byte, so
+ * that it may be split across receives anywhere.
+ */
+enum recv_state {
+	RECV_HEAD = 0,       /* a request head is due */
+	RECV_BODY = 1,       /* body_left bytes of a Content-Length body */
+	RECV_CHUNK_LINE = 2, /* in a chunk-size line; body_left holds the size so far */
+	RECV_CHUNK_DATA = 3, /* body_left bytes of a chunk's data and its CRLF */
+	RECV_TRAILER = 4,    /* after the last chunk: trailer lines up to an empty one */
+	RECV_HEAD_PART = 5,  /* a head begun in an earlier receive: its bytes in pending_heads */
+};
+#define RF_DIGITS 1     /* the size line has a digit */
+#define RF_EXT 2        /* in a chunk extension: up to the line's end */
+#define RF_LINE_EMPTY 4 /* trailers: nothing on this line yet */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -91,6 +112,23 @@ struct {
 	__type(key, int);
 	__type(value, struct sock_state);
 } sock_states SEC(".maps");
+
+/* A request head that did not end in the receive it began in: its bytes so far, kept
+ * with the socket until the receive that ends it (then deleted). */
+struct pending_head {
+	__u64 ts;    /* of the receive it began in: the server span's start */
+	__u32 len;   /* < PROPAGATE_HEAD_MAX */
+	__u8 no_ctx; /* it began after a body in its receive: boundaries only, no context */
+	__u8 pad[3];
+	__u8 buf[PROPAGATE_HEAD_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pending_head);
+} pending_heads SEC(".maps");
 
 /*
  * The server requests a thread is serving: each from its head's arrival until the
@@ -147,10 +185,32 @@ struct scan {
 	__u8 has_clen, chunked, has_tp, bad;
 };
 
+/* Where the walk over one receive's bytes stands between the calls of its steps
+ * (recv_head(), recv_framing()): the socket's receive state, copied in and back. */
+struct recv_walk {
+	__u64 buf;       /* the receive's user buffer (its first iovec) */
+	__u64 body_left; /* as in struct sock_state */
+	__u64 cookie;
+	__u64 ts;        /* a split head's: the end of the receive it began in; else 0 */
+	__u32 ret;       /* bytes the receive brought */
+	__u32 avail;     /* of those, how many @buf holds */
+	__u32 off;       /* where the walk is */
+	__u32 pend;      /* bytes of a split head at the scratch's start */
+	__u32 tgid, tid;
+	__u8 state, flags; /* enum recv_state, RF_* */
+	__u8 heads;      /* heads completed in this receive */
+	__u8 lost;       /* an enum propagate_outcome once the boundaries are lost */
+	__u8 no_ctx;     /* the head being read gives no context (see struct pending_head) */
+	__u8 seen_head;  /* the connection has had a request head */
+	__u8 pad[2];
+};
+
 /* A message's start, copied for scanning, what its scan found, and where the walk over one message's heads
  * stands between calls of one_head(). */
 struct scratch {
-	__u8 buf[2 * PROPAGATE_HEAD_MAX];
+	/* twice the largest head: a split head's first part and what the next receive
+	 * adds, each up to PROPAGATE_HEAD_MAX, and its 2 * PROPAGATE_HEAD_MAX bound */
+	__u8 buf[4 * PROPAGATE_HEAD_MAX];
 	struct scan scan;
 	__u8 line[32]; /* a chunk-size line */
 	struct walk_state {
@@ -160,6 +220,7 @@ struct scratch {
 		__u32 seq;   /* the TCP sequence number of the message's first byte */
 		__u64 ts, id;
 	} walk;
+	struct recv_walk recv;
 };
 
 struct {
@@ -201,15 +262,15 @@ static __always_inline __u64 sock_cookie(const struct sock *sk)
 	return cookie ? cookie : bpf_get_socket_cookie((void *)sk);
 }
 
-/* Is the current process one the user selected? Its main thread's name, as ps shows.
- * Unlike the capture, no -p or --comm selects nothing: host-wide needs all_processes. */
+/* Is the current process one the user selected (-p, --comm, --cgroup)? Unlike the
+ * capture, no selection selects nothing: host-wide needs all_processes. */
 static __always_inline bool selected(const struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
 
 	if (all_processes)
 		return tgid != self_tgid && tgid != 0;
-	return (targ_npids || filter_comm) && traced_process((__u64)tgid << 32, task);
+	return (targ_npids || filter_comm || filter_cgroup) && traced_process((__u64)tgid << 32, task);
 }
 
 static __always_inline void new_id(__u8 *id, int words)
@@ -954,49 +1015,56 @@ int prop_skb(struct __sk_buff *skb)
 /* ---- the context of the server requests the selected processes serve --------------- */
 
 /*
- * A receive of a selected process: a request head that starts it makes its ids the
- * thread's context, and a record tells user space the server span's ids. The bytes
- * come from the receive's user buffer (read/recvfrom: the buffer; readv/recvmsg: the
- * first iovec), which the receive has just filled.
+ * The bytes of a selected process's receive or send come from the syscall's user
+ * buffer (read/recvfrom, write/sendto: the buffer; readv/recvmsg, writev/sendmsg: the
+ * first iovec), which the receive has just filled, or the send has just sent.
  */
 #if defined(__TARGET_ARCH_x86)
 #define NR_READ 0
+#define NR_WRITE 1
 #define NR_READV 19
+#define NR_WRITEV 20
+#define NR_SENDTO 44
 #define NR_RECVFROM 45
+#define NR_SENDMSG 46
 #define NR_RECVMSG 47
 #define SYSCALL_NR(r) ((r)->orig_ax)
 #define ARG2(r) ((r)->si)
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_READ 63
+#define NR_WRITE 64
 #define NR_READV 65
+#define NR_WRITEV 66
+#define NR_SENDTO 206
 #define NR_RECVFROM 207
+#define NR_SENDMSG 211
 #define NR_RECVMSG 212
 #define SYSCALL_NR(r) ((r)->syscallno)
 #define ARG2(r) ((r)->regs[1])
 #endif
 
-static __always_inline __u64 recv_buffer(struct task_struct *task, __u32 *len)
+/* The user buffer of the current receive (@send: send) syscall, @len cut to what it
+ * holds; 0 when the syscall is none of those (io_uring, sendfile...). */
+static __always_inline __u64 io_buffer(struct task_struct *task, __u32 *len, bool send)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct user_msghdr mh;
 	struct iovec iov;
+	long nr;
 
 	if (!regs)
 		return 0;
-	switch (SYSCALL_NR(regs)) {
-	case NR_READ:
-	case NR_RECVFROM:
+	nr = SYSCALL_NR(regs);
+	if (nr == (send ? NR_WRITE : NR_READ) || nr == (send ? NR_SENDTO : NR_RECVFROM))
 		return ARG2(regs);
-	case NR_READV:
+	if (nr == (send ? NR_WRITEV : NR_READV)) {
 		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)ARG2(regs)))
 			return 0;
-		break;
-	case NR_RECVMSG:
+	} else if (nr == (send ? NR_SENDMSG : NR_RECVMSG)) {
 		if (bpf_probe_read_user(&mh, sizeof(mh), (void *)ARG2(regs)) ||
 		    bpf_probe_read_user(&iov, sizeof(iov), mh.msg_iov))
 			return 0;
-		break;
-	default:
+	} else {
 		return 0;
 	}
 	if (iov.iov_len < *len)
@@ -1034,17 +1102,244 @@ static __always_inline void serve(__u32 tid, __u64 cookie, const __u8 *trace_id,
 	__builtin_memcpy(sv->req[slot].span_id, span_id, PROPAGATE_SPAN_ID_LEN);
 }
 
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(prop_recv, struct sock *sk, int ret, int flags)
+static __always_inline struct recv_walk *recv_walk_get(struct scratch **sc)
+{
+	__u32 zero = 0;
+
+	*sc = bpf_map_lookup_elem(&scratch, &zero);
+	return *sc ? &(*sc)->recv : NULL;
+}
+
+/* The connection's boundaries are lost: nothing more on it is followed. */
+static __always_inline int recv_lose(struct recv_walk *w, __u8 why)
+{
+	w->lost = why;
+	return 0;
+}
+
+/*
+ * The request head at @w->off of the receive, or the rest of one begun in an earlier
+ * receive (its @w->pend bytes at the scratch's start). A complete head that begins a
+ * receive makes its ids the thread's context and sends their record; one after a body
+ * in its receive is followed for its boundaries only (the thread has not answered
+ * the request before it yet, so which one a request it sends belongs to is not known).
+ * A head that does not end in the receive waits in the scratch for the next one
+ * (RECV_HEAD_PART). Returns 1 when the walk goes on, 0 when it stops. A global
+ * function, verified once on its own.
+ */
+__noinline int recv_head(void)
 {
 	struct propagate_event ev = {};
 	struct propagate_counters *c;
-	struct task_struct *task;
-	struct sock_state *st;
+	struct recv_walk *w;
 	struct scratch *sc;
 	struct scan *s;
-	__u32 zero = 0, n = ret;
-	__u64 buf;
+	__u32 plen, take, n;
+
+	w = recv_walk_get(&sc);
+	if (!w)
+		return 0;
+	if (w->off >= w->avail) /* bytes of another iovec: not read */
+		return recv_lose(w, PROPAGATE_SKIP_FRAMING);
+	plen = w->pend & HEAD_MASK; /* < PROPAGATE_HEAD_MAX: see recv_save() */
+	take = w->avail - w->off;
+	if (take > PROPAGATE_HEAD_MAX - plen)
+		take = PROPAGATE_HEAD_MAX - plen;
+	take = window(take);
+	if (bpf_probe_read_user(sc->buf + plen, take, (void *)(w->buf + w->off)))
+		return recv_lose(w, PROPAGATE_SKIP_FRAMING);
+	n = plen + take;
+	if (n >= 8 && !starts_request(sc->buf, n))
+		return recv_lose(w, w->seen_head ? PROPAGATE_SKIP_FRAMING : PROPAGATE_SKIP_NOT_HTTP1);
+	s = scan_head(sc, n);
+	if (s->bad)
+		return recv_lose(w, w->seen_head ? PROPAGATE_SKIP_FRAMING : PROPAGATE_SKIP_NOT_HTTP1);
+	if (!s->head_end) {
+		/* The head goes on in the next receive, if this one ended and it has room. */
+		if (n >= PROPAGATE_HEAD_MAX || w->off + take < w->ret)
+			return recv_lose(w, PROPAGATE_SKIP_FRAMING);
+		if (!plen) {
+			w->no_ctx = w->off > 0;
+			w->ts = bpf_ktime_get_ns(); /* see below */
+		}
+		w->pend = n;
+		w->off = w->ret;
+		w->state = RECV_HEAD_PART;
+		return 0;
+	}
+	w->seen_head = 1;
+	if (w->off == 0 && !w->heads && !w->no_ctx) {
+		/* After the scan: the capture's program on this tracepoint runs after this
+		 * one (attached later), and the server span takes the record nearest to
+		 * its start, which a slow scan (an emulated CPU) must not push away. */
+		ev.ts_ns = w->ts ? w->ts : bpf_ktime_get_ns();
+		ev.type = PROPAGATE_EV_SERVER;
+		ev.cookie = w->cookie;
+		ev.pid = w->tgid;
+		ev.tid = w->tid;
+		if (s->has_tp && parse_traceparent(s, sc->buf, ev.trace_id, ev.parent_id))
+			ev.has_parent = 1;
+		else
+			new_id(ev.trace_id, PROPAGATE_TRACE_ID_LEN / 4);
+		new_id(ev.span_id, PROPAGATE_SPAN_ID_LEN / 4);
+		serve(ev.tid, ev.cookie, ev.trace_id, ev.span_id);
+		c = counters_get();
+		if (c)
+			c->server_heads++;
+		send_record(&ev);
+	}
+	if (w->heads < 255)
+		w->heads++;
+	/* head_end > plen: the empty line that ends it came in this receive */
+	w->off += s->head_end - plen;
+	w->pend = 0;
+	w->no_ctx = 0;
+	w->flags = 0;
+	w->body_left = 0;
+	if (s->chunked)
+		w->state = RECV_CHUNK_LINE;
+	else if (s->has_clen && s->clen)
+		w->state = RECV_BODY, w->body_left = s->clen;
+	else
+		w->state = RECV_HEAD;
+	return 1;
+}
+
+/*
+ * The framing of a chunked body at @w->off: a chunk-size line (its extension passed
+ * over), or after the last chunk its trailers up to the empty line, byte by byte, in
+ * as many receives as it comes in. Returns 1 when the walk goes on, 0 when it stops.
+ */
+__noinline int recv_framing(void)
+{
+	struct recv_walk *w;
+	struct scratch *sc;
+	__u32 n, i;
+	__u64 n64;
+
+	w = recv_walk_get(&sc);
+	if (!w)
+		return 0;
+	if (w->off >= w->avail)
+		return recv_lose(w, PROPAGATE_SKIP_FRAMING);
+	n = w->avail - w->off < sizeof(sc->line) ? w->avail - w->off : sizeof(sc->line);
+	n64 = n; /* <= 32: the mask keeps it and gives the verifier its bound (see window()) */
+	barrier_var(n64);
+	if (bpf_probe_read_user(sc->line, n64 & 63, (void *)(w->buf + w->off)))
+		return recv_lose(w, PROPAGATE_SKIP_FRAMING);
+	for (i = 0; i < sizeof(sc->line); i++) {
+		__u8 c = sc->line[i];
+		int v = hexval(c);
+
+		if (i >= n)
+			break;
+		if (w->state == RECV_TRAILER) {
+			if (c == '\n' && (w->flags & RF_LINE_EMPTY)) {
+				w->state = RECV_HEAD; /* the body is over */
+				w->off += i + 1;
+				return 1;
+			}
+			if (c == '\n')
+				w->flags |= RF_LINE_EMPTY;
+			else if (c != '\r')
+				w->flags &= ~RF_LINE_EMPTY;
+			continue;
+		}
+		if (c == '\n') {
+			if (!(w->flags & RF_DIGITS))
+				return recv_lose(w, PROPAGATE_SKIP_FRAMING);
+			w->off += i + 1;
+			if (!w->body_left) {
+				w->state = RECV_TRAILER; /* the last chunk */
+				w->flags = RF_LINE_EMPTY;
+			} else {
+				w->state = RECV_CHUNK_DATA;
+				w->body_left += 2; /* the CRLF after the data */
+				w->flags = 0;
+			}
+			return 1;
+		}
+		if (c == '\r' || (w->flags & RF_EXT))
+			continue;
+		if (c == ';')
+			w->flags |= RF_EXT;
+		else if (v >= 0 && w->body_left < (1ull << 56))
+			w->body_left = w->body_left << 4 | v, w->flags |= RF_DIGITS;
+		else if (c != ' ' && c != '\t')
+			return recv_lose(w, PROPAGATE_SKIP_FRAMING);
+	}
+	w->off += n;
+	return 1;
+}
+
+/* Bodies are passed over by count: no bytes to read. */
+static __always_inline void recv_skip(struct recv_walk *w)
+{
+	__u32 left = w->ret - w->off;
+	__u64 skip = w->body_left < left ? w->body_left : left;
+
+	w->body_left -= skip;
+	w->off += skip;
+	if (!w->body_left) {
+		w->state = w->state == RECV_CHUNK_DATA ? RECV_CHUNK_LINE : RECV_HEAD;
+		w->flags = 0;
+	}
+}
+
+/* Bytes of a receive in the middle of a body that it does not finish. */
+static __always_inline bool recv_in_body(struct sock_state *st, __u32 ret)
+{
+	if ((st->rstate != RECV_BODY && st->rstate != RECV_CHUNK_DATA) || st->body_left <= ret)
+		return false;
+	st->body_left -= ret;
+	return true;
+}
+
+/* A head split across receives: its bytes so far into the socket's pending_heads, or
+ * back into the scratch. 0, or -1 when they could not be kept. */
+static __always_inline int recv_save(struct sock *sk, struct scratch *sc)
+{
+	struct pending_head *ph = bpf_sk_storage_get(&pending_heads, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	__u32 n = sc->recv.pend & HEAD_MASK; /* < PROPAGATE_HEAD_MAX: recv_head() says so */
+
+	if (!ph || bpf_probe_read_kernel(ph->buf, n, sc->buf))
+		return -1;
+	ph->len = n;
+	ph->ts = sc->recv.ts;
+	ph->no_ctx = sc->recv.no_ctx;
+	return 0;
+}
+
+static __always_inline int recv_restore(struct sock *sk, struct scratch *sc)
+{
+	struct pending_head *ph = bpf_sk_storage_get(&pending_heads, sk, 0, 0);
+	__u32 n;
+
+	if (!ph)
+		return -1;
+	n = ph->len & HEAD_MASK;
+	if (bpf_probe_read_kernel(sc->buf, n, ph->buf))
+		return -1;
+	sc->recv.pend = n;
+	sc->recv.ts = ph->ts;
+	sc->recv.no_ctx = ph->no_ctx;
+	return 0;
+}
+
+/*
+ * A receive of a selected process: the request stream of its server connection is
+ * followed (heads, Content-Length and chunked bodies, heads split across receives), and
+ * each request head that begins a receive gives the receiving thread its context.
+ */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(prop_recv, struct sock *sk, int ret, int flags)
+{
+	struct task_struct *task;
+	struct sock_state *st;
+	struct recv_walk *w;
+	struct scratch *sc;
+	__u32 avail = ret;
+	bool resumed;
 
 	if (ret <= 0 || (flags & P_MSG_PEEK) || !inet_tcp(sk))
 		return 0;
@@ -1054,62 +1349,85 @@ int BPF_PROG(prop_recv, struct sock *sk, int ret, int flags)
 	st = bpf_sk_storage_get(&sock_states, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st || st->role == ROLE_CLIENT || st->lost)
 		return 0;
-	if (st->body_left >= (__u64)ret) {
-		st->body_left -= ret;
+	if (recv_in_body(st, ret))
+		return 0; /* most receives of a large body: no bytes looked at */
+	w = recv_walk_get(&sc);
+	if (!w)
 		return 0;
+	__builtin_memset(w, 0, sizeof(*w));
+	w->buf = io_buffer(task, &avail, false);
+	w->avail = w->buf ? avail : 0;
+	w->ret = ret;
+	w->cookie = sock_cookie(sk);
+	w->tgid = task->tgid;
+	w->tid = task->pid;
+	w->state = st->rstate;
+	w->flags = st->rflags;
+	w->body_left = st->body_left;
+	w->seen_head = st->heads > 0;
+	resumed = w->state == RECV_HEAD_PART;
+	if (resumed) {
+		if (recv_restore(sk, sc)) {
+			st->lost = PROPAGATE_SKIP_FRAMING;
+			return 0;
+		}
+		w->state = RECV_HEAD;
 	}
-	if (st->body_left || st->chunked) {
-		/* A head after a body in one read, or a chunked body: the context of what
-		 * follows is not followed (a receive has no message to pull from). */
-		st->lost = PROPAGATE_SKIP_FRAMING;
-		return 0;
-	}
-	buf = recv_buffer(task, &n);
-	sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (!buf || !sc)
-		return 0;
-	n = window(n);
-	if (bpf_probe_read_user(sc->buf, n, (void *)buf) || !starts_request(sc->buf, n)) {
-		st->lost = PROPAGATE_SKIP_NOT_HTTP1;
-		return 0;
-	}
-	s = scan_head(sc, n);
-	if (s->bad || !s->head_end) {
-		st->lost = PROPAGATE_SKIP_FRAMING;
-		return 0;
-	}
-	st->role = ROLE_SERVER;
-	if (s->chunked)
-		st->chunked = 1; /* followed no further: see above */
-	else if (s->has_clen && s->clen > (__u64)ret - s->head_end)
-		st->body_left = s->clen - ((__u64)ret - s->head_end);
+	for (int i = 0; i < PROPAGATE_MAX_STEPS && w->off < w->ret; i++) {
+		int more;
 
-	ev.ts_ns = bpf_ktime_get_ns();
-	ev.type = PROPAGATE_EV_SERVER;
-	ev.cookie = sock_cookie(sk);
-	ev.pid = task->tgid;
-	ev.tid = task->pid;
-	if (s->has_tp && parse_traceparent(s, sc->buf, ev.trace_id, ev.parent_id))
-		ev.has_parent = 1;
-	else
-		new_id(ev.trace_id, PROPAGATE_TRACE_ID_LEN / 4);
-	new_id(ev.span_id, PROPAGATE_SPAN_ID_LEN / 4);
-	serve(ev.tid, ev.cookie, ev.trace_id, ev.span_id);
-	c = counters_get();
-	if (c)
-		c->server_heads++;
-	send_record(&ev);
+		if (w->state == RECV_BODY || w->state == RECV_CHUNK_DATA) {
+			recv_skip(w);
+			continue;
+		}
+		more = w->state == RECV_HEAD ? recv_head() : recv_framing();
+		if (!more)
+			break;
+	}
+	if (!w->lost && w->off < w->ret && w->state != RECV_HEAD_PART)
+		w->lost = PROPAGATE_SKIP_FRAMING; /* more heads and chunks than followed */
+	if (!w->lost && w->state == RECV_HEAD_PART && recv_save(sk, sc))
+		w->lost = PROPAGATE_SKIP_FRAMING;
+	else if (resumed && w->state != RECV_HEAD_PART)
+		bpf_sk_storage_delete(&pending_heads, sk);
+	st->rstate = w->state;
+	st->rflags = w->flags;
+	st->body_left = w->body_left;
+	if (w->seen_head) {
+		st->role = ROLE_SERVER;
+		if (!st->heads)
+			st->heads = 1;
+	}
+	if (w->lost)
+		st->lost = w->lost;
 	return 0;
 }
 
+/* Does the current send begin an interim (1xx) response, "100 Continue" most often? The
+ * request it answers is still being served: its context stays. */
+static __always_inline bool interim_response(struct task_struct *task, int ret)
+{
+	__u32 len = ret;
+	__u8 b[10];
+	__u64 buf;
+
+	if (ret < (int)sizeof(b))
+		return false;
+	buf = io_buffer(task, &len, true);
+	if (!buf || len < sizeof(b) || bpf_probe_read_user(b, sizeof(b), (void *)buf))
+		return false;
+	return b[0] == 'H' && b[1] == 'T' && b[2] == 'T' && b[3] == 'P' && b[4] == '/' && b[5] == '1' &&
+	       b[6] == '.' && b[8] == ' ' && b[9] == '1';
+}
+
 /* A selected thread sends on a connection whose request it serves: the response.
- * That request's context ends. */
+ * That request's context ends, unless the send is an interim response. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(prop_send, struct sock *sk, int ret, int flags)
 {
 	struct task_struct *task;
 	struct serving *sv;
-	bool busy = false;
+	bool busy = false, mine = false;
 	__u64 cookie;
 	__u32 tid;
 
@@ -1124,6 +1442,10 @@ int BPF_PROG(prop_send, struct sock *sk, int ret, int flags)
 	if (!sv)
 		return 0;
 	cookie = sock_cookie(sk);
+	for (int i = 0; i < SERVING_SLOTS; i++)
+		mine |= sv->req[i].cookie == cookie;
+	if (!mine || interim_response(task, ret))
+		return 0;
 	for (int i = 0; i < SERVING_SLOTS; i++) {
 		if (sv->req[i].cookie == cookie)
 			sv->req[i].cookie = 0;

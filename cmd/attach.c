@@ -38,12 +38,14 @@ static void print_summary(const struct pipeline_stats *st, const struct live_sta
 	if (ls->go_on) /* its drops are in the line below, with the capture's */
 		fprintf(stderr, "Go: %llu process%s traced, %llu refused, %llu span%s from uprobes "
 			"(%llu merged with the wire's, %llu without), %llu request%s without room "
-			"in the maps\n",
+			"in the maps%s\n",
 			(unsigned long long)ls->go.processes, ls->go.processes == 1 ? "" : "es",
 			(unsigned long long)ls->go.refused, (unsigned long long)ls->go.spans,
 			ls->go.spans == 1 ? "" : "s", (unsigned long long)ls->merge.merged,
 			(unsigned long long)ls->merge.go_alone, (unsigned long long)ls->go.no_state,
-			ls->go.no_state == 1 ? "" : "s");
+			ls->go.no_state == 1 ? "" : "s",
+			ls->go.tp_unread ? ", some Header maps too big to look in for a traceparent "
+					   "(spans flagged traceparent_unread)" : "");
 	fprintf(stderr,
 		"%llu span%s, %llu events, %llu connections, %llu dropped, %llu lost\n",
 		(unsigned long long)st->spans, st->spans == 1 ? "" : "s",
@@ -149,5 +151,6 @@ int do_attach(int argc, char **argv)
 	}
 	if (st.dropped)
 		p_warn("%llu events were dropped: the ring buffer was full", (unsigned long long)st.dropped);
+	capture_warn_h2(st.h2_lost, st.h2_clipped);
 	return EXIT_OK;
 }

@@ -158,6 +158,7 @@ int do_record(int argc, char **argv)
 		strcmp(ropts.path, "-") ? ropts.path : "standard output",
 		st.files > 1 ? " (rotated files)" : "", (unsigned long long)st.dropped,
 		st.dropped == 1 ? "" : "s", (unsigned long long)st.lost, st.lost == 1 ? "" : "s");
+	capture_warn_h2(st.h2_lost, st.h2_clipped);
 	propagate_finish(prop);
 	if (json_output && strcmp(ropts.path, "-")) {
 		struct jsonw *w = out_jsonw();

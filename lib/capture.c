@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "capture.h"
+#include "cgroup.h"
 #include "capture_feed.h"
 #include "capture.skel.h"
 #include "cli.h"
@@ -651,6 +652,13 @@ static int capture_load(struct capture *c, bool attach)
 	err = loader_load(&c->loader, c->skel->obj, optional_progs);
 	if (err || !attach)
 		return err;
+	/* before the hooks run: an empty cgroup array would select nothing */
+	if (c->opts.filter.cgroup.dir[0] &&
+	    (err = cgroup_sel_to_map(&c->opts.filter.cgroup, bpf_map__fd(c->skel->maps.targ_cgroup)))) {
+		p_err("giving the capture the cgroup %s failed: %s", c->opts.filter.cgroup.dir,
+		      strerror(-err));
+		return err;
+	}
 	return loader_attach_all(&c->loader, optional_progs);
 }
 
@@ -684,6 +692,10 @@ int capture_open(struct capture **out, const struct capture_opts *opts)
 			p_err("no process with pid %u", opts->filter.pids[i]);
 			return -ESRCH;
 		}
+		/* the selections are and-ed: say when they cannot both hold now */
+		if (opts->filter.cgroup.dir[0] && !cgroup_has_pid(&opts->filter.cgroup, opts->filter.pids[i]))
+			p_warn("pid %u is not in cgroup %s: it is traced only once it moves there",
+			       opts->filter.pids[i], opts->filter.cgroup.rel);
 	}
 	warn_other_hook_users();
 	c = capture_new(opts);
@@ -815,9 +827,20 @@ void capture_get_stats(const struct capture *c, struct capture_stats *stats)
 	if (!per_cpu)
 		return;
 	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.counters), &zero, per_cpu) == 0)
-		for (i = 0; i < ncpus; i++)
+		for (i = 0; i < ncpus; i++) {
 			stats->dropped += per_cpu[i].dropped;
+			stats->h2_lost += per_cpu[i].h2_lost;
+			stats->h2_clipped += per_cpu[i].h2_clipped;
+		}
 	free(per_cpu);
+}
+
+void capture_warn_h2(uint64_t lost, uint64_t clipped)
+{
+	if (lost || clipped)
+		p_warn("HTTP/2: the kernel lost its place in the frames of %llu syscall%s and had no "
+		       "room for all the frames of %llu; the spans they touched are flagged",
+		       (unsigned long long)lost, lost == 1 ? "" : "s", (unsigned long long)clipped);
 }
 
 /* Detach, drain what the kernel still holds and emit the requests still waiting as
@@ -880,6 +903,8 @@ static void source_stats(void *ctx, struct pipeline_stats *st)
 	st->conns += cs.conns;
 	st->dropped += cs.dropped;
 	st->lost += cs.lost;
+	st->h2_lost += cs.h2_lost;
+	st->h2_clipped += cs.h2_clipped;
 	st->targets_gone |= cs.targets_gone;
 }
 

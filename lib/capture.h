@@ -46,13 +46,16 @@ extern const struct opt capture_opt_table[];
 /* The option groups of a capture, filters included, as attach and record take them;
  * @echo (may be NULL) collects their words as given. */
 #define CAPTURE_OPT_GROUPS(opts, echo) \
-	{ span_filter_opts, &(opts)->filter, (echo) }, { capture_opt_table, (opts), (echo) }
+	{ span_filter_opts, &(opts)->filter, (echo) },                                 \
+	{ span_filter_live_opts, &(opts)->filter, (echo) }, { capture_opt_table, (opts), (echo) }
 
 struct capture_stats {
 	uint64_t events;   /* events read from the ring buffer */
 	uint64_t conns;    /* connections tracked */
 	uint64_t dropped;  /* events the kernel could not queue (ring buffer full) */
 	uint64_t lost;     /* spans that could not be built (gaps, non-HTTP after all...) */
+	uint64_t h2_lost;  /* HTTP/2 syscalls whose frame walk lost its place (capture.h) */
+	uint64_t h2_clipped; /* HTTP/2 syscalls with more frames than their event had room for */
 	bool targets_gone; /* it ended because every process given with -p had exited */
 };
 
@@ -75,6 +78,9 @@ const struct span_clock *capture_clock(const struct capture *c);
  */
 void capture_source(struct capture *c, struct pipeline_source *src);
 void capture_get_stats(const struct capture *c, struct capture_stats *stats);
+/* A warning on stderr when HTTP/2 syscalls lost frames in the kernel (struct
+ * capture_stats' h2_lost and h2_clipped); nothing when none did. */
+void capture_warn_h2(uint64_t lost, uint64_t clipped);
 /* What the capture hooked: CAPTURE_HOOKS_SOCKETS or CAPTURE_HOOKS_SYSCALLS. */
 int capture_hooks(const struct capture *c);
 /* Why: "asked for with --hooks", or what auto saw ("sock_send_length not in this kernel..."). */

@@ -166,7 +166,11 @@ static bool filter_wants(const struct go_source *s, uint32_t pid, const char *co
 		if (i == f->npids)
 			return false;
 	}
-	return !f->comm[0] || !strncmp(f->comm, comm, sizeof(f->comm) - 1);
+	if (f->comm[0] && strncmp(f->comm, comm, sizeof(f->comm) - 1))
+		return false;
+	/* Looked at when the process starts or execs: one that moves into the cgroup
+	 * later is left to the socket hooks. */
+	return !f->cgroup.dir[0] || cgroup_has_pid(&f->cgroup, pid);
 }
 
 static int field_offset(const struct goelf_field_offset *offs, const char *strct, const char *field)
@@ -224,12 +228,49 @@ static void fill_offsets(const struct goelf_field_offset *f, int go_minor, struc
 	o->response_req = field_offset(f, "net/http.response", "req");
 	o->response_status = field_offset(f, "net/http.response", "status");
 	o->newproc_creator_arg = go_minor <= 17 ? 4 : 2;
+	o->spawn_newg_arg = 1;
+	o->req_header = field_offset(f, "net/http.Request", "Header");
+}
+
+static void header_map_offsets(struct goelf *g, struct go_offsets *o)
+{
+	struct goelf_map_layout l;
+	struct go_map_layout *m = &o->header_map;
+
+	memset(m, 0, sizeof(*m));
+	if (o->req_header < 0 || goelf_header_map(g, &l) != 0)
+		return; /* GO_MAP_UNKNOWN: the header lines are probed instead */
+	m->kind = l.kind == GOELF_MAP_SWISS ? GO_MAP_SWISS : GO_MAP_BUCKETS;
+	m->count_off = (uint32_t)l.count_off;
+	if (l.kind == GOELF_MAP_BUCKETS) {
+		m->flags_off = (uint32_t)l.flags_off;
+		m->b_off = (uint32_t)l.b_off;
+		m->buckets_off = (uint32_t)l.buckets_off;
+		m->oldbuckets_off = (uint32_t)l.oldbuckets_off;
+		m->overflow_off = (uint32_t)l.overflow_off;
+	} else {
+		m->dir_ptr_off = (uint32_t)l.dir_ptr_off;
+		m->dir_len_off = (uint32_t)l.dir_len_off;
+		m->table_groups_off = (uint32_t)l.table_groups_off;
+		m->table_mask_off = (uint32_t)l.table_mask_off;
+	}
+	m->group_size = (uint32_t)l.group_size;
+	m->key_off = (uint32_t)l.key_off;
+	m->key_stride = (uint32_t)l.key_stride;
+	m->elem_off = (uint32_t)l.elem_off;
+	m->elem_stride = (uint32_t)l.elem_stride;
 }
 
 /* What one probed function gets: a program at its entry, one at each return. */
 struct probe_plan {
 	const char *func;
 	struct bpf_program *entry, *ret;
+	/* Set when cheaper places were found (cheap_points()): the entry program goes on
+	 * @entry_at instead of the entry, the return program on the @nrets_at addresses
+	 * (in other functions, after the calls) instead of the RETs. Virtual addresses. */
+	uint64_t entry_at;
+	uint64_t *rets_at;
+	size_t nrets_at;
 };
 
 static int attach_one(struct go_bin *b, struct bpf_program *prog, const char *path, uint64_t off)
@@ -271,6 +312,100 @@ static const struct goelf_func *find_func(const struct goelf_funcs *fs, const ch
 	return NULL;
 }
 
+/* The function of @fs holding code address @addr. */
+static const struct goelf_func *func_at(const struct goelf_funcs *fs, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++)
+		if (addr >= fs->v[i].address && addr - fs->v[i].address < fs->v[i].size)
+			return &fs->v[i];
+	return NULL;
+}
+
+/* The file offset a uprobe at code address @addr attaches to; 0 when not code. */
+static uint64_t file_offset(const struct goelf_funcs *fs, uint64_t addr)
+{
+	const struct goelf_func *f = func_at(fs, addr);
+
+	return f ? f->offset + (addr - f->address) : 0;
+}
+
+static bool net_http_or_spawn(const char *name, void *arg)
+{
+	(void)arg;
+	return !strncmp(name, "net/http.", 9) || !strcmp(name, "runtime.newproc") ||
+	       !strcmp(name, "runtime.newproc.func1") || !strcmp(name, "runtime.runqput");
+}
+
+/*
+ * Cheaper places for the per-request probes, where the kernel emulates the probed
+ * instruction instead of single-stepping it (lib/go/probepoints.c; on the test VM a
+ * single-step made each hit cost some 16 us, against 0.5 us):
+ *  - ServeHTTP's entry on its stack-check jump;
+ *  - its return after each call to it in net/http (conn.serve, the HTTP/2 and wrapper
+ *    paths), when every call site has such a point; else on its RETs as before;
+ *  - the spawn on the CALL runqput(pp, newg) in runtime.newproc's closure; before Go
+ *    1.21 with the spawner from runtime.newproc's entry jump.
+ * Each is all or nothing: a place not found leaves that probe where it was.
+ */
+static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe_plan *spawn,
+			 struct go_offsets *o, struct goelf_funcs *cs)
+{
+	const struct goelf_func *sh, *np, *npf, *rq;
+	struct goelf_call *calls = NULL;
+	size_t ncalls = 0, i;
+	uint64_t at;
+	bool ok = true;
+
+	if (goelf_find_funcs(g, net_http_or_spawn, NULL, cs))
+		return;
+	sh = find_func(cs, serve->func);
+	if (sh && goelf_entry_jump(g, sh, &at)) {
+		serve->entry_at = at;
+		o->probe_at |= GO_AT_SERVE_JUMP;
+	}
+	for (i = 0; sh && i < cs->n && ok; i++)
+		if (!strncmp(cs->v[i].name, "net/http.", 9))
+			ok = !goelf_calls_to(g, &cs->v[i], sh->address, &calls, &ncalls);
+	for (i = 0; i < ncalls && ok; i++)
+		ok = calls[i].after && file_offset(cs, calls[i].after);
+	if (sh && ok && ncalls) {
+		serve->rets_at = calloc(ncalls, sizeof(*serve->rets_at));
+		for (i = 0; serve->rets_at && i < ncalls; i++)
+			serve->rets_at[i] = calls[i].after;
+		serve->nrets_at = serve->rets_at ? ncalls : 0;
+	}
+	free(calls);
+	calls = NULL;
+	ncalls = 0;
+
+	np = find_func(cs, "runtime.newproc");
+	npf = find_func(cs, "runtime.newproc.func1");
+	rq = find_func(cs, "runtime.runqput");
+	if (!npf || !rq || goelf_calls_to(g, npf, rq->address, &calls, &ncalls) || ncalls != 1 ||
+	    !calls[0].call_emulated) {
+		free(calls);
+		return;
+	}
+	/* before Go 1.21 the spawner from newproc's entry, on the same thread as the closure */
+	if ((o->g_parent_goid < 0 && (!np || !goelf_entry_jump(g, np, &at))) ||
+	    !(spawn->rets_at = malloc(sizeof(*spawn->rets_at)))) {
+		free(calls);
+		return;
+	}
+	if (o->g_parent_goid < 0) {
+		spawn->func = "runtime.newproc";
+		spawn->entry_at = at;
+		o->newproc_creator_arg = 0;
+		o->probe_at |= GO_AT_SPAWN_JUMP;
+	}
+	spawn->rets_at[0] = calls[0].call;
+	spawn->nrets_at = 1;
+	o->spawn_newg_arg = 2;
+	free(calls);
+}
+
 #define REFUSE(b, ...) do { snprintf((b)->reason, sizeof((b)->reason), __VA_ARGS__); (b)->state = BIN_REFUSED; } while (0)
 
 /*
@@ -281,14 +416,17 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 {
 	/* Nothing on goroutine exit: maps are keyed by goid, never reused, and LRU. */
 	struct probe_plan plan[] = {
-		{ "net/http.serverHandler.ServeHTTP", s->skel->progs.go_serve_enter, s->skel->progs.go_serve_return },
-		{ "net/textproto.(*Reader).readContinuedLineSlice", NULL, s->skel->progs.go_header_line },
-		{ "net/http.(*Transport).roundTrip", s->skel->progs.go_client_enter, s->skel->progs.go_client_return },
-		{ "runtime.newproc1", s->skel->progs.go_spawn_enter, s->skel->progs.go_spawn_return },
+		{ .func = "net/http.serverHandler.ServeHTTP", .entry = s->skel->progs.go_serve_enter,
+		  .ret = s->skel->progs.go_serve_return },
+		{ .func = "net/textproto.(*Reader).readContinuedLineSlice", .ret = s->skel->progs.go_header_line },
+		{ .func = "net/http.(*Transport).roundTrip", .entry = s->skel->progs.go_client_enter,
+		  .ret = s->skel->progs.go_client_return },
+		{ .func = "runtime.newproc1", .entry = s->skel->progs.go_spawn_enter,
+		  .ret = s->skel->progs.go_spawn_return },
 	};
 	const struct goelf_info *info;
 	struct goelf_field_offset offs[goelf_want_fields_count];
-	struct goelf_funcs fs = { 0 };
+	struct goelf_funcs fs = { 0 }, cs = { 0 };
 	struct go_offsets o;
 	char err[GOELF_ERR_MAX];
 	struct goelf *g;
@@ -342,6 +480,12 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	/* From Go 1.21 the new g says who spawned it: one probe (the return) per spawn. */
 	if (o.g_parent_goid >= 0)
 		plan[3].entry = NULL;
+	header_map_offsets(g, &o);
+	/* The Header map's layout is known: the traceparent is read at ServeHTTP's entry,
+	 * not on each header line. */
+	if (o.header_map.kind != GO_MAP_UNKNOWN)
+		plan[1].ret = NULL;
+	cheap_points(g, &plan[0], &plan[3], &o, &cs);
 	if (o.g_goid < 0) {
 		REFUSE(b, "%s: where runtime.g keeps the goroutine id is not known", b->version);
 		goto out;
@@ -359,13 +503,19 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 		goto out;
 	}
 	for (i = 0; i < sizeof(plan) / sizeof(plan[0]); i++) {
-		const struct goelf_func *f = find_func(&fs, plan[i].func);
+		const struct goelf_func *f = find_func(&fs, plan[i].func) ? find_func(&fs, plan[i].func)
+									  : find_func(&cs, plan[i].func);
+		size_t nrets = plan[i].nrets_at ? plan[i].nrets_at : f ? f->nreturns : 0;
 
 		if (!f)
 			continue;
-		rc = plan[i].entry ? attach_one(b, plan[i].entry, path, f->offset) : 0;
-		for (j = 0; !rc && plan[i].ret && j < f->nreturns; j++)
-			rc = attach_one(b, plan[i].ret, path, f->offset + (f->returns[j] - f->address));
+		rc = !plan[i].entry ? 0
+		     : plan[i].entry_at ? attach_one(b, plan[i].entry, path, file_offset(&cs, plan[i].entry_at))
+					: attach_one(b, plan[i].entry, path, f->offset);
+		for (j = 0; !rc && plan[i].ret && j < nrets; j++)
+			rc = attach_one(b, plan[i].ret, path,
+					plan[i].nrets_at ? file_offset(&cs, plan[i].rets_at[j])
+							 : f->offset + (f->returns[j] - f->address));
 		if (rc) {
 			REFUSE(b, "%s: attaching a uprobe to %s failed: %s", b->version, plan[i].func,
 			       strerror(-rc));
@@ -373,12 +523,22 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.go_bins), &id);
 			goto out;
 		}
-		nprobes += (plan[i].entry ? 1 : 0) + (plan[i].ret ? f->nreturns : 0);
+		nprobes += (plan[i].entry ? 1 : 0) + (plan[i].ret ? nrets : 0);
 	}
 	s->stats.probes += nprobes;
 	b->state = BIN_TRACED;
-	p_debug("Go: %s %s: %zu uprobes (functions from %s)", path, b->version, nprobes, fs.source);
+	p_debug("Go: %s %s: %zu uprobes (functions from %s); ServeHTTP entry %s, return %s, "
+		"spawn %s; traceparent from %s", path, b->version, nprobes, fs.source,
+		plan[0].entry_at ? "on its stack-check jump" : "at its entry",
+		plan[0].nrets_at ? "after its calls" : "at its RETs",
+		plan[3].nrets_at ? "at newproc's call of runqput" : "at newproc1's RETs",
+		o.header_map.kind == GO_MAP_SWISS     ? "the Header map (Swiss tables)"
+		: o.header_map.kind == GO_MAP_BUCKETS ? "the Header map (buckets)"
+						      : "the header lines");
 out:
+	for (i = 0; i < sizeof(plan) / sizeof(plan[0]); i++)
+		free(plan[i].rets_at);
+	goelf_funcs_free(&cs);
 	goelf_funcs_free(&fs);
 	goelf_close(g);
 }
@@ -604,6 +764,8 @@ static void event_to_span(const struct go_source *s, const struct go_event *ev, 
 		sp->flags |= SPAN_F_PARTIAL;
 	if (ev->flags & GO_F_TARGET_CUT)
 		sp->flags |= SPAN_F_TRUNCATED;
+	if (ev->flags & GO_F_TP_UNREAD)
+		sp->flags |= SPAN_F_TRACEPARENT_UNREAD;
 	sp->method = ev->method; /* NUL-terminated: the kernel copied at most size - 1 */
 	n = bounded(ev->target_len, sizeof(ev->target));
 	if (ev->query_len)
@@ -729,10 +891,11 @@ void go_source_finish(void *ctx, struct span_sink *out)
 	drain_map(s, bpf_map__fd(s->skel->maps.client_reqs), out);
 	per_cpu = ncpus > 0 ? calloc(ncpus, sizeof(*per_cpu)) : NULL;
 	if (per_cpu && !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.go_counters), &zero, per_cpu)) {
-		s->stats.dropped = s->stats.no_state = 0;
+		s->stats.dropped = s->stats.no_state = s->stats.tp_unread = 0;
 		for (int i = 0; i < ncpus; i++) {
 			s->stats.dropped += per_cpu[i].dropped;
 			s->stats.no_state += per_cpu[i].no_state;
+			s->stats.tp_unread += per_cpu[i].tp_unread;
 		}
 	}
 	free(per_cpu);
@@ -805,6 +968,8 @@ static int go_source_load(struct go_source *s, const struct go_source_opts *opts
 			ring <<= 1;
 		bpf_map__set_max_entries(s->skel->maps.go_events, ring);
 	}
+	/* Woken per 1/16 of the ring at most: the live loop polls every round anyway. */
+	s->skel->rodata->wakeup_bytes = bpf_map__max_entries(s->skel->maps.go_events) / 16;
 	return loader_load(&s->loader, s->skel->obj, optional_progs);
 }
 

@@ -33,6 +33,7 @@ struct go_source_stats {
 	uint64_t events;     /* events read from the kernel */
 	uint64_t dropped;    /* events the kernel could not queue (ring buffer full) */
 	uint64_t no_state;   /* requests whose state did not fit the kernel's maps */
+	uint64_t tp_unread;  /* requests whose Header map was too big to look in (flagged) */
 	uint64_t processes;  /* Go processes traced so far */
 	uint64_t refused;    /* Go processes that could not be traced (reported each) */
 	uint64_t probes;     /* uprobes attached */

@@ -46,6 +46,8 @@ struct pipeline_stats {
 	uint64_t conns;            /* connections tracked */
 	uint64_t dropped;          /* events the kernel could not queue (ring buffer full) */
 	uint64_t lost;             /* spans that could not be built */
+	uint64_t h2_lost;          /* HTTP/2 syscalls whose frame walk lost its place */
+	uint64_t h2_clipped;       /* HTTP/2 syscalls whose frames did not all fit their event */
 	bool targets_gone;         /* a source ended because the processes it followed exited */
 	/* span file sources */
 	uint64_t read_spans;

@@ -12,8 +12,9 @@
 
 #include "span_filter.h"
 
-/* Never ehttp itself; -p's pids (as many as the kernel side holds); --comm. The span
- * filter checks them again on the spans. */
+/* Never ehttp itself; -p's pids (as many as the kernel side holds); --comm; whether
+ * --cgroup was given (its cgroup goes into the object's targ_cgroup map after load:
+ * cgroup_sel_to_map()). The span filter checks pids and comm again on the spans. */
 #define PROCESS_RODATA_SET(rodata, filter)                                                  \
 	do {                                                                                \
 		const struct span_filter *f_ = (filter);                                    \
@@ -25,6 +26,7 @@
 		     i_++)                                                                  \
 			(rodata)->targ_pids[i_] = f_->pids[i_];                             \
 		(rodata)->targ_npids = i_;                                                  \
+		(rodata)->filter_cgroup = f_->cgroup.dir[0] != '\0';                      \
 		if (f_->comm[0]) {                                                          \
 			(rodata)->filter_comm = true;                                       \
 			memcpy((char *)(rodata)->targ_comm, f_->comm, sizeof((rodata)->targ_comm)); \

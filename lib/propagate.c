@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 
 #include "../bpf/propagate.h"
 #include "capture.h"
+#include "cgroup.h"
 #include "go/goelf.h"
 #include "cli.h"
 #include "kernel.h"
@@ -98,9 +98,9 @@ static int set_method(void *ctx, const struct opt *o, const char *spelled, const
 const struct opt propagate_opt_table[] = {
 	{ "propagate", 0, "auto|sockmsg",
 	  "insert a W3C traceparent into the outgoing HTTP/1.x\n"
-	  "requests of the processes selected with -p or --comm, in\n"
-	  "the kernel as they are sent (sockmsg; auto picks what this\n"
-	  "kernel loads); spans carry the ids written",
+	  "requests of the processes selected with -p, --comm or\n"
+	  "--cgroup, in the kernel as they are sent (sockmsg; auto\n"
+	  "picks what this kernel loads); spans carry the ids written",
 	  OPT_CALL(set_method), .choices = method_names, .implied = "auto" },
 	{ "propagate-all-processes", 0, NULL, "with --propagate: every process's requests",
 	  OPT_FLAG(struct propagate_opts, all_processes) },
@@ -113,9 +113,9 @@ bool propagate_opts_valid(const struct propagate_opts *opts, const struct span_f
 		p_err("--propagate-all-processes goes with --propagate");
 		return false;
 	}
-	if (opts->method && !opts->all_processes && !filter->npids && !filter->comm[0]) {
+	if (opts->method && !opts->all_processes && !span_filter_has_processes(filter)) {
 		p_err("--propagate writes into the traffic of the processes it is given: select them "
-		      "with -p or --comm (or say --propagate-all-processes)");
+		      "with -p, --comm or --cgroup (or say --propagate-all-processes)");
 		return false;
 	}
 	return true;
@@ -157,7 +157,12 @@ static void learn_process(struct propagate *p, uint32_t pid)
 	p_debug("propagate: pid %u is a Go program: its requests begin traces (no goroutine links yet)", pid);
 }
 
-/* The selected processes running now: -p, or those of --comm's name. */
+static void learn_pid(void *arg, uint32_t pid)
+{
+	learn_process(arg, pid);
+}
+
+/* The selected processes running now: -p, --cgroup's, or those of --comm's name. */
 static void learn_processes(struct propagate *p, const struct span_filter *f)
 {
 	char path[64], comm[32];
@@ -166,6 +171,8 @@ static void learn_processes(struct propagate *p, const struct span_filter *f)
 
 	for (size_t i = 0; i < f->npids; i++)
 		learn_process(p, f->pids[i]);
+	if (f->cgroup.dir[0])
+		cgroup_each_pid(&f->cgroup, learn_pid, p);
 	if (!f->comm[0] || !(d = opendir("/proc")))
 		return;
 	while ((de = readdir(d))) {
@@ -333,38 +340,6 @@ void propagate_finish(struct propagate *p)
 
 /* ---- cgroups ------------------------------------------------------------------------------ */
 
-/* Where cgroup v2 is mounted (@out), mounting it when it is not. */
-static int cgroup2_root(struct propagate *p, char *out, size_t len)
-{
-	static const char mnt[] = "/run/ehttp/cgroup2";
-	char line[1024], dev[256], dir[512], type[64];
-	FILE *f = fopen("/proc/self/mounts", "re");
-	bool found = false;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%255s %511s %63s", dev, dir, type) == 3 && !strcmp(type, "cgroup2")) {
-			snprintf(out, len, "%s", dir);
-			found = true;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	if (found)
-		return 0;
-	mkdir("/run/ehttp", 0700);
-	mkdir(mnt, 0700);
-	if (mount("cgroup2", mnt, "cgroup2", 0, NULL)) {
-		int err = -errno;
-
-		p_err("cgroup v2 is not mounted and mounting it at %s failed: %s", mnt, strerror(errno));
-		return err;
-	}
-	snprintf(p->mounted, sizeof(p->mounted), "%s", mnt);
-	snprintf(out, len, "%s", mnt);
-	return 0;
-}
-
 /* The cgroup v2 path of process @pid ("/user.slice/..."), from /proc/PID/cgroup. */
 static int process_cgroup(uint32_t pid, char *out, size_t len)
 {
@@ -412,9 +387,9 @@ static int attach_cgroup(struct propagate *p, const char *dir)
 }
 
 /*
- * The cgroups whose sockets sock_ops must see: those of the -p processes; the whole
- * hierarchy when processes are selected by name (they may start anywhere, later) or
- * all of them are. The program claims only the selected processes' sockets either way.
+ * The cgroups whose sockets sock_ops must see: --cgroup's; else those of the -p
+ * processes; the whole hierarchy when processes are selected by name (they may start
+ * anywhere, later) or all of them are. The program claims only the selected processes' sockets either way.
  */
 static int attach_cgroups(struct propagate *p, const struct span_filter *f)
 {
@@ -422,7 +397,11 @@ static int attach_cgroups(struct propagate *p, const struct span_filter *f)
 	size_t nseen = 0, i, j;
 	int err;
 
-	err = cgroup2_root(p, root, sizeof(root));
+	/* --cgroup: the cgroup itself (its sockets and those of the cgroups below it),
+	 * whatever else selects; the programs test the process as well */
+	if (f->cgroup.dir[0] && !p->opts.all_processes)
+		return attach_cgroup(p, f->cgroup.dir);
+	err = cgroup2_root(root, sizeof(root), p->mounted, sizeof(p->mounted));
 	if (err)
 		return err;
 	if (p->opts.all_processes || f->comm[0] || !f->npids)
@@ -508,6 +487,11 @@ int propagate_open(struct propagate **out, const struct propagate_opts *opts,
 	err = loader_load(&p->loader, p->skel->obj, NULL);
 	if (err)
 		goto fail;
+	if (filter->cgroup.dir[0] &&
+	    (err = cgroup_sel_to_map(&filter->cgroup, bpf_map__fd(p->skel->maps.targ_cgroup)))) {
+		p_err("giving propagation the cgroup %s failed: %s", filter->cgroup.dir, strerror(-err));
+		goto fail;
+	}
 	/* Records first, so that no claim goes unseen. */
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), handle_record, p, NULL);
 	if (!p->rb) {
@@ -652,8 +636,7 @@ void propagate_close(struct propagate *p)
 	ring_buffer__free(p->rb);
 	/* Closing the sockhash hands every socket in it back to TCP as it was. */
 	propagate_bpf__destroy(p->skel);
-	if (p->mounted[0])
-		umount2(p->mounted, MNT_DETACH);
+	cgroup2_unmount(p->mounted);
 	propagate_match_free(p->match);
 	free(p);
 }

@@ -9,8 +9,8 @@
  * ran in it. So a client span takes the first unused record of the last send before it
  * on its connection (keyed by socket cookie, the capture's connection id on socket
  * hooks); the heads pipelined in one write share a send and are taken in order. A
- * server span takes its connection's record nearest to its start, within a
- * millisecond: both come from the same receive.
+ * server span takes its connection's latest record at or just before its start: both
+ * come from the same receive (see SERVER_BEFORE_NS).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +24,17 @@
  * and those of spans that never came (filtered out) until newer ones push them out. */
 #define CONN_RECORDS PROPAGATE_MAX_HEADS
 #define CONN_BUCKETS 16384
-/* A server span and its record come from the same receive. */
-#define SERVER_WINDOW_NS 1000000ull
+/*
+ * A server span and its record come from the same receive: the kernel stamps the record
+ * in the propagation program, which runs on the receive's tracepoint before the
+ * capture's program stamps the event (it is attached first), so the span's own record
+ * is the latest one at or before its start. How long before: microseconds, but an
+ * emulated or preempted CPU can put tens of milliseconds between the two programs.
+ * Just after, only when there is none before: in case the programs ran in the other
+ * order.
+ */
+#define SERVER_BEFORE_NS 100000000ull
+#define SERVER_AFTER_NS 1000000ull
 
 struct record {
 	uint64_t ts;
@@ -186,19 +195,24 @@ static struct record *take_client_record(struct propagate_match *p, struct pconn
 
 static struct record *take_server_record(struct propagate_match *p, struct pconn *c, uint64_t start)
 {
-	uint64_t best_d = SERVER_WINDOW_NS + 1;
 	uint32_t i, best = UINT32_MAX;
+	uint64_t best_ts = 0;
 
 	if (c->last_server_start == start)
 		return NULL; /* pipelined behind the one matched at the same receive */
+	/* the latest at or before the start; else the first just after it (the next
+	 * request's may already be there, a little later: never preferred) */
 	for (i = 0; i < c->count; i++) {
-		uint64_t ts = rec_at(c, i)->ts, d = ts > start ? ts - start : start - ts;
+		uint64_t ts = rec_at(c, i)->ts;
 
-		if (d < best_d) {
-			best_d = d;
+		if (ts <= start && ts + SERVER_BEFORE_NS >= start && (best == UINT32_MAX || ts >= best_ts)) {
+			best_ts = ts;
 			best = i;
 		}
 	}
+	for (i = 0; i < c->count && best == UINT32_MAX; i++)
+		if (rec_at(c, i)->ts > start && rec_at(c, i)->ts <= start + SERVER_AFTER_NS)
+			best = i;
 	if (best == UINT32_MAX)
 		return NULL;
 	p->unmatched += best;

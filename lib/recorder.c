@@ -306,6 +306,8 @@ static void describe_targets(const struct span_filter *f, char *buf, size_t len)
 		o += snprintf(buf + o, len - o, "%spid %u", o ? ", " : "", f->pids[i]);
 	if (f->comm[0] && o < len)
 		o += snprintf(buf + o, len - o, "%scomm %s", o ? ", " : "", f->comm);
+	if (f->cgroup.dir[0] && o < len)
+		o += snprintf(buf + o, len - o, "%scgroup %s", o ? ", " : "", f->cgroup.rel);
 	if (f->port && o < len)
 		o += snprintf(buf + o, len - o, "%sport %u", o ? ", " : "", f->port);
 	if (!buf[0])

@@ -278,7 +278,7 @@ void span_jsonw(struct jsonw *w, const struct span *s, bool with_headers)
 	} flag_names[] = {
 #define FLAG(n) { n, sizeof(n) - 1 }
 		FLAG("truncated"), FLAG("partial"), FLAG("midstream"), FLAG("redacted"),
-		FLAG("body_unseen"), FLAG("hpack_unseen"),
+		FLAG("body_unseen"), FLAG("hpack_unseen"), FLAG("traceparent_unread"),
 #undef FLAG
 	};
 	char addr[ADDR_TEXT_MAX], version[16], hexid[33], prop[96], *p;

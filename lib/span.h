@@ -39,6 +39,9 @@ enum span_flag {
 	/* HTTP/2: a header field referred to the HPACK dynamic table as it was before the
 	 * capture saw the connection (or before bytes were lost): that field is unknown. */
 	SPAN_F_HPACK_UNSEEN = 1u << 5,
+	/* Go server: the request's Header map was too big for the kernel to look in for a
+	 * traceparent; the span has a trace of its own, which may not be the sender's. */
+	SPAN_F_TRACEPARENT_UNREAD = 1u << 6,
 };
 
 /* How a Go span found its parent (docs/go-source.md). */

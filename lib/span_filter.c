@@ -64,6 +64,17 @@ static int set_comm(void *ctx, const struct opt *o, const char *spelled, const c
 	return -1;
 }
 
+static int set_cgroup(void *ctx, const struct opt *o, const char *spelled, const char *val)
+{
+	struct span_filter *f = ctx;
+	char err[700];
+
+	if (!cgroup_resolve(val, &f->cgroup, err, sizeof(err)))
+		return 0;
+	p_err("%s: %s", spelled, err);
+	return -1;
+}
+
 static int set_method(void *ctx, const struct opt *o, const char *spelled, const char *val)
 {
 	struct span_filter *f = ctx;
@@ -106,6 +117,15 @@ const struct opt span_filter_opts[] = {
 	{ NULL },
 };
 
+const struct opt span_filter_live_opts[] = {
+	{ "cgroup", 0, "CGROUP",
+	  "only processes in this cgroup v2 or below it: a directory\n"
+	  "(/sys/fs/cgroup/system.slice/x.service) or its path in the\n"
+	  "hierarchy (/system.slice/x.service)",
+	  OPT_CALL(set_cgroup) },
+	{ NULL },
+};
+
 int span_filter_parse(struct span_filter *f, int argc, char **argv)
 {
 	const struct opt_group groups[] = { { span_filter_opts, f, NULL }, { NULL, NULL, NULL } };
@@ -141,7 +161,12 @@ bool span_filter_match(const struct span_filter *f, const struct span *s)
 	return true;
 }
 
+bool span_filter_has_processes(const struct span_filter *f)
+{
+	return f->npids || f->comm[0] || f->cgroup.dir[0];
+}
+
 bool span_filter_has_targets(const struct span_filter *f)
 {
-	return f->npids || f->comm[0] || f->port;
+	return span_filter_has_processes(f) || f->port;
 }

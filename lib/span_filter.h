@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup.h"
 #include "opts.h"
 #include "span.h"
 
@@ -16,6 +17,7 @@ struct span_filter {
 	uint32_t pids[SPAN_FILTER_MAX_PIDS]; /* -p PID (repeatable); none = every process */
 	size_t npids;
 	char comm[16];        /* --comm NAME, exact (kernel comm, 15 chars) */
+	struct cgroup_sel cgroup; /* --cgroup PATH: in it or below it; dir[0] == 0 = any */
 	uint16_t port;        /* --port N: local or remote port; 0 = any */
 	char method[16];      /* --method M, case-insensitive */
 	char path[256];       /* --path PREFIX of the target */
@@ -28,6 +30,9 @@ struct span_filter {
 /* The filter options (-p, --comm, --port, --method, --path, --status) for a group whose
  * context is a struct span_filter: one table, so every command says the same. */
 extern const struct opt span_filter_opts[];
+/* What only a live capture can select by (--cgroup): the kernel tests it as the process
+ * runs. Spans and span files do not say it, so replay has no such option. */
+extern const struct opt span_filter_live_opts[];
 
 void span_filter_init(struct span_filter *f);
 
@@ -41,8 +46,12 @@ int span_filter_parse(struct span_filter *f, int argc, char **argv);
 /* "404" → [404,404], "5xx" → [500,599]. */
 bool span_filter_parse_status(const char *text, uint16_t *min, uint16_t *max);
 
+/* --cgroup is not tested here: the kernel's filters and the Go source applied it. */
 bool span_filter_match(const struct span_filter *f, const struct span *s);
-/* Does @f limit which processes or connections are followed (-p, --comm, --port)? */
+/* Does @f select processes (-p, --comm, --cgroup)? */
+bool span_filter_has_processes(const struct span_filter *f);
+/* Does @f limit which processes or connections are followed (-p, --comm, --cgroup,
+ * --port)? */
 bool span_filter_has_targets(const struct span_filter *f);
 
 #endif

@@ -136,6 +136,7 @@ void span_merge_combine(const struct span *go, const struct span *wire, struct s
 	out->go_depth = go->go_depth;
 	out->parent_ended = go->parent_ended;
 	out->go_wire = true;
+	out->flags |= go->flags & SPAN_F_TRACEPARENT_UNREAD; /* only the Go view knows it */
 	if (!out->status && go->status) /* the wire's capture ended before the response */
 		out->status = go->status;
 	if (!out->host || !*out->host)

@@ -269,7 +269,8 @@ static bool known_method(const char *m)
 static const char *flag_names(uint32_t flags, struct otlp_arena *a)
 {
 	static const char *const names[] = { "truncated", "partial", "midstream", "redacted",
-					     "body_unseen", "hpack_unseen" }; /* bits of enum span_flag, in order */
+					     "body_unseen", "hpack_unseen", "traceparent_unread" };
+	/* bits of enum span_flag, in order */
 	char buf[128];
 	size_t o = 0, i;
 

@@ -94,6 +94,39 @@ int goelf_find_funcs(struct goelf *g, bool (*match)(const char *name, void *arg)
 		     struct goelf_funcs *out);
 void goelf_funcs_free(struct goelf_funcs *fs);
 
+/* ---- cheap probe points (lib/go/probepoints.c; x86-64 only, false/none elsewhere) -------- */
+/* The stack check's conditional jump near @f's entry: a probe there sees the entry's
+ * registers, and passes twice when the stack grows (the jump taken, then not). */
+bool goelf_entry_jump(struct goelf *g, const struct goelf_func *f, uint64_t *addr);
+
+struct goelf_call {
+	uint64_t call;       /* address of a direct CALL to the target */
+	bool call_emulated;  /* the kernel emulates a probe on it (no single-step) */
+	uint64_t after;      /* the first probe point once the callee returned; 0: none found */
+	bool after_emulated;
+};
+/* Append to (*out, *n) every direct call from @f to @target. 0, or -1 out of memory. */
+int goelf_calls_to(struct goelf *g, const struct goelf_func *f, uint64_t target,
+		   struct goelf_call **out, size_t *n);
+
+/* ---- map layouts (lib/go/maps.c) -------------------------------------------------------- */
+enum goelf_map_kind { GOELF_MAP_NONE, GOELF_MAP_BUCKETS, GOELF_MAP_SWISS };
+#define GOELF_MAP_GROUP_MAX 512
+
+/* Where a probe finds the entries of a map[string][]string; offsets in bytes. */
+struct goelf_map_layout {
+	enum goelf_map_kind kind;
+	enum goelf_source source; /* DWARF, or the table by version */
+	int64_t count_off;        /* hmap.count, Map.used */
+	int64_t flags_off, b_off, buckets_off, oldbuckets_off;              /* hmap */
+	int64_t dir_ptr_off, dir_len_off, table_groups_off, table_mask_off; /* Swiss */
+	/* one bucket (group) of 8 slots: slot i's full byte is at i (tophash, ctrl) */
+	uint64_t group_size, key_off, key_stride, elem_off, elem_stride;
+	uint64_t overflow_off; /* buckets only */
+};
+/* The layout of net/http.Header in @g: 0 known, 1 not known for this binary, -1 error. */
+int goelf_header_map(struct goelf *g, struct goelf_map_layout *out);
+
 struct goelf_field {
 	char *name;
 	uint64_t offset;

@@ -1,12 +1,17 @@
 # What the Go uprobes cost a busy Go server: wrk → a net/http server (the hello
 # fixture) on loopback, interleaved runs without tracing, with ehttp's socket hooks
 # only (`attach --go off -p SERVER`), with the Go uprobes too (`attach -p SERVER`), and
-# with bpftrace running uprobes on the same functions and return instructions (a peer:
-# what a uprobe costs before anything is done in it).
+# with bpftrace running uprobes on the same functions (a peer: what a uprobe costs
+# before anything is done in it). And the floor, what one trap per request costs with
+# nothing in it: bpftrace's empty probe on ServeHTTP's entry, and a tracefs uprobe (no
+# BPF) on ServeHTTP's first instruction, which the kernel single-steps, and on its
+# stack check's JBE, which it emulates (where ehttp places its entry probe).
 # Reports requests/s and p99 latency against the untraced runs (the ratio of means and
-# the median of per-round ratios), the Go spans per request wrk completed, ehttp's CPU,
-# and from the kernel's BPF statistics (kernel.bpf_stats_enabled, restored on exit) the
-# time each of ehttp's programs ran per request.
+# the median of per-round ratios), the server's own CPU per request (/proc, user+sys:
+# the traps are charged to it) against the untraced runs', the Go spans per request wrk
+# completed, ehttp's CPU, and from the kernel's BPF statistics (kernel.bpf_stats_enabled,
+# restored on exit) the runs (= traps, for a uprobe program) and the time of each of
+# ehttp's programs per request.
 #
 #   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_go.sh
 set -u
@@ -64,14 +69,23 @@ prog_stats() { # round
 		'.[] | select(.id as $i | $ids | index($i)) | "prog \($r) \(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
 }
 
-mode_base() { run_wrk base "$1"; }
-mode_base2() { run_wrk base2 "$1"; }
+# The server's CPU (user+sys, clock ticks) around each run: "MODE-srv ROUND TICKS".
+server_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+run_wrk_srv() { # mode round
+	local t0
+	t0=$(server_ticks)
+	run_wrk "$1" "$2"
+	echo "$1-srv $2 $(($(server_ticks) - t0)) $DONE" >>"$TMP/results"
+}
+
+mode_base() { run_wrk_srv base "$1"; }
+mode_base2() { run_wrk_srv base2 "$1"; }
 mode_capture() { # mode round args...
 	local mode=$1 round=$2 spans
 	shift 2
 	start_tracer '^Attached' "$TMP/$mode.err.$round" \
 		sh -c "exec \"$EHTTP\" -j attach $* -p $server >\"$TMP/$mode.out.$round\" 2>\"$TMP/$mode.err.$round\""
-	run_wrk "$mode" "$round"
+	run_wrk_srv "$mode" "$round"
 	prog_stats "$round" | sed "s/^prog/$mode-prog/" >>"$TMP/results"
 	stop_tracer
 	spans=$(jq -c 'select(.source == "go")' "$TMP/$mode.out.$round" | wc -l)
@@ -81,22 +95,58 @@ mode_sockets() { mode_capture sockets "$1" --go off; }
 mode_go() { mode_capture go "$1"; }
 mode_bpftrace() {
 	start_tracer '^Attaching' "$TMP/bt.out.$1" sh -c "exec bpftrace --unsafe \"$TMP/peer.bt\" >\"$TMP/bt.out.$1\" 2>&1"
-	run_wrk bpftrace "$1"
+	run_wrk_srv bpftrace "$1"
 	prog_stats "$1" | sed "s/^prog/bpftrace-prog/" >>"$TMP/results"
 	stop_tracer
 	echo "bpftrace-extra $1 $(cat "$TMP/cpu") $(awk '/^@served:/ {print $2}' "$TMP/bt.out.$1") 0 $DONE" >>"$TMP/results"
 }
+# The floor: one empty bpftrace probe on ServeHTTP's entry.
+mode_floor_bpftrace() {
+	start_tracer '^Attaching' "$TMP/fbt.out.$1" sh -c "exec bpftrace --unsafe -e '$serve_probe { @n = count(); } BEGIN { printf(\"Attaching\\n\"); }' >\"$TMP/fbt.out.$1\" 2>&1"
+	run_wrk_srv floor_bpftrace "$1"
+	prog_stats "$1" | sed "s/^prog/floor_bpftrace-prog/" >>"$TMP/results"
+	stop_tracer
+	echo "floor_bpftrace-extra $1 $(cat "$TMP/cpu") 0 0 $DONE" >>"$TMP/results"
+}
+# A tracefs uprobe event (no BPF program) at file offset $2, for one run.
+tracefs_floor() { # mode offset round
+	local ev=ehttp_bench_$$_$1
+	echo "p:$ev $TMP/hello:$2" >>"$tracefs/uprobe_events" || return 1
+	echo 1 >"$tracefs/events/uprobes/$ev/enable"
+	run_wrk_srv "$1" "$3"
+	echo "$1-hits $3 $(awk -v e="$ev" '$2 == e {print $3}' "$tracefs/uprobe_profile") $DONE" >>"$TMP/results"
+	echo 0 >"$tracefs/events/uprobes/$ev/enable"
+	echo "-:$ev" >>"$tracefs/uprobe_events"
+}
+mode_floor_entry() { tracefs_floor floor_entry "$serve_entry_off" "$1"; }
+mode_floor_jump() { tracefs_floor floor_jump "$serve_jump_off" "$1"; }
+
+# ServeHTTP's entry and its stack check's JBE, as file offsets (the floor's probes).
+serve_addr=$(jq -r '.functions[] | select(.name == "net/http.serverHandler.ServeHTTP") | .address' "$TMP/offsets.json")
+serve_entry_off=$(jq -r '.functions[] | select(.name == "net/http.serverHandler.ServeHTTP") | .offset' "$TMP/offsets.json")
+serve_probe=$(printf 'uprobe:%s:0x%x' "$TMP/hello" "$serve_addr")
+serve_jump=$(objdump -d --no-show-raw-insn --start-address="$serve_addr" --stop-address=$((serve_addr + 24)) "$TMP/hello" |
+	awk '$2 == "jbe" { sub(":", "", $1); print $1; exit }')
+serve_jump_off=
+[ -n "$serve_jump" ] && serve_jump_off=$((serve_entry_off + 0x$serve_jump - serve_addr))
+tracefs=/sys/kernel/tracing
+if [ ! -e "$tracefs/uprobe_events" ]; then
+	mount -t tracefs nodev "$tracefs" 2>/dev/null && on_exit "umount $tracefs 2>/dev/null"
+fi
+have_tracefs=false
+[ -w "$tracefs/uprobe_events" ] && [ -n "$serve_jump_off" ] && have_tracefs=true
 
 : >"$TMP/results"
 modes=(base sockets go base2)
-$have_bpftrace && modes+=(bpftrace)
+$have_bpftrace && modes+=(bpftrace floor_bpftrace)
+$have_tracefs && modes+=(floor_entry floor_jump)
 for round in $(seq 1 "$ROUNDS"); do
 	for i in $(seq 0 $((${#modes[@]} - 1))); do
 		"mode_${modes[(i + round - 1) % ${#modes[@]}]}" "$round"
 	done
 done
 
-awk -v dur="$DURATION" -v rounds="$ROUNDS" '
+awk -v dur="$DURATION" -v rounds="$ROUNDS" -v hz="$(getconf CLK_TCK)" '
 function ref(i) { return (i in b2) ? (b1[i] + b2[i]) / 2 : b1[i] }
 function median(m,    i, j, k, v, t) {
 	k = 0
@@ -111,21 +161,41 @@ function median(m,    i, j, k, v, t) {
 }
 $1 == "base" { b1[$2] = $3; rps["base"] += $3; p99["base"] += $4; n["base"]++ }
 $1 == "base2" { b2[$2] = $3; rps["base"] += $3; p99["base"] += $4; n["base"]++ }
-$1 == "sockets" || $1 == "go" || $1 == "bpftrace" { r[$1, $2] = $3; rps[$1] += $3; p99[$1] += $4; n[$1]++ }
+$1 == "sockets" || $1 == "go" || $1 ~ /bpftrace|^floor/ { r[$1, $2] = $3; rps[$1] += $3; p99[$1] += $4; n[$1]++ }
+$1 ~ /-srv$/ { m = $1; sub(/-srv$/, "", m); if (m == "base2") m = "base"; ticks[m] += $3; sdone[m] += $4 }
+$1 ~ /-hits$/ { m = $1; sub(/-hits$/, "", m); hits[m] += $3; hdone[m] += $4 }
 $1 ~ /-extra$/ { m = $1; sub(/-extra$/, "", m); cpu[m] += $3; gospans[m] += $5; done[m] += $6 }
 $1 ~ /-prog$/ { m = $1; sub(/-prog$/, "", m); ns[m, $3] += $4; cnt[m, $3] += $5; progs[m, $3] = 1 }
 END {
 	printf "   %d rounds of %ds, wrk → Go net/http on loopback, interleaved, the order turning each round\n", rounds, dur
 	for (m in n) { rps[m] /= n[m]; p99[m] /= n[m] }
 	printf "   %-22s %9.0f req/s   p99 %7.0f us\n", "untraced", rps["base"], p99["base"]
-	split("sockets go bpftrace", order, " ")
-	for (o = 1; o <= 3; o++) {
+	split("sockets go bpftrace floor_bpftrace floor_entry floor_jump", order, " ")
+	label["sockets"] = "ehttp, socket hooks"; label["go"] = "ehttp, + Go uprobes"
+	label["bpftrace"] = "bpftrace, same uprobes"; label["floor_bpftrace"] = "floor: bpftrace, 1 empty"
+	label["floor_entry"] = "floor: 1 single-stepped"; label["floor_jump"] = "floor: 1 emulated"
+	for (o = 1; o <= 6; o++) {
 		m = order[o]
 		if (!n[m]) continue
 		printf "   %-22s %9.0f req/s   p99 %7.0f us   throughput ratio %.3f (median %.3f [%.3f-%.3f])   p99 ratio %.2f\n",
-			m == "sockets" ? "ehttp, socket hooks" : m == "go" ? "ehttp, + Go uprobes" : "bpftrace, same uprobes",
-			rps[m], p99[m], rps[m] / rps["base"], median(m), lo, hi, p99[m] / p99["base"]
+			label[m], rps[m], p99[m], rps[m] / rps["base"], median(m), lo, hi, p99[m] / p99["base"]
 	}
+	# The server CPU per request: the traps are charged to it (a user of a competing tool
+	# reported +40% CPU in an instrumented Go server).
+	if (sdone["base"] && ticks["base"]) {
+		base_us = ticks["base"] / hz * 1e6 / sdone["base"]
+		printf "   server CPU per request: untraced %.1f us", base_us
+		for (o = 1; o <= 6; o++) {
+			m = order[o]
+			if (!sdone[m]) continue
+			printf "; %s %.1f us (%+.0f%%)", m, ticks[m] / hz * 1e6 / sdone[m],
+				100 * (ticks[m] / hz * 1e6 / sdone[m] / base_us - 1)
+		}
+		printf "\n"
+	}
+	for (m in hits)
+		if (hdone[m])
+			printf "   %-22s %.2f hits per request (uprobe_profile)\n", label[m], hits[m] / hdone[m]
 	if (n["go"] && n["sockets"])
 		printf "   Go uprobes on top of the socket hooks: throughput ratio %.3f (median %.3f [%.3f-%.3f])\n",
 			rps["go"] / rps["sockets"], median("go/sockets"), lo, hi
@@ -147,4 +217,12 @@ END {
 	close("sort")
 	for (m in total)
 		printf "   %-9s %-20s %7.0f ns/request\n", m, "(all programs)", total[m]
+	# a uprobe program runs once per trap: traps per request of the Go probes
+	for (k in progs) {
+		split(k, p, SUBSEP)
+		if (p[1] == "go" && p[2] ~ /^go_/ && p[2] !~ /^go_process/ && done["go"])
+			traps += cnt[k] / done["go"]
+	}
+	if (done["go"])
+		printf "   go        uprobe traps per request (runs of the uprobe programs): %.2f\n", traps
 }' "$TMP/results"

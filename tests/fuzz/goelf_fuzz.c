@@ -1,4 +1,4 @@
-// fuzz-sources: lib/go/goelf.c lib/go/info.c lib/go/buildinfo.c lib/go/pclntab.c lib/go/funcs.c lib/go/returns.c lib/go/dwarf.c lib/go/rtypes.c lib/go/instrument.c
+// fuzz-sources: lib/go/goelf.c lib/go/info.c lib/go/buildinfo.c lib/go/pclntab.c lib/go/funcs.c lib/go/returns.c lib/go/dwarf.c lib/go/rtypes.c lib/go/instrument.c lib/go/maps.c lib/go/probepoints.c
 /*
  * The Go binary reader on arbitrary bytes: the whole path (ELF, build info, pclntab,
  * functions and returns, DWARF, runtime types, the instrumentation set) and, on the same
@@ -76,8 +76,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!goelf_info(g, &in)) {
 		if (!goelf_want_functions(g, &fs))
 			goelf_funcs_free(&fs);
-		if (!goelf_find_funcs(g, every_third, NULL, &fs))
+		if (!goelf_find_funcs(g, every_third, NULL, &fs)) {
+			/* the cheap probe points: entry jumps, calls between any two functions */
+			struct goelf_call *calls = NULL;
+			size_t i, ncalls = 0;
+			uint64_t at;
+
+			for (i = 0; i < fs.n && i < 64; i++) {
+				(void)goelf_entry_jump(g, &fs.v[i], &at);
+				(void)goelf_calls_to(g, &fs.v[i], fs.v[(i + 1) % fs.n].address, &calls, &ncalls);
+			}
+			free(calls);
 			goelf_funcs_free(&fs);
+		}
+		{
+			struct goelf_map_layout ml;
+
+			(void)goelf_header_map(g, &ml);
+		}
 		if (goelf_want_fields_count <= 64)
 			(void)goelf_want_offsets(g, GOELF_PREFER_AUTO, offs);
 		if (!goelf_struct(g, "main.T", GOELF_ONLY_RUNTIME, &s))

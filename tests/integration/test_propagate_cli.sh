@@ -10,8 +10,8 @@ err() { # ARGS... → stderr of a run that must fail with usage status 2
 	expect_eq "exit status of ehttp $*" 2 "$rc"
 	cat "$TMP/err"
 }
-err attach --propagate | grep -q 'select them with -p or --comm' || fail "no selection accepted"
-err record -o "$TMP/x.pcapng" --propagate | grep -q 'select them with -p or --comm' || fail "record: no selection accepted"
+err attach --propagate | grep -q 'select them with -p, --comm or --cgroup' || fail "no selection accepted"
+err record -o "$TMP/x.pcapng" --propagate | grep -q 'select them with -p, --comm or --cgroup' || fail "record: no selection accepted"
 err attach --comm curl --propagate=memory | grep -q -- "--propagate=memory .* is not built: use --propagate=sockmsg" ||
 	fail "a method that is not built was accepted"
 err attach --comm curl --propagate=bogus | grep -q "takes auto or sockmsg, not 'bogus'" ||

@@ -171,6 +171,42 @@ Test(go_link, not_traceparent_lines)
 	cr_expect_not(tp_line("Content-Type: text/plain; charset=utf-8 and some more text to be long", &tp));
 }
 
+/* What the Header-map walk matches: the key, and the value as net/http holds it. */
+static int tp_value(const char *v, struct go_traceparent *tp)
+{
+	char buf[GO_TRACEPARENT_LINE_MAX] = { 0 };
+	size_t len = strlen(v);
+
+	memcpy(buf, v, len < sizeof(buf) ? len : sizeof(buf));
+	return go_parse_traceparent_value(buf, len, tp);
+}
+
+Test(go_link, traceparent_map_keys)
+{
+	cr_expect(go_is_traceparent_key("Traceparent"));
+	cr_expect(go_is_traceparent_key("traceparent"), "a name kept as sent");
+	cr_expect(go_is_traceparent_key("TRACEPARENT"));
+	cr_expect_not(go_is_traceparent_key("Traceparenu"));
+	cr_expect_not(go_is_traceparent_key("Xraceparent"));
+	cr_expect_not(go_is_traceparent_key("Tracestate\0"));
+	cr_expect_not(go_is_traceparent_key("Trace-paren"));
+}
+
+Test(go_link, traceparent_map_values)
+{
+	struct go_traceparent tp;
+
+	cr_assert(tp_value("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &tp));
+	cr_expect_eq(tp.trace_id[0], 0x4b);
+	cr_expect_eq(tp.parent_id[7], 0xb7);
+	cr_expect(tp_value("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later", &tp));
+	cr_expect_not(tp_value("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", &tp));
+	cr_expect_not(tp_value("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &tp));
+	cr_expect_not(tp_value("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0", &tp));
+	cr_expect_not(tp_value("00-00000000000000000000000000000000-00f067aa0ba902b7-01", &tp));
+	cr_expect_not(tp_value("", &tp));
+}
+
 /* ---- merging the Go and wire views ----------------------------------------------------- */
 static struct span view(uint8_t role, uint64_t start, uint64_t end, const char *target)
 {

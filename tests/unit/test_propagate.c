@@ -171,3 +171,33 @@ Test(propagate, server_span_takes_its_receive)
 	cr_expect_not(c.has_parent);
 	cr_expect_eq(a.propagation, SPAN_PROP_NONE, "server spans carry no outcome");
 }
+
+/* Between the propagation program's stamp and the capture's, a stalled (emulated,
+ * preempted) CPU may spend milliseconds: the latest record before the span is its own;
+ * one from far earlier is not. */
+Test(propagate, server_span_takes_the_latest_record_before_it)
+{
+	struct span a = span_of(SPAN_ROLE_SERVER), b = a;
+
+	record(PROPAGATE_EV_SERVER, 10000000, 0, 0x11, 0);
+	record(PROPAGATE_EV_SERVER, 40000000, 0, 0x12, 0);
+	propagate_match_span(m, &a, 70000000); /* 30 ms after its record */
+	expect_ids(&a, 0x12);
+	record(PROPAGATE_EV_SERVER, 100000000, 0, 0x13, 0);
+	propagate_match_span(m, &b, 300000000); /* 200 ms: not its receive */
+	cr_expect_eq(b.span_id[0], 0xee, "no record of its own");
+}
+
+/* A fast server's next request may already have its record, a fraction of a millisecond
+ * after this span's start: the span keeps its own, from before it. */
+Test(propagate, server_span_keeps_its_own_before_the_next_one)
+{
+	struct span a = span_of(SPAN_ROLE_SERVER), b = a;
+
+	record(PROPAGATE_EV_SERVER, 1000000, 0, 0x11, 0);
+	record(PROPAGATE_EV_SERVER, 1000300, 0, 0x12, 0);
+	propagate_match_span(m, &a, 1000010);
+	propagate_match_span(m, &b, 1000310);
+	expect_ids(&a, 0x11);
+	expect_ids(&b, 0x12);
+}
