@@ -7,6 +7,7 @@
 
 #include "capture.h"
 #include "check.h"
+#include "go_source.h"
 #include "jsonw.h"
 #include "loader.h"
 #include "output.h"
@@ -31,23 +32,29 @@ static void *probe_uprobe_thread(void *arg)
 	return NULL;
 }
 
-/* What `ehttp attach` with no options would load, loaded by its own code. */
-static void *capture_try_thread(void *arg)
+/* What `ehttp attach` with no options would load, the capture then the Go probes, each
+ * loaded by its own code. One after the other: each takes its errors as data through
+ * p_err_divert(), which is one buffer for the process. */
+static void *loads_try_thread(void *arg)
 {
-	struct check_capture *cap = arg;
+	struct check_report *r = arg;
+	struct check_capture *cap = &r->capture;
+	struct go_source_opts gopts = { 0 };
 	struct capture_opts opts;
 
 	capture_opts_init(&opts);
 	cap->err = capture_try(&opts, &cap->hooks, cap->hooks_why, sizeof(cap->hooks_why),
 			       cap->error, sizeof(cap->error));
 	cap->tried = true;
+	r->go.err = go_source_try(&gopts, r->go.error, sizeof(r->go.error));
+	r->go.tried = true;
 	return NULL;
 }
 
 void check_gather(const struct kernel_paths *paths, struct check_report *r)
 {
-	pthread_t uprobe_thread, capture_thread;
-	bool threaded = false, capture_threaded = false;
+	pthread_t uprobe_thread, loads_thread;
+	bool threaded = false, loads_threaded = false;
 	struct kernel_fs_state sfs;
 	struct utsname uts;
 	size_t i;
@@ -61,14 +68,13 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 	 * looks for its tracepoints there. */
 	if (r->priv.euid == 0)
 		kernel_fs_ensure(paths, KFS_TRACEFS, &r->fs[KFS_TRACEFS]);
-	/* Loading the capture (the verifier going through it) is most of what check
-	 * costs: it runs beside everything else, from the start. */
+	/* Loading the capture and the Go probes (the verifier going through them) is most
+	 * of what check costs: it runs beside everything else, from the start. */
 	if (r->probed) {
 		loader_setup_libbpf();
-		capture_threaded = pthread_create(&capture_thread, NULL, capture_try_thread,
-						  &r->capture) == 0;
-		if (!capture_threaded)
-			capture_try_thread(&r->capture);
+		loads_threaded = pthread_create(&loads_thread, NULL, loads_try_thread, r) == 0;
+		if (!loads_threaded)
+			loads_try_thread(r);
 	}
 	if (r->probed) {
 		int n = hook_users_find(r->hooks, sizeof(r->hooks) / sizeof(r->hooks[0]), getpid(),
@@ -121,8 +127,8 @@ void check_gather(const struct kernel_paths *paths, struct check_report *r)
 			snprintf(r->features[i].reason, sizeof(r->features[i].reason),
 				 "not probed: needs root (or CAP_BPF and CAP_PERFMON)");
 	}
-	if (capture_threaded)
-		pthread_join(capture_thread, NULL);
+	if (loads_threaded)
+		pthread_join(loads_thread, NULL);
 	kernel_probe_release();
 	if (r->probed)
 		propagate_probe(&r->sockmsg);
@@ -214,15 +220,24 @@ void check_judge(struct check_report *r)
 		}
 	}
 
-	/* go_uprobes */
+	/* go_uprobes: attach's Go probes loaded by the Go source's code (go_source_try);
+	 * that uprobes attach, by the uprobe probe (the probes' targets are per binary). */
 	v = &r->verdicts[VERDICT_GO_UPROBES];
 	if (!common_blockers(r, v)) {
-		if (r->features[FEAT_UPROBE].ok) {
-			verdict(v, true, "uprobes attach (return probes are placed on RET instructions)", "");
-		} else {
-			snprintf(why, sizeof(why), "uprobes do not attach: %s",
+		if (!r->go.tried) {
+			verdict(v, false, "the Go probes' programs were not loaded", "run ehttp as root (sudo)");
+		} else if (r->go.err) {
+			snprintf(why, sizeof(why), "the Go probes do not load: %s", r->go.error);
+			verdict(v, false, why,
+				"run `ehttp -d attach` for the verifier's log, and report it with `uname -r`; "
+				"meanwhile the socket hooks still see Go programs' HTTP/1 traffic");
+		} else if (!r->features[FEAT_UPROBE].ok) {
+			snprintf(why, sizeof(why), "attach's Go probes load, but uprobes do not attach: %s",
 				 r->features[FEAT_UPROBE].reason);
 			verdict(v, false, why, "use a kernel with CONFIG_UPROBE_EVENTS=y");
+		} else {
+			verdict(v, true, "attach's Go probes load here, and uprobes attach (return "
+				"probes are placed on RET instructions)", "");
 		}
 	}
 

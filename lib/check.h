@@ -52,6 +52,12 @@ struct check_report {
 		int hooks;           /* enum capture_hooks: what auto picked */
 		char hooks_why[160]; /* why */
 	} capture;
+	/* The Go probes attach runs, loaded by the Go source's own code (when probed). */
+	struct check_go {
+		bool tried;
+		int err;         /* 0, or the negative errno of its load */
+		char error[256]; /* what failed, as attach says it */
+	} go;
 	struct check_verdict verdicts[VERDICT__COUNT];
 	/* Other processes' programs on the capture's tracepoints (when probed). */
 	bool hooks_known;

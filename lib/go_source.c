@@ -929,14 +929,12 @@ static const struct loader_optional optional_progs[] = {
 	{ NULL, 0 },
 };
 
-int go_source_open(struct go_source **out, const struct go_source_opts *opts)
+static struct go_source *go_source_new(const struct go_source_opts *opts)
 {
 	struct go_source *s = calloc(1, sizeof(*s));
-	int err;
 
-	*out = NULL;
 	if (!s)
-		return -ENOMEM;
+		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	if (opts->filter)
@@ -945,11 +943,21 @@ int go_source_open(struct go_source **out, const struct go_source_opts *opts)
 		span_filter_init(&s->filter);
 	span_clock_now(&s->own_clock);
 	s->clock = opts->clock ? opts->clock : &s->own_clock;
+	return s;
+}
+
+/* Open, configure and load the object for @opts: the one path go_source_open() and
+ * go_source_try() share, so that check judges what attach loads. */
+static int go_source_load(struct go_source *s, const struct go_source_opts *opts)
+{
+	int err;
+
+	loader_setup_libbpf();
 	s->skel = go_http_bpf__open();
 	if (!s->skel) {
 		err = -errno;
 		p_err("opening the Go probes' BPF object failed: %s", strerror(-err));
-		goto fail;
+		return err;
 	}
 	s->skel->rodata->self_tgid = getpid();
 	if (opts->ringbuf_kb) {
@@ -962,7 +970,34 @@ int go_source_open(struct go_source **out, const struct go_source_opts *opts)
 	}
 	/* Woken per 1/16 of the ring at most: the live loop polls every round anyway. */
 	s->skel->rodata->wakeup_bytes = bpf_map__max_entries(s->skel->maps.go_events) / 16;
-	err = loader_load(&s->loader, s->skel->obj, optional_progs);
+	return loader_load(&s->loader, s->skel->obj, optional_progs);
+}
+
+int go_source_try(const struct go_source_opts *opts, char *error, size_t error_len)
+{
+	struct go_source *s = go_source_new(opts);
+	int err;
+
+	if (!s) {
+		snprintf(error, error_len, "out of memory");
+		return -ENOMEM;
+	}
+	p_err_divert(error, error_len);
+	err = go_source_load(s, opts);
+	p_err_divert(NULL, 0);
+	go_source_destroy(s);
+	return err;
+}
+
+int go_source_open(struct go_source **out, const struct go_source_opts *opts)
+{
+	struct go_source *s = go_source_new(opts);
+	int err;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	err = go_source_load(s, opts);
 	if (err)
 		goto fail;
 	err = loader_attach_all(&s->loader, optional_progs);

@@ -45,6 +45,14 @@ struct go_source;
  * Reports its own errors. 0 or a negative errno. */
 int go_source_open(struct go_source **out, const struct go_source_opts *opts);
 
+/*
+ * Load the programs go_source_open() would for @opts, by the same code, then free them:
+ * what `check` judges the Go source by. Nothing is attached (the uprobe feature probe
+ * says whether uprobes attach). Prints nothing; returns 0 or a negative errno with the
+ * error attach would have printed in @error.
+ */
+int go_source_try(const struct go_source_opts *opts, char *error, size_t error_len);
+
 /* The pipeline's source operations (ctx is the struct go_source). */
 int go_source_fd(void *ctx);
 int go_source_poll(void *ctx, struct span_sink *out);

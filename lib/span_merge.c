@@ -83,6 +83,16 @@ static bool same_addr(const struct span_addr *a, const struct span_addr *b)
 	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, len);
 }
 
+/* Where @s is known to have ended: a partial span's end is set to its start, but the
+ * exchange ran on for as long as the capture watched it (an unanswered request at the
+ * end is partial in both views, and the two starts can be far apart on a slow host). */
+static uint64_t known_end(const struct span *s)
+{
+	if ((s->flags & SPAN_F_PARTIAL) && s->end_ns == s->start_ns)
+		return UINT64_MAX - MATCH_SLACK_NS;
+	return s->end_ns;
+}
+
 bool span_merge_match(const struct span *go, const struct span *wire, uint64_t *distance)
 {
 	if (go->pid != wire->pid || go->role != wire->role)
@@ -101,7 +111,8 @@ bool span_merge_match(const struct span *go, const struct span *wire, uint64_t *
 	/* Overlapping lifetimes. Server: the request was read before the handler began,
 	 * and the response is written while it runs or just after. Client: the request is
 	 * written and the response head read while roundTrip runs. */
-	if (wire->start_ns > go->end_ns + MATCH_SLACK_NS || go->start_ns > wire->end_ns + MATCH_SLACK_NS)
+	if (wire->start_ns > known_end(go) + MATCH_SLACK_NS ||
+	    go->start_ns > known_end(wire) + MATCH_SLACK_NS)
 		return false;
 	*distance = go->start_ns > wire->start_ns ? go->start_ns - wire->start_ns
 						  : wire->start_ns - go->start_ns;

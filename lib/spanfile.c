@@ -58,6 +58,12 @@
 #define XF_GRPC_SERVICE 0x1303  /* bytes */
 #define XF_GRPC_METHOD 0x1304   /* bytes */
 #define XF_GRPC_MESSAGE 0x1305  /* bytes: grpc-message as sent */
+/* 1.2: the Go source's view (present on Go spans only, go_link != 0) */
+#define XF_GO_GOROUTINE 0x1401  /* u64: the goroutine that served or made the request */
+#define XF_GO_LINK 0x1402       /* u8 link, u8 depth, u8 bits (XF_GO_*); longer: later bytes */
+#define XF_GO_WIRE 0x01         /* bits: the socket view of the exchange was merged in */
+#define XF_GO_PARENT_ENDED 0x02 /* bits: the call came after its request had ended */
+#define XF_GO_LINK_LEN 3
 #define XF_STR_MAX 0xffff
 
 /* Fixed part of a span record, version 1.0 (after the 4-byte record header). */
@@ -548,6 +554,8 @@ static size_t xf_need(const struct span *s)
 	if (s->grpc)
 		n += 4 + 4 + 4 + xf_len(s->grpc_service) + 4 + xf_len(s->grpc_method) +
 		     (s->grpc_message ? 4 + xf_len(s->grpc_message) : 0);
+	if (s->go_link)
+		n += (s->goid ? 4 + 8 : 0) + 4 + XF_GO_LINK_LEN;
 	return n;
 }
 
@@ -646,6 +654,18 @@ size_t spanfile_encode_span(const struct span *s, uint8_t *buf, size_t cap)
 		o += put_xf(buf + o, XF_GRPC_METHOD, s->grpc_method, xf_len(s->grpc_method));
 		if (s->grpc_message)
 			o += put_xf(buf + o, XF_GRPC_MESSAGE, s->grpc_message, xf_len(s->grpc_message));
+	}
+	if (s->go_link) {
+		uint8_t v[8];
+
+		if (s->goid) {
+			put64(v, s->goid);
+			o += put_xf(buf + o, XF_GO_GOROUTINE, v, 8);
+		}
+		v[0] = s->go_link;
+		v[1] = s->go_depth;
+		v[2] = (s->go_wire ? XF_GO_WIRE : 0) | (s->parent_ended ? XF_GO_PARENT_ENDED : 0);
+		o += put_xf(buf + o, XF_GO_LINK, v, XF_GO_LINK_LEN);
 	}
 	put32(buf + 4, (uint32_t)crc32(0, buf + REC_HDR_LEN, (uInt)(o - REC_HDR_LEN)));
 	return o;
@@ -1268,6 +1288,18 @@ static void decode_xf(struct span *s, const uint8_t *d, size_t n, char *out)
 			break;
 		case XF_GRPC_MESSAGE:
 			str = &s->grpc_message;
+			break;
+		case XF_GO_GOROUTINE:
+			if (len == 8)
+				s->goid = get64(v);
+			break;
+		case XF_GO_LINK:
+			if (len >= XF_GO_LINK_LEN && v[0]) {
+				s->go_link = v[0];
+				s->go_depth = v[1];
+				s->go_wire = v[2] & XF_GO_WIRE;
+				s->parent_ended = v[2] & XF_GO_PARENT_ENDED;
+			}
 			break;
 		}
 		if (str) {

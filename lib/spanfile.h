@@ -15,7 +15,7 @@
 #include "span.h"
 
 #define SPANFILE_VERSION_MAJOR 1
-#define SPANFILE_VERSION_MINOR 1
+#define SPANFILE_VERSION_MINOR 2
 #define SPANFILE_LINKTYPE 147 /* LINKTYPE_USER0 */
 
 /* Record kinds: the first two bytes of every packet's data (the record header is kind

@@ -1,9 +1,10 @@
 # ehttp check --json against ground truth the test obtains itself: uname, the BTF file,
 # the lockdown file (securityfs mounted by the test, in its own mount namespace), a raw
 # bpf(2) load of a bpf_probe_write_user program, tracefs event directories, a capture
-# the test starts itself.
+# the test starts itself, a Go program that capture traces (or not) by uprobes.
 . tests/integration/lib.sh
-command -v jq >/dev/null || fail "jq is needed (packaging/deps.sh installs it)"
+. tests/integration/attach_lib.sh
+. tests/integration/go_lib.sh
 
 cc -O2 -o "$TMP/pwu_probe" tests/fixtures/pwu_probe.c || fail "build pwu_probe"
 
@@ -106,12 +107,27 @@ jq -r .verdicts.syscall_capture.remedy "$TMP/user.json" | grep -q root || fail "
 jq -r .feature_details.uprobe "$TMP/user.json" | grep -q "needs root" || fail "unprivileged probes should say they need root"
 
 # Programs already on the capture's tracepoints: a capture this test starts is listed
-# with its pid and its tracepoints while it runs, and no longer once it has ended.
-"$EHTTP" attach >/dev/null 2>"$TMP/attach.err" &
+# with its pid and its tracepoints while it runs, and no longer once it has ended. It
+# traces a Go program too: whether the Go source traces it by uprobes is what
+# go_uprobes (judged by loading the same programs) must have said.
+go_build_with 1.19 chain "$TMP/gosrv"
+go_port=$(free_port)
+"$TMP/gosrv" backend "127.0.0.1:$go_port" >/dev/null 2>&1 &
+gosrv=$!
+on_exit "kill $gosrv 2>/dev/null; wait $gosrv 2>/dev/null"
+wait_port "$go_port"
+"$EHTTP" attach -p "$gosrv" >/dev/null 2>"$TMP/attach.err" &
 cap=$!
 on_exit "kill -INT $cap 2>/dev/null; wait $cap 2>/dev/null"
 for _ in $(seq 1 300); do grep -qs '^Attached' "$TMP/attach.err" && break; sleep 0.1; done
 grep -q '^Attached' "$TMP/attach.err" || fail "attach did not start: $(cat "$TMP/attach.err")"
+if grep -q "^Go: tracing pid $gosrv " "$TMP/attach.err"; then go_truth=true; else go_truth=false; fi
+expect_eq "verdicts.go_uprobes.ok (attach traced a Go program by uprobes: $go_truth)" "$go_truth" \
+	"$(jq -r .verdicts.go_uprobes.ok "$j")"
+if ! $go_truth; then
+	jq -r .verdicts.go_uprobes.remedy "$j" | grep -q 'ehttp -d attach\|CONFIG_UPROBE_EVENTS' ||
+		fail "a refused go_uprobes should give a remedy: $(jq -c .verdicts.go_uprobes "$j")"
+fi
 "$EHTTP" -j check >"$TMP/hooks.json"
 if $sock_truth; then want="inet_sock_set_state sock_recv_length sock_send_length"; else want="sys_exit"; fi
 expect_eq "hooks_in_use of pid $cap" "$want" \

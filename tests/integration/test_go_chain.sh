@@ -5,6 +5,8 @@
 # incoming traceparent; a request never answered. The backend starts
 # after attach (found when it executes). Ground truth: the programs' own logs, in which
 # every call carries an id derived from its request's (tests/fixtures/go_links.py).
+# `record` runs beside attach: the replayed file must show the same links, and equal
+# attach's spans in every field but those each capture makes up (ids, times).
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
 . tests/integration/go_lib.sh
@@ -22,12 +24,15 @@ out=$TMP/spans.json
 # No process filter: the backend is to be found when it starts.
 attach_start "$out"
 go_wait_traced "$out" "$fe"
+record_start "$TMP/rec.err" -o "$TMP/spans.pcapng" ${ATTACH_HOOKS:+--hooks "$ATTACH_HOOKS"}
+go_wait_traced "$TMP/rec" "$fe"
 grep -q "^Go: tracing pid $fe (frontend), go1\.27" "$out.err" || fail "frontend not traced as Go 1.27"
 
 "$TMP/backend" backend "127.0.0.1:$be_port" >"$TMP/be.log" 2>"$TMP/be.err" &
 be=$!
 on_exit "kill $be 2>/dev/null; wait $be 2>/dev/null"
 go_wait_traced "$out" "$be"
+go_wait_traced "$TMP/rec" "$be"
 grep -q "^Go: tracing pid $be (backend), go1\.19" "$out.err" || fail "backend not traced as Go 1.19"
 wait_port "$be_port"
 
@@ -54,17 +59,35 @@ on_exit "kill $hang 2>/dev/null"
 for i in $(seq 1 50); do grep -q '^server h1$' "$TMP/fe.log" && break; sleep 0.1; done
 sleep 0.5
 attach_stop "$out"
+kill -INT "$RECORD_PID"
+wait "$RECORD_PID"
+expect_eq "record exit status" 0 "$?"
 kill "$hang" 2>/dev/null
 
 grep -q '^Go: [0-9]* process\(es\)\? traced, ' "$out.err" || fail "no Go summary line: $(grep '^Go' "$out.err")"
-python3 tests/fixtures/go_links.py "$out" "$TMP/fe.log" "$fe" "$TMP/be.log" "$be" \
-	d1.direct=link:handler:0 d2.direct=link:handler:0 f1.fresh=link:handler:0 \
-	s1.spawn=link:spawned:1 p1.p1=link:spawned:1 p1.p2=link:spawned:1 n1.nested=link:spawned:2 \
-	pp2.p1=link:spawned:1 ss3.spawn=link:spawned:1 ff1.fresh=link:handler:0 \
-	tp1.spawn=link:spawned:1 "tp1=trace:$tp_trace:$tp_parent" h1=partial \
-	m1.missing=status:client:404 m1=status:server:502 b1.broken=failed b1=status:server:503 ||
+links=(d1.direct=link:handler:0 d2.direct=link:handler:0 f1.fresh=link:handler:0
+	s1.spawn=link:spawned:1 p1.p1=link:spawned:1 p1.p2=link:spawned:1 n1.nested=link:spawned:2
+	pp2.p1=link:spawned:1 ss3.spawn=link:spawned:1 ff1.fresh=link:handler:0
+	tp1.spawn=link:spawned:1 "tp1=trace:$tp_trace:$tp_parent" h1=partial
+	m1.missing=status:client:404 m1=status:server:502 b1.broken=failed b1=status:server:503)
+python3 tests/fixtures/go_links.py "$out" "$TMP/fe.log" "$fe" "$TMP/be.log" "$be" "${links[@]}" ||
 	fail "links"
 # The spawned call of the traced request is in the caller's trace.
 expect_eq "trace id of the call made under the incoming traceparent" "$tp_trace" \
 	"$(go_spans "$out" "$fe" client | jq -r 'select(.id == "tp1.spawn") | .trace_id')"
 echo "Go spans are linked as the programs say"
+
+# The recording: replayed, the same links as the programs say, and attach's spans
+# field for field (the goroutine, link, depth and merge of each among them).
+"$EHTTP" -j replay "$TMP/spans.pcapng" >"$TMP/replay.json" || fail "replay"
+python3 tests/fixtures/go_links.py "$TMP/replay.json" "$TMP/fe.log" "$fe" "$TMP/be.log" "$be" \
+	"${links[@]}" >"$TMP/replay.links" || { cat "$TMP/replay.links"; fail "links of the replayed file"; }
+echo "ok: the replayed file's links are the programs' too"
+norm='select(.pid == '"$fe"' or .pid == '"$be"') | del(.span_id, .trace_id, .parent_span_id, .conn_id, .start_ns, .end_ns, .duration_ns) | tojson'
+jq -r "$norm" "$out" | sort >"$TMP/attach.norm"
+jq -r "$norm" "$TMP/replay.json" | sort >"$TMP/replay.norm"
+go_linked='select((.pid == '"$fe"' or .pid == '"$be"') and .source == "go" and .goroutine > 0 and .link) | .pid'
+expect_eq "the chain's Go spans with a goroutine and a link, replayed" \
+	"$(jq -c "$go_linked" "$out" | wc -l)" "$(jq -c "$go_linked" "$TMP/replay.json" | wc -l)"
+diff "$TMP/attach.norm" "$TMP/replay.norm" || fail "replay -j differs from attach -j"
+echo "ok: replay -j equals attach -j for the chain's $(wc -l <"$TMP/attach.norm") spans (ids and times aside)"

@@ -23,6 +23,7 @@ static void healthy(struct check_report *r)
 		r->syscalls[i].enter.ok = r->syscalls[i].exit.ok = true;
 	r->sockmsg.ok = true;
 	r->capture.tried = true;
+	r->go.tried = true;
 	r->capture.hooks = CAPTURE_HOOKS_SOCKETS;
 	strcpy(r->capture.hooks_why, "sock_send_length, sock_recv_length and inet_sock_set_state are in this kernel");
 }
@@ -194,6 +195,46 @@ Test(check, no_uprobes_blocks_go_and_propagation)
 	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
 	cr_expect_not(r.verdicts[VERDICT_GO_UPROBES].ok);
 	cr_expect_not(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].ok);
+}
+
+/* go_uprobes is what loading attach's Go probes gave: a refused load fails it (and the
+ * memory write, which needs it) whatever the uprobe probe says, quoting the error. */
+Test(check, go_verdict_follows_the_load)
+{
+	struct check_report r;
+
+	healthy(&r);
+	check_judge(&r);
+	cr_expect(strstr(r.verdicts[VERDICT_GO_UPROBES].reason, "Go probes load") != NULL,
+		  "reason: %s", r.verdicts[VERDICT_GO_UPROBES].reason);
+
+	healthy(&r);
+	r.go.err = -7;
+	strcpy(r.go.error, "loading BPF programs failed: Argument list too long");
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_GO_UPROBES].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_GO_UPROBES].reason,
+			 "the Go probes do not load: loading BPF programs failed: Argument list too long") != NULL,
+		  "reason: %s", r.verdicts[VERDICT_GO_UPROBES].reason);
+	cr_expect(strstr(r.verdicts[VERDICT_GO_UPROBES].remedy, "ehttp -d attach") != NULL,
+		  "remedy: %s", r.verdicts[VERDICT_GO_UPROBES].remedy);
+	cr_expect_not(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].reason, "needs go_uprobes") != NULL);
+	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok, "the capture does not need the Go probes");
+
+	healthy(&r);
+	r.go.tried = false;
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_GO_UPROBES].ok);
+
+	/* It loads, but uprobes do not attach. */
+	healthy(&r);
+	r.features[FEAT_UPROBE].ok = false;
+	strcpy(r.features[FEAT_UPROBE].reason, "perf_event_open: No such file or directory");
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_GO_UPROBES].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_GO_UPROBES].reason, "perf_event_open") != NULL);
+	cr_expect(strstr(r.verdicts[VERDICT_GO_UPROBES].remedy, "CONFIG_UPROBE_EVENTS") != NULL);
 }
 
 Test(check, json_contract_keys)

@@ -265,6 +265,25 @@ Test(span_merge, server_views)
 	cr_expect_not(span_merge_match(&go, &wire, &d));
 }
 
+/* A request still unanswered at the end is partial in both views, each ending where
+ * it started: they are one exchange however late the handler began after the read. */
+Test(span_merge, unanswered_request_partial_in_both_views)
+{
+	struct span go = view(SPAN_ROLE_SERVER, 9000000, 9000000, "/hang?id=h1");
+	struct span wire = view(SPAN_ROLE_SERVER, 1000000, 1000000, "/hang?id=h1");
+	uint64_t d;
+
+	cr_expect_not(span_merge_match(&go, &wire, &d), "complete spans 8 ms apart");
+	go.flags = wire.flags = SPAN_F_PARTIAL;
+	cr_expect(span_merge_match(&go, &wire, &d));
+	cr_expect_eq(d, 8000000);
+	/* a partial wire view does not reach back before its own start */
+	wire.start_ns = wire.end_ns = 20000000;
+	go.flags = 0;
+	go.end_ns = 10000000;
+	cr_expect_not(span_merge_match(&go, &wire, &d));
+}
+
 Test(span_merge, client_views)
 {
 	struct span go = view(SPAN_ROLE_CLIENT, 1000000, 3000000, "/b?id=a b");

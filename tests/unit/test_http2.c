@@ -486,7 +486,8 @@ Test(http2, spanfile_and_json)
 	rewind(f);
 	data = malloc(len);
 	cr_assert_eq(fread(data, 1, len, f), (size_t)len);
-	cr_assert(memmem(data, len, "ehttp spans 1.1", 15));
+	cr_assert(memmem(data, len, "ehttp spans 1.", 14)); /* the fields above are 1.1's */
+	cr_assert(SPANFILE_VERSION_MINOR >= 1);
 	cr_assert_eq(spanfile_reader_open_mem(&r, data, len, "t"), 0);
 	cr_assert_eq(spanfile_next(r, &back, &proc), SPANFILE_SPAN);
 	b = json_dumps(span_to_json(&back, false), JSON_SORT_KEYS);

@@ -103,6 +103,13 @@ static void make_span(struct span *s, int i, char *target, size_t tlen)
 	memset(s->trace_id, s->has_parent ? 0x4b : 0, sizeof(s->trace_id));
 	memset(s->parent_span_id, s->has_parent ? 0x0f : 0, sizeof(s->parent_span_id));
 	memset(s->span_id, 0x10 + i, sizeof(s->span_id));
+	if (s->source == SPAN_SOURCE_GO_UPROBE) { /* 1.2: the Go source's view */
+		s->goid = i % 5 ? 1000003ull * i : 0;
+		s->go_link = 1 + (i / 2) % 5; /* root ... gave_up */
+		s->go_depth = (uint8_t)(i % 9);
+		s->go_wire = i % 3 == 1;
+		s->parent_ended = i % 7 == 3;
+	}
 	s->propagation = i % 4; /* none, sockmsg, existing, skipped */
 	s->propagation_reason = s->propagation == SPAN_PROP_SKIPPED ? SPAN_PROP_R_PIPELINED : 0;
 	if (i % 3 != 2) {
@@ -584,6 +591,86 @@ Test(spanfile, forward_compatible_kinds_fields_and_blocks)
 	cr_expect_eq(res.st.damaged_regions, 0);
 	free_result(&res);
 	free(want);
+}
+
+/* 1.2's Go fields: every link kind, depth and bit come back; a span file of 1.0 (the
+ * fuzz seed, written before them) still reads, its spans without a Go link; a longer
+ * link value (a later minor version's bytes) is read for what it knows. */
+Test(spanfile, go_fields_round_trip_and_older_files_read)
+{
+	uint8_t rec[512], longer[520], *old;
+	struct buf f = { .n = 0 };
+	struct read_result res;
+	struct span s, back;
+	struct spanfile_reader *r;
+	static struct spanfile_process proc;
+	char target[128], *a, *b;
+	size_t n, len, at;
+	uint32_t crc;
+	int item, spans = 0;
+
+	for (int i = 1; i < 20; i += 2) {
+		make_span(&s, i, target, sizeof(target));
+		n = spanfile_encode_span(&s, rec, sizeof(rec));
+		cr_assert(n);
+		f.n = 0;
+		b_shb(&f);
+		b_idb(&f, 147, "ehttp spans 1.2");
+		b_epb(&f, rec, n, s.start_ns);
+		cr_assert_eq(spanfile_reader_open_mem(&r, f.d, f.n, "t"), 0);
+		cr_assert_eq(spanfile_next(r, &back, &proc), SPANFILE_SPAN);
+		cr_expect_eq(back.goid, s.goid, "span %d", i);
+		cr_expect_eq(back.go_link, s.go_link, "span %d", i);
+		cr_expect_eq(back.go_depth, s.go_depth, "span %d", i);
+		cr_expect_eq(back.go_wire, s.go_wire, "span %d", i);
+		cr_expect_eq(back.parent_ended, s.parent_ended, "span %d", i);
+		a = json_of(&s);
+		b = json_of(&back);
+		cr_expect_str_eq(b, a, "span %d", i);
+		cr_expect(strstr(a, "\"link\":") != NULL, "%s", a);
+		free(a);
+		free(b);
+		spanfile_reader_close(r);
+	}
+
+	/* The link field with two bytes more, as a later minor version might write it. */
+	make_span(&s, 3, target, sizeof(target));
+	n = spanfile_encode_span(&s, rec, sizeof(rec));
+	cr_assert(n >= 7 && rec[n - 7] == 0x02 && rec[n - 6] == 0x14 && rec[n - 5] == 3);
+	at = n - 7;
+	memcpy(longer, rec, n);
+	longer[at + 2] = 5;
+	longer[n] = 0xaa;
+	longer[n + 1] = 0xbb;
+	crc = crc32(0, longer + 8, n + 2 - 8);
+	memcpy(longer + 4, &crc, 4);
+	f.n = 0;
+	b_shb(&f);
+	b_idb(&f, 147, "ehttp spans 1.9");
+	b_epb(&f, longer, n + 2, s.start_ns);
+	read_mem(f.d, f.n, &res);
+	cr_assert_eq(res.spans, 1);
+	a = json_of(&s);
+	cr_expect_str_eq(res.json[0], a);
+	free(a);
+	free_result(&res);
+
+	old = slurp("tests/fuzz/corpus/spanfile_fuzz/seed-3-spans.pcapng", &len);
+	cr_assert(memmem(old, len, "ehttp spans 1.0", 15));
+	cr_assert_eq(spanfile_reader_open_mem(&r, old, len, "seed"), 0);
+	spanfile_reader_set_quiet(r, true);
+	while ((item = spanfile_next(r, &back, &proc)) > 0) {
+		if (item != SPANFILE_SPAN)
+			continue;
+		spans++;
+		cr_expect_eq(back.go_link, 0);
+		cr_expect_eq(back.goid, 0);
+		cr_expect_not(back.go_wire);
+	}
+	cr_expect_eq(item, SPANFILE_END);
+	cr_expect_eq(spans, 3);
+	spanfile_reader_close(r);
+	free(old);
 }
 
 Test(spanfile, merge_reads_files_in_start_time_order)

@@ -1,13 +1,14 @@
 #!/bin/bash
 # Inside the guest (chrooted into the host's root with a tmpfs overlay): run the tests
 # the host chose for this kernel and leave what they said in the results share.
-#   guest.sh RESULTS   RESULTS/job holds TREE=, HOOKS= (for --hooks) and TESTS=
-#                      (tests/integration/test_NAME.sh names)
+#   guest.sh RESULTS   RESULTS/job holds TREE=, HOOKS= (for --hooks), TESTS=
+#                      (tests/integration/test_NAME.sh names) and EHTTP_CACHE= (the
+#                      host's cache: the Go fixtures it built for the guests)
 set -u
 results=$1
 . "$results/job"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root TERM=dumb
+export HOME=/root TERM=dumb EHTTP_CACHE
 cd "$TREE" || exit 2
 ip link set lo up || exit 2
 

@@ -17,12 +17,13 @@ TREE=$PWD
 # tracepoints before 6.3), the socket hooks on 6.12; the attach tests run with --hooks
 # HOOKS. The locked-down control shows check and capture agreeing when
 # bpf_probe_write_user is refused. The server-context and --cgroup tests have a guest
-# of their own: beside the other 6.12 tests they would not fit one guest's time.
+# of their own: beside the other 6.12 tests they would not fit one guest's time; the
+# Go chain runs there on 6.12 for the same reason.
 MATRIX='
-5.10           bullseye  -                   syscalls  check attach_python record_replay
-6.1            bookworm  -                   syscalls  check attach_python record_replay
+5.10           bullseye  -                   syscalls  check attach_python record_replay go_chain
+6.1            bookworm  -                   syscalls  check attach_python record_replay go_chain
 6.12           trixie    -                   sockets   check attach_python record_replay propagate_detach propagate_chain propagate_bytes
-6.12-context   trixie    -                   sockets   propagate_recv cgroup
+6.12-context   trixie    -                   sockets   propagate_recv cgroup go_chain
 6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python
 '
 VM_JOBS=${VM_JOBS:-2}
@@ -45,6 +46,15 @@ while read -r name suites args hooks tests; do
 done <<<"$MATRIX"
 [ ${#rows[@]} -gt 0 ] || { echo "Error: no kernel named $* in the matrix (${MATRIX//$'\n'/ })" >&2; exit 2; }
 
+# The Go fixtures the tests run (go_chain; check traces one), built on the host into
+# the cache the guests read (their root is the host's, read-only, and they reach no
+# archive): VERSION:FIXTURE. Warm, this is a few checksums.
+VM_GO_FIXTURES='1.27:chain 1.19:chain'
+. tests/go_toolchains.sh
+for f in $VM_GO_FIXTURES; do
+	go_fixture "${f%%:*}" "${f#*:}" plain >/dev/null || exit 1
+done
+
 # Fetch and prepare each kernel once, before any guest runs (apt is not parallel-safe).
 declare -A boot
 for row in "${rows[@]}"; do
@@ -60,7 +70,8 @@ run_guest() {
 	kb=${boot[${name%%-*}]}
 	res=$TREE/build/tests/vm/$name
 	rm -rf "$res" && mkdir -p "$res"
-	printf 'TREE=%q\nHOOKS=%q\nTESTS=%q\n' "$TREE" "$hooks" "$tests" >"$res/job"
+	printf 'TREE=%q\nHOOKS=%q\nTESTS=%q\nEHTTP_CACHE=%q\n' "$TREE" "$hooks" "$tests" \
+		"$EHTTP_CACHE" >"$res/job"
 	[ "$args" = - ] && args=
 	vm_initrd "$kb" "$res/initrd.cpio.gz" || { echo "no initramfs" >"$res/verdict"; return; }
 	start=$(date +%s.%N)
