@@ -83,6 +83,15 @@ struct {
 	__type(value, struct go_req);
 } client_reqs SEC(".maps");
 
+/* Outgoing requests' Header maps → the goroutine whose roundTrip sends them (the key of
+ * client_reqs), from roundTrip's entry to its return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GO_MAX_REQUESTS);
+	__type(key, struct go_hdr_key);
+	__type(value, __u64);
+} client_hdrs SEC(".maps");
+
 /* Goroutines spawned under a request. LRU: nothing watches goroutines end (a probe on
  * runtime.goexit1 would cost every goroutine of the program a trap), and goids are
  * never reused, so the oldest go when room is needed. */
@@ -253,6 +262,7 @@ static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g, 
 	r->ev.goid = goid;
 	r->ev.start_ns = bpf_ktime_get_ns();
 	r->writer = 0;
+	r->hdr = 0;
 	bpf_get_current_comm(r->ev.comm, sizeof(r->ev.comm));
 	new_id(r->ev.span_id, 2);
 	return r;
@@ -617,8 +627,10 @@ int go_client_enter(struct pt_regs *ctx)
 {
 	const struct go_offsets *o;
 	struct go_req *r, *own, *linked_now = NULL;
+	struct go_traceparent tp = {};
 	struct go_link *link = NULL;
 	struct go_key k = {}, lk = {};
+	struct go_hdr_key hk = {};
 	__u64 req, url;
 	__u32 pid;
 
@@ -664,8 +676,27 @@ int go_client_enter(struct pt_regs *ctx)
 	}
 	if (go_link_resolve(own ? &own->ev : NULL, link, linked_now ? &linked_now->ev : NULL, &r->ev))
 		new_id(r->ev.trace_id, 4);
-	if (bpf_map_update_elem(&client_reqs, &k, r, BPF_ANY))
+	/* A request that carries a traceparent already (the program propagates itself) is
+	 * the span that traceparent names: the span adopts its ids, and nothing may write
+	 * another. Its parent stays the linked server span when it is of the same trace. */
+	if (o->header_map.kind != GO_MAP_UNKNOWN && header_traceparent(o, req, &tp) == TP_FOUND) {
+		const __u64 *a = (const __u64 *)r->ev.trace_id, *b = (const __u64 *)tp.trace_id;
+
+		if (a[0] != b[0] || a[1] != b[1])
+			__builtin_memset(r->ev.parent_span_id, 0, sizeof(r->ev.parent_span_id));
+		__builtin_memcpy(r->ev.trace_id, tp.trace_id, sizeof(r->ev.trace_id));
+		__builtin_memcpy(r->ev.span_id, tp.parent_id, sizeof(r->ev.span_id));
+		r->ev.prop = GO_PROP_EXISTING;
+	}
+	r->hdr = o->req_header >= 0 ? read_word(req + o->req_header) : 0;
+	if (bpf_map_update_elem(&client_reqs, &k, r, BPF_ANY)) {
 		count_drop(1);
+		return 0;
+	}
+	hk.pid = pid;
+	hk.hdr = r->hdr;
+	if (hk.hdr)
+		bpf_map_update_elem(&client_hdrs, &hk, &k.goid, BPF_ANY);
 	return 0;
 }
 
@@ -674,6 +705,7 @@ int go_client_return(struct pt_regs *ctx)
 {
 	const struct go_offsets *o;
 	struct go_key k = {};
+	struct go_hdr_key hk = {};
 	struct go_req *r;
 	__u64 resp;
 	__u32 pid;
@@ -704,7 +736,11 @@ int go_client_return(struct pt_regs *ctx)
 		r->ev.flags |= GO_F_ERROR;
 	}
 	emit(&r->ev);
+	hk.pid = pid;
+	hk.hdr = r->hdr;
 	bpf_map_delete_elem(&client_reqs, &k);
+	if (hk.hdr)
+		bpf_map_delete_elem(&client_hdrs, &hk);
 	return 0;
 }
 

@@ -120,6 +120,13 @@ enum go_event_flag {
 	GO_F_TP_UNREAD = 1u << 8,    /* server: the Header map was too big to look in for a traceparent */
 };
 
+/* go_event.prop: the values of enum span_propagation (lib/span.h, which checks them). */
+enum go_prop {
+	GO_PROP_NONE = 0,
+	GO_PROP_EXISTING = 2, /* the request carried a traceparent: the span adopts it */
+	GO_PROP_SKIPPED = 3,  /* prop_reason says why (enum span_propagation_reason) */
+};
+
 /*
  * A finished (or aborted) request: the record sent to user space, and the state kept
  * per goroutine while the request runs. Lengths are the strings' real lengths; the
@@ -134,7 +141,9 @@ struct go_event {
 	__u8 depth;  /* client: generations between the handler and the caller (0 = itself) */
 	__u8 proto_major, proto_minor;
 	__u8 role;   /* 1 server, 2 client (= enum span_role) */
-	__u8 pad[2];
+	/* client, --propagate: what was done with the request's trace context (= enum
+	 * span_propagation, and enum span_propagation_reason when skipped) */
+	__u8 prop, prop_reason;
 	__u64 g, goid;
 	__u64 start_ns, end_ns; /* CLOCK_MONOTONIC: entry and return of the probed function */
 	__s64 req_content_length, resp_content_length;
@@ -156,6 +165,19 @@ struct go_event {
 struct go_req {
 	struct go_event ev;
 	__u64 writer; /* server: the ResponseWriter's data pointer (a *response for HTTP/1) */
+	__u64 hdr;    /* client: the request's Header map (the key of client_hdrs) */
+};
+
+/*
+ * An outgoing request's Header map, while its roundTrip runs: net/http writes the request
+ * from the connection's own goroutine (persistConn.writeLoop), not the caller's, and
+ * passes it the same Header map, also to each retry (rewindBody copies the Request but
+ * not its map). Probes on the writing goroutine find the client span through it.
+ */
+struct go_hdr_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 hdr; /* the map's address: Request.Header */
 };
 
 /* The request a goroutine was spawned under, copied at spawn time. */

@@ -38,6 +38,8 @@ struct capture_opts {
 	 * it, to put something between them (--propagate); 0 or a negative errno. */
 	int (*wrap_source)(void *arg, struct capture *cap, struct pipeline_source *src);
 	void *wrap_arg;
+	/* --propagate is on (set with wrap_source): the Go source reports what it did too */
+	bool propagate;
 };
 
 /* The capture's own options (-c, --duration, --snaplen, -B, --hooks, --no-redact), for

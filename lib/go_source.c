@@ -48,6 +48,11 @@ struct go_bin {
 	size_t nlinks;
 };
 
+/* go_event.prop holds enum span_propagation's values */
+_Static_assert((int)GO_PROP_NONE == (int)SPAN_PROP_NONE && (int)GO_PROP_EXISTING == (int)SPAN_PROP_EXISTING &&
+		       (int)GO_PROP_SKIPPED == (int)SPAN_PROP_SKIPPED,
+	       "enum go_prop mirrors enum span_propagation");
+
 struct go_source {
 	struct go_http_bpf *skel;
 	struct loader loader;
@@ -55,6 +60,7 @@ struct go_source {
 	struct span_clock own_clock;
 	const struct span_clock *clock;
 	struct span_filter filter;
+	bool propagate;      /* opts->propagate */
 	struct go_bin *bins; /* every executable looked at, Go or not */
 	size_t nbins;
 	uint32_t ngo;        /* Go binaries among them: the keys of go_bins */
@@ -797,6 +803,10 @@ static void event_to_span(const struct go_source *s, const struct go_event *ev, 
 		sp->go_link = SPAN_GO_LINK_GAVE_UP;
 	else
 		sp->go_link = SPAN_GO_LINK_ROOT;
+	if (s->propagate && sp->role == SPAN_ROLE_CLIENT) {
+		sp->propagation = ev->prop;
+		sp->propagation_reason = ev->prop == GO_PROP_SKIPPED ? ev->prop_reason : 0;
+	}
 }
 
 static int emit_event(struct go_source *s, const struct go_event *ev, bool partial,
@@ -943,6 +953,7 @@ static struct go_source *go_source_new(const struct go_source_opts *opts)
 		span_filter_init(&s->filter);
 	span_clock_now(&s->own_clock);
 	s->clock = opts->clock ? opts->clock : &s->own_clock;
+	s->propagate = opts->propagate;
 	return s;
 }
 

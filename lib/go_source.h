@@ -26,6 +26,9 @@ struct go_source_opts {
 	const struct span_clock *clock;
 	/* The ring buffer for events, KiB (-B, rounded up to a power of two); 0 = 4 MiB. */
 	uint32_t ringbuf_kb;
+	/* --propagate is on for these processes: client spans say what was done with their
+	 * trace context (span.propagation), as far as the Go view knows it. */
+	bool propagate;
 };
 
 struct go_source_stats {

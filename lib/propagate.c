@@ -323,6 +323,7 @@ void propagate_capture_opts(struct propagate *p, struct capture_opts *opts)
 		return;
 	opts->wrap_source = wrap_source;
 	opts->wrap_arg = p;
+	opts->propagate = true;
 }
 
 void propagate_finish(struct propagate *p)

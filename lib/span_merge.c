@@ -136,6 +136,12 @@ void span_merge_combine(const struct span *go, const struct span *wire, struct s
 	out->go_depth = go->go_depth;
 	out->parent_ended = go->parent_ended;
 	out->go_wire = true;
+	/* What the wire view did not see done (no sk_msg record), the Go view may know: a
+	 * traceparent the program wrote itself, or one ehttp wrote into its buffer. */
+	if (wire->propagation == SPAN_PROP_NONE && go->propagation != SPAN_PROP_NONE) {
+		out->propagation = go->propagation;
+		out->propagation_reason = go->propagation_reason;
+	}
 	out->flags |= go->flags & SPAN_F_TRACEPARENT_UNREAD; /* only the Go view knows it */
 	if (!out->status && go->status) /* the wire's capture ended before the response */
 		out->status = go->status;
