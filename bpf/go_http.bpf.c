@@ -744,6 +744,9 @@ int go_client_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* ---- --propagate: the writer goroutine's request, for the sk_msg program ---------------- */
+#include "go_send.bpf.h"
+
 /* ---- goroutines: runtime.newproc1(fn, callergp, ...) *g ---------------------------------- */
 /* Where the new g is known: at newproc1's RETs, or (cheaper, lib/go_source.c) at the call
  * runqput(pp, newg, true) in runtime.newproc's closure, right after newproc1 returned. */

@@ -63,6 +63,7 @@ struct go_map_layout {
 enum go_probe_at {
 	GO_AT_SERVE_JUMP = 1u << 0, /* ServeHTTP's entry probe */
 	GO_AT_SPAWN_JUMP = 1u << 1, /* runtime.newproc's entry probe */
+	GO_AT_SEND_JUMP = 1u << 2,  /* (*Request).write's entry probe (--propagate) */
 };
 
 /* Field offsets in one binary; -1 = not known (the probe leaves that field empty). */

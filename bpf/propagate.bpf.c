@@ -34,6 +34,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "capture.h" /* CAPTURE_MAX_PIDS, for process.bpf.h */
+#include "go_send.h"
 #include "propagate.h"
 #include "process.bpf.h"
 
@@ -164,15 +165,19 @@ struct {
 	__type(value, struct propagate_counters);
 } counters SEC(".maps");
 
-/* Processes whose sending thread says nothing of the request it serves (Go: a
- * connection's own goroutine writes each request), filled by user space: their
- * requests begin traces rather than join a wrong one. */
+/* Go programs among the selected processes, filled by user space. Their sending thread
+ * says nothing of the request it serves (a connection's own goroutine writes each
+ * request): their requests take the ids the Go probes publish for the thread that
+ * sends (go_sends), or begin traces of their own, never the thread's context. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u8);
-} no_thread_context SEC(".maps");
+} go_processes SEC(".maps");
+
+/* The Go probes' publications (bpf/go_send.h): the Go object reuses this map. */
+GO_SENDS_MAP;
 
 /* What a scan of a head found (offsets into the scratch). */
 struct scan {
@@ -708,8 +713,8 @@ static __always_inline long insert_line(struct sk_msg_md *msg, __u32 at, const s
 static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie, __u64 id)
 {
 	__u32 tid = (__u32)id, tgid = id >> 32;
-	struct serving *sv = bpf_map_lookup_elem(&no_thread_context, &tgid) ? NULL :
-			     bpf_map_lookup_elem(&serving, &tid);
+	bool go = bpf_map_lookup_elem(&go_processes, &tgid) != NULL;
+	struct serving *sv = go ? NULL : bpf_map_lookup_elem(&serving, &tid);
 	struct serving_req *one = NULL;
 	int n = 0;
 
@@ -726,6 +731,7 @@ static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie,
 	ev->cookie = cookie;
 	ev->pid = id >> 32;
 	ev->tid = tid;
+	ev->go_ctx = go ? PROPAGATE_GO_NONE : PROPAGATE_GO_NOT; /* go_context() may do better */
 	if (one && n == 1) {
 		__builtin_memcpy(ev->trace_id, one->trace_id, PROPAGATE_TRACE_ID_LEN);
 		__builtin_memcpy(ev->parent_id, one->span_id, PROPAGATE_SPAN_ID_LEN);
@@ -734,6 +740,48 @@ static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie,
 		new_id(ev->trace_id, PROPAGATE_TRACE_ID_LEN / 4);
 	}
 	new_id(ev->span_id, PROPAGATE_SPAN_ID_LEN / 4);
+}
+
+/*
+ * A Go process's head that begins its message: the ids the Go probe published for the
+ * sending thread (bpf/go_send.h) replace the fresh ones, when the publication is the
+ * process's, fresh, and for this request (the request line begins with its method and
+ * path). It is taken once, whatever it held: another request's head on this thread must
+ * not find it. @buf holds the head's @n bytes.
+ */
+static __always_inline void go_context(struct propagate_event *ev, const __u8 *buf, __u32 n)
+{
+	__u32 tid = ev->tid, i, ml, pl;
+	struct go_send *p = bpf_map_lookup_elem(&go_sends, &tid);
+	bool same = true;
+	__u8 c;
+
+	if (!p)
+		return; /* PROPAGATE_GO_NONE */
+	ml = p->method_len;
+	pl = p->path_len;
+	if (p->pid != ev->pid || ev->ts_ns < p->ts || ev->ts_ns - p->ts > GO_SEND_MAX_AGE_NS ||
+	    !ml || ml >= GO_SEND_METHOD_MAX || pl > GO_SEND_PATH_MAX || ml + pl + 2 > n)
+		same = false;
+	for (i = 0; i < GO_SEND_METHOD_MAX && same && i < ml; i++)
+		same = buf[i] == (__u8)p->method[i];
+	same = same && buf[ml & HEAD_MASK] == ' ';
+	for (i = 0; i < GO_SEND_PATH_MAX && same && i < pl; i++)
+		same = buf[(ml + 1 + i) & HEAD_MASK] == (__u8)p->path[i];
+	if (same && p->path_whole) {
+		c = buf[(ml + 1 + pl) & HEAD_MASK];
+		same = c == ' ' || c == '?';
+	}
+	if (same) {
+		__builtin_memcpy(ev->trace_id, p->trace_id, PROPAGATE_TRACE_ID_LEN);
+		__builtin_memcpy(ev->span_id, p->span_id, PROPAGATE_SPAN_ID_LEN);
+		__builtin_memcpy(ev->parent_id, p->parent_id, PROPAGATE_SPAN_ID_LEN);
+		ev->has_parent = p->has_parent;
+		ev->go_ctx = PROPAGATE_GO_LINKED;
+	} else {
+		ev->go_ctx = PROPAGATE_GO_STALE;
+	}
+	bpf_map_delete_elem(&go_sends, &tid);
 }
 
 /* The state of the message's socket and the walk over it; NULL when there is none. */
@@ -822,6 +870,8 @@ __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 		send_record(&ev);
 		return 0;
 	}
+	if (ev.go_ctx && h == 0)
+		go_context(&ev, sc->buf, n);
 	if (s->has_tp) {
 		outcome = PROPAGATE_EXISTING;
 	} else if (h > 0 || off > 0) {

@@ -47,6 +47,14 @@ enum propagate_outcome {
 	PROPAGATE_OUTCOME__COUNT,
 };
 
+/* Where a Go process's request took its ids from (bpf/go_send.h). Not Go: 0. */
+enum propagate_go_ctx {
+	PROPAGATE_GO_NOT = 0,    /* not a Go process: the sending thread's context */
+	PROPAGATE_GO_LINKED = 1, /* the Go probe's publication: the client span's own ids */
+	PROPAGATE_GO_NONE = 2,   /* no publication for the sending thread: a new trace */
+	PROPAGATE_GO_STALE = 3,  /* one too old, or for another request: a new trace */
+};
+
 struct propagate_event {
 	__u64 ts_ns;  /* CLOCK_MONOTONIC: in the send (sk_msg) or in the receive that saw it */
 	__u64 cookie; /* the socket's cookie: the capture's connection id on socket hooks */
@@ -56,7 +64,7 @@ struct propagate_event {
 	__u8 outcome; /* enum propagate_outcome (client and claim records) */
 	__u8 has_parent;  /* parent_id is valid */
 	__u8 head;    /* the head's number in its message: 0 first, 1.. pipelined after it */
-	__u8 pad;
+	__u8 go_ctx;  /* client records of Go processes: enum propagate_go_ctx */
 	__s32 err;    /* claims: the negative errno of the sockhash update */
 	__u32 pad2;
 	__u8 trace_id[PROPAGATE_TRACE_ID_LEN];

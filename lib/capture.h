@@ -40,6 +40,9 @@ struct capture_opts {
 	void *wrap_arg;
 	/* --propagate is on (set with wrap_source): the Go source reports what it did too */
 	bool propagate;
+	/* --propagate's map of the Go probes' publications (bpf/go_send.h), > 0: the Go
+	 * source shares it and probes where its programs write requests */
+	int go_sends_fd;
 };
 
 /* The capture's own options (-c, --duration, --snaplen, -B, --hooks, --no-redact), for

@@ -61,6 +61,7 @@ struct go_source {
 	const struct span_clock *clock;
 	struct span_filter filter;
 	bool propagate;      /* opts->propagate */
+	bool sends;          /* opts->go_sends_fd: (*Request).write is probed for --propagate */
 	struct go_bin *bins; /* every executable looked at, Go or not */
 	size_t nbins;
 	uint32_t ngo;        /* Go binaries among them: the keys of go_bins */
@@ -412,6 +413,26 @@ static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe
 	free(calls);
 }
 
+/*
+ * --propagate: where the probe that publishes a request's ids for the sk_msg program goes
+ * (bpf/go_send.bpf.h): net/http.(*Request).write's entry, on its stack-check jump when
+ * there is one (emulated, not single-stepped). Returns the file offset, 0 when the
+ * function is not found (the binary's requests then begin traces of their own).
+ */
+static uint64_t send_point(struct goelf *g, const struct goelf_funcs *cs, struct go_offsets *o)
+{
+	const struct goelf_func *f = find_func(cs, "net/http.(*Request).write");
+	uint64_t at;
+
+	if (!f || o->req_header < 0)
+		return 0;
+	if (goelf_entry_jump(g, f, &at) && file_offset(cs, at)) {
+		o->probe_at |= GO_AT_SEND_JUMP;
+		return file_offset(cs, at);
+	}
+	return f->offset;
+}
+
 #define REFUSE(b, ...) do { snprintf((b)->reason, sizeof((b)->reason), __VA_ARGS__); (b)->state = BIN_REFUSED; } while (0)
 
 /*
@@ -437,6 +458,7 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	char err[GOELF_ERR_MAX];
 	struct goelf *g;
 	size_t i, j, nprobes = 0;
+	uint64_t send_off = 0;
 	int min_minor, rc;
 
 	b->state = BIN_NOT_GO;
@@ -492,6 +514,8 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	if (o.header_map.kind != GO_MAP_UNKNOWN)
 		plan[1].ret = NULL;
 	cheap_points(g, &plan[0], &plan[3], &o, &cs);
+	if (s->sends)
+		send_off = send_point(g, &cs, &o);
 	if (o.g_goid < 0) {
 		REFUSE(b, "%s: where runtime.g keeps the goroutine id is not known", b->version);
 		goto out;
@@ -531,16 +555,27 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 		}
 		nprobes += (plan[i].entry ? 1 : 0) + (plan[i].ret ? nrets : 0);
 	}
+	if (send_off) {
+		rc = attach_one(b, s->skel->progs.go_req_write, path, send_off);
+		if (rc)
+			p_warn("Go: %s: attaching a uprobe to net/http.(*Request).write failed: %s; its "
+			       "requests get traceparents of new traces", path, strerror(-rc));
+		else
+			nprobes++;
+	}
 	s->stats.probes += nprobes;
 	b->state = BIN_TRACED;
 	p_debug("Go: %s %s: %zu uprobes (functions from %s); ServeHTTP entry %s, return %s, "
-		"spawn %s; traceparent from %s", path, b->version, nprobes, fs.source,
+		"spawn %s; traceparent from %s%s", path, b->version, nprobes, fs.source,
 		plan[0].entry_at ? "on its stack-check jump" : "at its entry",
 		plan[0].nrets_at ? "after its calls" : "at its RETs",
 		plan[3].nrets_at ? "at newproc's call of runqput" : "at newproc1's RETs",
 		o.header_map.kind == GO_MAP_SWISS     ? "the Header map (Swiss tables)"
 		: o.header_map.kind == GO_MAP_BUCKETS ? "the Header map (buckets)"
-						      : "the header lines");
+						      : "the header lines",
+		!s->sends ? "" : !send_off ? "; (*Request).write not found: requests begin traces"
+		: (o.probe_at & GO_AT_SEND_JUMP) ? "; (*Request).write on its stack-check jump"
+						 : "; (*Request).write at its entry");
 out:
 	for (i = 0; i < sizeof(plan) / sizeof(plan[0]); i++)
 		free(plan[i].rets_at);
@@ -954,6 +989,7 @@ static struct go_source *go_source_new(const struct go_source_opts *opts)
 	span_clock_now(&s->own_clock);
 	s->clock = opts->clock ? opts->clock : &s->own_clock;
 	s->propagate = opts->propagate;
+	s->sends = opts->go_sends_fd > 0;
 	return s;
 }
 
@@ -978,6 +1014,17 @@ static int go_source_load(struct go_source *s, const struct go_source_opts *opts
 		while (ring < opts->ringbuf_kb * 1024u && ring < (1u << 30))
 			ring <<= 1;
 		bpf_map__set_max_entries(s->skel->maps.go_events, ring);
+	}
+	/* --propagate's map of publications, shared; without it the program is not attached
+	 * and its map is a token one. */
+	if (opts->go_sends_fd > 0) {
+		err = bpf_map__reuse_fd(s->skel->maps.go_sends, opts->go_sends_fd);
+		if (err) {
+			p_err("sharing --propagate's map with the Go probes failed: %s", strerror(-err));
+			return err;
+		}
+	} else {
+		bpf_map__set_max_entries(s->skel->maps.go_sends, 64);
 	}
 	/* Woken per 1/16 of the ring at most: the live loop polls every round anyway. */
 	s->skel->rodata->wakeup_bytes = bpf_map__max_entries(s->skel->maps.go_events) / 16;

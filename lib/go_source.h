@@ -29,6 +29,10 @@ struct go_source_opts {
 	/* --propagate is on for these processes: client spans say what was done with their
 	 * trace context (span.propagation), as far as the Go view knows it. */
 	bool propagate;
+	/* With --propagate: its map of publications (bpf/go_send.h), > 0. The Go source
+	 * shares it and probes (*Request).write in the selected processes' binaries, so that
+	 * their requests carry the Go view's ids on the wire. */
+	int go_sends_fd;
 };
 
 struct go_source_stats {

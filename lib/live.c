@@ -158,6 +158,7 @@ int live_pipeline(struct pipeline **out, struct capture **cap, struct live **liv
 	gopts.clock = &l->clock;
 	gopts.ringbuf_kb = opts->ringbuf_kb; /* -B sizes both ring buffers */
 	gopts.propagate = opts->propagate;
+	gopts.go_sends_fd = opts->go_sends_fd;
 	err = go_source_open(&l->go, &gopts);
 	if (err) {
 		p_warn("Go programs are traced by the socket hooks alone: their uprobes could not "

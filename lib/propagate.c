@@ -59,6 +59,7 @@ struct propagate {
 
 	struct propagate_match *match;
 	uint64_t released; /* sockets handed back to TCP */
+	uint64_t go_linked, go_new_trace; /* Go requests injected, by where their ids came from */
 
 	const struct span_clock *clock; /* the capture's: spans' times back to the kernel's */
 
@@ -141,7 +142,8 @@ static bool is_go_process(uint32_t pid)
 	return go;
 }
 
-/* Look at process @pid once: a Go program goes into the kernel's no_thread_context map. */
+/* Look at process @pid once: a Go program goes into the kernel's go_processes map (its
+ * requests take the Go probes' ids, or begin traces, never the sending thread's). */
 static void learn_process(struct propagate *p, uint32_t pid)
 {
 	uint8_t one = 1;
@@ -153,8 +155,9 @@ static void learn_process(struct propagate *p, uint32_t pid)
 		p->seen[p->nseen++] = pid;
 	if (!is_go_process(pid))
 		return;
-	bpf_map_update_elem(bpf_map__fd(p->skel->maps.no_thread_context), &pid, &one, BPF_ANY);
-	p_debug("propagate: pid %u is a Go program: its requests begin traces (no goroutine links yet)", pid);
+	bpf_map_update_elem(bpf_map__fd(p->skel->maps.go_processes), &pid, &one, BPF_ANY);
+	p_debug("propagate: pid %u is a Go program: its requests take their goroutine's context "
+		"from the Go probes", pid);
 }
 
 static void learn_pid(void *arg, uint32_t pid)
@@ -211,6 +214,12 @@ static int handle_record(void *ctx, void *raw, size_t size)
 				(unsigned long long)ev->cookie, ev->pid, strerror(-ev->err));
 	}
 	/* Only programs of some types, and user space, may take a socket out of a sockhash. */
+	if (ev->type == PROPAGATE_EV_CLIENT && ev->outcome == PROPAGATE_INJECTED && ev->go_ctx) {
+		if (ev->go_ctx == PROPAGATE_GO_LINKED)
+			p->go_linked++;
+		else
+			p->go_new_trace++;
+	}
 	if (ev->type == PROPAGATE_EV_RELEASE &&
 	    !bpf_map_delete_elem(bpf_map__fd(p->skel->maps.socks), &ev->cookie))
 		p->released++;
@@ -324,6 +333,7 @@ void propagate_capture_opts(struct propagate *p, struct capture_opts *opts)
 	opts->wrap_source = wrap_source;
 	opts->wrap_arg = p;
 	opts->propagate = true;
+	opts->go_sends_fd = bpf_map__fd(p->skel->maps.go_sends);
 }
 
 void propagate_finish(struct propagate *p)
@@ -570,6 +580,8 @@ void propagate_get_stats(struct propagate *p, struct propagate_stats *st)
 	drain(p);
 	st->unmatched = propagate_match_unmatched(p->match);
 	st->released = p->released;
+	st->go_linked = p->go_linked;
+	st->go_new_trace = p->go_new_trace;
 	if (!p->skel || ncpus <= 0)
 		return;
 	per_cpu = calloc(ncpus, sizeof(*per_cpu));
@@ -616,9 +628,12 @@ void propagate_format_stats(const struct propagate_stats *st, char *buf, size_t 
 	if (n && o < len)
 		o += snprintf(buf + o, len - o, ")");
 	if (o < len)
-		snprintf(buf + o, len - o, "; %llu connections claimed (%llu handed back), %llu records dropped",
-			 (unsigned long long)st->claimed, (unsigned long long)st->released,
-			 (unsigned long long)st->dropped);
+		o += snprintf(buf + o, len - o, "; %llu connections claimed (%llu handed back), %llu records dropped",
+			      (unsigned long long)st->claimed, (unsigned long long)st->released,
+			      (unsigned long long)st->dropped);
+	if ((st->go_linked || st->go_new_trace) && o < len)
+		snprintf(buf + o, len - o, "; Go: %llu injected with their goroutine's context, %llu as new traces",
+			 (unsigned long long)st->go_linked, (unsigned long long)st->go_new_trace);
 }
 
 void propagate_close(struct propagate *p)

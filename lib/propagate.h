@@ -49,6 +49,8 @@ struct propagate_stats {
 	uint64_t server_heads;   /* incoming requests that gave a thread its context */
 	uint64_t dropped;        /* kernel records the ring buffer had no room for */
 	uint64_t unmatched;      /* records no span took (filtered out, or lost) */
+	uint64_t go_linked;      /* Go programs' requests written with their goroutine's ids */
+	uint64_t go_new_trace;   /* Go programs' requests written with a new trace */
 };
 
 struct propagate;

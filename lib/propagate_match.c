@@ -38,7 +38,7 @@
 
 struct record {
 	uint64_t ts;
-	uint8_t outcome, has_parent;
+	uint8_t outcome, has_parent, go_ctx;
 	uint8_t trace_id[SPAN_TRACE_ID_LEN];
 	uint8_t span_id[SPAN_SPAN_ID_LEN];
 	uint8_t parent_id[SPAN_SPAN_ID_LEN];
@@ -168,6 +168,7 @@ void propagate_match_record(struct propagate_match *p, const struct propagate_ev
 	r->ts = ev->ts_ns;
 	r->outcome = ev->outcome;
 	r->has_parent = ev->has_parent;
+	r->go_ctx = ev->go_ctx;
 	memcpy(r->trace_id, ev->trace_id, sizeof(r->trace_id));
 	memcpy(r->span_id, ev->span_id, sizeof(r->span_id));
 	memcpy(r->parent_id, ev->parent_id, sizeof(r->parent_id));
@@ -227,6 +228,12 @@ static void apply_client(struct span *s, const struct record *r)
 	case PROPAGATE_INJECTED:
 		s->propagation = SPAN_PROP_SOCKMSG;
 		memcpy(s->span_id, r->span_id, sizeof(s->span_id));
+		/* A Go program's request that did not get its goroutine's ids (the Go view
+		 * knows them) began a new trace: the span says why. */
+		if (r->go_ctx == PROPAGATE_GO_NONE)
+			s->propagation_reason = SPAN_PROP_R_GO_NONE;
+		else if (r->go_ctx == PROPAGATE_GO_STALE)
+			s->propagation_reason = SPAN_PROP_R_GO_STALE;
 		break;
 	case PROPAGATE_EXISTING:
 		s->propagation = SPAN_PROP_EXISTING;

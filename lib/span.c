@@ -230,10 +230,16 @@ const char *span_propagation_text(uint8_t propagation, uint8_t reason, char *buf
 		[SPAN_PROP_R_CLAIM] = "socket could not be claimed",
 		[SPAN_PROP_R_UNCLAIMED] = "connection opened before ehttp started",
 		[SPAN_PROP_R_NO_RECORD] = "kernel record lost",
+		[SPAN_PROP_R_GO_NONE] = "no Go context for the sending thread",
+		[SPAN_PROP_R_GO_STALE] = "the sending thread's Go context was stale",
 	};
 
 	switch (propagation) {
 	case SPAN_PROP_SOCKMSG:
+		if (reason == SPAN_PROP_R_GO_NONE || reason == SPAN_PROP_R_GO_STALE) {
+			snprintf(buf, len, "sockmsg; new trace: %s", reasons[reason]);
+			return buf;
+		}
 		return "sockmsg";
 	case SPAN_PROP_EXISTING:
 		return "existing";

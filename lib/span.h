@@ -76,11 +76,16 @@ enum span_propagation_reason {
 	SPAN_PROP_R_CLAIM = 10,      /* the socket could not be claimed */
 	SPAN_PROP_R_UNCLAIMED = 11,  /* the connection was opened before ehttp started */
 	SPAN_PROP_R_NO_RECORD = 12,  /* the kernel's record of it was lost */
+	/* With SPAN_PROP_SOCKMSG, for a Go program's request: why it begins a new trace
+	 * rather than the one its goroutine belongs to (enum propagate_go_ctx). */
+	SPAN_PROP_R_GO_NONE = 13,    /* the Go probes published nothing for the sending thread */
+	SPAN_PROP_R_GO_STALE = 14,   /* what they published was too old, or another request's */
 	SPAN_PROP_REASON__COUNT,
 };
 
-/* "sockmsg", "existing", "skipped: pipelined after the first request in one write";
- * NULL for SPAN_PROP_NONE. Returns @buf or a constant. */
+/* "sockmsg", "existing", "skipped: pipelined after the first request in one write",
+ * "sockmsg; new trace: ..." (a Go request without its goroutine's context); NULL for
+ * SPAN_PROP_NONE. Returns @buf or a constant. */
 const char *span_propagation_text(uint8_t propagation, uint8_t reason, char *buf, size_t len);
 
 #define SPAN_TRACE_ID_LEN 16

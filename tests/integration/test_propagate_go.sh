@@ -1,9 +1,12 @@
 #!/bin/bash
 # A Go service as the selected client: net/http writes each request from the
 # connection's own goroutine, on whatever thread runs it, so the thread serving a
-# request says nothing of the requests it causes. With --propagate its requests still
-# get a traceparent (the backend logs exactly the client span's ids), but each begins a
-# trace of its own: no parent taken from a thread that may be serving another request.
+# request says nothing of the requests it causes. The Go probes know (the handler's
+# goroutine made the call; (*Request).write, on the writer goroutine, finds it through
+# the request's Header map) and hand the client span's ids to the sk_msg program for
+# the thread that writes: each request's traceparent continues the trace of the request
+# its handler serves, its parent being the handler's server span, and the backend logs
+# exactly the client span's ids.
 . tests/integration/lib.sh
 . tests/integration/attach_lib.sh
 have_socket_hooks || skip "no socket tracepoints (Linux < 6.3): --propagate needs them"
@@ -26,11 +29,20 @@ for i in 1 2 3 4 5; do
 done
 sleep 0.5
 attach_stop "$TMP/spans"
+grep '^propagation' "$TMP/spans.err"
+grep -q "Go: 5 injected with their goroutine's context, 0 as new traces" "$TMP/spans.err" ||
+	fail "summary: $(grep '^propagation' "$TMP/spans.err")"
 for i in 1 2 3 4 5; do
+	server=$(jq -c "select(.role == \"server\" and .target == \"/chain/g$i\")" "$TMP/spans")
 	client=$(jq -c "select(.role == \"client\" and .target == \"/backend/g$i\")" "$TMP/spans")
-	[ -n "$client" ] || fail "g$i: no client span"
+	[ -n "$server" ] && [ -n "$client" ] || fail "g$i: spans missing: server '$server' client '$client'"
 	expect_eq "g$i: propagation" sockmsg "$(jq -r .propagation <<<"$client")"
+	expect_eq "g$i: both views of the client span merged" "go true" "$(jq -r '"\(.source) \(.wire)"' <<<"$client")"
+	expect_eq "g$i: link" handler "$(jq -r .link <<<"$client")"
+	expect_eq "g$i: the client span's trace is the server span's" "$(jq -r .trace_id <<<"$server")" \
+		"$(jq -r .trace_id <<<"$client")"
+	expect_eq "g$i: its parent is the handler's server span" "$(jq -r .span_id <<<"$server")" \
+		"$(jq -r .parent_span_id <<<"$client")"
 	expect_eq "g$i: traceparent the backend got" "00-$(jq -r .trace_id <<<"$client")-$(jq -r .span_id <<<"$client")-01" \
 		"$(awk -v t="/backend/g$i" '$1 == t { print $2 }' "$TMP/backend.log")"
-	expect_eq "g$i: no parent from the sending thread" null "$(jq -r .parent_span_id <<<"$client")"
 done

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The probe on net/http.(*Request).write, on the goroutine that writes an outgoing
+ * request (persistConn.writeLoop): it publishes the client span's ids for the thread the
+ * goroutine runs on, for the sk_msg program of --propagate (bpf/go_send.h). Included by
+ * bpf/go_http.bpf.c, whose maps it reads; attached only with --propagate, and only to
+ * the binaries of the processes selected for it.
+ */
+#include "go_send.h"
+
+GO_SENDS_MAP;
+
+/* (r *Request) write(w io.Writer, usingProxy bool, extraHeaders Header, waitForContinue
+ * func() bool) error: the receiver in the first register. */
+SEC("uprobe")
+int go_req_write(struct pt_regs *ctx)
+{
+	const struct go_offsets *o;
+	struct go_hdr_key hk = {};
+	struct go_key k = {};
+	struct go_send snd = {};
+	struct go_req *r;
+	__u64 *goid, req;
+	__u32 pid, tid, n;
+
+	o = traced(&pid);
+	if (!o || ((o->probe_at & GO_AT_SEND_JUMP) && GO_JUMP_TAKEN(ctx)))
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	req = GO_ARG1(ctx);
+	hk.pid = pid;
+	hk.hdr = o->req_header >= 0 ? read_word(req + o->req_header) : 0;
+	goid = hk.hdr ? bpf_map_lookup_elem(&client_hdrs, &hk) : NULL;
+	if (goid) {
+		k.pid = pid;
+		k.goid = *goid;
+	}
+	r = goid ? bpf_map_lookup_elem(&client_reqs, &k) : NULL;
+	/* No client span (roundTrip began before ehttp), or the request carries its own
+	 * traceparent (sk_msg leaves it alone): nothing to say, and nothing older either. */
+	if (!r || r->ev.prop == GO_PROP_EXISTING) {
+		bpf_map_delete_elem(&go_sends, &tid);
+		return 0;
+	}
+	snd.ts = bpf_ktime_get_ns();
+	snd.pid = pid;
+	__builtin_memcpy(snd.trace_id, r->ev.trace_id, sizeof(snd.trace_id));
+	__builtin_memcpy(snd.span_id, r->ev.span_id, sizeof(snd.span_id));
+	__builtin_memcpy(snd.parent_id, r->ev.parent_span_id, sizeof(snd.parent_id));
+	snd.has_parent = (*(const __u64 *)r->ev.parent_span_id) != 0;
+	/* What the request line will begin with: the method ("" was made GET at roundTrip)
+	 * and URL.Path, "/" when empty, as URL.RequestURI() writes it. */
+	n = r->ev.method_len < GO_SEND_METHOD_MAX ? r->ev.method_len : GO_SEND_METHOD_MAX - 1;
+	snd.method_len = n;
+	__builtin_memcpy(snd.method, r->ev.method, GO_SEND_METHOD_MAX);
+	if (!r->ev.target_len) {
+		snd.path[0] = '/';
+		snd.path_len = 1;
+		snd.path_whole = 1;
+	} else {
+		n = r->ev.target_len;
+		snd.path_whole = n <= GO_SEND_PATH_MAX;
+		snd.path_len = n < GO_SEND_PATH_MAX ? n : GO_SEND_PATH_MAX;
+		__builtin_memcpy(snd.path, r->ev.target, GO_SEND_PATH_MAX);
+	}
+	bpf_map_update_elem(&go_sends, &tid, &snd, BPF_ANY);
+	return 0;
+}
