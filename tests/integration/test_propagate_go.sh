@@ -46,3 +46,30 @@ for i in 1 2 3 4 5; do
 	expect_eq "g$i: traceparent the backend got" "00-$(jq -r .trace_id <<<"$client")-$(jq -r .span_id <<<"$client")-01" \
 		"$(awk -v t="/backend/g$i" '$1 == t { print $2 }' "$TMP/backend.log")"
 done
+
+# Without the Go probes (--go off) nothing says which request a write belongs to: the
+# requests still get a traceparent, each of a new trace, and the span says why. A new
+# middle: the kept-alive connection of the first was opened before this attach.
+kill "$middle"
+mport=$(free_port)
+"$TMP/propmiddle" "127.0.0.1:$mport" "$bport" &
+middle=$!
+on_exit "kill $middle"
+wait_port "$mport"
+attach_start "$TMP/spans2" -p "$middle" --propagate --go off
+for i in 1 2; do
+	curl -sf "http://127.0.0.1:$mport/chain/n$i" -o /dev/null || fail "request n$i failed"
+done
+sleep 0.5
+attach_stop "$TMP/spans2"
+grep -q "Go: 0 injected with their goroutine's context, 2 as new traces" "$TMP/spans2.err" ||
+	fail "summary: $(grep '^propagation' "$TMP/spans2.err")"
+for i in 1 2; do
+	client=$(jq -c "select(.role == \"client\" and .target == \"/backend/n$i\")" "$TMP/spans2")
+	[ -n "$client" ] || fail "n$i: no client span"
+	expect_eq "n$i: propagation" "sockmsg; new trace: no Go context for the sending thread" \
+		"$(jq -r .propagation <<<"$client")"
+	expect_eq "n$i: no parent" null "$(jq -r .parent_span_id <<<"$client")"
+	expect_eq "n$i: traceparent the backend got" "00-$(jq -r .trace_id <<<"$client")-$(jq -r .span_id <<<"$client")-01" \
+		"$(awk -v t="/backend/n$i" '$1 == t { print $2 }' "$TMP/backend.log")"
+done
