@@ -201,3 +201,29 @@ Test(propagate, server_span_keeps_its_own_before_the_next_one)
 	expect_ids(&a, 0x11);
 	expect_ids(&b, 0x12);
 }
+
+/* A Go program's request: the ids the Go probes published, or a new trace that says why. */
+Test(propagate, go_requests_say_where_their_ids_came_from)
+{
+	static const uint8_t ctx[] = { PROPAGATE_GO_LINKED, PROPAGATE_GO_NONE, PROPAGATE_GO_STALE };
+	static const uint8_t want[] = { SPAN_PROP_R_NONE, SPAN_PROP_R_GO_NONE, SPAN_PROP_R_GO_STALE };
+	static const char *const text[] = { "sockmsg", "sockmsg; new trace: no Go context for the sending thread",
+					    "sockmsg; new trace: the sending thread's Go context was stale" };
+	char buf[128];
+
+	claim(COOKIE, 0, 0);
+	for (int i = 0; i < 3; i++) {
+		struct span s = span_of(SPAN_ROLE_CLIENT);
+		struct propagate_event ev = { .type = PROPAGATE_EV_CLIENT, .cookie = COOKIE, .ts_ns = 100 + 100 * i,
+					       .outcome = PROPAGATE_INJECTED, .go_ctx = ctx[i] };
+
+		memset(ev.trace_id, 0x30 + i, sizeof(ev.trace_id));
+		memset(ev.span_id, 0x30 + i, sizeof(ev.span_id));
+		propagate_match_record(m, &ev);
+		propagate_match_span(m, &s, 150 + 100 * i);
+		cr_expect_eq(s.propagation, SPAN_PROP_SOCKMSG);
+		cr_expect_eq(s.propagation_reason, want[i], "go_ctx %d: reason %d", ctx[i], s.propagation_reason);
+		expect_ids(&s, 0x30 + i);
+		cr_expect_str_eq(span_propagation_text(s.propagation, s.propagation_reason, buf, sizeof(buf)), text[i]);
+	}
+}
