@@ -10,6 +10,15 @@
 
 GO_SENDS_MAP;
 
+/* A byte URL.EscapedPath() writes as it is (net/url's shouldEscape in encodePath mode):
+ * up to the first other one, URL.Path's bytes are the request line's. */
+static __always_inline bool path_byte_as_is(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_' || c == '.' || c == '~' || c == '$' || c == '&' || c == '+' || c == ',' ||
+	       c == '/' || c == ':' || c == ';' || c == '=' || c == '@';
+}
+
 /* (r *Request) write(w io.Writer, usingProxy bool, extraHeaders Header, waitForContinue
  * func() bool) error: the receiver in the first register. */
 SEC("uprobe")
@@ -62,6 +71,16 @@ int go_req_write(struct pt_regs *ctx)
 		snd.path_whole = n <= GO_SEND_PATH_MAX;
 		snd.path_len = n < GO_SEND_PATH_MAX ? n : GO_SEND_PATH_MAX;
 		__builtin_memcpy(snd.path, r->ev.target, GO_SEND_PATH_MAX);
+		/* A byte the request line escapes (%XX) ends what is compared there. */
+		for (int i = 0; i < GO_SEND_PATH_MAX; i++) {
+			if (i >= snd.path_len)
+				break;
+			if (!path_byte_as_is(snd.path[i])) {
+				snd.path_len = i;
+				snd.path_whole = 0;
+				break;
+			}
+		}
 	}
 	bpf_map_update_elem(&go_sends, &tid, &snd, BPF_ANY);
 	return 0;

@@ -43,7 +43,8 @@ struct go_send {
 	__u32 pid;   /* tgid of the publishing thread */
 	__u8 has_parent;
 	__u8 method_len;
-	__u8 path_len;   /* bytes in @path (at most GO_SEND_PATH_MAX) */
+	__u8 path_len;   /* bytes of @path to compare: up to GO_SEND_PATH_MAX, and up to the
+			  * first byte the request line escapes */
 	__u8 path_whole; /* @path is the whole path: the target's next byte ends it */
 	__u8 trace_id[16];
 	__u8 span_id[8];   /* the client span's */

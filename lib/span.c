@@ -231,7 +231,7 @@ const char *span_propagation_text(uint8_t propagation, uint8_t reason, char *buf
 		[SPAN_PROP_R_UNCLAIMED] = "connection opened before ehttp started",
 		[SPAN_PROP_R_NO_RECORD] = "kernel record lost",
 		[SPAN_PROP_R_GO_NONE] = "no Go context for the sending thread",
-		[SPAN_PROP_R_GO_STALE] = "the sending thread's Go context was stale",
+		[SPAN_PROP_R_GO_STALE] = "the sending thread's Go context was stale or another request's",
 	};
 
 	switch (propagation) {

@@ -130,6 +130,14 @@ void span_merge_combine(const struct span *go, const struct span *wire, struct s
 		memcpy(out->trace_id, go->trace_id, sizeof(out->trace_id));
 		memcpy(out->parent_span_id, go->parent_span_id, sizeof(out->parent_span_id));
 		memcpy(out->span_id, go->span_id, sizeof(out->span_id));
+	} else if (wire->propagation == SPAN_PROP_EXISTING && go->propagation == SPAN_PROP_EXISTING &&
+		   !out->has_parent && go->has_parent && !memcmp(out->trace_id, go->trace_id, sizeof(out->trace_id)) &&
+		   !memcmp(out->span_id, go->span_id, sizeof(out->span_id))) {
+		/* The program wrote its own traceparent, continuing its handler's trace: the
+		 * wire does not know whose child that is (a Go thread serves no request), the
+		 * Go view does. */
+		out->has_parent = true;
+		memcpy(out->parent_span_id, go->parent_span_id, sizeof(out->parent_span_id));
 	}
 	out->goid = go->goid;
 	out->go_link = go->go_link;

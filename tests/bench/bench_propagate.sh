@@ -12,12 +12,16 @@
 #    injected request and all of propagation's programs per request; and as
 #    1e9/rps(propagate) - 1e9/rps(capture) ns, its cost on the critical path while the
 #    two cores are saturated.
-# 2. The Go chain: wrk → a Go frontend → a Go backend (tests/fixtures/go/chain, the
-#    frontend calling from its handler's goroutine over kept-alive connections), both
-#    in a cgroup of their own, selected with --cgroup: each request wrk makes is
-#    rewritten once, on its way to the backend. Reports the latency wrk sees (p50, p99)
-#    and requests/s per mode. The services start afresh for each run, after ehttp, so
-#    that their connections are ones ehttp claims.
+# 2. The Go chain: wrk → a Go frontend → a Go middle → a Go backend
+#    (tests/fixtures/go/chain, each calling from its handler's goroutine over kept-alive
+#    connections), the frontend and the middle in a cgroup of their own, selected with
+#    --cgroup: each request wrk makes is rewritten twice, on its way to the middle and
+#    to the backend, each with its goroutine's trace context (the Go probes' link, one
+#    more uprobe per request on (*Request).write). Reports the latency wrk sees (p50,
+#    p99) and requests/s per mode, and from bpf_stats the ns per injected request of
+#    the sk_msg program, of the (*Request).write probe, and of all of propagation's
+#    programs with it. The services start afresh for each run, after ehttp, so that
+#    their connections are ones ehttp claims.
 #
 #   DURATION=10 ROUNDS=6 WRK_CONNS=32 tests/bench/bench_propagate.sh
 set -u
@@ -97,23 +101,28 @@ ng_url=http://127.0.0.1:$NGINX_PORT/page.bin
 # ---- 2. the Go chain -------------------------------------------------------------------------
 go_build chain "$TMP/chain"
 fe_port=$(free_port)
+mid_port=$(free_port)
 be_port=$(free_port)
 go_start() {
-	"${in_cgroup[@]}" "$cg/go" "$TMP/chain" backend "127.0.0.1:$be_port" >/dev/null 2>&1 &
+	# the backend is not selected: it sends no requests
+	"$TMP/chain" backend "127.0.0.1:$be_port" >/dev/null 2>&1 &
 	GO_BE=$!
-	"${in_cgroup[@]}" "$cg/go" "$TMP/chain" frontend "127.0.0.1:$fe_port" "http://127.0.0.1:$be_port" >/dev/null 2>&1 &
+	"${in_cgroup[@]}" "$cg/go" "$TMP/chain" middle "127.0.0.1:$mid_port" "http://127.0.0.1:$be_port" >/dev/null 2>&1 &
+	GO_MID=$!
+	"${in_cgroup[@]}" "$cg/go" "$TMP/chain" frontend "127.0.0.1:$fe_port" "http://127.0.0.1:$mid_port" >/dev/null 2>&1 &
 	GO_FE=$!
 	wait_port "$be_port"
+	wait_port "$mid_port"
 	wait_port "$fe_port"
 	sleep 0.5 # the Go source finds them (exec tracepoint, ELF) before the load starts
 }
 go_stop() {
-	[ -n "$GO_FE$GO_BE" ] || return 0
-	kill $GO_FE $GO_BE 2>/dev/null
-	wait $GO_FE $GO_BE 2>/dev/null
-	GO_FE= GO_BE=
+	[ -n "$GO_FE$GO_MID$GO_BE" ] || return 0
+	kill $GO_FE $GO_MID $GO_BE 2>/dev/null
+	wait $GO_FE $GO_MID $GO_BE 2>/dev/null
+	GO_FE= GO_MID= GO_BE=
 }
-GO_FE= GO_BE=
+GO_FE= GO_MID= GO_BE=
 on_exit go_stop
 go_url="http://127.0.0.1:$fe_port/direct?id=bench"
 
@@ -177,7 +186,7 @@ END {
 		printf "     all of propagation'"'"'s programs, ns per injected request: %.0f\n", all / inj["ng-propagate"]
 	}
 	printf "     ns per request on the critical path (1e9/rps, propagate - capture): %s\n", stats("ng", "propagate", "capture", "ns")
-	printf "   the Go chain, wrk → Go frontend → Go backend, %d connections, both services selected with --cgroup:\n", goc
+	printf "   the Go chain, wrk → Go frontend → Go middle → Go backend, %d connections, frontend and middle selected with --cgroup:\n", goc
 	for (o = 1; o <= 3; o++)
 		printf "     %-10s %9.0f req/s   p50 %6.0f us   p99 %6.0f us\n", order[o], mean(rps, "go-" order[o]),
 			mean(p50, "go-" order[o]), mean(p99, "go-" order[o])
@@ -185,4 +194,15 @@ END {
 	printf "     latency propagate/base:    p50 %s, p99 %s\n", stats("go", "propagate", "base", "p50"), stats("go", "propagate", "base", "p99")
 	printf "     throughput propagate/capture: %s\n", stats("go", "propagate", "capture", "rps")
 	printf "     requests rewritten: %d for %d wrk completed (%d records dropped)\n", inj["go-propagate"], done["go-propagate"], dropped["go-propagate"]
+	if (inj["go-propagate"]) {
+		printf "     sk_msg (prop_msg), ns per injected request (bpf_stats): %.0f\n", ns["go-propagate", "prop_msg"] / inj["go-propagate"]
+		printf "     the (*Request).write probe (go_req_write), ns per injected request: %.0f (%.2f runs each)\n",
+			ns["go-propagate", "go_req_write"] / inj["go-propagate"], cnt["go-propagate", "go_req_write"] / inj["go-propagate"]
+		goall = ns["go-propagate", "go_req_write"]
+		for (k in progs) {
+			split(k, p, SUBSEP)
+			if (p[1] == "go-propagate" && p[2] ~ /^prop_/) goall += ns[k]
+		}
+		printf "     propagation'"'"'s programs and that probe, ns per injected request: %.0f\n", goall / inj["go-propagate"]
+	}
 }' "$TMP/results"

@@ -27,12 +27,14 @@ attach_start "$TMP/spans" -p "$middle" --propagate
 for i in 1 2 3 4 5; do
 	curl -sf "http://127.0.0.1:$mport/chain/g$i" -o /dev/null || fail "request g$i failed"
 done
+# A path the request line escapes: "/backend/g 6" goes out as /backend/g%206.
+curl -sf "http://127.0.0.1:$mport/chain/g%206" -o /dev/null || fail "request 'g 6' failed"
 sleep 0.5
 attach_stop "$TMP/spans"
 grep '^propagation' "$TMP/spans.err"
-grep -q "Go: 5 injected with their goroutine's context, 0 as new traces" "$TMP/spans.err" ||
+grep -q "Go: 6 injected with their goroutine's context, 0 as new traces" "$TMP/spans.err" ||
 	fail "summary: $(grep '^propagation' "$TMP/spans.err")"
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 %206; do
 	server=$(jq -c "select(.role == \"server\" and .target == \"/chain/g$i\")" "$TMP/spans")
 	client=$(jq -c "select(.role == \"client\" and .target == \"/backend/g$i\")" "$TMP/spans")
 	[ -n "$server" ] && [ -n "$client" ] || fail "g$i: spans missing: server '$server' client '$client'"

@@ -362,6 +362,30 @@ Test(span_merge, ids_that_went_on_the_wire_stay)
 	cr_expect_arr_eq(one.span_id, go.span_id, 8);
 }
 
+/* The program wrote its own traceparent in its handler's trace: the wire adopts its ids
+ * but knows no parent (Go's sending thread serves nothing); the Go view knows it. */
+Test(span_merge, an_existing_traceparent_keeps_the_go_parent)
+{
+	struct span go = view(SPAN_ROLE_CLIENT, 1000, 2000, "/x"), wire = view(SPAN_ROLE_CLIENT, 900, 2100, "/x");
+	struct span one;
+
+	go.source = SPAN_SOURCE_GO_UPROBE;
+	go.propagation = wire.propagation = SPAN_PROP_EXISTING;
+	go.has_parent = true;
+	memset(go.trace_id, 1, 16);
+	memset(go.span_id, 2, 8);
+	memset(go.parent_span_id, 3, 8);
+	memcpy(wire.trace_id, go.trace_id, 16);
+	memcpy(wire.span_id, go.span_id, 8);
+	span_merge_combine(&go, &wire, &one);
+	cr_expect_eq(one.propagation, SPAN_PROP_EXISTING);
+	cr_expect(one.has_parent);
+	cr_expect_arr_eq(one.parent_span_id, go.parent_span_id, 8);
+	memset(wire.span_id, 7, 8); /* another span than the Go view's: its parent is not known */
+	span_merge_combine(&go, &wire, &one);
+	cr_expect_not(one.has_parent);
+}
+
 /* A merge whose clock and outputs the test holds. */
 static uint64_t fake_now;
 static uint64_t now_fn(void) { return fake_now; }

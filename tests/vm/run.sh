@@ -18,12 +18,14 @@ TREE=$PWD
 # HOOKS. The locked-down control shows check and capture agreeing when
 # bpf_probe_write_user is refused. The server-context and --cgroup tests have a guest
 # of their own: beside the other 6.12 tests they would not fit one guest's time; the
-# Go chain runs there on 6.12 for the same reason.
+# Go chain runs there on 6.12 for the same reason, and the Go propagation chain (sk_msg
+# with the Go probes' context) in a guest of its own.
 MATRIX='
 5.10           bullseye  -                   syscalls  check attach_python record_replay go_chain
 6.1            bookworm  -                   syscalls  check attach_python record_replay go_chain
 6.12           trixie    -                   sockets   check attach_python record_replay propagate_detach propagate_chain propagate_bytes
 6.12-context   trixie    -                   sockets   propagate_recv cgroup go_chain
+6.12-gosend    trixie    -                   sockets   propagate_go_chain
 6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python
 '
 VM_JOBS=${VM_JOBS:-2}
