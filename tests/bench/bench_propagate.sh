@@ -24,6 +24,7 @@
 #    their connections are ones ehttp claims.
 #
 #   DURATION=10 ROUNDS=6 WRK_CONNS=32 tests/bench/bench_propagate.sh
+#   SETUPS=go ...: the Go chain only (SETUPS=ng: nginx only)
 set -u
 . tests/integration/lib.sh
 . tests/integration/nginx_lib.sh
@@ -33,6 +34,7 @@ ROUNDS=${ROUNDS:-6}
 WRK_THREADS=${WRK_THREADS:-1}
 WRK_CONNS=${WRK_CONNS:-32}
 GO_CONNS=${GO_CONNS:-16}
+SETUPS=${SETUPS:-ng go}
 for tool in wrk nginx jq bpftool go; do command -v $tool >/dev/null || { echo "   $tool is missing"; exit 1; }; done
 cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 [ -n "$cgroot" ] || { echo "   cgroup v2 is not mounted"; exit 1; }
@@ -84,7 +86,9 @@ run_mode() {
 		prog_stats "$setup-$mode" "$round" >>"$TMP/results"
 		stop_tracer
 		TRACER=
-		sed -n "s/^propagation: \([0-9]*\) injected.*, \([0-9]*\) records dropped$/$setup-$mode-inj $round \1 \2/p" \
+		sed -n "s/^propagation: \([0-9]*\) injected.*, \([0-9]*\) records dropped\(; .*\)\?$/$setup-$mode-inj $round \1 \2/p" \
+			"$TMP/err.$setup.$mode.$round" >>"$TMP/results"
+		sed -n "s/^propagation: .*; Go: \([0-9]*\) injected with their goroutine's context, \([0-9]*\) as new traces$/$setup-$mode-golink $round \1 \2/p" \
 			"$TMP/err.$setup.$mode.$round" >>"$TMP/results"
 	fi
 	# "     50%    1.23ms" → microseconds
@@ -129,8 +133,9 @@ go_url="http://127.0.0.1:$fe_port/direct?id=bench"
 : >"$TMP/results"
 modes=(base capture propagate)
 url=$ng_url WRK_CGROUP=$cg/wrk
-wrk -t1 -c4 -d1s "$url" >/dev/null # warm up
+[[ " $SETUPS " == *" ng "* ]] && wrk -t1 -c4 -d1s "$url" >/dev/null # warm up
 for round in $(seq 1 "$ROUNDS"); do
+	[[ " $SETUPS " == *" ng "* ]] || break
 	for i in 0 1 2; do
 		WRK_CGROUP=$cg/wrk url=$ng_url run_mode ng "${modes[$(((i + round) % 3))]}" "$round"
 	done
@@ -138,6 +143,7 @@ done
 WRK_CONNS_NG=$WRK_CONNS
 WRK_CONNS=$GO_CONNS
 for round in $(seq 1 "$ROUNDS"); do
+	[[ " $SETUPS " == *" go "* ]] || break
 	for i in 0 1 2; do
 		WRK_CGROUP= url=$go_url run_mode go "${modes[$(((i + round) % 3))]}" "$round"
 	done
@@ -163,6 +169,7 @@ function mean(arr, m,    i, s, k) { for (i = 1; i <= rounds; i++) if ((m, i) in 
 $1 ~ /^(ng|go)-(base|capture|propagate)$/ { rps[$1, $2] = $3; p99[$1, $2] = $4; done[$1] += $5 }
 $1 ~ /-p50$/ { m = $1; sub(/-p50$/, "", m); p50[m, $2] = $3 }
 $1 ~ /-inj$/ { m = $1; sub(/-inj$/, "", m); inj[m] += $3; dropped[m] += $4 }
+$1 ~ /-golink$/ { m = $1; sub(/-golink$/, "", m); golinked[m] += $3; gonew[m] += $4 }
 $1 ~ /-prog$/ { m = $1; sub(/-prog$/, "", m); ns[m, $3] += $4; cnt[m, $3] += $5; progs[m, $3] = 1 }
 END {
 	printf "   %d rounds of %ds per mode, interleaved, the order turning each round\n", rounds, dur
@@ -193,7 +200,8 @@ END {
 	printf "     latency propagate/capture: p50 %s, p99 %s\n", stats("go", "propagate", "capture", "p50"), stats("go", "propagate", "capture", "p99")
 	printf "     latency propagate/base:    p50 %s, p99 %s\n", stats("go", "propagate", "base", "p50"), stats("go", "propagate", "base", "p99")
 	printf "     throughput propagate/capture: %s\n", stats("go", "propagate", "capture", "rps")
-	printf "     requests rewritten: %d for %d wrk completed (%d records dropped)\n", inj["go-propagate"], done["go-propagate"], dropped["go-propagate"]
+	printf "     requests rewritten: %d for %d wrk completed (%d records dropped); with their goroutine'"'"'s context %d, as new traces %d\n",
+		inj["go-propagate"], done["go-propagate"], dropped["go-propagate"], golinked["go-propagate"], gonew["go-propagate"]
 	if (inj["go-propagate"]) {
 		printf "     sk_msg (prop_msg), ns per injected request (bpf_stats): %.0f\n", ns["go-propagate", "prop_msg"] / inj["go-propagate"]
 		printf "     the (*Request).write probe (go_req_write), ns per injected request: %.0f (%.2f runs each)\n",
