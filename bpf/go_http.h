@@ -64,6 +64,10 @@ enum go_probe_at {
 	GO_AT_SERVE_JUMP = 1u << 0, /* ServeHTTP's entry probe */
 	GO_AT_SPAWN_JUMP = 1u << 1, /* runtime.newproc's entry probe */
 	GO_AT_SEND_JUMP = 1u << 2,  /* (*Request).write's entry probe (--propagate) */
+	GO_AT_CONN_JUMP = 1u << 3,  /* persistConnWriter.Write's entry probe (--propagate) */
+	/* Not a placement: persistConnWriter.Write is probed, and publishes what
+	 * (*Request).write keeps for its goroutine (bpf/go_send.bpf.h). */
+	GO_AT_SEND_CONN = 1u << 4,
 };
 
 /* Field offsets in one binary; -1 = not known (the probe leaves that field empty). */

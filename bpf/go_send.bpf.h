@@ -1,14 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The probe on net/http.(*Request).write, on the goroutine that writes an outgoing
- * request (persistConn.writeLoop): it publishes the client span's ids for the thread the
- * goroutine runs on, for the sk_msg program of --propagate (bpf/go_send.h). Included by
- * bpf/go_http.bpf.c, whose maps it reads; attached only with --propagate, and only to
- * the binaries of the processes selected for it.
+ * The probes that tell the sk_msg program of --propagate (bpf/go_send.h) whose request a
+ * thread of a Go program is about to write. On the goroutine that writes outgoing
+ * requests (persistConn.writeLoop): net/http.(*Request).write finds the request's client
+ * span and keeps its ids for that goroutine; persistConnWriter.Write, where the
+ * connection's buffered writer hands the bytes to the socket, publishes them for the
+ * thread it runs on, right before the write syscall. Between the two the goroutine may
+ * stop (a GC assist, a preemption) and another run on its thread, or move to another
+ * thread: keyed by goroutine, nothing is lost or taken for another's there. Where
+ * persistConnWriter.Write is not probed, (*Request).write publishes for the thread.
+ * Included by bpf/go_http.bpf.c, whose maps it reads; attached only with --propagate,
+ * and only to the binaries of the processes selected for it.
  */
 #include "go_send.h"
 
 GO_SENDS_MAP;
+
+/* The client span's ids of the request a writer goroutine is writing, from
+ * (*Request).write's entry to the connection's first write of it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GO_MAX_REQUESTS);
+	__type(key, struct go_key);
+	__type(value, struct go_send);
+} send_pending SEC(".maps");
 
 /* A byte URL.EscapedPath() writes as it is (net/url's shouldEscape in encodePath mode):
  * up to the first other one, URL.Path's bytes are the request line's. */
@@ -26,7 +41,7 @@ int go_req_write(struct pt_regs *ctx)
 {
 	const struct go_offsets *o;
 	struct go_hdr_key hk = {};
-	struct go_key k = {};
+	struct go_key k = {}, wk = {};
 	struct go_send snd = {};
 	struct go_req *r;
 	__u64 *goid, req;
@@ -36,6 +51,8 @@ int go_req_write(struct pt_regs *ctx)
 	if (!o || ((o->probe_at & GO_AT_SEND_JUMP) && GO_JUMP_TAKEN(ctx)))
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
+	wk.pid = pid;
+	wk.goid = cur_goid(ctx, o);
 	req = GO_ARG1(ctx);
 	hk.pid = pid;
 	hk.hdr = o->req_header >= 0 ? read_word(req + o->req_header) : 0;
@@ -48,7 +65,10 @@ int go_req_write(struct pt_regs *ctx)
 	/* No client span (roundTrip began before ehttp), or the request carries its own
 	 * traceparent (sk_msg leaves it alone): nothing to say, and nothing older either. */
 	if (!r || r->ev.prop == GO_PROP_EXISTING) {
-		bpf_map_delete_elem(&go_sends, &tid);
+		if (o->probe_at & GO_AT_SEND_CONN)
+			bpf_map_delete_elem(&send_pending, &wk);
+		else
+			bpf_map_delete_elem(&go_sends, &tid);
 		return 0;
 	}
 	snd.ts = bpf_ktime_get_ns();
@@ -82,6 +102,35 @@ int go_req_write(struct pt_regs *ctx)
 			}
 		}
 	}
-	bpf_map_update_elem(&go_sends, &tid, &snd, BPF_ANY);
+	if (o->probe_at & GO_AT_SEND_CONN)
+		bpf_map_update_elem(&send_pending, &wk, &snd, BPF_ANY);
+	else
+		bpf_map_update_elem(&go_sends, &tid, &snd, BPF_ANY);
+	return 0;
+}
+
+/* persistConnWriter.Write(p []byte): the connection's buffered writer flushes, on the
+ * writer goroutine; the write syscall follows. The first flush of a request carries its
+ * head: its ids are published for this thread, once. */
+SEC("uprobe")
+int go_conn_write(struct pt_regs *ctx)
+{
+	const struct go_offsets *o;
+	struct go_key wk = {};
+	struct go_send *snd;
+	__u32 pid, tid;
+
+	o = traced(&pid);
+	if (!o || ((o->probe_at & GO_AT_CONN_JUMP) && GO_JUMP_TAKEN(ctx)))
+		return 0;
+	wk.pid = pid;
+	wk.goid = cur_goid(ctx, o);
+	snd = bpf_map_lookup_elem(&send_pending, &wk);
+	if (!snd)
+		return 0; /* a body's later bytes, or no request known */
+	tid = (__u32)bpf_get_current_pid_tgid();
+	snd->ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&go_sends, &tid, snd, BPF_ANY);
+	bpf_map_delete_elem(&send_pending, &wk);
 	return 0;
 }

@@ -5,11 +5,12 @@
  *
  * net/http writes a request from the connection's own goroutine (persistConn.writeLoop),
  * on whatever thread runs it, so the sending thread says nothing of the request being
- * served. At (*Request).write, on that goroutine, the probe finds the client span of the
- * request (Header map → roundTrip's goroutine → its state) and publishes its ids for the
- * thread it runs on; the sk_msg program, in that thread's write syscall, takes them once
- * (and deletes them whatever it does), only while they are fresh and only for a head
- * whose method and path are the request's.
+ * served. At (*Request).write, on that goroutine, a probe finds the client span of the
+ * request (Header map → roundTrip's goroutine → its state) and keeps its ids for the
+ * goroutine; at the connection's first write of it (persistConnWriter.Write) another
+ * publishes them for the thread it runs on. The sk_msg program, in that thread's write
+ * syscall, takes them once (and deletes them whatever it does), only while they are
+ * fresh and only for a head whose method and path are the request's.
  */
 #ifndef EHTTP_BPF_GO_SEND_H
 #define EHTTP_BPF_GO_SEND_H
@@ -31,8 +32,8 @@
 /* Threads of the selected Go processes with a publication at once. */
 #define GO_SEND_MAX 8192
 /* A publication older than this is not used: the goroutine was preempted or moved to
- * another thread between the probe and its write, and this thread's next head may be
- * another request's. */
+ * another thread between the probe and its write syscall, and this thread's next head
+ * may be another request's. */
 #define GO_SEND_MAX_AGE_NS 20000000ull
 #define GO_SEND_METHOD_MAX 16
 /* The first bytes of URL.Path, compared with the request line's target. */

@@ -433,6 +433,37 @@ static uint64_t send_point(struct goelf *g, const struct goelf_funcs *cs, struct
 	return f->offset;
 }
 
+/*
+ * --propagate: where the connection's buffered writer hands a request's bytes to the
+ * socket, persistConnWriter.Write (the value method, which io.Writer's itab holds, and
+ * its pointer wrapper, each probed once found), on its stack-check jump when every one
+ * has one. @at gets the file offsets; returns how many (0: (*Request).write publishes
+ * for the thread itself).
+ */
+static size_t conn_points(struct goelf *g, const struct goelf_funcs *cs, struct go_offsets *o,
+			  uint64_t at[2])
+{
+	static const char *const names[] = { "net/http.persistConnWriter.Write",
+					     "net/http.(*persistConnWriter).Write" };
+	const struct goelf_func *f[2];
+	uint64_t jump[2];
+	size_t n = 0, i, jumps = 0;
+
+	for (i = 0; i < 2; i++) {
+		f[n] = find_func(cs, names[i]);
+		if (!f[n])
+			continue;
+		if (goelf_entry_jump(g, f[n], &jump[n]) && file_offset(cs, jump[n]))
+			jumps++;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		at[i] = jumps == n ? file_offset(cs, jump[i]) : f[i]->offset;
+	if (n)
+		o->probe_at |= GO_AT_SEND_CONN | (jumps == n ? GO_AT_CONN_JUMP : 0);
+	return n;
+}
+
 #define REFUSE(b, ...) do { snprintf((b)->reason, sizeof((b)->reason), __VA_ARGS__); (b)->state = BIN_REFUSED; } while (0)
 
 /*
@@ -457,8 +488,8 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	struct go_offsets o;
 	char err[GOELF_ERR_MAX];
 	struct goelf *g;
-	size_t i, j, nprobes = 0;
-	uint64_t send_off = 0;
+	size_t i, j, nprobes = 0, nconn = 0;
+	uint64_t send_off = 0, conn_off[2];
 	int min_minor, rc;
 
 	b->state = BIN_NOT_GO;
@@ -516,6 +547,8 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	cheap_points(g, &plan[0], &plan[3], &o, &cs);
 	if (s->sends)
 		send_off = send_point(g, &cs, &o);
+	if (send_off)
+		nconn = conn_points(g, &cs, &o, conn_off);
 	if (o.g_goid < 0) {
 		REFUSE(b, "%s: where runtime.g keeps the goroutine id is not known", b->version);
 		goto out;
@@ -556,6 +589,19 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 		nprobes += (plan[i].entry ? 1 : 0) + (plan[i].ret ? nrets : 0);
 	}
 	if (send_off) {
+		/* the write first: without it the request's ids wait for nothing */
+		for (i = 0, rc = 0; i < nconn && !rc; i++)
+			rc = attach_one(b, s->skel->progs.go_conn_write, path, conn_off[i]);
+		if (rc) {
+			/* a part attached stays: it finds nothing kept, (*Request).write
+			 * publishes for the thread itself */
+			p_debug("Go: %s: attaching a uprobe to persistConnWriter.Write failed (%s): "
+				"(*Request).write publishes", path, strerror(-rc));
+			o.probe_at &= ~(GO_AT_SEND_CONN | GO_AT_CONN_JUMP);
+			bpf_map_update_elem(bpf_map__fd(s->skel->maps.go_bins), &id, &o, BPF_ANY);
+			nconn = 0;
+		}
+		nprobes += nconn;
 		rc = attach_one(b, s->skel->progs.go_req_write, path, send_off);
 		if (rc)
 			p_warn("Go: %s: attaching a uprobe to net/http.(*Request).write failed: %s; its "
@@ -574,8 +620,12 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 		: o.header_map.kind == GO_MAP_BUCKETS ? "the Header map (buckets)"
 						      : "the header lines",
 		!s->sends ? "" : !send_off ? "; (*Request).write not found: requests begin traces"
-		: (o.probe_at & GO_AT_SEND_JUMP) ? "; (*Request).write on its stack-check jump"
-						 : "; (*Request).write at its entry");
+		: (o.probe_at & GO_AT_SEND_JUMP)
+			? ((o.probe_at & GO_AT_CONN_JUMP) ? "; (*Request).write and persistConnWriter.Write on their stack-check jumps"
+			   : (o.probe_at & GO_AT_SEND_CONN) ? "; (*Request).write on its stack-check jump, persistConnWriter.Write at its entry"
+							 : "; (*Request).write on its stack-check jump")
+			: (o.probe_at & GO_AT_SEND_CONN) ? "; (*Request).write and persistConnWriter.Write at their entries"
+							 : "; (*Request).write at its entry");
 out:
 	for (i = 0; i < sizeof(plan) / sizeof(plan[0]); i++)
 		free(plan[i].rets_at);

@@ -59,7 +59,7 @@ struct propagate {
 
 	struct propagate_match *match;
 	uint64_t released; /* sockets handed back to TCP */
-	uint64_t go_linked, go_new_trace; /* Go requests injected, by where their ids came from */
+	uint64_t go_linked, go_none, go_stale; /* Go requests injected, by where their ids came from */
 
 	const struct span_clock *clock; /* the capture's: spans' times back to the kernel's */
 
@@ -217,8 +217,10 @@ static int handle_record(void *ctx, void *raw, size_t size)
 	if (ev->type == PROPAGATE_EV_CLIENT && ev->outcome == PROPAGATE_INJECTED && ev->go_ctx) {
 		if (ev->go_ctx == PROPAGATE_GO_LINKED)
 			p->go_linked++;
+		else if (ev->go_ctx == PROPAGATE_GO_STALE)
+			p->go_stale++;
 		else
-			p->go_new_trace++;
+			p->go_none++;
 	}
 	if (ev->type == PROPAGATE_EV_RELEASE &&
 	    !bpf_map_delete_elem(bpf_map__fd(p->skel->maps.socks), &ev->cookie))
@@ -581,7 +583,8 @@ void propagate_get_stats(struct propagate *p, struct propagate_stats *st)
 	st->unmatched = propagate_match_unmatched(p->match);
 	st->released = p->released;
 	st->go_linked = p->go_linked;
-	st->go_new_trace = p->go_new_trace;
+	st->go_none = p->go_none;
+	st->go_stale = p->go_stale;
 	if (!p->skel || ncpus <= 0)
 		return;
 	per_cpu = calloc(ncpus, sizeof(*per_cpu));
@@ -631,9 +634,12 @@ void propagate_format_stats(const struct propagate_stats *st, char *buf, size_t 
 		o += snprintf(buf + o, len - o, "; %llu connections claimed (%llu handed back), %llu records dropped",
 			      (unsigned long long)st->claimed, (unsigned long long)st->released,
 			      (unsigned long long)st->dropped);
-	if ((st->go_linked || st->go_new_trace) && o < len)
-		snprintf(buf + o, len - o, "; Go: %llu injected with their goroutine's context, %llu as new traces",
-			 (unsigned long long)st->go_linked, (unsigned long long)st->go_new_trace);
+	if ((st->go_linked || st->go_none || st->go_stale) && o < len)
+		o += snprintf(buf + o, len - o, "; Go: %llu injected with their goroutine's context, %llu as new traces",
+			      (unsigned long long)st->go_linked, (unsigned long long)(st->go_none + st->go_stale));
+	if ((st->go_none || st->go_stale) && o < len)
+		snprintf(buf + o, len - o, " (%llu with no context, %llu with a stale one)",
+			 (unsigned long long)st->go_none, (unsigned long long)st->go_stale);
 }
 
 void propagate_close(struct propagate *p)

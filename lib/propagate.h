@@ -50,7 +50,8 @@ struct propagate_stats {
 	uint64_t dropped;        /* kernel records the ring buffer had no room for */
 	uint64_t unmatched;      /* records no span took (filtered out, or lost) */
 	uint64_t go_linked;      /* Go programs' requests written with their goroutine's ids */
-	uint64_t go_new_trace;   /* Go programs' requests written with a new trace */
+	uint64_t go_none;        /* ... with a new trace: no context for the sending thread */
+	uint64_t go_stale;       /* ... with a new trace: a stale one, or another request's */
 };
 
 struct propagate;

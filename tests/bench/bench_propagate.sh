@@ -16,11 +16,11 @@
 #    (tests/fixtures/go/chain, each calling from its handler's goroutine over kept-alive
 #    connections), the frontend and the middle in a cgroup of their own, selected with
 #    --cgroup: each request wrk makes is rewritten twice, on its way to the middle and
-#    to the backend, each with its goroutine's trace context (the Go probes' link, one
-#    more uprobe per request on (*Request).write). Reports the latency wrk sees (p50,
-#    p99) and requests/s per mode, and from bpf_stats the ns per injected request of
-#    the sk_msg program, of the (*Request).write probe, and of all of propagation's
-#    programs with it. The services start afresh for each run, after ehttp, so that
+#    to the backend, each with its goroutine's trace context (the Go probes' link, two
+#    more uprobes per request: (*Request).write, persistConnWriter.Write). Reports the
+#    latency wrk sees (p50, p99) and requests/s per mode, and from bpf_stats the ns per
+#    injected request of the sk_msg program, of the two Go probes, and of all of
+#    propagation's programs with them. The services start afresh for each run, after ehttp, so that
 #    their connections are ones ehttp claims.
 #
 #   DURATION=10 ROUNDS=6 WRK_CONNS=32 tests/bench/bench_propagate.sh
@@ -88,7 +88,7 @@ run_mode() {
 		TRACER=
 		sed -n "s/^propagation: \([0-9]*\) injected.*, \([0-9]*\) records dropped\(; .*\)\?$/$setup-$mode-inj $round \1 \2/p" \
 			"$TMP/err.$setup.$mode.$round" >>"$TMP/results"
-		sed -n "s/^propagation: .*; Go: \([0-9]*\) injected with their goroutine's context, \([0-9]*\) as new traces$/$setup-$mode-golink $round \1 \2/p" \
+		sed -n "s/^propagation: .*; Go: \([0-9]*\) injected with their goroutine's context, \([0-9]*\) as new traces\( (\([0-9]*\) with no context, \([0-9]*\) with a stale one)\)\?$/$setup-$mode-golink $round \1 \2 \4 \5/p" \
 			"$TMP/err.$setup.$mode.$round" >>"$TMP/results"
 	fi
 	# "     50%    1.23ms" → microseconds
@@ -169,7 +169,7 @@ function mean(arr, m,    i, s, k) { for (i = 1; i <= rounds; i++) if ((m, i) in 
 $1 ~ /^(ng|go)-(base|capture|propagate)$/ { rps[$1, $2] = $3; p99[$1, $2] = $4; done[$1] += $5 }
 $1 ~ /-p50$/ { m = $1; sub(/-p50$/, "", m); p50[m, $2] = $3 }
 $1 ~ /-inj$/ { m = $1; sub(/-inj$/, "", m); inj[m] += $3; dropped[m] += $4 }
-$1 ~ /-golink$/ { m = $1; sub(/-golink$/, "", m); golinked[m] += $3; gonew[m] += $4 }
+$1 ~ /-golink$/ { m = $1; sub(/-golink$/, "", m); golinked[m] += $3; gonew[m] += $4; gonone[m] += $5; gostale[m] += $6 }
 $1 ~ /-prog$/ { m = $1; sub(/-prog$/, "", m); ns[m, $3] += $4; cnt[m, $3] += $5; progs[m, $3] = 1 }
 END {
 	printf "   %d rounds of %ds per mode, interleaved, the order turning each round\n", rounds, dur
@@ -200,17 +200,20 @@ END {
 	printf "     latency propagate/capture: p50 %s, p99 %s\n", stats("go", "propagate", "capture", "p50"), stats("go", "propagate", "capture", "p99")
 	printf "     latency propagate/base:    p50 %s, p99 %s\n", stats("go", "propagate", "base", "p50"), stats("go", "propagate", "base", "p99")
 	printf "     throughput propagate/capture: %s\n", stats("go", "propagate", "capture", "rps")
-	printf "     requests rewritten: %d for %d wrk completed (%d records dropped); with their goroutine'"'"'s context %d, as new traces %d\n",
-		inj["go-propagate"], done["go-propagate"], dropped["go-propagate"], golinked["go-propagate"], gonew["go-propagate"]
+	printf "     requests rewritten: %d for %d wrk completed (%d records dropped); with their goroutine'"'"'s context %d, as new traces %d (no context %d, stale %d)\n",
+		inj["go-propagate"], done["go-propagate"], dropped["go-propagate"], golinked["go-propagate"], gonew["go-propagate"],
+		gonone["go-propagate"], gostale["go-propagate"]
 	if (inj["go-propagate"]) {
 		printf "     sk_msg (prop_msg), ns per injected request (bpf_stats): %.0f\n", ns["go-propagate", "prop_msg"] / inj["go-propagate"]
 		printf "     the (*Request).write probe (go_req_write), ns per injected request: %.0f (%.2f runs each)\n",
 			ns["go-propagate", "go_req_write"] / inj["go-propagate"], cnt["go-propagate", "go_req_write"] / inj["go-propagate"]
-		goall = ns["go-propagate", "go_req_write"]
+		printf "     the persistConnWriter.Write probe (go_conn_write), ns per injected request: %.0f (%.2f runs each)\n",
+			ns["go-propagate", "go_conn_write"] / inj["go-propagate"], cnt["go-propagate", "go_conn_write"] / inj["go-propagate"]
+		goall = ns["go-propagate", "go_req_write"] + ns["go-propagate", "go_conn_write"]
 		for (k in progs) {
 			split(k, p, SUBSEP)
 			if (p[1] == "go-propagate" && p[2] ~ /^prop_/) goall += ns[k]
 		}
-		printf "     propagation'"'"'s programs and that probe, ns per injected request: %.0f\n", goall / inj["go-propagate"]
+		printf "     propagation'"'"'s programs and the two probes, ns per injected request: %.0f\n", goall / inj["go-propagate"]
 	}
 }' "$TMP/results"

@@ -64,7 +64,7 @@ for i in 1 2; do
 done
 sleep 0.5
 attach_stop "$TMP/spans2"
-grep -q "Go: 0 injected with their goroutine's context, 2 as new traces" "$TMP/spans2.err" ||
+grep -q "Go: 0 injected with their goroutine's context, 2 as new traces (2 with no context, 0 with a stale one)" "$TMP/spans2.err" ||
 	fail "summary: $(grep '^propagation' "$TMP/spans2.err")"
 for i in 1 2; do
 	client=$(jq -c "select(.role == \"client\" and .target == \"/backend/n$i\")" "$TMP/spans2")
