@@ -743,11 +743,14 @@ static __always_inline void client_ids(struct propagate_event *ev, __u64 cookie,
 }
 
 /*
- * A Go process's head that begins its message: the ids the Go probe published for the
- * sending thread (bpf/go_send.h) replace the fresh ones, when the publication is the
- * process's, fresh, and for this request (the request line begins with its method and
- * path). It is taken once, whatever it held: another request's head on this thread must
- * not find it. @buf holds the head's @n bytes.
+ * A head that begins its message: the ids the Go probes published for the sending
+ * thread (bpf/go_send.h) replace the others, when the publication is the process's,
+ * fresh, and for this request (the request line begins with its method and path). It is
+ * taken once, whatever it held: another request's head on this thread must not find it.
+ * A publication of the process makes it a Go program even before user space has said so
+ * (go_processes; one that started after ehttp is learnt at its first connection): then
+ * the thread's context is no parent, and a stale one means a new trace. @buf holds the
+ * head's @n bytes.
  */
 static __always_inline void go_context(struct propagate_event *ev, const __u8 *buf, __u32 n)
 {
@@ -757,10 +760,14 @@ static __always_inline void go_context(struct propagate_event *ev, const __u8 *b
 	__u8 c;
 
 	if (!p)
-		return; /* PROPAGATE_GO_NONE */
+		return; /* as client_ids() left it: PROPAGATE_GO_NONE for a Go process */
+	if (p->pid != ev->pid) {
+		bpf_map_delete_elem(&go_sends, &tid); /* a thread id of a process gone */
+		return;
+	}
 	ml = p->method_len;
 	pl = p->path_len;
-	if (p->pid != ev->pid || ev->ts_ns < p->ts || ev->ts_ns - p->ts > GO_SEND_MAX_AGE_NS ||
+	if (ev->ts_ns < p->ts || ev->ts_ns - p->ts > GO_SEND_MAX_AGE_NS ||
 	    !ml || ml >= GO_SEND_METHOD_MAX || pl > GO_SEND_PATH_MAX || ml + pl + 2 > n)
 		same = false;
 	for (i = 0; i < GO_SEND_METHOD_MAX && same && i < ml; i++)
@@ -779,6 +786,11 @@ static __always_inline void go_context(struct propagate_event *ev, const __u8 *b
 		ev->has_parent = p->has_parent;
 		ev->go_ctx = PROPAGATE_GO_LINKED;
 	} else {
+		if (ev->go_ctx == PROPAGATE_GO_NOT) { /* not known for Go yet: the thread's ids */
+			new_id(ev->trace_id, PROPAGATE_TRACE_ID_LEN / 4);
+			__builtin_memset(ev->parent_id, 0, PROPAGATE_SPAN_ID_LEN);
+			ev->has_parent = 0;
+		}
 		ev->go_ctx = PROPAGATE_GO_STALE;
 	}
 	bpf_map_delete_elem(&go_sends, &tid);
@@ -870,7 +882,7 @@ __noinline int one_head(struct sk_msg_md *msg, __u32 h)
 		send_record(&ev);
 		return 0;
 	}
-	if (ev.go_ctx && h == 0)
+	if (h == 0)
 		go_context(&ev, sc->buf, n);
 	if (s->has_tp) {
 		outcome = PROPAGATE_EXISTING;

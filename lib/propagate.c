@@ -579,18 +579,12 @@ void propagate_get_stats(struct propagate *p, struct propagate_stats *st)
 	uint32_t zero = 0;
 
 	memset(st, 0, sizeof(*st));
-	drain(p);
-	st->unmatched = propagate_match_unmatched(p->match);
-	st->released = p->released;
-	st->go_linked = p->go_linked;
-	st->go_none = p->go_none;
-	st->go_stale = p->go_stale;
-	if (!p->skel || ncpus <= 0)
-		return;
-	per_cpu = calloc(ncpus, sizeof(*per_cpu));
-	if (!per_cpu)
-		return;
-	if (!bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, per_cpu)) {
+	/* The kernel's counters first, then the records: each is counted before its record
+	 * is sent, so the records read then cover what was counted (a drain first would
+	 * leave the requests of the meantime counted and not sorted by where their ids
+	 * came from). */
+	per_cpu = p->skel && ncpus > 0 ? calloc(ncpus, sizeof(*per_cpu)) : NULL;
+	if (per_cpu && !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, per_cpu)) {
 		for (int i = 0; i < ncpus; i++) {
 			const struct propagate_counters *c = &per_cpu[i];
 
@@ -606,6 +600,12 @@ void propagate_get_stats(struct propagate *p, struct propagate_stats *st)
 		}
 	}
 	free(per_cpu);
+	drain(p);
+	st->unmatched = propagate_match_unmatched(p->match);
+	st->released = p->released;
+	st->go_linked = p->go_linked;
+	st->go_none = p->go_none;
+	st->go_stale = p->go_stale;
 }
 
 void propagate_format_stats(const struct propagate_stats *st, char *buf, size_t len)
