@@ -40,6 +40,10 @@ struct capture_opts {
 	void *wrap_arg;
 	/* --propagate is on (set with wrap_source): the Go source reports what it did too */
 	bool propagate;
+	/* --propagate=memory or auto: the Go source writes a traceparent into Go programs'
+	 * requests (enum go_memwrite_mode), telling sk_msg's map at this fd (> 0) which */
+	int propagate_memory;
+	int memwrite_exclude_fd;
 };
 
 /* The capture's own options (-c, --duration, --snaplen, -B, --hooks, --no-redact), for

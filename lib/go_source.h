@@ -29,6 +29,12 @@ struct go_source_opts {
 	/* --propagate is on for these processes: client spans say what was done with their
 	 * trace context (span.propagation), as far as the Go view knows it. */
 	bool propagate;
+	/* --propagate=memory, or auto where the kernel allows it (enum go_memwrite_mode):
+	 * a traceparent is written into each traced process's outgoing requests. */
+	int propagate_memory;
+	/* > 0: a map (pid → u8) of processes that get memory writes, which sk_msg leaves
+	 * alone (--propagate=auto) */
+	int memwrite_exclude_fd;
 };
 
 struct go_source_stats {
