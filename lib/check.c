@@ -256,7 +256,9 @@ void check_judge(struct check_report *r)
 		verdict(v, true, "--propagate=memory's program (bpf_probe_write_user at "
 			"net/http.Header.writeSubset) loads here", "");
 	} else if (r->lockdown == LOCKDOWN_INTEGRITY || r->lockdown == LOCKDOWN_CONFIDENTIALITY) {
-		snprintf(why, sizeof(why), "--propagate=memory's program does not load: %s", r->memwrite.error);
+		/* with the verifier's own words, from the probe of the helper */
+		snprintf(why, sizeof(why), "--propagate=memory's program does not load: %s (%s)",
+			 r->memwrite.error, r->features[FEAT_PROBE_WRITE_USER].reason);
 		verdict(v, false, why, "use --propagate=sockmsg (works under lockdown), or boot without "
 			"lockdown (it is on with Secure Boot)");
 	} else {

@@ -114,6 +114,12 @@ bool propagate_opts_valid(const struct propagate_opts *opts, const struct span_f
 		      "with -p, --comm or --cgroup (or say --propagate-all-processes)");
 		return false;
 	}
+	/* The memory write happens before any connection is known. */
+	if (opts->method == PROPAGATE_MEMORY && filter->port) {
+		p_err("--propagate=memory writes into every outgoing request of the selected Go "
+		      "programs: it does not go with --port (--propagate=sockmsg does)");
+		return false;
+	}
 	return true;
 }
 
@@ -537,11 +543,19 @@ int propagate_setup(struct propagate **out, const struct propagate_opts *opts,
 		return 0;
 	/* Decided by loading the memory-write program, as check does. */
 	memory = opts->method != PROPAGATE_SOCKMSG && go_memwrite_try(why, sizeof(why)) == 0;
+	/* --port narrows to connections, which only sk_msg knows */
+	if (opts->method == PROPAGATE_AUTO && filter->port && memory) {
+		memory = false;
+		snprintf(why, sizeof(why), "--port is given");
+	}
 	if (opts->method == PROPAGATE_MEMORY) {
 		if (!memory) {
-			p_err("--propagate=memory cannot write into Go programs here: %s; use "
+			const struct probe_result *pwu = kernel_probe(FEAT_PROBE_WRITE_USER);
+
+			p_err("--propagate=memory cannot write into Go programs here: %s%s%s%s; use "
 			      "--propagate=sockmsg, which inserts the header as the kernel sends it "
-			      "(any language, lockdown too)", why);
+			      "(any language, lockdown too)", why, pwu->ok ? "" : " (", pwu->ok ? "" : pwu->reason,
+			      pwu->ok ? "" : ")");
 			return -EPERM;
 		}
 		copts->propagate = true;

@@ -20,12 +20,13 @@ TREE=$PWD
 # of their own: beside the other 6.12 tests they would not fit one guest's time; the
 # Go chain runs there on 6.12 for the same reason.
 MATRIX='
-5.10           bullseye  -                   syscalls  check attach_python record_replay go_chain
-6.1            bookworm  -                   syscalls  check attach_python record_replay go_chain
+5.10           bullseye  -                   syscalls  check attach_python record_replay go_chain propagate_memory
+6.1            bookworm  -                   syscalls  check attach_python record_replay go_chain propagate_memory
 6.12           trixie    -                   sockets   check attach_python record_replay propagate_detach propagate_chain propagate_bytes
-6.12-context   trixie    -                   sockets   propagate_recv cgroup go_chain
+6.12-context   trixie    -                   sockets   propagate_recv cgroup go_chain propagate_memory
 6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python
 '
+# VM_TESTS, when set, replaces each chosen row's tests (a test while developing it).
 VM_JOBS=${VM_JOBS:-2}
 VM_TIMEOUT=${VM_TIMEOUT:-420}
 
@@ -42,6 +43,7 @@ rows=()
 while read -r name suites args hooks tests; do
 	[ -n "$name" ] || continue
 	if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
+	tests=${VM_TESTS:-$tests}
 	rows+=("$name|$suites|$args|$hooks|$tests")
 done <<<"$MATRIX"
 [ ${#rows[@]} -gt 0 ] || { echo "Error: no kernel named $* in the matrix (${MATRIX//$'\n'/ })" >&2; exit 2; }
@@ -49,7 +51,7 @@ done <<<"$MATRIX"
 # The Go fixtures the tests run (go_chain; check traces one), built on the host into
 # the cache the guests read (their root is the host's, read-only, and they reach no
 # archive): VERSION:FIXTURE. Warm, this is a few checksums.
-VM_GO_FIXTURES='1.27:chain 1.19:chain'
+VM_GO_FIXTURES='1.27:chain 1.19:chain 1.27:memprop 1.19:memprop'
 . tests/go_toolchains.sh
 for f in $VM_GO_FIXTURES; do
 	go_fixture "${f%%:*}" "${f#*:}" plain >/dev/null || exit 1
