@@ -18,13 +18,18 @@ TREE=$PWD
 # HOOKS. The locked-down control shows check and capture agreeing when
 # bpf_probe_write_user is refused. The server-context and --cgroup tests have a guest
 # of their own: beside the other 6.12 tests they would not fit one guest's time; the
-# Go chain runs there on 6.12 for the same reason.
+# Go chain runs there on 6.12 for the same reason. So does --propagate=memory on each
+# kernel (no lockdown in these guests: the memory writes really happen), with the
+# propagation options (auto gives Go programs memory writes there).
 MATRIX='
-5.10           bullseye  -                   syscalls  check attach_python record_replay go_chain propagate_memory
-6.1            bookworm  -                   syscalls  check attach_python record_replay go_chain propagate_memory
+5.10           bullseye  -                   syscalls  check attach_python record_replay go_chain
+5.10-memory    bullseye  -                   syscalls  propagate_memory propagate_cli
+6.1            bookworm  -                   syscalls  check attach_python record_replay go_chain
+6.1-memory     bookworm  -                   syscalls  propagate_memory propagate_cli
 6.12           trixie    -                   sockets   check attach_python record_replay propagate_detach propagate_chain propagate_bytes
-6.12-context   trixie    -                   sockets   propagate_recv cgroup go_chain propagate_memory
-6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python
+6.12-context   trixie    -                   sockets   propagate_recv cgroup go_chain
+6.12-memory    trixie    -                   sockets   propagate_memory propagate_cli
+6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python propagate_cli
 '
 # VM_TESTS, when set, replaces each chosen row's tests (a test while developing it).
 VM_JOBS=${VM_JOBS:-2}
