@@ -9,7 +9,7 @@
  *
  * An object of its own: under lockdown the verifier refuses every program of an object
  * that calls bpf_probe_write_user, and the Go source's programs must keep loading there.
- * It shares the Go source's client_reqs and client_hdrs (user space reuses their fds):
+ * It shares the Go source's client_reqs, client_hdrs and go_procs (user space reuses their fds):
  * the Header map being written names the roundTrip whose request it is, and that
  * request's state has the ids the client span will carry.
  */
@@ -53,6 +53,15 @@ struct {
 	__type(key, struct go_hdr_key);
 	__type(value, __u64);
 } client_hdrs SEC(".maps");
+
+/* The processes the Go source traces now: an exit takes a process out (a pid reused
+ * by another program is not written into on the strength of the old one's entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GO_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct go_proc);
+} go_procs SEC(".maps");
 
 /* The processes the user selected for memory writes, filled by user space: the probe
  * fires in every process running a probed binary. */
@@ -126,7 +135,8 @@ int go_header_write(struct pt_regs *ctx)
 
 	pid = bpf_get_current_pid_tgid() >> 32;
 	p = bpf_map_lookup_elem(&memwrite_procs, &pid);
-	if (!p || ((p->probe_at & GO_MW_AT_JUMP) && GO_JUMP_TAKEN(ctx)))
+	if (!p || ((p->probe_at & GO_MW_AT_JUMP) && GO_JUMP_TAKEN(ctx)) ||
+	    !bpf_map_lookup_elem(&go_procs, &pid))
 		return 0;
 	/* Only a request's own Header map is in client_hdrs: not the extra headers
 	 * (Accept-Encoding), not a server's response headers. */

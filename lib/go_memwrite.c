@@ -63,7 +63,8 @@ static void refusal(int err, const char *load_error, char *why, size_t len)
 			 load_error && *load_error ? load_error : strerror(-err));
 }
 
-static int load(struct go_memwrite *m, int reqs_fd, int hdrs_fd, char *why, size_t why_len)
+static int load(struct go_memwrite *m, int reqs_fd, int hdrs_fd, int procs_fd, char *why,
+		size_t why_len)
 {
 	char error[256] = "";
 	int err;
@@ -76,7 +77,8 @@ static int load(struct go_memwrite *m, int reqs_fd, int hdrs_fd, char *why, size
 		return err;
 	}
 	if ((reqs_fd >= 0 && (err = bpf_map__reuse_fd(m->skel->maps.client_reqs, reqs_fd))) ||
-	    (hdrs_fd >= 0 && (err = bpf_map__reuse_fd(m->skel->maps.client_hdrs, hdrs_fd)))) {
+	    (hdrs_fd >= 0 && (err = bpf_map__reuse_fd(m->skel->maps.client_hdrs, hdrs_fd))) ||
+	    (procs_fd >= 0 && (err = bpf_map__reuse_fd(m->skel->maps.go_procs, procs_fd)))) {
 		snprintf(why, why_len, "sharing the Go probes' maps: %s", strerror(-err));
 		return err;
 	}
@@ -91,14 +93,14 @@ static int load(struct go_memwrite *m, int reqs_fd, int hdrs_fd, char *why, size
 int go_memwrite_try(char *why, size_t why_len)
 {
 	struct go_memwrite m = { .exclude_fd = -1 };
-	int err = load(&m, -1, -1, why, why_len);
+	int err = load(&m, -1, -1, -1, why, why_len);
 
 	go_memwrite_bpf__destroy(m.skel);
 	return err;
 }
 
 int go_memwrite_open(struct go_memwrite **out, int client_reqs_fd, int client_hdrs_fd,
-		     int exclude_fd, char *why, size_t why_len)
+		     int go_procs_fd, int exclude_fd, char *why, size_t why_len)
 {
 	struct go_memwrite *m = calloc(1, sizeof(*m));
 	int err;
@@ -109,7 +111,7 @@ int go_memwrite_open(struct go_memwrite **out, int client_reqs_fd, int client_hd
 		return -ENOMEM;
 	}
 	m->exclude_fd = exclude_fd;
-	err = load(m, client_reqs_fd, client_hdrs_fd, why, why_len);
+	err = load(m, client_reqs_fd, client_hdrs_fd, go_procs_fd, why, why_len);
 	if (err) {
 		go_memwrite_close(m);
 		return err;
@@ -235,6 +237,12 @@ void go_memwrite_add_proc(struct go_memwrite *m, uint32_t pid, uint32_t bin, con
 	proc.bufio_itab = b->known ? runtime_address(pid, b->itab_off) : 0;
 	if (b->known && !proc.bufio_itab)
 		snprintf(b->why, sizeof(b->why), "the itab of *bufio.Writer is not mapped in the process");
+	/* --propagate=auto: sk_msg writes for it instead */
+	if (!proc.bufio_itab && m->exclude_fd >= 0) {
+		p_warn("Go: pid %u (%s): %s: its requests get their traceparent from sk_msg", pid,
+		       comm, b->why);
+		return;
+	}
 	if (!proc.bufio_itab)
 		p_warn("Go: pid %u (%s) gets no traceparent written: %s (its spans say so)", pid, comm,
 		       b->why);

@@ -29,13 +29,13 @@ struct goelf_field_offset;
 enum go_memwrite_mode { GO_MEMWRITE_OFF = 0, GO_MEMWRITE_REQUIRED = 1, GO_MEMWRITE_AUTO = 2 };
 
 /*
- * Load the object, sharing the Go source's client_reqs and client_hdrs (their fds).
+ * Load the object, sharing the Go source's client_reqs, client_hdrs and go_procs (their fds).
  * @exclude_fd, when >= 0, is a map (pid → u8) of processes another propagation method
  * is to leave alone: each process given memory writes goes into it. 0 or a negative
  * errno, with why in @why (the lockdown, the verifier's error).
  */
 int go_memwrite_open(struct go_memwrite **out, int client_reqs_fd, int client_hdrs_fd,
-		     int exclude_fd, char *why, size_t why_len);
+		     int go_procs_fd, int exclude_fd, char *why, size_t why_len);
 /* Load the same programs with maps of their own, and free them: what check and
  * --propagate=auto decide by. 0 or a negative errno, why in @why. */
 int go_memwrite_try(char *why, size_t why_len);

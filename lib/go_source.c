@@ -1003,11 +1003,16 @@ static int go_source_load(struct go_source *s, const struct go_source_opts *opts
 
 		err = go_memwrite_open(&s->mw, bpf_map__fd(s->skel->maps.client_reqs),
 				       bpf_map__fd(s->skel->maps.client_hdrs),
+				       bpf_map__fd(s->skel->maps.go_procs),
 				       opts->memwrite_exclude_fd > 0 ? opts->memwrite_exclude_fd : -1,
 				       why, sizeof(why));
-		if (err)
+		if (err && opts->propagate_memory == GO_MEMWRITE_REQUIRED)
 			p_err("--propagate=memory: %s; use --propagate=sockmsg, which inserts the "
 			      "header as the kernel sends it and works under lockdown", why);
+		else if (err)
+			p_warn("--propagate: Go programs get no memory writes (%s)", why);
+		if (opts->propagate_memory != GO_MEMWRITE_REQUIRED)
+			err = 0;
 	}
 	return err;
 }
