@@ -79,7 +79,7 @@ struct {
 	__type(value, struct go_memwrite_counters);
 } memwrite_counters SEC(".maps");
 
-struct line {
+struct tp_line {
 	char b[GO_MEMWRITE_LINE_LEN + 2];
 };
 
@@ -87,7 +87,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct line);
+	__type(value, struct tp_line);
 } line_buf SEC(".maps");
 
 static __always_inline char digit(__u8 v)
@@ -131,7 +131,7 @@ int go_header_write(struct pt_regs *ctx)
 	__s64 n = 0;
 	__u64 *goid, w;
 	__u32 zero = 0, pid;
-	struct line *l;
+	struct tp_line *l;
 
 	pid = bpf_get_current_pid_tgid() >> 32;
 	p = bpf_map_lookup_elem(&memwrite_procs, &pid);

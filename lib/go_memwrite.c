@@ -230,7 +230,8 @@ void go_memwrite_add_proc(struct go_memwrite *m, uint32_t pid, uint32_t bin, con
 		return;
 	b = &m->bins[bin];
 	if (!b->link) {
-		p_warn("Go: pid %u (%s) gets no traceparent written: %s", pid, comm, b->why);
+		p_warn("Go: pid %u (%s) gets no traceparent written: %s%s", pid, comm, b->why,
+		       m->exclude_fd >= 0 ? "; its requests get theirs from sk_msg" : "");
 		return;
 	}
 	proc = b->proc;
