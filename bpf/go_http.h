@@ -130,6 +130,7 @@ enum go_prop {
 	GO_PROP_NONE = 0,
 	GO_PROP_EXISTING = 2, /* the request carried a traceparent: the span adopts it */
 	GO_PROP_SKIPPED = 3,  /* prop_reason says why (enum span_propagation_reason) */
+	GO_PROP_MEMORY = 4,   /* bpf/go_memwrite.bpf.c wrote it into the request's buffer */
 };
 
 /*

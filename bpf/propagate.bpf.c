@@ -179,6 +179,16 @@ struct {
 /* The Go probes' publications (bpf/go_send.h): the Go object reuses this map. */
 GO_SENDS_MAP;
 
+/* Processes whose requests get their traceparent written into their own buffers
+ * (--propagate=auto, Go programs where the kernel allows memory writes), filled by user
+ * space: their connections are not claimed, so nothing is inserted twice. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} memory_procs SEC(".maps");
+
 /* What a scan of a head found (offsets into the scratch). */
 struct scan {
 	__u32 n;            /* bytes in the scratch */
@@ -603,7 +613,7 @@ int BPF_PROG(prop_connect, struct sock *sk, int oldstate, int newstate)
 	if (newstate != P_TCP_SYN_SENT || !inet_tcp(sk))
 		return 0;
 	task = bpf_get_current_task_btf();
-	if (!selected(task))
+	if (!selected(task) || bpf_map_lookup_elem(&memory_procs, &(__u32){ task->tgid }))
 		return 0;
 	/* The local port is bound after SYN_SENT: the remote one says. */
 	if (targ_port && bpf_ntohs(sk->__sk_common.skc_dport) != targ_port)

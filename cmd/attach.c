@@ -97,11 +97,10 @@ int do_attach(int argc, char **argv)
 	opts.no_header_blocks = !(json_output && printer.with_headers);
 
 	/* Propagation first: its claims and records must not miss the capture's first spans. */
-	if (popts.method && propagate_open(&prop, &popts, &opts.filter)) {
+	if (propagate_setup(&prop, &popts, &opts.filter, &opts)) {
 		export_opts_free(&eopts);
 		return EXIT_FAIL;
 	}
-	propagate_capture_opts(prop, &opts);
 	if (live_pipeline(&p, &cap, &live, &opts, lopts.go)) {
 		propagate_close(prop);
 		export_opts_free(&eopts);
@@ -124,11 +123,13 @@ int do_attach(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	/* Tests and scripts wait for this line before sending traffic. */
-	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s%s. Ctrl-C to stop.\n",
+	fprintf(stderr, "Attached: tracing HTTP%s through the %s hooks: %s%s%s%s%s. Ctrl-C to stop.\n",
 		span_filter_has_targets(&opts.filter) ? " of the selected processes" : " of every process",
 		capture_hooks(cap) == CAPTURE_HOOKS_SOCKETS ? "socket" : "syscall",
 		capture_hooks_why(cap), live ? "; Go programs also through uprobes" : "",
-		prop ? "; propagating trace context (sockmsg)" : "");
+		propagate_describe(prop, &opts) ? "; propagating trace context (" : "",
+		propagate_describe(prop, &opts) ? propagate_describe(prop, &opts) : "",
+		propagate_describe(prop, &opts) ? ")" : "");
 	fflush(stderr);
 
 	rc = pipeline_run(p);

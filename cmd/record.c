@@ -99,9 +99,8 @@ int do_record(int argc, char **argv)
 	}
 
 	/* Propagation first: its claims and records must not miss the capture's first spans. */
-	if (popts.method && propagate_open(&prop, &popts, &opts.filter))
+	if (propagate_setup(&prop, &popts, &opts.filter, &opts))
 		return EXIT_FAIL;
-	propagate_capture_opts(prop, &opts);
 	/* With SIGPIPE ignored there, a pipe reader that goes away ends the recording
 	 * like Ctrl-C. */
 	if (live_pipeline(&p, &cap, &live, &opts, lopts.go)) {

@@ -43,6 +43,10 @@ struct capture_opts {
 	/* --propagate's map of the Go probes' publications (bpf/go_send.h), > 0: the Go
 	 * source shares it and probes where its programs write requests */
 	int go_sends_fd;
+	/* --propagate=memory or auto: the Go source writes a traceparent into Go programs'
+	 * requests (enum go_memwrite_mode), telling sk_msg's map at this fd (> 0) which */
+	int propagate_memory;
+	int memwrite_exclude_fd;
 };
 
 /* The capture's own options (-c, --duration, --snaplen, -B, --hooks, --no-redact), for

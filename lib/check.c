@@ -7,6 +7,7 @@
 
 #include "capture.h"
 #include "check.h"
+#include "go_memwrite.h"
 #include "go_source.h"
 #include "jsonw.h"
 #include "loader.h"
@@ -48,6 +49,8 @@ static void *loads_try_thread(void *arg)
 	cap->tried = true;
 	r->go.err = go_source_try(&gopts, r->go.error, sizeof(r->go.error));
 	r->go.tried = true;
+	r->memwrite.err = go_memwrite_try(r->memwrite.error, sizeof(r->memwrite.error));
+	r->memwrite.tried = true;
 	return NULL;
 }
 
@@ -241,21 +244,27 @@ void check_judge(struct check_report *r)
 		}
 	}
 
-	/* propagation_memory_write: needs go_uprobes and bpf_probe_write_user */
+	/* propagation_memory_write: --propagate=memory's program loaded by its own code
+	 * (go_memwrite_try), on top of the Go probes it shares maps with. */
 	v = &r->verdicts[VERDICT_PROPAGATION_MEMORY_WRITE];
 	if (!r->verdicts[VERDICT_GO_UPROBES].ok) {
 		snprintf(why, sizeof(why), "needs go_uprobes: %s", r->verdicts[VERDICT_GO_UPROBES].reason);
 		verdict(v, false, why, r->verdicts[VERDICT_GO_UPROBES].remedy);
-	} else if (r->features[FEAT_PROBE_WRITE_USER].ok) {
-		verdict(v, true, "the verifier accepts bpf_probe_write_user", "");
+	} else if (!r->memwrite.tried) {
+		verdict(v, false, "the memory-write program was not loaded", "run ehttp as root (sudo)");
+	} else if (!r->memwrite.err) {
+		verdict(v, true, "--propagate=memory's program (bpf_probe_write_user at "
+			"net/http.Header.writeSubset) loads here", "");
 	} else if (r->lockdown == LOCKDOWN_INTEGRITY || r->lockdown == LOCKDOWN_CONFIDENTIALITY) {
-		snprintf(why, sizeof(why), "lockdown is %s, so the verifier refuses bpf_probe_write_user (%s)",
-			 lockdown_name(r->lockdown), r->features[FEAT_PROBE_WRITE_USER].reason);
-		verdict(v, false, why, "boot with lockdown=none (or turn off Secure Boot)");
+		/* with the verifier's own words, from the probe of the helper */
+		snprintf(why, sizeof(why), "--propagate=memory's program does not load: %s (%s)",
+			 r->memwrite.error, r->features[FEAT_PROBE_WRITE_USER].reason);
+		verdict(v, false, why, "use --propagate=sockmsg (works under lockdown), or boot without "
+			"lockdown (it is on with Secure Boot)");
 	} else {
-		snprintf(why, sizeof(why), "the verifier refuses bpf_probe_write_user: %s",
-			 r->features[FEAT_PROBE_WRITE_USER].reason);
-		verdict(v, false, why, "use a kernel that allows bpf_probe_write_user for tracing programs");
+		snprintf(why, sizeof(why), "--propagate=memory's program does not load: %s", r->memwrite.error);
+		verdict(v, false, why, "use --propagate=sockmsg; run `ehttp -d attach --propagate=memory -p PID` "
+			"for the verifier's log");
 	}
 
 	judge_sockmsg(r, &r->verdicts[VERDICT_PROPAGATION_SOCKMSG]);

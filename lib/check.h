@@ -58,6 +58,8 @@ struct check_report {
 		int err;         /* 0, or the negative errno of its load */
 		char error[256]; /* what failed, as attach says it */
 	} go;
+	/* The memory-write program of --propagate=memory, loaded by its own code. */
+	struct check_go memwrite;
 	struct check_verdict verdicts[VERDICT__COUNT];
 	/* Other processes' programs on the capture's tracepoints (when probed). */
 	bool hooks_known;

@@ -23,6 +23,7 @@
 #include "go/goelf.h"
 #include "go_http.h"
 #include "go_http.skel.h"
+#include "go_memwrite.h"
 #include "go_source.h"
 #include "loader.h"
 #include "output.h"
@@ -50,7 +51,7 @@ struct go_bin {
 
 /* go_event.prop holds enum span_propagation's values */
 _Static_assert((int)GO_PROP_NONE == (int)SPAN_PROP_NONE && (int)GO_PROP_EXISTING == (int)SPAN_PROP_EXISTING &&
-		       (int)GO_PROP_SKIPPED == (int)SPAN_PROP_SKIPPED,
+		       (int)GO_PROP_SKIPPED == (int)SPAN_PROP_SKIPPED && (int)GO_PROP_MEMORY == (int)SPAN_PROP_MEMORY,
 	       "enum go_prop mirrors enum span_propagation");
 
 struct go_source {
@@ -62,6 +63,7 @@ struct go_source {
 	struct span_filter filter;
 	bool propagate;      /* opts->propagate */
 	bool sends;          /* opts->go_sends_fd: (*Request).write is probed for --propagate */
+	struct go_memwrite *mw; /* --propagate=memory: its requests' buffers are written */
 	struct go_bin *bins; /* every executable looked at, Go or not */
 	size_t nbins;
 	uint32_t ngo;        /* Go binaries among them: the keys of go_bins */
@@ -611,6 +613,7 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	}
 	s->stats.probes += nprobes;
 	b->state = BIN_TRACED;
+	go_memwrite_add_bin(s->mw, id, g, &fs, offs, path);
 	p_debug("Go: %s %s: %zu uprobes (functions from %s); ServeHTTP entry %s, return %s, "
 		"spawn %s; traceparent from %s%s", path, b->version, nprobes, fs.source,
 		plan[0].entry_at ? "on its stack-check jump" : "at its entry",
@@ -706,6 +709,7 @@ static void probe_process(struct go_source *s, uint32_t pid, const char *comm_hi
 	}
 	if (pid_add(s, pid))
 		return;
+	go_memwrite_add_proc(s->mw, pid, b->id, comm);
 	s->stats.processes++;
 	/* Tests and scripts wait for this line before sending a new process traffic. */
 	fprintf(stderr, "Go: tracing pid %u (%s), %s\n", pid, comm, b->version);
@@ -891,6 +895,7 @@ static void event_to_span(const struct go_source *s, const struct go_event *ev, 
 	if (s->propagate && sp->role == SPAN_ROLE_CLIENT) {
 		sp->propagation = ev->prop;
 		sp->propagation_reason = ev->prop == GO_PROP_SKIPPED ? ev->prop_reason : 0;
+		go_memwrite_span(s->mw, sp);
 	}
 }
 
@@ -921,6 +926,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		memcpy(comm, ev->comm, sizeof(comm));
 		comm[15] = 0;
 		pid_remove(s, ev->pid);
+		go_memwrite_remove_proc(s->mw, ev->pid);
 		queue_exec(s, ev->pid, comm);
 		return 0;
 	}
@@ -994,6 +1000,15 @@ void go_source_finish(void *ctx, struct span_sink *out)
 		}
 	}
 	free(per_cpu);
+	if (s->mw) {
+		struct go_memwrite_stats mst;
+		char line[256];
+
+		go_memwrite_detach(s->mw);
+		go_memwrite_get_stats(s->mw, &mst);
+		go_memwrite_format_stats(&mst, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
 }
 
 void go_source_get_stats(const struct go_source *s, struct go_source_stats *st)
@@ -1012,6 +1027,7 @@ void go_source_destroy(void *ctx)
 	for (size_t i = 0; i < s->nbins; i++)
 		detach_bin(&s->bins[i]);
 	ring_buffer__free(s->rb);
+	go_memwrite_close(s->mw);
 	go_http_bpf__destroy(s->skel);
 	free(s->bins);
 	free(s->pids);
@@ -1078,7 +1094,24 @@ static int go_source_load(struct go_source *s, const struct go_source_opts *opts
 	}
 	/* Woken per 1/16 of the ring at most: the live loop polls every round anyway. */
 	s->skel->rodata->wakeup_bytes = bpf_map__max_entries(s->skel->maps.go_events) / 16;
-	return loader_load(&s->loader, s->skel->obj, optional_progs);
+	err = loader_load(&s->loader, s->skel->obj, optional_progs);
+	if (!err && opts->propagate_memory) {
+		char why[256];
+
+		err = go_memwrite_open(&s->mw, bpf_map__fd(s->skel->maps.client_reqs),
+				       bpf_map__fd(s->skel->maps.client_hdrs),
+				       bpf_map__fd(s->skel->maps.go_procs),
+				       opts->memwrite_exclude_fd > 0 ? opts->memwrite_exclude_fd : -1,
+				       why, sizeof(why));
+		if (err && opts->propagate_memory == GO_MEMWRITE_REQUIRED)
+			p_err("--propagate=memory: %s; use --propagate=sockmsg, which inserts the "
+			      "header as the kernel sends it and works under lockdown", why);
+		else if (err)
+			p_warn("--propagate: Go programs get no memory writes (%s)", why);
+		if (opts->propagate_memory != GO_MEMWRITE_REQUIRED)
+			err = 0;
+	}
+	return err;
 }
 
 int go_source_try(const struct go_source_opts *opts, char *error, size_t error_len)

@@ -33,6 +33,12 @@ struct go_source_opts {
 	 * shares it and probes (*Request).write in the selected processes' binaries, so that
 	 * their requests carry the Go view's ids on the wire. */
 	int go_sends_fd;
+	/* --propagate=memory, or auto where the kernel allows it (enum go_memwrite_mode):
+	 * a traceparent is written into each traced process's outgoing requests. */
+	int propagate_memory;
+	/* > 0: a map (pid → u8) of processes that get memory writes, which sk_msg leaves
+	 * alone (--propagate=auto) */
+	int memwrite_exclude_fd;
 };
 
 struct go_source_stats {

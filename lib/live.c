@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "go_memwrite.h"
 #include "live.h"
 #include "opts.h"
 #include "output.h"
@@ -145,6 +146,10 @@ int live_pipeline(struct pipeline **out, struct capture **cap, struct live **liv
 
 	*out = NULL;
 	*live = NULL;
+	if (go_mode == LIVE_GO_OFF && opts->propagate_memory == GO_MEMWRITE_REQUIRED) {
+		p_err("--propagate=memory writes through the Go probes: it does not go with --go off");
+		return -EINVAL;
+	}
 	if (go_mode == LIVE_GO_OFF)
 		return capture_pipeline(out, cap, opts);
 	l = calloc(1, sizeof(*l));
@@ -159,7 +164,13 @@ int live_pipeline(struct pipeline **out, struct capture **cap, struct live **liv
 	gopts.ringbuf_kb = opts->ringbuf_kb; /* -B sizes both ring buffers */
 	gopts.propagate = opts->propagate;
 	gopts.go_sends_fd = opts->go_sends_fd;
+	gopts.propagate_memory = opts->propagate_memory;
+	gopts.memwrite_exclude_fd = opts->memwrite_exclude_fd;
 	err = go_source_open(&l->go, &gopts);
+	if (err && opts->propagate_memory == GO_MEMWRITE_REQUIRED) {
+		free(l); /* it said why */
+		return err;
+	}
 	if (err) {
 		p_warn("Go programs are traced by the socket hooks alone: their uprobes could not "
 		       "be set up (%s)", strerror(-err));

@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "cgroup.h"
 #include "go/goelf.h"
+#include "go_memwrite.h"
 #include "cli.h"
 #include "kernel.h"
 #include "loader.h"
@@ -74,21 +75,14 @@ void propagate_opts_init(struct propagate_opts *opts)
 	memset(opts, 0, sizeof(*opts));
 }
 
-/* In enum propagate_method's order from PROPAGATE_AUTO. "memory" (bpf_probe_write_user
- * into Go's header buffer) is not among them: it is not built. */
-static const char *const method_names[] = { "auto", "sockmsg", NULL };
+/* In enum propagate_method's order from PROPAGATE_AUTO. */
+static const char *const method_names[] = { "auto", "sockmsg", "memory", NULL };
 
 static int set_method(void *ctx, const struct opt *o, const char *spelled, const char *value)
 {
 	struct propagate_opts *opts = ctx;
 	int i;
 
-	if (!strcmp(value, "memory")) {
-		p_err("%s=memory (writing Go's header buffer with bpf_probe_write_user) is not built: "
-		      "use %s=sockmsg, which works for any language and under lockdown",
-		      spelled, spelled);
-		return -1;
-	}
 	i = opts_choice(o, spelled, value);
 	if (i < 0)
 		return -1;
@@ -97,11 +91,13 @@ static int set_method(void *ctx, const struct opt *o, const char *spelled, const
 }
 
 const struct opt propagate_opt_table[] = {
-	{ "propagate", 0, "auto|sockmsg",
+	{ "propagate", 0, "auto|sockmsg|memory",
 	  "insert a W3C traceparent into the outgoing HTTP/1.x\n"
 	  "requests of the processes selected with -p, --comm or\n"
-	  "--cgroup, in the kernel as they are sent (sockmsg; auto\n"
-	  "picks what this kernel loads); spans carry the ids written",
+	  "--cgroup: in the kernel as they are sent (sockmsg), or\n"
+	  "into a Go program's own buffer (memory; not under\n"
+	  "lockdown); auto picks per process what this kernel\n"
+	  "loads; spans carry the ids written",
 	  OPT_CALL(set_method), .choices = method_names, .implied = "auto" },
 	{ "propagate-all-processes", 0, NULL, "with --propagate: every process's requests",
 	  OPT_FLAG(struct propagate_opts, all_processes) },
@@ -117,6 +113,12 @@ bool propagate_opts_valid(const struct propagate_opts *opts, const struct span_f
 	if (opts->method && !opts->all_processes && !span_filter_has_processes(filter)) {
 		p_err("--propagate writes into the traffic of the processes it is given: select them "
 		      "with -p, --comm or --cgroup (or say --propagate-all-processes)");
+		return false;
+	}
+	/* The memory write happens before any connection is known. */
+	if (opts->method == PROPAGATE_MEMORY && filter->port) {
+		p_err("--propagate=memory writes into every outgoing request of the selected Go "
+		      "programs: it does not go with --port (--propagate=sockmsg does)");
 		return false;
 	}
 	return true;
@@ -539,6 +541,71 @@ int propagate_open(struct propagate **out, const struct propagate_opts *opts,
 fail:
 	propagate_close(p);
 	return err;
+}
+
+int propagate_setup(struct propagate **out, const struct propagate_opts *opts,
+		    const struct span_filter *filter, struct capture_opts *copts)
+{
+	char why[256], error[512] = "";
+	bool memory;
+	int err;
+
+	*out = NULL;
+	if (!opts->method)
+		return 0;
+	/* Decided by loading the memory-write program, as check does. */
+	memory = opts->method != PROPAGATE_SOCKMSG && go_memwrite_try(why, sizeof(why)) == 0;
+	/* --port narrows to connections, which only sk_msg knows */
+	if (opts->method == PROPAGATE_AUTO && filter->port && memory) {
+		memory = false;
+		snprintf(why, sizeof(why), "--port is given");
+	}
+	if (opts->method == PROPAGATE_MEMORY) {
+		if (!memory) {
+			const struct probe_result *pwu = kernel_probe(FEAT_PROBE_WRITE_USER);
+
+			p_err("--propagate=memory cannot write into Go programs here: %s%s%s%s; use "
+			      "--propagate=sockmsg, which inserts the header as the kernel sends it "
+			      "(any language, lockdown too)", why, pwu->ok ? "" : " (", pwu->ok ? "" : pwu->reason,
+			      pwu->ok ? "" : ")");
+			return -EPERM;
+		}
+		copts->propagate = true;
+		copts->propagate_memory = GO_MEMWRITE_REQUIRED;
+		return 0;
+	}
+	if (opts->method == PROPAGATE_AUTO && memory) {
+		/* sk_msg for the processes that are no Go program: not having it is a warning */
+		p_err_divert(error, sizeof(error));
+		err = propagate_open(out, opts, filter);
+		p_err_divert(NULL, 0);
+		if (err) {
+			p_warn("--propagate: only Go programs get a traceparent (memory writes): "
+			       "sk_msg does not work here for the others (%s)", error);
+			copts->propagate = true;
+		} else {
+			propagate_capture_opts(*out, copts);
+			copts->memwrite_exclude_fd = bpf_map__fd((*out)->skel->maps.memory_procs);
+		}
+		copts->propagate_memory = GO_MEMWRITE_AUTO;
+		return 0;
+	}
+	if (opts->method == PROPAGATE_AUTO)
+		p_debug("propagate: memory writes not possible (%s): sockmsg for every process", why);
+	err = propagate_open(out, opts, filter);
+	if (err)
+		return err;
+	propagate_capture_opts(*out, copts);
+	return 0;
+}
+
+const char *propagate_describe(const struct propagate *p, const struct capture_opts *copts)
+{
+	if (copts->propagate_memory == GO_MEMWRITE_REQUIRED || (copts->propagate_memory && !p))
+		return "memory";
+	if (copts->propagate_memory)
+		return "memory for Go programs, sockmsg for the others";
+	return p ? "sockmsg" : NULL;
 }
 
 void propagate_probe(struct probe_result *res)

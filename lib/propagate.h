@@ -23,6 +23,7 @@ enum propagate_method {
 	PROPAGATE_OFF = 0,
 	PROPAGATE_AUTO = 1,    /* what the kernel allows, decided by loading */
 	PROPAGATE_SOCKMSG = 2, /* sk_msg + sock_ops: bpf_msg_push_data */
+	PROPAGATE_MEMORY = 3,  /* Go programs' own buffers: bpf_probe_write_user */
 };
 
 struct propagate_opts {
@@ -30,7 +31,7 @@ struct propagate_opts {
 	bool all_processes;  /* --propagate-all-processes: host-wide, said explicitly */
 };
 
-/* The options (--propagate[=auto|sockmsg], --propagate-all-processes), for a group whose
+/* The options (--propagate[=auto|sockmsg|memory], --propagate-all-processes), for a group whose
  * context is a struct propagate_opts. */
 extern const struct opt propagate_opt_table[];
 #define PROPAGATE_OPT_GROUP(opts, echo) { propagate_opt_table, (opts), (echo) }
@@ -65,6 +66,19 @@ void propagate_probe(struct probe_result *res);
 int propagate_open(struct propagate **out, const struct propagate_opts *opts,
 		   const struct span_filter *filter);
 struct capture_opts;
+/*
+ * What attach and record do with the options: set up the methods they ask for, and
+ * say in @copts what the capture and the Go source are to do. memory: the Go source
+ * writes (an error here when the kernel refuses, as under lockdown); sockmsg:
+ * propagate_open(); auto: memory for the Go programs where the kernel loads the
+ * memory-write program (their connections left to it), sockmsg for the rest. @out is
+ * NULL when sk_msg is not used. Reports its own errors; 0 or a negative errno.
+ */
+int propagate_setup(struct propagate **out, const struct propagate_opts *opts,
+		    const struct span_filter *filter, struct capture_opts *copts);
+/* "sockmsg", "memory", "memory for Go programs, sockmsg for the others": what
+ * propagate_setup() chose, for attach's first line. */
+const char *propagate_describe(const struct propagate *p, const struct capture_opts *copts);
 /*
  * Make capture_pipeline() put @p between the capture's source and the pipeline (in
  * @opts): each span passing through gets the ids and propagation outcome the kernel

@@ -232,6 +232,11 @@ const char *span_propagation_text(uint8_t propagation, uint8_t reason, char *buf
 		[SPAN_PROP_R_NO_RECORD] = "kernel record lost",
 		[SPAN_PROP_R_GO_NONE] = "no Go context for the sending thread",
 		[SPAN_PROP_R_GO_STALE] = "the sending thread's Go context was stale or another request's",
+		[SPAN_PROP_R_NO_ROOM] = "no room in the write buffer",
+		[SPAN_PROP_R_NOT_BUFIO] = "headers not written through a bufio.Writer",
+		[SPAN_PROP_R_WRITE_FAILED] = "the kernel refused the memory write",
+		[SPAN_PROP_R_NO_ITAB] = "the binary's bufio.Writer itab is not known",
+		[SPAN_PROP_R_NOT_WRITTEN] = "no HTTP/1 header write seen",
 	};
 
 	switch (propagation) {
@@ -243,6 +248,8 @@ const char *span_propagation_text(uint8_t propagation, uint8_t reason, char *buf
 		return "sockmsg";
 	case SPAN_PROP_EXISTING:
 		return "existing";
+	case SPAN_PROP_MEMORY:
+		return "memory";
 	case SPAN_PROP_SKIPPED:
 		snprintf(buf, len, "skipped: %s",
 			 reason < SPAN_PROP_REASON__COUNT && reasons[reason] ? reasons[reason] : "unknown");

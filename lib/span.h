@@ -61,6 +61,7 @@ enum span_propagation {
 	SPAN_PROP_SOCKMSG = 1,  /* a traceparent was inserted by the kernel as it was sent */
 	SPAN_PROP_EXISTING = 2, /* the request carried one: left alone, the span adopts it */
 	SPAN_PROP_SKIPPED = 3,  /* left alone: span.propagation_reason says why */
+	SPAN_PROP_MEMORY = 4,   /* a traceparent was written into the Go program's buffer */
 };
 
 /* Why a request was left alone (= enum propagate_outcome's skips, bpf/propagate.h). */
@@ -76,10 +77,16 @@ enum span_propagation_reason {
 	SPAN_PROP_R_CLAIM = 10,      /* the socket could not be claimed */
 	SPAN_PROP_R_UNCLAIMED = 11,  /* the connection was opened before ehttp started */
 	SPAN_PROP_R_NO_RECORD = 12,  /* the kernel's record of it was lost */
+	/* --propagate=memory (bpf/go_memwrite.bpf.c): */
+	SPAN_PROP_R_NO_ROOM = 13,    /* the Go program's write buffer had less room than the line */
+	SPAN_PROP_R_NOT_BUFIO = 14,  /* the headers were not written through a *bufio.Writer */
+	SPAN_PROP_R_WRITE_FAILED = 15, /* the kernel refused to write the program's memory */
+	SPAN_PROP_R_NO_ITAB = 16,    /* the binary's *bufio.Writer itab was not found */
+	SPAN_PROP_R_NOT_WRITTEN = 17, /* no HTTP/1 header write was seen (HTTP/2, an error) */
 	/* With SPAN_PROP_SOCKMSG, for a Go program's request: why it begins a new trace
 	 * rather than the one its goroutine belongs to (enum propagate_go_ctx). */
-	SPAN_PROP_R_GO_NONE = 13,    /* the Go probes published nothing for the sending thread */
-	SPAN_PROP_R_GO_STALE = 14,   /* what they published was too old, or another request's */
+	SPAN_PROP_R_GO_NONE = 18,    /* the Go probes published nothing for the sending thread */
+	SPAN_PROP_R_GO_STALE = 19,   /* what they published was too old, or another request's */
 	SPAN_PROP_REASON__COUNT,
 };
 

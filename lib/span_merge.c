@@ -145,8 +145,10 @@ void span_merge_combine(const struct span *go, const struct span *wire, struct s
 	out->parent_ended = go->parent_ended;
 	out->go_wire = true;
 	/* What the wire view did not see done (no sk_msg record), the Go view may know: a
-	 * traceparent the program wrote itself, or one ehttp wrote into its buffer. */
-	if (wire->propagation == SPAN_PROP_NONE && go->propagation != SPAN_PROP_NONE) {
+	 * traceparent the program wrote itself, or one ehttp wrote into its buffer (then
+	 * sk_msg left the connection alone, and its "unclaimed" is not the story). */
+	if (go->propagation == SPAN_PROP_MEMORY ||
+	    (wire->propagation == SPAN_PROP_NONE && go->propagation != SPAN_PROP_NONE)) {
 		out->propagation = go->propagation;
 		out->propagation_reason = go->propagation_reason;
 	}

@@ -148,6 +148,15 @@ int goelf_struct(struct goelf *g, const char *name, enum goelf_source_pref pref,
 		 struct goelf_struct *out);
 void goelf_struct_free(struct goelf_struct *s);
 
+/*
+ * The itab of concrete type @type ("*bufio.Writer") for interface @iface ("io.Writer"):
+ * what the first word of an interface value holding that type is. Its link-time
+ * address and file offset; from the symbol table, else the runtime's itab list.
+ * 0 found, 1 not in the binary, -1 error.
+ */
+int goelf_itab(struct goelf *g, const char *type, const char *iface, uint64_t *vaddr,
+	       uint64_t *file_off);
+
 /* ---- what ehttp instruments (lib/go/instrument.c) -------------------------------------- */
 struct goelf_want_func {
 	const char *name;

@@ -654,3 +654,69 @@ int goelf_rt_struct(struct goelf *g, const char *name, struct goelf_struct *out)
 	}
 	return 0;
 }
+
+/* ---- itabs ---------------------------------------------------------------------------- */
+
+struct itab_want {
+	const char *type, *iface;
+	uint64_t found;
+};
+
+/* Is the itab at @itab the one of @w->type for @w->iface? (inter @0, _type @8) */
+static bool itab_is(struct goelf *g, uint64_t itab, struct itab_want *w)
+{
+	char a[128], b[128];
+	uint64_t inter, type;
+
+	if (!rd(g, itab, &inter) || !rd(g, itab + 8, &type) ||
+	    !type_string(g, g->rt, inter, a, sizeof(a)) || strcmp(a, w->iface) ||
+	    !type_string(g, g->rt, type, b, sizeof(b)) || strcmp(b, w->type))
+		return false;
+	w->found = itab;
+	return true;
+}
+
+int goelf_itab(struct goelf *g, const char *type, const char *iface, uint64_t *vaddr,
+	       uint64_t *file_off)
+{
+	struct itab_want w = { .type = type, .iface = iface };
+	struct moduledata_found f;
+	char sym[300];
+	uint64_t v, i, p, end, inter, fun0, n;
+
+	/* Symbols first: "go:itab.*bufio.Writer,io.Writer" (Go 1.20-1.26), "go.itab." before. */
+	snprintf(sym, sizeof(sym), "go:itab.%s,%s", type, iface);
+	if (goelf_symbol(g, sym, &v, NULL))
+		w.found = v;
+	snprintf(sym, sizeof(sym), "go.itab.%s,%s", type, iface);
+	if (!w.found && goelf_symbol(g, sym, &v, NULL))
+		w.found = v;
+	/* Else the runtime's own list: itablinks, or (Go 1.27) the itabs inline after the
+	 * type descriptors, as addModuleItabs walks them. */
+	if (!w.found) {
+		if (load(g) || find_moduledata(g, &f))
+			return -1;
+		if (!f.layout->inline_links) {
+			for (i = 0; i < f.nitablinks && !w.found; i++)
+				if (rd(g, f.itablinks + i * 8, &p))
+					itab_is(g, p, &w);
+		} else {
+			p = f.types + f.itaboffset;
+			end = p + f.itabsize;
+			while (p < end && !w.found) {
+				p = (p + 7) & ~7ull;
+				if (p + 32 > end || !rd(g, p, &inter) || !rd(g, p + 24, &fun0) ||
+				    !rd(g, inter + 64, &n) || !n || n > 4096)
+					break;
+				if (!itab_is(g, p, &w))
+					p += 32 + (fun0 ? (n - 1) * 8 : 0);
+			}
+		}
+	}
+	if (!w.found)
+		return 1;
+	*vaddr = w.found;
+	if (!goelf_vaddr_off(g, w.found, file_off))
+		return goelf_fail(g, "the itab of %s for %s is outside the file", type, iface);
+	return 0;
+}

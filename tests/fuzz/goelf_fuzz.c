@@ -94,6 +94,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			(void)goelf_header_map(g, &ml);
 		}
+		{
+			/* the itab the memory write checks the writer by: symbols, else the
+			 * runtime's itab list (itablinks, or Go 1.27's inline itabs) */
+			uint64_t va, off;
+
+			(void)goelf_itab(g, "*bufio.Writer", "io.Writer", &va, &off);
+		}
 		if (goelf_want_fields_count <= 64)
 			(void)goelf_want_offsets(g, GOELF_PREFER_AUTO, offs);
 		if (!goelf_struct(g, "main.T", GOELF_ONLY_RUNTIME, &s))

@@ -57,8 +57,10 @@ if [ "$pwu" = false ]; then
 	reason=${truth#refused: }
 	jq -r .verdicts.propagation_memory_write.reason "$j" | grep -qF "$reason" ||
 		fail "the verdict should quote the verifier ('$reason'): $(jq -r .verdicts.propagation_memory_write.reason "$j")"
-	[ "$lockdown" = none ] || jq -r .verdicts.propagation_memory_write.remedy "$j" | grep -q 'lockdown=none' ||
-		fail "remedy should mention lockdown=none"
+	jq -r .verdicts.propagation_memory_write.remedy "$j" | grep -q -- '--propagate=sockmsg' ||
+		fail "remedy should name --propagate=sockmsg"
+	[ "$lockdown" = none ] || jq -r .verdicts.propagation_memory_write.reason "$j" | grep -q "lockdown is $lockdown" ||
+		fail "the verdict should say the lockdown is why"
 fi
 
 # kprobes: the kernel has them exactly when the kprobe PMU exists.

@@ -24,6 +24,7 @@ static void healthy(struct check_report *r)
 	r->sockmsg.ok = true;
 	r->capture.tried = true;
 	r->go.tried = true;
+	r->memwrite.tried = true;
 	r->capture.hooks = CAPTURE_HOOKS_SOCKETS;
 	strcpy(r->capture.hooks_why, "sock_send_length, sock_recv_length and inet_sock_set_state are in this kernel");
 }
@@ -69,12 +70,36 @@ Test(check, integrity_lockdown_blocks_only_memory_write)
 	r.lockdown = LOCKDOWN_INTEGRITY;
 	r.features[FEAT_PROBE_WRITE_USER].ok = false;
 	strcpy(r.features[FEAT_PROBE_WRITE_USER].reason, "program of this type cannot use helper");
+	/* what the memory-write program's own load said */
+	r.memwrite.err = -22;
+	strcpy(r.memwrite.error, "kernel lockdown is integrity, so the verifier refuses bpf_probe_write_user");
 	check_judge(&r);
 	cr_expect(r.verdicts[VERDICT_SYSCALL_CAPTURE].ok);
 	cr_expect(r.verdicts[VERDICT_GO_UPROBES].ok);
+	cr_expect(r.verdicts[VERDICT_PROPAGATION_SOCKMSG].ok);
 	cr_expect_not(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].ok);
 	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].reason, "integrity"));
-	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].remedy, "lockdown=none"));
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].reason, "cannot use helper"),
+		  "quotes the verifier");
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].remedy, "--propagate=sockmsg"));
+}
+
+/* The verdict is the memory-write program's load: a refusal without lockdown too. */
+Test(check, memory_write_follows_its_load)
+{
+	struct check_report r;
+
+	healthy(&r);
+	r.memwrite.err = -22;
+	strcpy(r.memwrite.error, "the kernel refuses the memory-write program: Invalid argument");
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].ok);
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].reason, "Invalid argument"));
+	cr_expect(strstr(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].remedy, "--propagate=sockmsg"));
+	healthy(&r);
+	r.memwrite.tried = false;
+	check_judge(&r);
+	cr_expect_not(r.verdicts[VERDICT_PROPAGATION_MEMORY_WRITE].ok, "not loaded: not ok");
 }
 
 Test(check, unprivileged_blocks_everything)

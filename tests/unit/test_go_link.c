@@ -386,6 +386,31 @@ Test(span_merge, an_existing_traceparent_keeps_the_go_parent)
 	cr_expect_not(one.has_parent);
 }
 
+/* --propagate=memory wrote the Go view's ids into the request: sk_msg left the
+ * connection alone (its view says unclaimed), and the merged span says memory with the
+ * Go view's ids. */
+Test(span_merge, memory_written_by_the_go_view_stays)
+{
+	struct span go = view(SPAN_ROLE_CLIENT, 1000, 2000, "/x"), wire = view(SPAN_ROLE_CLIENT, 900, 2100, "/x");
+	struct span one;
+	char buf[96];
+
+	go.source = SPAN_SOURCE_GO_UPROBE;
+	go.propagation = SPAN_PROP_MEMORY;
+	memset(go.trace_id, 1, 16);
+	memset(go.span_id, 2, 8);
+	wire.propagation = SPAN_PROP_SKIPPED;
+	wire.propagation_reason = SPAN_PROP_R_UNCLAIMED;
+	memset(wire.span_id, 6, 8);
+	span_merge_combine(&go, &wire, &one);
+	cr_expect_eq(one.propagation, SPAN_PROP_MEMORY);
+	cr_expect_arr_eq(one.span_id, go.span_id, 8);
+	cr_expect_arr_eq(one.trace_id, go.trace_id, 16);
+	cr_expect_str_eq(span_propagation_text(one.propagation, 0, buf, sizeof(buf)), "memory");
+	cr_expect_str_eq(span_propagation_text(SPAN_PROP_SKIPPED, SPAN_PROP_R_NO_ROOM, buf, sizeof(buf)),
+			 "skipped: no room in the write buffer");
+}
+
 /* A merge whose clock and outputs the test holds. */
 static uint64_t fake_now;
 static uint64_t now_fn(void) { return fake_now; }

@@ -25,6 +25,9 @@ echo "boot_s=$started" >"$results/times"
 		echo "--- ehttp -d attach --hooks $hooks"
 		build/ehttp -d attach --hooks $hooks --duration 1 2>&1 | grep -E 'verifier|Attached|Error'
 	done
+	echo "--- ehttp -d attach --propagate=memory"
+	build/ehttp -d attach --propagate=memory --comm nosuchprocess --duration 1 2>&1 |
+		grep -E 'go_header_write: the verifier|Attached|Error'
 } >"$results/kernel.txt" 2>&1
 
 # Logs go to the overlay (tmpfs, the host's own logs hidden); the share gets each test's.

@@ -7,7 +7,7 @@
 # A kernel that does not boot, an Oops in its console, a timeout or a failed test is a
 # failure, with the console's tail printed. Results (console, test logs, timings, what
 # `ehttp check` and `ehttp -d attach` said) stay in build/tests/vm/NAME.
-# VM_JOBS (2) guests run at a time; each gets VM_TIMEOUT (420) seconds.
+# VM_JOBS (2) guests run at a time; each gets VM_TIMEOUT (600) seconds.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 TREE=$PWD
@@ -19,17 +19,23 @@ TREE=$PWD
 # bpf_probe_write_user is refused. The server-context and --cgroup tests have a guest
 # of their own: beside the other 6.12 tests they would not fit one guest's time; the
 # Go chain runs there on 6.12 for the same reason, and the Go propagation chain (sk_msg
-# with the Go probes' context) in a guest of its own.
+# with the Go probes' context) in a guest of its own. So does --propagate=memory on each
+# kernel (no lockdown in these guests: the memory writes really happen), with the
+# propagation options (auto gives Go programs memory writes there).
 MATRIX='
 5.10           bullseye  -                   syscalls  check attach_python record_replay go_chain
+5.10-memory    bullseye  -                   syscalls  propagate_memory propagate_cli
 6.1            bookworm  -                   syscalls  check attach_python record_replay go_chain
+6.1-memory     bookworm  -                   syscalls  propagate_memory propagate_cli
 6.12           trixie    -                   sockets   check attach_python record_replay propagate_detach propagate_chain propagate_bytes
 6.12-context   trixie    -                   sockets   propagate_recv cgroup go_chain
-6.12-gosend    trixie    -                   sockets   propagate_go_chain
-6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python
+6.12-gochain   trixie    -                   sockets   propagate_go_chain
+6.12-memory    trixie    -                   sockets   propagate_memory propagate_cli
+6.12-lockdown  trixie    lockdown=integrity  sockets   check attach_python propagate_cli
 '
+# VM_TESTS, when set, replaces each chosen row's tests (a test while developing it).
 VM_JOBS=${VM_JOBS:-2}
-VM_TIMEOUT=${VM_TIMEOUT:-420}
+VM_TIMEOUT=${VM_TIMEOUT:-600}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "Error: the guests load BPF programs as the host's root: run as root" >&2
@@ -44,6 +50,7 @@ rows=()
 while read -r name suites args hooks tests; do
 	[ -n "$name" ] || continue
 	if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
+	tests=${VM_TESTS:-$tests}
 	rows+=("$name|$suites|$args|$hooks|$tests")
 done <<<"$MATRIX"
 [ ${#rows[@]} -gt 0 ] || { echo "Error: no kernel named $* in the matrix (${MATRIX//$'\n'/ })" >&2; exit 2; }
@@ -51,7 +58,7 @@ done <<<"$MATRIX"
 # The Go fixtures the tests run (go_chain; check traces one), built on the host into
 # the cache the guests read (their root is the host's, read-only, and they reach no
 # archive): VERSION:FIXTURE. Warm, this is a few checksums.
-VM_GO_FIXTURES='1.27:chain 1.19:chain'
+VM_GO_FIXTURES='1.27:chain 1.19:chain 1.27:memprop 1.19:memprop'
 . tests/go_toolchains.sh
 for f in $VM_GO_FIXTURES; do
 	go_fixture "${f%%:*}" "${f#*:}" plain >/dev/null || exit 1
