@@ -697,7 +697,7 @@ int go_client_enter(struct pt_regs *ctx)
 	__u32 pid;
 
 	o = traced(&pid);
-	if (!o)
+	if (!o || ((o->probe_at & GO_AT_CLIENT_JUMP) && GO_JUMP_TAKEN(ctx)))
 		return 0;
 	k.pid = pid;
 	k.goid = cur_goid(ctx, o);

@@ -69,6 +69,7 @@ enum go_probe_at {
 	/* Go < 1.21: the spawn probe (runqput's call, on the system stack) takes the spawner
 	 * as its thread's m.curg, and runtime.newproc's entry is not probed: a trap fewer. */
 	GO_AT_SPAWN_CURG = 1u << 2,
+	GO_AT_CLIENT_JUMP = 1u << 3, /* (*Transport).roundTrip's entry probe */
 };
 
 /* Field offsets in one binary; -1 = not known (the probe leaves that field empty). */

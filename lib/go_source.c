@@ -386,10 +386,10 @@ static bool net_http_or_spawn(const char *name, void *arg)
  *    1.21 with the spawner from runtime.newproc's entry jump.
  * Each is all or nothing: a place not found leaves that probe where it was.
  */
-static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe_plan *spawn,
-			 struct go_offsets *o, struct goelf_funcs *cs)
+static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe_plan *client,
+			 struct probe_plan *spawn, struct go_offsets *o, struct goelf_funcs *cs)
 {
-	const struct goelf_func *sh, *np, *npf, *rq;
+	const struct goelf_func *sh, *rt, *np, *npf, *rq;
 	struct goelf_call *calls = NULL;
 	size_t ncalls = 0, i;
 	uint64_t at;
@@ -416,6 +416,14 @@ static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe
 	free(calls);
 	calls = NULL;
 	ncalls = 0;
+
+	/* roundTrip's RETs stay probed: its one caller, the RoundTrip wrapper, has nothing
+	 * the kernel emulates between the call and its own RET. */
+	rt = find_func(cs, client->func);
+	if (rt && goelf_entry_jump(g, rt, &at)) {
+		client->entry_at = at;
+		o->probe_at |= GO_AT_CLIENT_JUMP;
+	}
 
 	np = find_func(cs, "runtime.newproc");
 	npf = find_func(cs, "runtime.newproc.func1");
@@ -527,7 +535,7 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	 * not on each header line. */
 	if (o.header_map.kind != GO_MAP_UNKNOWN)
 		plan[1].ret = NULL;
-	cheap_points(g, &plan[0], &plan[3], &o, &cs);
+	cheap_points(g, &plan[0], &plan[2], &plan[3], &o, &cs);
 	if (o.g_goid < 0) {
 		REFUSE(b, "%s: where runtime.g keeps the goroutine id is not known", b->version);
 		goto out;
@@ -570,9 +578,11 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	s->stats.probes += nprobes;
 	b->state = BIN_TRACED;
 	p_debug("Go: %s %s: %zu uprobes (functions from %s); ServeHTTP entry %s, return %s, "
-		"spawn %s; traceparent from %s", path, b->version, nprobes, fs.source,
+		"roundTrip entry %s, return at its RETs, spawn %s; traceparent from %s", path,
+		b->version, nprobes, fs.source,
 		plan[0].entry_at ? "on its stack-check jump" : "at its entry",
 		plan[0].nrets_at ? "after its calls" : "at its RETs",
+		plan[2].entry_at ? "on its stack-check jump" : "at its entry",
 		!plan[3].nrets_at		   ? "at newproc1's RETs"
 		: o.probe_at & GO_AT_SPAWN_CURG	   ? "at newproc's call of runqput (spawner: m.curg)"
 		: o.probe_at & GO_AT_SPAWN_JUMP	   ? "at newproc's call of runqput (spawner: newproc's entry jump)"
