@@ -316,6 +316,7 @@ static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g, 
 	r->ev.goid = goid;
 	r->ev.start_ns = bpf_ktime_get_ns();
 	r->writer = 0;
+	r->req = 0;
 	r->hdr = 0;
 	bpf_get_current_comm(r->ev.comm, sizeof(r->ev.comm));
 	new_id(r->ev.span_id, 2);
@@ -574,9 +575,7 @@ int go_serve_enter(struct pt_regs *ctx)
 	writer = GO_ARG3(ctx); /* the interface's data word; ARG2 is its itab */
 	req = GO_ARG4(ctx);
 	r->writer = writer;
-	/* net/http's HTTP/1 *response points back at the request; HTTP/2's writer does not */
-	if (o->response_req >= 0 && read_word(writer + o->response_req) == req)
-		r->ev.flags |= GO_F_HTTP1_WRITER;
+	r->req = req; /* the writer is checked at the return, with its status in the same read */
 	rb = read_request(o, req);
 	if (o->req_method >= 0)
 		r->ev.method_len = req_str(rb, req, o->req_method, r->ev.method, GO_METHOD_MAX, &r->ev.flags);
@@ -621,12 +620,39 @@ int go_serve_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/* An HTTP/1 *response's req and status fields at once (in req_buf); false if unread. */
+static __always_inline bool response_fields(const struct go_offsets *o, __u64 writer, __u64 *req,
+					    __u64 *status)
+{
+	__s32 a = o->response_req, b = o->response_status, lo;
+	__u32 zero = 0;
+	__u64 n;
+	__u8 *buf;
+
+	if (a < 0 || b < 0 || !writer)
+		return false;
+	lo = a < b ? a : b;
+	n = (__u64)((a < b ? b : a) - lo) + 8;
+	if (n >= GO_REQ_READ_MAX) { /* apart: one read each */
+		*req = read_word(writer + a);
+		*status = read_word(writer + b);
+		return true;
+	}
+	buf = bpf_map_lookup_elem(&req_buf, &zero);
+	if (!buf || bpf_probe_read_user(buf, n & (GO_REQ_READ_MAX - 1), (const void *)(writer + lo)))
+		return false;
+	*req = *(const __u64 *)(buf + ((a - lo) & (GO_REQ_READ_MAX - 1)));
+	*status = *(const __u64 *)(buf + ((b - lo) & (GO_REQ_READ_MAX - 1)));
+	return true;
+}
+
 SEC("uprobe")
 int go_serve_return(struct pt_regs *ctx)
 {
 	const struct go_offsets *o;
 	struct go_key k = {};
 	struct go_req *r;
+	__u64 wreq, status;
 	__u32 pid;
 
 	o = traced(&pid);
@@ -638,11 +664,11 @@ int go_serve_return(struct pt_regs *ctx)
 	if (!r)
 		return 0;
 	r->ev.end_ns = bpf_ktime_get_ns();
-	/* The status the handler set; none yet means the 200 net/http sends once the
-	 * handler returned. Only net/http's HTTP/1 writer has this field. */
-	if ((r->ev.flags & GO_F_HTTP1_WRITER) && o->response_status >= 0) {
-		__u64 status = read_word(r->writer + o->response_status);
-
+	/* net/http's HTTP/1 *response points back at the request (HTTP/2's writer does not),
+	 * and has the status the handler set; none yet means the 200 net/http sends once the
+	 * handler returned. Both fields in one read. */
+	if (response_fields(o, r->writer, &wreq, &status) && wreq == r->req) {
+		r->ev.flags |= GO_F_HTTP1_WRITER;
 		r->ev.status = status ? (status > 999 ? 0 : status) : 200;
 	}
 	emit(&r->ev);
@@ -866,23 +892,28 @@ int go_spawn_return(struct pt_regs *ctx)
 	if (!newg)
 		return 0;
 	k.pid = pid;
-	k.goid = read_word(newg + o->g_goid);
+	/* the new g's id is read only when it gets a link: most spawns have none */
 	if (o->g_parent_goid >= 0) {
-		if (spawned_by(pid, read_word(newg + o->g_parent_goid), &child))
+		if (spawned_by(pid, read_word(newg + o->g_parent_goid), &child)) {
+			k.goid = read_word(newg + o->g_goid);
 			bpf_map_update_elem(&links, &k, &child, BPF_ANY);
+		}
 		return 0;
 	}
 	if (o->probe_at & GO_AT_SPAWN_CURG) {
 		/* on the system stack: the g running is g0, and its m's curg the spawner */
 		__u64 m = read_word(GO_G(ctx) + o->g_m), curg = m ? read_word(m + o->m_curg) : 0;
 
-		if (curg && spawned_by(pid, read_word(curg + o->g_goid), &child))
+		if (curg && spawned_by(pid, read_word(curg + o->g_goid), &child)) {
+			k.goid = read_word(newg + o->g_goid);
 			bpf_map_update_elem(&links, &k, &child, BPF_ANY);
+		}
 		return 0;
 	}
 	pending = bpf_map_lookup_elem(&spawning, &tid);
 	if (!pending)
 		return 0;
+	k.goid = read_word(newg + o->g_goid);
 	bpf_map_update_elem(&links, &k, pending, BPF_ANY);
 	bpf_map_delete_elem(&spawning, &tid);
 	return 0;

@@ -176,6 +176,7 @@ struct go_event {
 struct go_req {
 	struct go_event ev;
 	__u64 writer; /* server: the ResponseWriter's data pointer (a *response for HTTP/1) */
+	__u64 req;    /* server: the *Request (an HTTP/1 *response points back at it) */
 	__u64 hdr;    /* client: the request's Header map (the key of client_hdrs) */
 };
 
