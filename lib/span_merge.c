@@ -110,24 +110,26 @@ static uint64_t known_end(const struct span *s)
 
 bool span_merge_match(const struct span *go, const struct span *wire, uint64_t *distance)
 {
+	/* the cheap tests first: held views of the same connection's other requests mostly
+	 * fail on the times */
 	if (go->pid != wire->pid || go->role != wire->role)
-		return false;
-	if (strcmp(go->method ? go->method : "", wire->method ? wire->method : ""))
-		return false;
-	if (!span_merge_same_target(go->target, wire->target))
-		return false;
-	/* The server's view of its client, as net/http has it, is the connection's peer. */
-	if (go->role == SPAN_ROLE_SERVER && go->remote.family && wire->remote.family &&
-	    !same_addr(&go->remote, &wire->remote))
-		return false;
-	if (go->role == SPAN_ROLE_CLIENT && go->host && *go->host && wire->host && *wire->host &&
-	    strcasecmp(go->host, wire->host))
 		return false;
 	/* Overlapping lifetimes. Server: the request was read before the handler began,
 	 * and the response is written while it runs or just after. Client: the request is
 	 * written and the response head read while roundTrip runs. */
 	if (wire->start_ns > known_end(go) + MATCH_SLACK_NS ||
 	    go->start_ns > known_end(wire) + MATCH_SLACK_NS)
+		return false;
+	/* The server's view of its client, as net/http has it, is the connection's peer. */
+	if (go->role == SPAN_ROLE_SERVER && go->remote.family && wire->remote.family &&
+	    !same_addr(&go->remote, &wire->remote))
+		return false;
+	if (strcmp(go->method ? go->method : "", wire->method ? wire->method : ""))
+		return false;
+	if (!span_merge_same_target(go->target, wire->target))
+		return false;
+	if (go->role == SPAN_ROLE_CLIENT && go->host && *go->host && wire->host && *wire->host &&
+	    strcasecmp(go->host, wire->host))
 		return false;
 	*distance = go->start_ns > wire->start_ns ? go->start_ns - wire->start_ns
 						  : wire->start_ns - go->start_ns;
