@@ -53,8 +53,9 @@ struct {
 	__uint(max_entries, 4 << 20);
 } go_events SEC(".maps");
 
+/* An array: the lookup each probe makes first is then inlined, no hash to compute. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, GO_MAX_BINS);
 	__type(key, __u32);
 	__type(value, struct go_offsets);
@@ -135,6 +136,14 @@ struct {
 	__type(value, char[GO_TRACEPARENT_LINE_MAX]);
 } line_buf SEC(".maps");
 
+/* A net/http.Request's fields, read at once (room for a field at any masked offset). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[GO_REQ_READ_MAX + 16]);
+} req_buf SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -204,6 +213,24 @@ static __always_inline __u64 read_word(__u64 addr)
 	return v;
 }
 
+/* Copy the Go string (@ptr, @len) into @dst (@size a power of two); its real length back. */
+static __always_inline __u16 copy_gostr(__u64 ptr, __s64 len, char *dst, __u32 size, __u32 *flags)
+{
+	__u64 n;
+
+	if (len <= 0 || !ptr)
+		return 0;
+	n = len;
+	if (n > size - 1) {
+		n = size - 1;
+		*flags |= GO_F_TARGET_CUT;
+	}
+	n &= size - 1;
+	if (bpf_probe_read_user(dst, n, (const void *)ptr))
+		return 0;
+	return len > 0xffff ? 0xffff : len;
+}
+
 /* Copy the Go string at @addr into @dst (@size a power of two); its real length back. */
 static __always_inline __u16 read_gostr(__u64 addr, char *dst, __u32 size, __u32 *flags)
 {
@@ -211,19 +238,46 @@ static __always_inline __u16 read_gostr(__u64 addr, char *dst, __u32 size, __u32
 		__u64 ptr;
 		__s64 len;
 	} s = {};
-	__u64 n;
 
-	if (bpf_probe_read_user(&s, sizeof(s), (const void *)addr) || s.len <= 0 || !s.ptr)
+	if (bpf_probe_read_user(&s, sizeof(s), (const void *)addr))
 		return 0;
-	n = s.len;
-	if (n > size - 1) {
-		n = size - 1;
-		*flags |= GO_F_TARGET_CUT;
-	}
-	n &= size - 1;
-	if (bpf_probe_read_user(dst, n, (const void *)s.ptr))
-		return 0;
-	return s.len > 0xffff ? 0xffff : s.len;
+	return copy_gostr(s.ptr, s.len, dst, size, flags);
+}
+
+/*
+ * The Request at @req read at once (one bpf_probe_read_user for its string headers,
+ * lengths and pointers, where reading each field cost one each); NULL when its layout
+ * does not allow it, and the fields are then read one by one (req_word, req_str).
+ */
+static __always_inline const __u8 *read_request(const struct go_offsets *o, __u64 req)
+{
+	__u32 zero = 0, n = o->req_read_len;
+	__u8 *buf;
+
+	if (!n || n > GO_REQ_READ_MAX)
+		return NULL;
+	buf = bpf_map_lookup_elem(&req_buf, &zero);
+	if (!buf || bpf_probe_read_user(buf, n, (const void *)req))
+		return NULL;
+	return buf;
+}
+
+/* The 8-byte field at @off (>= 0) of the Request @req, from @buf when it was read. */
+static __always_inline __u64 req_word(const __u8 *buf, __u64 req, __s32 off)
+{
+	if (buf)
+		return *(const __u64 *)(buf + (off & (GO_REQ_READ_MAX - 1)));
+	return read_word(req + off);
+}
+
+static __always_inline __u16 req_str(const __u8 *buf, __u64 req, __s32 off, char *dst, __u32 size,
+				     __u32 *flags)
+{
+	if (buf)
+		return copy_gostr(*(const __u64 *)(buf + (off & (GO_REQ_READ_MAX - 1))),
+				  *(const __s64 *)(buf + ((off + 8) & (GO_REQ_READ_MAX - 1))), dst, size,
+				  flags);
+	return read_gostr(req + off, dst, size, flags);
 }
 
 /* The running goroutine's id: the key of every per-goroutine map. */
@@ -262,6 +316,7 @@ static __always_inline struct go_req *start_req(__u32 type, __u32 pid, __u64 g, 
 	r->ev.goid = goid;
 	r->ev.start_ns = bpf_ktime_get_ns();
 	r->writer = 0;
+	r->req = 0;
 	r->hdr = 0;
 	bpf_get_current_comm(r->ev.comm, sizeof(r->ev.comm));
 	new_id(r->ev.span_id, 2);
@@ -466,18 +521,14 @@ static __always_inline int swiss_traceparent(struct go_map_scan *scan, __u64 h)
 	return TP_ABSENT;
 }
 
-/* The request's own traceparent into @tp: TP_FOUND, TP_ABSENT or TP_GAVE_UP. */
-static __always_inline int header_traceparent(const struct go_offsets *o, __u64 req,
-					      struct go_traceparent *tp)
+/* The traceparent in the Header map @h into @tp: TP_FOUND, TP_ABSENT or TP_GAVE_UP. */
+static __always_inline int header_map_traceparent(const struct go_offsets *o, __u64 h,
+						  struct go_traceparent *tp)
 {
 	struct go_map_scan *scan;
 	__u32 zero = 0;
-	__u64 h;
 	int r;
 
-	if (o->req_header < 0)
-		return TP_GAVE_UP;
-	h = read_word(req + o->req_header);
 	if (!h || !read_word(h + o->header_map.count_off))
 		return TP_ABSENT;
 	scan = bpf_map_lookup_elem(&map_scan, &zero);
@@ -492,6 +543,15 @@ static __always_inline int header_traceparent(const struct go_offsets *o, __u64 
 	return r;
 }
 
+/* The request's own traceparent into @tp: TP_FOUND, TP_ABSENT or TP_GAVE_UP. */
+static __always_inline int header_traceparent(const struct go_offsets *o, __u64 req,
+					      struct go_traceparent *tp)
+{
+	if (o->req_header < 0)
+		return TP_GAVE_UP;
+	return header_map_traceparent(o, read_word(req + o->req_header), tp);
+}
+
 /* ---- server: serverHandler.ServeHTTP(sh, rw ResponseWriter, req *Request) --------------- */
 SEC("uprobe")
 int go_serve_enter(struct pt_regs *ctx)
@@ -500,6 +560,7 @@ int go_serve_enter(struct pt_regs *ctx)
 	const struct go_offsets *o;
 	struct go_key k = {};
 	struct go_req *r;
+	const __u8 *rb;
 	__u64 req, writer;
 	__u32 pid;
 
@@ -514,27 +575,27 @@ int go_serve_enter(struct pt_regs *ctx)
 	writer = GO_ARG3(ctx); /* the interface's data word; ARG2 is its itab */
 	req = GO_ARG4(ctx);
 	r->writer = writer;
-	/* net/http's HTTP/1 *response points back at the request; HTTP/2's writer does not */
-	if (o->response_req >= 0 && read_word(writer + o->response_req) == req)
-		r->ev.flags |= GO_F_HTTP1_WRITER;
+	r->req = req; /* the writer is checked at the return, with its status in the same read */
+	rb = read_request(o, req);
 	if (o->req_method >= 0)
-		r->ev.method_len = read_gostr(req + o->req_method, r->ev.method, GO_METHOD_MAX, &r->ev.flags);
+		r->ev.method_len = req_str(rb, req, o->req_method, r->ev.method, GO_METHOD_MAX, &r->ev.flags);
 	if (o->req_request_uri >= 0)
-		r->ev.target_len = read_gostr(req + o->req_request_uri, r->ev.target, GO_TARGET_MAX,
-					      &r->ev.flags);
+		r->ev.target_len = req_str(rb, req, o->req_request_uri, r->ev.target, GO_TARGET_MAX,
+					   &r->ev.flags);
 	if (o->req_host >= 0)
-		r->ev.host_len = read_gostr(req + o->req_host, r->ev.host, GO_HOST_MAX, &r->ev.flags);
+		r->ev.host_len = req_str(rb, req, o->req_host, r->ev.host, GO_HOST_MAX, &r->ev.flags);
 	if (o->req_remote_addr >= 0)
-		r->ev.remote_len = read_gostr(req + o->req_remote_addr, r->ev.remote, GO_ADDR_MAX,
-					      &r->ev.flags);
+		r->ev.remote_len = req_str(rb, req, o->req_remote_addr, r->ev.remote, GO_ADDR_MAX,
+					   &r->ev.flags);
 	if (o->req_content_length >= 0)
-		r->ev.req_content_length = read_word(req + o->req_content_length);
+		r->ev.req_content_length = req_word(rb, req, o->req_content_length);
 	if (o->req_proto_major >= 0)
-		r->ev.proto_major = read_word(req + o->req_proto_major);
+		r->ev.proto_major = req_word(rb, req, o->req_proto_major);
 	if (o->req_proto_minor >= 0)
-		r->ev.proto_minor = read_word(req + o->req_proto_minor);
+		r->ev.proto_minor = req_word(rb, req, o->req_proto_minor);
 	if (o->header_map.kind != GO_MAP_UNKNOWN) {
-		int found = header_traceparent(o, req, &hdr_tp);
+		int found = o->req_header < 0 ? TP_GAVE_UP
+			    : header_map_traceparent(o, req_word(rb, req, o->req_header), &hdr_tp);
 
 		tp = found == TP_FOUND ? &hdr_tp : NULL;
 		if (found == TP_GAVE_UP) {
@@ -559,12 +620,39 @@ int go_serve_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/* An HTTP/1 *response's req and status fields at once (in req_buf); false if unread. */
+static __always_inline bool response_fields(const struct go_offsets *o, __u64 writer, __u64 *req,
+					    __u64 *status)
+{
+	__s32 a = o->response_req, b = o->response_status, lo;
+	__u32 zero = 0;
+	__u64 n;
+	__u8 *buf;
+
+	if (a < 0 || b < 0 || !writer)
+		return false;
+	lo = a < b ? a : b;
+	n = (__u64)((a < b ? b : a) - lo) + 8;
+	if (n >= GO_REQ_READ_MAX) { /* apart: one read each */
+		*req = read_word(writer + a);
+		*status = read_word(writer + b);
+		return true;
+	}
+	buf = bpf_map_lookup_elem(&req_buf, &zero);
+	if (!buf || bpf_probe_read_user(buf, n & (GO_REQ_READ_MAX - 1), (const void *)(writer + lo)))
+		return false;
+	*req = *(const __u64 *)(buf + ((a - lo) & (GO_REQ_READ_MAX - 1)));
+	*status = *(const __u64 *)(buf + ((b - lo) & (GO_REQ_READ_MAX - 1)));
+	return true;
+}
+
 SEC("uprobe")
 int go_serve_return(struct pt_regs *ctx)
 {
 	const struct go_offsets *o;
 	struct go_key k = {};
 	struct go_req *r;
+	__u64 wreq, status;
 	__u32 pid;
 
 	o = traced(&pid);
@@ -576,11 +664,11 @@ int go_serve_return(struct pt_regs *ctx)
 	if (!r)
 		return 0;
 	r->ev.end_ns = bpf_ktime_get_ns();
-	/* The status the handler set; none yet means the 200 net/http sends once the
-	 * handler returned. Only net/http's HTTP/1 writer has this field. */
-	if ((r->ev.flags & GO_F_HTTP1_WRITER) && o->response_status >= 0) {
-		__u64 status = read_word(r->writer + o->response_status);
-
+	/* net/http's HTTP/1 *response points back at the request (HTTP/2's writer does not),
+	 * and has the status the handler set; none yet means the 200 net/http sends once the
+	 * handler returned. Both fields in one read. */
+	if (response_fields(o, r->writer, &wreq, &status) && wreq == r->req) {
+		r->ev.flags |= GO_F_HTTP1_WRITER;
 		r->ev.status = status ? (status > 999 ? 0 : status) : 200;
 	}
 	emit(&r->ev);
@@ -635,7 +723,7 @@ int go_client_enter(struct pt_regs *ctx)
 	__u32 pid;
 
 	o = traced(&pid);
-	if (!o)
+	if (!o || ((o->probe_at & GO_AT_CLIENT_JUMP) && GO_JUMP_TAKEN(ctx)))
 		return 0;
 	k.pid = pid;
 	k.goid = cur_goid(ctx, o);
@@ -807,15 +895,28 @@ int go_spawn_return(struct pt_regs *ctx)
 	if (!newg)
 		return 0;
 	k.pid = pid;
-	k.goid = read_word(newg + o->g_goid);
+	/* the new g's id is read only when it gets a link: most spawns have none */
 	if (o->g_parent_goid >= 0) {
-		if (spawned_by(pid, read_word(newg + o->g_parent_goid), &child))
+		if (spawned_by(pid, read_word(newg + o->g_parent_goid), &child)) {
+			k.goid = read_word(newg + o->g_goid);
 			bpf_map_update_elem(&links, &k, &child, BPF_ANY);
+		}
+		return 0;
+	}
+	if (o->probe_at & GO_AT_SPAWN_CURG) {
+		/* on the system stack: the g running is g0, and its m's curg the spawner */
+		__u64 m = read_word(GO_G(ctx) + o->g_m), curg = m ? read_word(m + o->m_curg) : 0;
+
+		if (curg && spawned_by(pid, read_word(curg + o->g_goid), &child)) {
+			k.goid = read_word(newg + o->g_goid);
+			bpf_map_update_elem(&links, &k, &child, BPF_ANY);
+		}
 		return 0;
 	}
 	pending = bpf_map_lookup_elem(&spawning, &tid);
 	if (!pending)
 		return 0;
+	k.goid = read_word(newg + o->g_goid);
 	bpf_map_update_elem(&links, &k, pending, BPF_ANY);
 	bpf_map_delete_elem(&spawning, &tid);
 	return 0;

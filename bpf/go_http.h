@@ -25,6 +25,9 @@
  */
 #define GO_LINK_MAX_DEPTH 8
 
+/* net/http.Request read at once, at most (a power of two; 1.19's needed fields end at 208). */
+#define GO_REQ_READ_MAX 512
+
 /* String buffers: powers of two (the copy length is masked with size - 1). */
 #define GO_METHOD_MAX 16
 #define GO_TARGET_MAX 256
@@ -63,22 +66,30 @@ struct go_map_layout {
 enum go_probe_at {
 	GO_AT_SERVE_JUMP = 1u << 0, /* ServeHTTP's entry probe */
 	GO_AT_SPAWN_JUMP = 1u << 1, /* runtime.newproc's entry probe */
-	GO_AT_SEND_JUMP = 1u << 2,  /* (*Request).write's entry probe (--propagate) */
-	GO_AT_CONN_JUMP = 1u << 3,  /* persistConnWriter.Write's entry probe (--propagate) */
+	/* Go < 1.21: the spawn probe (runqput's call, on the system stack) takes the spawner
+	 * as its thread's m.curg, and runtime.newproc's entry is not probed: a trap fewer. */
+	GO_AT_SPAWN_CURG = 1u << 2,
+	GO_AT_CLIENT_JUMP = 1u << 3, /* (*Transport).roundTrip's entry probe */
+	GO_AT_SEND_JUMP = 1u << 4,  /* (*Request).write's entry probe (--propagate) */
+	GO_AT_CONN_JUMP = 1u << 5,  /* persistConnWriter.Write's entry probe (--propagate) */
 	/* Not a placement: persistConnWriter.Write is probed, and publishes what
 	 * (*Request).write keeps for its goroutine (bpf/go_send.bpf.h). */
-	GO_AT_SEND_CONN = 1u << 4,
+	GO_AT_SEND_CONN = 1u << 6,
 };
 
 /* Field offsets in one binary; -1 = not known (the probe leaves that field empty). */
 struct go_offsets {
 	__s32 req_method, req_url, req_content_length, req_host, req_remote_addr, req_request_uri;
 	__s32 req_proto_major, req_proto_minor;
+	/* Bytes of net/http.Request from its start that hold every req_ field above: the
+	 * probes read them at once (0: field by field, each a bpf_probe_read_user). */
+	__u32 req_read_len;
 	__s32 url_host, url_path, url_raw_query;
 	__s32 resp_status_code, resp_content_length, resp_proto_major, resp_proto_minor;
 	__s32 response_req, response_status; /* net/http.response (the HTTP/1 ResponseWriter) */
 	__s32 g_goid;
 	__s32 g_parent_goid; /* Go 1.21+; -1 before: then newproc1's entry says who spawns */
+	__s32 g_m, m_curg;   /* runtime.g.m, runtime.m.curg (DWARF): for GO_AT_SPAWN_CURG */
 	/* Which argument of runtime.newproc1 is the creating goroutine (1-based): 4 in
 	 * Go 1.17 (fn, argp, narg, callergp), 2 from 1.18 (fn, callergp, ...). */
 	__u32 newproc_creator_arg; /* 0: the running goroutine (probe on runtime.newproc) */
@@ -171,6 +182,7 @@ struct go_event {
 struct go_req {
 	struct go_event ev;
 	__u64 writer; /* server: the ResponseWriter's data pointer (a *response for HTTP/1) */
+	__u64 req;    /* server: the *Request (an HTTP/1 *response points back at it) */
 	__u64 hdr;    /* client: the request's Header map (the key of client_hdrs) */
 };
 

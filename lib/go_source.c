@@ -203,18 +203,48 @@ static void goroutine_offsets(struct goelf *g, int go_minor, struct go_offsets *
 	struct goelf_struct gs;
 	size_t i;
 
-	o->g_goid = o->g_parent_goid = -1;
+	o->g_goid = o->g_parent_goid = o->g_m = o->m_curg = -1;
 	if (goelf_struct(g, "runtime.g", GOELF_ONLY_DWARF, &gs) == 0) {
 		for (i = 0; i < gs.nfields; i++) {
 			if (!strcmp(gs.fields[i].name, "goid"))
 				o->g_goid = (int32_t)gs.fields[i].offset;
 			else if (!strcmp(gs.fields[i].name, "parentGoid"))
 				o->g_parent_goid = (int32_t)gs.fields[i].offset;
+			else if (!strcmp(gs.fields[i].name, "m"))
+				o->g_m = (int32_t)gs.fields[i].offset;
 		}
+		goelf_struct_free(&gs);
+	}
+	/* Before 1.21, the spawner at the spawn probe is its thread's m.curg */
+	if (o->g_parent_goid < 0 && o->g_m >= 0 &&
+	    goelf_struct(g, "runtime.m", GOELF_ONLY_DWARF, &gs) == 0) {
+		for (i = 0; i < gs.nfields; i++)
+			if (!strcmp(gs.fields[i].name, "curg"))
+				o->m_curg = (int32_t)gs.fields[i].offset;
 		goelf_struct_free(&gs);
 	}
 	if (o->g_goid < 0 && go_minor >= 17 && go_minor <= 27)
 		o->g_goid = go_minor == 23 || go_minor == 24 ? 160 : 152;
+}
+
+/* How much of net/http.Request the probes read at once: up to the end of the last field
+ * they need (strings 16 bytes, the rest 8); 0 when that is more than they have room for. */
+static uint32_t request_read_len(const struct go_offsets *o)
+{
+	const struct {
+		int32_t off, size;
+	} f[] = {
+		{ o->req_method, 16 },	     { o->req_url, 8 },		    { o->req_content_length, 8 },
+		{ o->req_host, 16 },	     { o->req_remote_addr, 16 },    { o->req_request_uri, 16 },
+		{ o->req_proto_major, 8 },   { o->req_proto_minor, 8 },	    { o->req_header, 8 },
+	};
+	uint32_t end = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].off >= 0 && (uint32_t)(f[i].off + f[i].size) > end)
+			end = (uint32_t)(f[i].off + f[i].size);
+	return end <= GO_REQ_READ_MAX ? end : 0;
 }
 
 static void fill_offsets(const struct goelf_field_offset *f, int go_minor, struct go_offsets *o)
@@ -239,6 +269,7 @@ static void fill_offsets(const struct goelf_field_offset *f, int go_minor, struc
 	o->newproc_creator_arg = go_minor <= 17 ? 4 : 2;
 	o->spawn_newg_arg = 1;
 	o->req_header = field_offset(f, "net/http.Request", "Header");
+	o->req_read_len = request_read_len(o);
 }
 
 static void header_map_offsets(struct goelf *g, struct go_offsets *o)
@@ -358,14 +389,14 @@ static bool net_http_or_spawn(const char *name, void *arg)
  *    1.21 with the spawner from runtime.newproc's entry jump.
  * Each is all or nothing: a place not found leaves that probe where it was.
  */
-static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe_plan *spawn,
-			 struct go_offsets *o, struct goelf_funcs *cs)
+static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe_plan *client,
+			 struct probe_plan *spawn, struct go_offsets *o, struct goelf_funcs *cs)
 {
-	const struct goelf_func *sh, *np, *npf, *rq;
+	const struct goelf_func *sh, *rt, *np, *npf, *rq;
 	struct goelf_call *calls = NULL;
 	size_t ncalls = 0, i;
 	uint64_t at;
-	bool ok = true;
+	bool ok = true, curg;
 
 	if (goelf_find_funcs(g, net_http_or_spawn, NULL, cs))
 		return;
@@ -389,6 +420,14 @@ static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe
 	calls = NULL;
 	ncalls = 0;
 
+	/* roundTrip's RETs stay probed: its one caller, the RoundTrip wrapper, has nothing
+	 * the kernel emulates between the call and its own RET. */
+	rt = find_func(cs, client->func);
+	if (rt && goelf_entry_jump(g, rt, &at)) {
+		client->entry_at = at;
+		o->probe_at |= GO_AT_CLIENT_JUMP;
+	}
+
 	np = find_func(cs, "runtime.newproc");
 	npf = find_func(cs, "runtime.newproc.func1");
 	rq = find_func(cs, "runtime.runqput");
@@ -397,13 +436,18 @@ static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe
 		free(calls);
 		return;
 	}
-	/* before Go 1.21 the spawner from newproc's entry, on the same thread as the closure */
-	if ((o->g_parent_goid < 0 && (!np || !goelf_entry_jump(g, np, &at))) ||
+	/* before Go 1.21 the spawner is the thread's m.curg at that call (known from DWARF),
+	 * else from newproc's entry, on the same thread as the closure */
+	curg = o->g_parent_goid < 0 && o->g_m >= 0 && o->m_curg >= 0;
+	if ((o->g_parent_goid < 0 && !curg && (!np || !goelf_entry_jump(g, np, &at))) ||
 	    !(spawn->rets_at = malloc(sizeof(*spawn->rets_at)))) {
 		free(calls);
 		return;
 	}
-	if (o->g_parent_goid < 0) {
+	if (curg) {
+		spawn->entry = NULL;
+		o->probe_at |= GO_AT_SPAWN_CURG;
+	} else if (o->g_parent_goid < 0) {
 		spawn->func = "runtime.newproc";
 		spawn->entry_at = at;
 		o->newproc_creator_arg = 0;
@@ -546,7 +590,7 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	 * not on each header line. */
 	if (o.header_map.kind != GO_MAP_UNKNOWN)
 		plan[1].ret = NULL;
-	cheap_points(g, &plan[0], &plan[3], &o, &cs);
+	cheap_points(g, &plan[0], &plan[2], &plan[3], &o, &cs);
 	if (s->sends)
 		send_off = send_point(g, &cs, &o);
 	if (send_off)
@@ -615,10 +659,15 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	b->state = BIN_TRACED;
 	go_memwrite_add_bin(s->mw, id, g, &fs, offs, path);
 	p_debug("Go: %s %s: %zu uprobes (functions from %s); ServeHTTP entry %s, return %s, "
-		"spawn %s; traceparent from %s%s", path, b->version, nprobes, fs.source,
+		"roundTrip entry %s, return at its RETs, spawn %s; traceparent from %s%s", path,
+		b->version, nprobes, fs.source,
 		plan[0].entry_at ? "on its stack-check jump" : "at its entry",
 		plan[0].nrets_at ? "after its calls" : "at its RETs",
-		plan[3].nrets_at ? "at newproc's call of runqput" : "at newproc1's RETs",
+		plan[2].entry_at ? "on its stack-check jump" : "at its entry",
+		!plan[3].nrets_at		   ? "at newproc1's RETs"
+		: o.probe_at & GO_AT_SPAWN_CURG	   ? "at newproc's call of runqput (spawner: m.curg)"
+		: o.probe_at & GO_AT_SPAWN_JUMP	   ? "at newproc's call of runqput (spawner: newproc's entry jump)"
+						   : "at newproc's call of runqput",
 		o.header_map.kind == GO_MAP_SWISS     ? "the Header map (Swiss tables)"
 		: o.header_map.kind == GO_MAP_BUCKETS ? "the Header map (buckets)"
 						      : "the header lines",

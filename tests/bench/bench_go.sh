@@ -12,8 +12,13 @@
 # completed, ehttp's CPU, and from the kernel's BPF statistics (kernel.bpf_stats_enabled,
 # restored on exit) the runs (= traps, for a uprobe program) and the time of each of
 # ehttp's programs per request.
+# Then the client side: a Go program making CLIENT_CALLS requests one after the other
+# to the same server (keep-alive), untraced, with the socket hooks, and with the Go
+# uprobes too (attach -p CLIENT): its time and its own CPU per call, and the client
+# programs' time per call.
 #
-#   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 tests/bench/bench_go.sh
+#   DURATION=10 ROUNDS=5 WRK_THREADS=1 WRK_CONNS=32 CLIENT_CALLS=20000 [GO_VERSION=1.27] \
+#     tests/bench/bench_go.sh
 set -u
 . tests/integration/lib.sh
 . tests/bench/wrk_lib.sh
@@ -21,11 +26,25 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-5}
 WRK_THREADS=${WRK_THREADS:-1}
 WRK_CONNS=${WRK_CONNS:-32}
+CLIENT_CALLS=${CLIENT_CALLS:-20000}
 for tool in wrk go jq bpftool; do command -v $tool >/dev/null || { echo "   $tool is missing"; exit 1; }; done
 have_bpftrace=true
 command -v bpftrace >/dev/null || have_bpftrace=false
 
-go_build hello "$TMP/hello"
+# GO_VERSION=1.27: the fixtures built with that toolchain (tests/go_toolchains.sh), not
+# the installed one.
+if [ -n "${GO_VERSION:-}" ]; then
+	. tests/go_toolchains.sh
+	for f in hello clientloop; do
+		bin=$(go_fixture "$GO_VERSION" "$f" plain) || { echo "   go $GO_VERSION build of $f failed"; exit 1; }
+		cp "$bin" "$TMP/$f"
+	done
+else
+	go_build hello "$TMP/hello"
+	go_build clientloop "$TMP/clientloop"
+fi
+echo "   fixtures built with $(go version "$TMP/hello" | cut -d' ' -f2)"
+echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 port=$(free_port)
 "$TMP/hello" "127.0.0.1:$port" 2>"$TMP/hello.err" &
 server=$!
@@ -89,7 +108,7 @@ mode_capture() { # mode round args...
 	prog_stats "$round" | sed "s/^prog/$mode-prog/" >>"$TMP/results"
 	stop_tracer
 	spans=$(jq -c 'select(.source == "go")' "$TMP/$mode.out.$round" | wc -l)
-	echo "$mode-extra $round $(cat "$TMP/cpu") $(wc -l <"$TMP/$mode.out.$round") $spans $DONE" >>"$TMP/results"
+	echo "$mode-extra $round $(cat "$TMP/cpu") $(wc -l <"$TMP/$mode.out.$round") $spans $DONE $STARTUP_CPU" >>"$TMP/results"
 }
 mode_sockets() { mode_capture sockets "$1" --go off; }
 mode_go() { mode_capture go "$1"; }
@@ -98,7 +117,7 @@ mode_bpftrace() {
 	run_wrk_srv bpftrace "$1"
 	prog_stats "$1" | sed "s/^prog/bpftrace-prog/" >>"$TMP/results"
 	stop_tracer
-	echo "bpftrace-extra $1 $(cat "$TMP/cpu") $(awk '/^@served:/ {print $2}' "$TMP/bt.out.$1") 0 $DONE" >>"$TMP/results"
+	echo "bpftrace-extra $1 $(cat "$TMP/cpu") $(awk '/^@served:/ {print $2}' "$TMP/bt.out.$1") 0 $DONE $STARTUP_CPU" >>"$TMP/results"
 }
 # The floor: one empty bpftrace probe on ServeHTTP's entry.
 mode_floor_bpftrace() {
@@ -106,7 +125,7 @@ mode_floor_bpftrace() {
 	run_wrk_srv floor_bpftrace "$1"
 	prog_stats "$1" | sed "s/^prog/floor_bpftrace-prog/" >>"$TMP/results"
 	stop_tracer
-	echo "floor_bpftrace-extra $1 $(cat "$TMP/cpu") 0 0 $DONE" >>"$TMP/results"
+	echo "floor_bpftrace-extra $1 $(cat "$TMP/cpu") 0 0 $DONE $STARTUP_CPU" >>"$TMP/results"
 }
 # A tracefs uprobe event (no BPF program) at file offset $2, for one run.
 tracefs_floor() { # mode offset round
@@ -146,7 +165,43 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-awk -v dur="$DURATION" -v rounds="$ROUNDS" -v hz="$(getconf CLK_TCK)" '
+# The client side: one run of the client loop, "client MODE ROUND WALL-NS CPU-NS" and its
+# programs' "cprog MODE ROUND NAME NS RUNS" to the results.
+client_run() { # mode round [attach args...]
+	local mode=$1 round=$2 cl
+	shift 2
+	rm -f "$TMP/client.fifo"
+	mkfifo "$TMP/client.fifo"
+	"$TMP/clientloop" "$url" "$CLIENT_CALLS" <"$TMP/client.fifo" >"$TMP/client.$mode.$round" &
+	cl=$!
+	exec 3>"$TMP/client.fifo"
+	for _ in $(seq 1 100); do grep -qs '^ready' "$TMP/client.$mode.$round" && break; sleep 0.1; done
+	if [ "$mode" != base ]; then
+		start_tracer '^Attached' "$TMP/client-$mode.err.$round" \
+			sh -c "exec \"$EHTTP\" -j attach $* -p $cl >/dev/null 2>\"$TMP/client-$mode.err.$round\""
+	fi
+	echo go >&3
+	exec 3>&-
+	wait "$cl"
+	if [ "$mode" != base ]; then
+		prog_stats "$round" | sed "s/^prog/cprog $mode/" >>"$TMP/results"
+		stop_tracer
+	fi
+	awk -v m="$mode" -v r="$round" '/ calls, / {print "client", m, r, $3, $7}' "$TMP/client.$mode.$round" >>"$TMP/results"
+}
+cmodes=(base sockets go)
+for round in $(seq 1 "$ROUNDS"); do
+	for i in 0 1 2; do
+		m=${cmodes[(i + round - 1) % 3]}
+		case $m in
+		base) client_run base "$round" ;;
+		sockets) client_run sockets "$round" --go off ;;
+		go) client_run go "$round" ;;
+		esac
+	done
+done
+
+awk -v dur="$DURATION" -v rounds="$ROUNDS" -v hz="$(getconf CLK_TCK)" -v calls="$CLIENT_CALLS" '
 function ref(i) { return (i in b2) ? (b1[i] + b2[i]) / 2 : b1[i] }
 function median(m,    i, j, k, v, t) {
 	k = 0
@@ -164,8 +219,10 @@ $1 == "base2" { b2[$2] = $3; rps["base"] += $3; p99["base"] += $4; n["base"]++ }
 $1 == "sockets" || $1 == "go" || $1 ~ /bpftrace|^floor/ { r[$1, $2] = $3; rps[$1] += $3; p99[$1] += $4; n[$1]++ }
 $1 ~ /-srv$/ { m = $1; sub(/-srv$/, "", m); if (m == "base2") m = "base"; ticks[m] += $3; sdone[m] += $4 }
 $1 ~ /-hits$/ { m = $1; sub(/-hits$/, "", m); hits[m] += $3; hdone[m] += $4 }
-$1 ~ /-extra$/ { m = $1; sub(/-extra$/, "", m); cpu[m] += $3; gospans[m] += $5; done[m] += $6 }
+$1 ~ /-extra$/ { m = $1; sub(/-extra$/, "", m); cpu[m] += $3; gospans[m] += $5; done[m] += $6; startup[m] += $7 }
 $1 ~ /-prog$/ { m = $1; sub(/-prog$/, "", m); ns[m, $3] += $4; cnt[m, $3] += $5; progs[m, $3] = 1 }
+$1 == "client" { cwall[$2] += $4; ccpu[$2] += $5; cn[$2]++ }
+$1 == "cprog" && $4 ~ /^go_client/ { cns[$2, $4] += $5; ccnt[$2, $4] += $6; cprogs[$2, $4] = 1 }
 END {
 	printf "   %d rounds of %ds, wrk → Go net/http on loopback, interleaved, the order turning each round\n", rounds, dur
 	for (m in n) { rps[m] /= n[m]; p99[m] /= n[m] }
@@ -202,7 +259,10 @@ END {
 	if (rounds > 0 && (1 in b2))
 		printf "   control (one untraced run / the other): median %.3f [%.3f-%.3f]\n", median("control"), lo, hi
 	for (m in cpu) {
-		printf "   %-9s CPU %.2f s per run (%.0f%% of one core)", m, cpu[m] / rounds, 100 * cpu[m] / rounds / dur
+		# what it spent starting (the BPF verifier, mostly) is not the cost of tracing
+		printf "   %-9s CPU %.2f s per run, %.2f s of it starting; while wrk ran %.0f%% of one core", m,
+			cpu[m] / rounds, startup[m] / rounds, 100 * (cpu[m] - startup[m]) / rounds / dur
+		if (done[m]) printf ", %.2f us per request", 1e6 * (cpu[m] - startup[m]) / done[m]
 		if (m == "go" && done[m]) printf ", %.3f Go spans per request wrk completed", gospans[m] / done[m]
 		printf "\n"
 	}
@@ -225,4 +285,23 @@ END {
 	}
 	if (done["go"])
 		printf "   go        uprobe traps per request (runs of the uprobe programs): %.2f\n", traps
+	if (cn["base"]) {
+		printf "   client loop, %d calls a run, one after the other (keep-alive):\n", calls
+		split("base sockets go", corder, " ")
+		clabel["base"] = "untraced"; clabel["sockets"] = "ehttp, socket hooks"; clabel["go"] = "ehttp, + Go uprobes"
+		for (o = 1; o <= 3; o++) {
+			m = corder[o]
+			if (!cn[m]) continue
+			printf "   %-22s %8.0f ns per call (%+6.0f)   client CPU %7.0f ns per call (%+6.0f)\n", clabel[m],
+				cwall[m] / cn[m], cwall[m] / cn[m] - cwall["base"] / cn["base"], ccpu[m] / cn[m],
+				ccpu[m] / cn[m] - ccpu["base"] / cn["base"]
+		}
+		for (k in cprogs) {
+			split(k, p, SUBSEP)
+			if (cn[p[1]])
+				printf "   client %-7s %-20s %7.0f ns per call  %6.2f runs per call\n", p[1], p[2],
+					cns[k] / (cn[p[1]] * calls), ccnt[k] / (cn[p[1]] * calls)
+		}
+	}
 }' "$TMP/results"
+echo "   load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -504,3 +504,74 @@ Test(span_merge, the_closest_candidate)
 	cr_expect_eq(seen.last.req_bytes, 2);
 	span_merge_free(m);
 }
+
+/* Held spans are looked up by process, role, method, decoded target and (server) client
+ * address: many connections' identical requests at once each pair with their own, and a
+ * view without an address still pairs with one that has it. */
+Test(span_merge, many_connections_same_target)
+{
+	struct seen seen = { 0 };
+	struct span_sink out = { seen_emit, &seen };
+	struct span_merge_opts opts = { .watched = watched, .hold_ns = 1000000, .now = now_fn };
+	struct span_sink *wire_in, *go_in;
+	struct span_merge_stats st;
+	struct span_merge *m;
+	struct span w, g;
+	int i;
+
+	cr_assert_eq(span_merge_new(&m, &opts, &out), 0);
+	wire_in = span_merge_input(m, SPAN_MERGE_WIRE);
+	go_in = span_merge_input(m, SPAN_MERGE_GO);
+	for (i = 0; i < 100; i++) {
+		w = view(SPAN_ROLE_SERVER, 1000, 5000, "/a%20b");
+		w.remote.family = 2;
+		w.remote.addr[0] = 127;
+		w.remote.addr[3] = 1;
+		w.remote.port = (uint16_t)(40000 + i);
+		w.req_bytes = (uint64_t)i;
+		wire_in->emit(wire_in, &w);
+	}
+	cr_expect_eq(seen.n, 0);
+	/* in the reverse order, from the Go side, with the closest-starting wire views' addresses */
+	for (i = 99; i >= 50; i--) {
+		g = view(SPAN_ROLE_SERVER, 1100, 4900, "/a b");
+		g.source = SPAN_SOURCE_GO_UPROBE;
+		g.remote = w.remote;
+		g.remote.port = (uint16_t)(40000 + i);
+		go_in->emit(go_in, &g);
+		cr_expect_eq(seen.n, 100 - i);
+		cr_expect_eq(seen.last.req_bytes, (uint64_t)i, "Go view %d paired with wire view %llu", i,
+			     (unsigned long long)seen.last.req_bytes);
+	}
+	/* a Go view without an address: any of the rest, the oldest of the equally close */
+	g = view(SPAN_ROLE_SERVER, 1100, 4900, "/a b");
+	go_in->emit(go_in, &g);
+	cr_expect_eq(seen.n, 51);
+	cr_expect_eq(seen.last.req_bytes, 0);
+	/* one held without an address pairs with a wire view that has one */
+	go_in->emit(go_in, &g);
+	go_in->emit(go_in, &g);
+	cr_expect_eq(seen.n, 53);
+	span_merge_release(m, true);
+	cr_expect_eq(seen.n, 100);
+	span_merge_get_stats(m, &st);
+	cr_expect_eq(st.merged, 53);
+	cr_expect_eq(st.wire_alone, 47);
+	span_merge_free(m);
+
+	cr_assert_eq(span_merge_new(&m, &opts, &out), 0);
+	seen.n = 0;
+	wire_in = span_merge_input(m, SPAN_MERGE_WIRE);
+	go_in = span_merge_input(m, SPAN_MERGE_GO);
+	g = view(SPAN_ROLE_SERVER, 1100, 4900, "/x");
+	go_in->emit(go_in, &g); /* held, no address */
+	w = view(SPAN_ROLE_SERVER, 1000, 5000, "/x");
+	w.remote.family = 2;
+	w.remote.port = 1;
+	w.req_bytes = 7;
+	wire_in->emit(wire_in, &w);
+	cr_expect_eq(seen.n, 1);
+	cr_expect(seen.last.go_wire);
+	cr_expect_eq(seen.last.req_bytes, 7);
+	span_merge_free(m);
+}
