@@ -7,7 +7,7 @@
 # A kernel that does not boot, an Oops in its console, a timeout or a failed test is a
 # failure, with the console's tail printed. Results (console, test logs, timings, what
 # `ehttp check` and `ehttp -d attach` said) stay in build/tests/vm/NAME.
-# VM_JOBS (2) guests run at a time; each gets VM_TIMEOUT (600) seconds.
+# VM_JOBS (2) guests run at a time; each gets VM_TIMEOUT (900) seconds.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 TREE=$PWD
@@ -35,7 +35,7 @@ MATRIX='
 '
 # VM_TESTS, when set, replaces each chosen row's tests (a test while developing it).
 VM_JOBS=${VM_JOBS:-2}
-VM_TIMEOUT=${VM_TIMEOUT:-600}
+VM_TIMEOUT=${VM_TIMEOUT:-900}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "Error: the guests load BPF programs as the host's root: run as root" >&2
