@@ -16,7 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "go_http.h"
+#include "go_common.bpf.h"
 #include "go_link.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -27,25 +27,6 @@ const volatile __u32 self_tgid = 0; /* ehttp itself: never traced */
  * per event cost the server more than everything else the probes do. */
 const volatile __u64 wakeup_bytes = 1 << 16;
 
-/* ---- the register ABI (src/cmd/compile/abi-internal.md) --------------------------------- */
-#if defined(__TARGET_ARCH_x86)
-#define GO_G(ctx) ((ctx)->r14)
-#define GO_ARG1(ctx) ((ctx)->ax)
-#define GO_ARG2(ctx) ((ctx)->bx)
-#define GO_ARG3(ctx) ((ctx)->cx)
-#define GO_ARG4(ctx) ((ctx)->di)
-/* The stack check's JBE is taken (to morestack) when CF or ZF is set. */
-#define GO_JUMP_TAKEN(ctx) (((ctx)->flags & 0x41) != 0)
-#elif defined(__TARGET_ARCH_arm64)
-#define GO_G(ctx) (((struct user_pt_regs *)(ctx))->regs[28])
-#define GO_ARG1(ctx) (((struct user_pt_regs *)(ctx))->regs[0])
-#define GO_ARG2(ctx) (((struct user_pt_regs *)(ctx))->regs[1])
-#define GO_ARG3(ctx) (((struct user_pt_regs *)(ctx))->regs[2])
-#define GO_ARG4(ctx) (((struct user_pt_regs *)(ctx))->regs[3])
-#define GO_JUMP_TAKEN(ctx) 0 /* entry probes are not placed on jumps on arm64 */
-#else
-#error "Go probes: amd64 and arm64 only"
-#endif
 
 /* ---- maps ---------------------------------------------------------------------------- */
 struct {
@@ -61,13 +42,6 @@ struct {
 	__type(value, struct go_offsets);
 } go_bins SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GO_MAX_PROCS);
-	__type(key, __u32);
-	__type(value, struct go_proc);
-} go_procs SEC(".maps");
-
 /* Requests being served, by the handler's goroutine; what is left at the end is read
  * by user space as partial spans. LRU: a handler that panicked never returns. */
 struct {
@@ -76,22 +50,6 @@ struct {
 	__type(key, struct go_key);
 	__type(value, struct go_req);
 } server_reqs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GO_MAX_REQUESTS);
-	__type(key, struct go_key);
-	__type(value, struct go_req);
-} client_reqs SEC(".maps");
-
-/* Outgoing requests' Header maps → the goroutine whose roundTrip sends them (the key of
- * client_reqs), from roundTrip's entry to its return. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GO_MAX_REQUESTS);
-	__type(key, struct go_hdr_key);
-	__type(value, __u64);
-} client_hdrs SEC(".maps");
 
 /* Goroutines spawned under a request. LRU: nothing watches goroutines end (a probe on
  * runtime.goexit1 would cost every goroutine of the program a trap), and goids are

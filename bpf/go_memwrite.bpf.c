@@ -17,51 +17,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "go_http.h"
+#include "go_common.bpf.h"
 #include "go_memwrite.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* The register ABI (src/cmd/compile/abi-internal.md): a method's receiver first, an
- * interface as two words (itab, data). writeSubset(h, w, exclude, trace): h in RAX,
- * w in RBX (itab) and RCX (data) on amd64; X0, X1, X2 on arm64. */
-#if defined(__TARGET_ARCH_x86)
-#define GO_ARG1(ctx) ((ctx)->ax)
-#define GO_ARG2(ctx) ((ctx)->bx)
-#define GO_ARG3(ctx) ((ctx)->cx)
-#define GO_JUMP_TAKEN(ctx) (((ctx)->flags & 0x41) != 0)
-#elif defined(__TARGET_ARCH_arm64)
-#define GO_ARG1(ctx) (((struct user_pt_regs *)(ctx))->regs[0])
-#define GO_ARG2(ctx) (((struct user_pt_regs *)(ctx))->regs[1])
-#define GO_ARG3(ctx) (((struct user_pt_regs *)(ctx))->regs[2])
-#define GO_JUMP_TAKEN(ctx) 0
-#else
-#error "Go probes: amd64 and arm64 only"
-#endif
-
-/* The Go source's maps (same definitions: user space gives this object their fds). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GO_MAX_REQUESTS);
-	__type(key, struct go_key);
-	__type(value, struct go_req);
-} client_reqs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GO_MAX_REQUESTS);
-	__type(key, struct go_hdr_key);
-	__type(value, __u64);
-} client_hdrs SEC(".maps");
-
-/* The processes the Go source traces now: an exit takes a process out (a pid reused
- * by another program is not written into on the strength of the old one's entry). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GO_MAX_PROCS);
-	__type(key, __u32);
-	__type(value, struct go_proc);
-} go_procs SEC(".maps");
 
 /* The processes the user selected for memory writes, filled by user space: the probe
  * fires in every process running a probed binary. */
@@ -116,6 +75,8 @@ static __always_inline void skip(struct go_req *r, __u8 reason, __u64 *counter)
 		(*counter)++;
 }
 
+/* net/http.Header.writeSubset(h, w io.Writer, exclude, trace): h in GO_ARG1, w as its
+ * itab in GO_ARG2 and its data in GO_ARG3. */
 SEC("uprobe")
 int go_header_write(struct pt_regs *ctx)
 {
