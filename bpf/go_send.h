@@ -17,16 +17,6 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
-/* The publications, by thread id: made by propagate.bpf.c's object, whose map the Go
- * object reuses (both define it with this). */
-#define GO_SENDS_MAP                                         \
-	struct {                                             \
-		__uint(type, BPF_MAP_TYPE_LRU_HASH);         \
-		__uint(max_entries, GO_SEND_MAX);            \
-		__type(key, __u32);                          \
-		__type(value, struct go_send);               \
-	} go_sends SEC(".maps")
-
 #endif
 
 /* Threads of the selected Go processes with a publication at once. */
