@@ -23,7 +23,7 @@ on_exit "kill $middle"
 wait_port "$bport"
 wait_port "$mport"
 
-attach_start "$TMP/spans" -p "$middle" --propagate
+attach_start "$TMP/spans" -p "$middle" --propagate=sockmsg
 for i in 1 2 3 4 5; do
 	curl -sf "http://127.0.0.1:$mport/chain/g$i" -o /dev/null || fail "request g$i failed"
 done
@@ -58,7 +58,7 @@ mport=$(free_port)
 middle=$!
 on_exit "kill $middle"
 wait_port "$mport"
-attach_start "$TMP/spans2" -p "$middle" --propagate --go off
+attach_start "$TMP/spans2" -p "$middle" --propagate=sockmsg --go off
 for i in 1 2; do
 	curl -sf "http://127.0.0.1:$mport/chain/n$i" -o /dev/null || fail "request n$i failed"
 done

@@ -1,7 +1,7 @@
 #!/bin/bash
 # A chain of three services, two of them Go: curl → a Go frontend (Go 1.27) → a Go
 # middle (Go 1.19) → a python backend that logs the traceparent it got. With
-# `attach -p FRONTEND -p MIDDLE --propagate` (sk_msg), the Go probes' linking goes on
+# `attach -p FRONTEND -p MIDDLE --propagate=sockmsg`, the Go probes' linking goes on
 # the wire: the frontend calls the middle from the handler's goroutine, from a goroutine
 # it spawned, from a grandchild whose parent had ended, twice in parallel, over
 # kept-alive and fresh connections; the middle calls the backend from its handler.
@@ -34,7 +34,7 @@ wait_port "$mport"
 wait_port "$fport"
 
 out=$TMP/spans
-attach_start "$out" -p "$fe" -p "$mid" --propagate
+attach_start "$out" -p "$fe" -p "$mid" --propagate=sockmsg
 go_wait_traced "$out" "$fe"
 go_wait_traced "$out" "$mid"
 

@@ -78,7 +78,7 @@ wait_port "$gbport"
 wait_port "$gnport"
 wait_port "$gmport"
 
-attach_start "$TMP/gspans" -p "$gmiddle" -p "$gbackend" --propagate
+attach_start "$TMP/gspans" -p "$gmiddle" -p "$gbackend" --propagate=sockmsg
 go_wait_traced "$TMP/gspans" "$gmiddle"
 go_wait_traced "$TMP/gspans" "$gbackend"
 for i in 1 2 3; do
