@@ -27,3 +27,21 @@ go_spans() {
 	jq -c --argjson pid "$2" --arg role "$3" \
 		'select(.pid == $pid and .role == $role) | . + {id: (.target | capture("[?&]id=(?<id>[^&]*)").id // "")}' "$1"
 }
+
+# The chain fixture's frontend at base URL $1 (tests/fixtures/go/chain): each way of
+# calling the next service, over one kept-alive incoming connection (curl reuses it for
+# its URLs), then three times in parallel over fresh ones. Ids: d1 s1 p1 f1 n1 d2, and
+# pp/ss/ff 1-3.
+go_chain_requests() {
+	local base=$1 i pids=()
+
+	curl -sf -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+		"$base/direct?id=d1" "$base/spawn?id=s1" "$base/parallel?id=p1" "$base/fresh?id=f1" \
+		"$base/nested?id=n1" "$base/direct?id=d2" || fail "curl"
+	for i in 1 2 3; do
+		curl -sf -o /dev/null -o /dev/null -o /dev/null "$base/parallel?id=pp$i" \
+			"$base/spawn?id=ss$i" "$base/fresh?id=ff$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || fail "parallel curls"
+}

@@ -37,17 +37,7 @@ grep -q "^Go: tracing pid $be (backend), go1\.19" "$out.err" || fail "backend no
 wait_port "$be_port"
 
 base=http://127.0.0.1:$fe_port
-# Kept-alive incoming connections (curl reuses one for its URLs), then fresh ones in parallel.
-curl -sf -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
-	"$base/direct?id=d1" "$base/spawn?id=s1" "$base/parallel?id=p1" "$base/fresh?id=f1" \
-	"$base/nested?id=n1" "$base/direct?id=d2" || fail "curl"
-pids=()
-for i in 1 2 3; do
-	curl -sf -o /dev/null -o /dev/null -o /dev/null "$base/parallel?id=pp$i" "$base/spawn?id=ss$i" \
-		"$base/fresh?id=ff$i" &
-	pids+=($!)
-done
-wait "${pids[@]}" || fail "parallel curls"
+go_chain_requests "$base"
 curl -s -o /dev/null "$base/missing?id=m1"
 curl -s -o /dev/null "$base/broken?id=b1"
 tp_trace=4bf92f3577b34da6a3ce929d0e0e4736 tp_parent=00f067aa0ba902b7
