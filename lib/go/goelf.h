@@ -109,6 +109,22 @@ struct goelf_call {
 int goelf_calls_to(struct goelf *g, const struct goelf_func *f, uint64_t target,
 		   struct goelf_call **out, size_t *n);
 
+#define GOELF_SUCCESS_MAX_RETS 8
+struct goelf_result_check {
+	uint64_t check;                  /* the JE on the call's error result */
+	uint64_t rets[GOELF_SUCCESS_MAX_RETS]; /* @f's RETs that only the JE's success branch reaches */
+	size_t nrets;
+};
+/*
+ * Where @f tests the results of its one direct call to @callee, (value, error): CALL;
+ * NOPs; TEST RBX, RBX (the error's itab); JE to a success branch that nothing else
+ * enters. A probe on the JE, emulated, sees the results with the error nil on the branch
+ * taken, and stands for the RETs that branch ends in. 0 and @out filled; 1 when @f has
+ * no such shape (or is not x86-64); -1 out of memory.
+ */
+int goelf_result_check(struct goelf *g, const struct goelf_func *f, uint64_t callee,
+		       struct goelf_result_check *out);
+
 /* ---- map layouts (lib/go/maps.c) -------------------------------------------------------- */
 enum goelf_map_kind { GOELF_MAP_NONE, GOELF_MAP_BUCKETS, GOELF_MAP_SWISS };
 #define GOELF_MAP_GROUP_MAX 512

@@ -97,6 +97,8 @@ struct insn {
 	uint64_t addr;
 	uint8_t len;
 	bool emulated, call, flow; /* flow: any other change of control (RET, JMP reg, INT3...) */
+	bool test_bx;              /* TEST RBX, RBX: a second result compared with nil */
+	ZydisMnemonic mnemonic;
 	uint64_t target;           /* direct branches and calls; 0 otherwise */
 };
 
@@ -134,6 +136,10 @@ static int decode_all(struct goelf *g, const struct goelf_func *f, struct insn *
 		it->len = in.length;
 		it->emulated = emulated(&in);
 		it->call = is_call(&in);
+		it->mnemonic = in.mnemonic;
+		it->test_bx = in.mnemonic == ZYDIS_MNEMONIC_TEST && in.opcode == 0x85 &&
+			      in.raw.rex.W && !in.raw.rex.R && !in.raw.rex.B && in.raw.modrm.mod == 3 &&
+			      in.raw.modrm.reg == 3 && in.raw.modrm.rm == 3;
 		it->flow = !it->call && (in.meta.branch_type != ZYDIS_BRANCH_TYPE_NONE ||
 					 in.meta.category == ZYDIS_CATEGORY_RET ||
 					 in.meta.category == ZYDIS_CATEGORY_INTERRUPT ||
@@ -187,4 +193,165 @@ int goelf_calls_to(struct goelf *g, const struct goelf_func *f, uint64_t target,
 	}
 	free(v);
 	return 0;
+}
+
+/* The instruction of @v (sorted, @nv of them) at @addr; -1 when none starts there. */
+static long insn_at(const struct insn *v, size_t nv, uint64_t addr)
+{
+	size_t lo = 0, hi = nv;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].addr == addr)
+			return (long)mid;
+		if (v[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static bool ends_flow(const struct insn *it)
+{
+	return it->mnemonic == ZYDIS_MNEMONIC_RET || it->mnemonic == ZYDIS_MNEMONIC_JMP ||
+	       it->mnemonic == ZYDIS_MNEMONIC_INT3 || it->mnemonic == ZYDIS_MNEMONIC_UD2;
+}
+
+/* Can running reach the instruction after @v[k] from @v[k]? Alignment NOPs after a JMP
+ * cannot, unless something jumps to them. */
+static bool falls_through(const struct insn *v, size_t nv, size_t k)
+{
+	size_t i;
+
+	for (;; k--) {
+		if (ends_flow(&v[k]))
+			return false;
+		if (v[k].mnemonic != ZYDIS_MNEMONIC_NOP || k == 0)
+			return true;
+		for (i = 0; i < nv; i++)
+			if (v[i].target == v[k].addr && !v[i].call)
+				return true;
+	}
+}
+
+/* How many instructions the success branch may span before the analysis gives up. */
+#define SUCCESS_MAX_INSNS 256
+
+/*
+ * The success branch from the JE at index @je: every instruction reached from its target
+ * by falling through, direct jumps (both ways of a Jcc) and calls (which come back), up
+ * to the RETs, marked in @in. Only forward of the JE, no indirect jump; then nothing
+ * outside may jump or fall into it, so its RETs are reached from the JE alone. The RETs
+ * into (@rets, @nrets). false when the code has another shape.
+ */
+static bool success_branch(const struct insn *v, size_t nv, size_t je, bool *in, uint64_t *rets,
+			   size_t *nrets)
+{
+	size_t stack[SUCCESS_MAX_INSNS], top = 0, seen = 0, k;
+	long t = insn_at(v, nv, v[je].target);
+
+	*nrets = 0;
+	if (t < 0)
+		return false;
+	stack[top++] = (size_t)t;
+	while (top) {
+		size_t i = stack[--top];
+		const struct insn *it = &v[i];
+		long to;
+
+		if (in[i])
+			continue;
+		if (i <= je || ++seen > SUCCESS_MAX_INSNS)
+			return false;
+		in[i] = true;
+		if (it->mnemonic == ZYDIS_MNEMONIC_RET) {
+			if (*nrets == GOELF_SUCCESS_MAX_RETS)
+				return false;
+			rets[(*nrets)++] = it->addr;
+			continue;
+		}
+		if (it->mnemonic == ZYDIS_MNEMONIC_INT3 || it->mnemonic == ZYDIS_MNEMONIC_UD2)
+			continue; /* a panic's end: nothing comes back */
+		if (it->flow && !it->target)
+			return false; /* an indirect jump, a syscall: not followed */
+		if (it->flow && it->target) {
+			if ((to = insn_at(v, nv, it->target)) < 0 || top == SUCCESS_MAX_INSNS)
+				return false;
+			stack[top++] = (size_t)to;
+			if (it->mnemonic == ZYDIS_MNEMONIC_JMP)
+				continue;
+		}
+		/* straight on: the next instruction, which must follow this one exactly */
+		if (i + 1 >= nv || v[i + 1].addr != it->addr + it->len || top == SUCCESS_MAX_INSNS)
+			return false;
+		stack[top++] = i + 1;
+	}
+	if (je + 1 < nv && in[je + 1])
+		return false; /* the branch joins the error's way */
+	for (k = 0; k < nv; k++) {
+		long to;
+
+		if (in[k] || k == je)
+			continue;
+		/* a jump from elsewhere into the branch, or code falling into it */
+		if (v[k].target && !v[k].call && (to = insn_at(v, nv, v[k].target)) >= 0 && in[to])
+			return false;
+		if (k + 1 < nv && in[k + 1] && falls_through(v, nv, k))
+			return false;
+	}
+	return *nrets > 0;
+}
+
+int goelf_result_check(struct goelf *g, const struct goelf_func *f, uint64_t callee,
+		       struct goelf_result_check *out)
+{
+	struct insn *v;
+	size_t nv, i, j, k, call = 0, ncalls = 0;
+	bool *in = NULL;
+	int rc = 1;
+
+	memset(out, 0, sizeof(*out));
+	if (g->arch != GOELF_ARCH_AMD64)
+		return 1;
+	if (decode_all(g, f, &v, &nv))
+		return -1;
+	for (i = 0; i < nv; i++)
+		if (v[i].call && v[i].target == callee) {
+			call = i;
+			ncalls++;
+		}
+	if (ncalls != 1)
+		goto out;
+	/* CALL callee; NOP...; TEST RBX, RBX; JE success */
+	for (j = call + 1; j < nv && v[j].mnemonic == ZYDIS_MNEMONIC_NOP; j++)
+		;
+	if (j + 1 >= nv || !v[j].test_bx || v[j + 1].mnemonic != ZYDIS_MNEMONIC_JZ ||
+	    !v[j + 1].emulated || !v[j + 1].target)
+		goto out;
+	/* Another way into that stretch is only the other branch of an if/else of calls
+	 * giving the same results (Go 1.19's pconn.alt.RoundTrip): a JMP right after a CALL,
+	 * to the TEST or a NOP before it. */
+	for (k = 0; k < nv; k++) {
+		if (!v[k].target || v[k].call || v[k].target <= v[call].addr || v[k].target > v[j + 1].addr)
+			continue;
+		if (k == 0 || v[k].mnemonic != ZYDIS_MNEMONIC_JMP || !v[k - 1].call ||
+		    v[k].target > v[j].addr)
+			goto out;
+	}
+	if (!(in = calloc(nv, sizeof(*in)))) {
+		rc = -1;
+		goto out;
+	}
+	if (!success_branch(v, nv, j + 1, in, out->rets, &out->nrets))
+		goto out;
+	out->check = v[j + 1].addr;
+	rc = 0;
+out:
+	if (rc)
+		out->nrets = 0;
+	free(in);
+	free(v);
+	return rc;
 }

@@ -77,14 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!goelf_want_functions(g, &fs))
 			goelf_funcs_free(&fs);
 		if (!goelf_find_funcs(g, every_third, NULL, &fs)) {
-			/* the cheap probe points: entry jumps, calls between any two functions */
+			/* cheap probe points: entry jumps, calls and result checks between two functions */
 			struct goelf_call *calls = NULL;
+			struct goelf_result_check rc;
 			size_t i, ncalls = 0;
 			uint64_t at;
 
 			for (i = 0; i < fs.n && i < 64; i++) {
 				(void)goelf_entry_jump(g, &fs.v[i], &at);
 				(void)goelf_calls_to(g, &fs.v[i], fs.v[(i + 1) % fs.n].address, &calls, &ncalls);
+				(void)goelf_result_check(g, &fs.v[i], fs.v[(i + 1) % fs.n].address, &rc);
 			}
 			free(calls);
 			goelf_funcs_free(&fs);

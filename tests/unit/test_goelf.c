@@ -1059,3 +1059,70 @@ Test(goelf_image, devel_build_is_dated_by_its_pclntab)
 	cr_expect_eq(in->go_minor, 20);
 	goelf_close(g);
 }
+
+/* roundTrip's shape around persistConn.roundTrip: CALL; NOPW; TEST RBX, RBX; JE ok;
+ * error: XOR EAX, EAX; RET; NOP padding; ok: XOR EBX, EBX; RET. The callee at +0x80. */
+static const uint8_t result_code[0x23] = {
+	0xe8, 0x7b, 0x00, 0x00, 0x00,             /* 0x00 call +0x80 */
+	0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00,       /* 0x05 nopw */
+	0x48, 0x85, 0xdb,                         /* 0x0b test rbx, rbx */
+	0x74, 0x10,                               /* 0x0e je 0x20 */
+	0x31, 0xc0, 0xc3,                         /* 0x10 xor eax, eax; ret */
+	0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, /* 0x13 padding */
+	0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+	0x31, 0xdb, 0xc3,                         /* 0x20 xor ebx, ebx; ret */
+};
+
+static int result_check_of(const uint8_t *code, size_t n, struct goelf_result_check *rc)
+{
+	struct goelf_func f = { .name = "net/http.(*Transport).roundTrip", .address = TEXT,
+				.offset = 0x1000, .size = n };
+	struct goelf *g;
+	int ret;
+
+	build_image(PCLN_120, false, "go1.21.13", EM_X86_64);
+	memcpy(img + 0x1000, code, n);
+	img[0x1080] = 0xc3;
+	g = open_image();
+	ret = goelf_result_check(g, &f, TEXT + 0x80, rc);
+	goelf_close(g);
+	return ret;
+}
+
+Test(goelf_probepoints, result_check_stands_for_the_success_rets)
+{
+	struct goelf_result_check rc;
+
+	cr_assert_eq(result_check_of(result_code, sizeof(result_code), &rc), 0);
+	cr_expect_eq(rc.check, TEXT + 0x0e);
+	cr_assert_eq(rc.nrets, 1);
+	cr_expect_eq(rc.rets[0], TEXT + 0x22, "the error's RET at +0x12 stays probed");
+}
+
+Test(goelf_probepoints, result_check_refuses_other_shapes)
+{
+	struct goelf_result_check rc;
+	uint8_t code[sizeof(result_code)];
+
+	/* another way into the success branch: its RET is not the JE's alone */
+	memcpy(code, result_code, sizeof(code));
+	memcpy(code + 0x10, (uint8_t[]){ 0xeb, 0x0e }, 2); /* jmp 0x20 */
+	cr_expect_eq(result_check_of(code, sizeof(code), &rc), 1);
+	cr_expect_eq(rc.nrets, 0);
+	/* the success branch going back: into the loop, or the error's way */
+	memcpy(code, result_code, sizeof(code));
+	memcpy(code + 0x20, (uint8_t[]){ 0xeb, 0xee }, 2); /* jmp 0x10 */
+	cr_expect_eq(result_check_of(code, sizeof(code), &rc), 1);
+	/* the error tested otherwise (RCX, the data word) */
+	memcpy(code, result_code, sizeof(code));
+	memcpy(code + 0x0b, (uint8_t[]){ 0x48, 0x85, 0xc9 }, 3);
+	cr_expect_eq(result_check_of(code, sizeof(code), &rc), 1);
+	/* a second call to the callee */
+	memcpy(code, result_code, sizeof(code));
+	memcpy(code + 0x13, (uint8_t[]){ 0xe8, 0x68, 0x00, 0x00, 0x00 }, 5); /* call +0x80 */
+	cr_expect_eq(result_check_of(code, sizeof(code), &rc), 1);
+	/* padding something jumps to falls into the branch */
+	memcpy(code, result_code, sizeof(code));
+	memcpy(code + 0x10, (uint8_t[]){ 0xeb, 0x0c }, 2); /* jmp 0x1e, a NOP before it */
+	cr_expect_eq(result_check_of(code, sizeof(code), &rc), 1);
+}
