@@ -746,8 +746,8 @@ int go_client_enter(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uprobe")
-int go_client_return(struct pt_regs *ctx)
+/* The end of the calling goroutine's client request: *Response in AX, nil if an error came. */
+static __always_inline int client_done(struct pt_regs *ctx)
 {
 	const struct go_offsets *o;
 	struct go_key k = {};
@@ -788,6 +788,25 @@ int go_client_return(struct pt_regs *ctx)
 	if (hk.hdr)
 		bpf_map_delete_elem(&client_hdrs, &hk);
 	return 0;
+}
+
+/* roundTrip's RETs: the response, or the error it returns. */
+SEC("uprobe")
+int go_client_return(struct pt_regs *ctx)
+{
+	return client_done(ctx);
+}
+
+/* amd64, where lib/go found it: roundTrip's JE on the error from persistConn.roundTrip (or
+ * pconn.alt.RoundTrip), emulated. The RETs of its success branch are not probed: a nil
+ * error there is the response roundTrip returns. A non-nil one is left to the RETs
+ * still probed, or to the retry that calls again. */
+SEC("uprobe")
+int go_client_result(struct pt_regs *ctx)
+{
+	if (GO_ARG2(ctx))
+		return 0;
+	return client_done(ctx);
 }
 
 /* ---- --propagate: the writer goroutine's request, for the sk_msg program ---------------- */

@@ -75,6 +75,9 @@ enum go_probe_at {
 	/* Not a placement: persistConnWriter.Write is probed, and publishes what
 	 * (*Request).write keeps for its goroutine (bpf/go_send.bpf.h). */
 	GO_AT_SEND_CONN = 1u << 6,
+	/* roundTrip's return is probed on its JE on persistConn.roundTrip's error, emulated,
+	 * and on the RETs the success branch does not reach (lib/go/probepoints.c). */
+	GO_AT_CLIENT_RESULT = 1u << 7,
 };
 
 /* Field offsets in one binary; -1 = not known (the probe leaves that field empty). */

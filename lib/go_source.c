@@ -311,6 +311,9 @@ struct probe_plan {
 	uint64_t entry_at;
 	uint64_t *rets_at;
 	size_t nrets_at;
+	/* a third program, at @result_at: the result check that stands for some RETs */
+	struct bpf_program *result;
+	uint64_t result_at;
 };
 
 static int attach_one(struct go_bin *b, struct bpf_program *prog, const char *path, uint64_t off)
@@ -392,7 +395,8 @@ static bool net_http_or_spawn(const char *name, void *arg)
 static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe_plan *client,
 			 struct probe_plan *spawn, struct go_offsets *o, struct goelf_funcs *cs)
 {
-	const struct goelf_func *sh, *rt, *np, *npf, *rq;
+	const struct goelf_func *sh, *rt, *pc, *np, *npf, *rq;
+	struct goelf_result_check rc;
 	struct goelf_call *calls = NULL;
 	size_t ncalls = 0, i;
 	uint64_t at;
@@ -420,13 +424,37 @@ static void cheap_points(struct goelf *g, struct probe_plan *serve, struct probe
 	calls = NULL;
 	ncalls = 0;
 
-	/* roundTrip's RETs stay probed: its one caller, the RoundTrip wrapper, has nothing
-	 * the kernel emulates between the call and its own RET. */
 	rt = find_func(cs, client->func);
 	if (rt && goelf_entry_jump(g, rt, &at)) {
 		client->entry_at = at;
 		o->probe_at |= GO_AT_CLIENT_JUMP;
 	}
+	/* roundTrip's one caller, the RoundTrip wrapper, has nothing the kernel emulates
+	 * between the call and its own RET. Inside, the success way out begins at the JE on
+	 * persistConn.roundTrip's error: a probe there stands for the RETs it leads to, and
+	 * the other RETs (errors, HTTP/2 where it has its own) stay probed. */
+	pc = find_func(cs, "net/http.(*persistConn).roundTrip");
+	if (rt && pc && client->result && !goelf_result_check(g, rt, pc->address, &rc) &&
+	    file_offset(cs, rc.check) && (client->rets_at = calloc(rt->nreturns + 1, sizeof(uint64_t)))) {
+		for (i = 0; i < rt->nreturns; i++) {
+			size_t j;
+
+			for (j = 0; j < rc.nrets && rc.rets[j] != rt->returns[i]; j++)
+				;
+			if (j == rc.nrets)
+				client->rets_at[client->nrets_at++] = rt->returns[i];
+		}
+		if (client->nrets_at && client->nrets_at < rt->nreturns) {
+			client->result_at = rc.check;
+			o->probe_at |= GO_AT_CLIENT_RESULT;
+		} else {
+			free(client->rets_at);
+			client->rets_at = NULL;
+			client->nrets_at = 0;
+		}
+	}
+	if (!client->result_at)
+		client->result = NULL;
 
 	np = find_func(cs, "runtime.newproc");
 	npf = find_func(cs, "runtime.newproc.func1");
@@ -524,7 +552,7 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 		  .ret = s->skel->progs.go_serve_return },
 		{ .func = "net/textproto.(*Reader).readContinuedLineSlice", .ret = s->skel->progs.go_header_line },
 		{ .func = "net/http.(*Transport).roundTrip", .entry = s->skel->progs.go_client_enter,
-		  .ret = s->skel->progs.go_client_return },
+		  .ret = s->skel->progs.go_client_return, .result = s->skel->progs.go_client_result },
 		{ .func = "runtime.newproc1", .entry = s->skel->progs.go_spawn_enter,
 		  .ret = s->skel->progs.go_spawn_return },
 	};
@@ -625,6 +653,8 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 			rc = attach_one(b, plan[i].ret, path,
 					plan[i].nrets_at ? file_offset(&cs, plan[i].rets_at[j])
 							 : f->offset + (f->returns[j] - f->address));
+		if (!rc && plan[i].result)
+			rc = attach_one(b, plan[i].result, path, file_offset(&cs, plan[i].result_at));
 		if (rc) {
 			REFUSE(b, "%s: attaching a uprobe to %s failed: %s", b->version, plan[i].func,
 			       strerror(-rc));
@@ -632,7 +662,7 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.go_bins), &id);
 			goto out;
 		}
-		nprobes += (plan[i].entry ? 1 : 0) + (plan[i].ret ? nrets : 0);
+		nprobes += (plan[i].entry ? 1 : 0) + (plan[i].ret ? nrets : 0) + (plan[i].result ? 1 : 0);
 	}
 	if (send_off) {
 		/* the write first: without it the request's ids wait for nothing */
@@ -659,11 +689,12 @@ static void setup_bin(struct go_source *s, struct go_bin *b, uint32_t id, const 
 	b->state = BIN_TRACED;
 	go_memwrite_add_bin(s->mw, id, g, &fs, offs, path);
 	p_debug("Go: %s %s: %zu uprobes (functions from %s); ServeHTTP entry %s, return %s, "
-		"roundTrip entry %s, return at its RETs, spawn %s; traceparent from %s%s", path,
+		"roundTrip entry %s, return %s, spawn %s; traceparent from %s%s", path,
 		b->version, nprobes, fs.source,
 		plan[0].entry_at ? "on its stack-check jump" : "at its entry",
 		plan[0].nrets_at ? "after its calls" : "at its RETs",
 		plan[2].entry_at ? "on its stack-check jump" : "at its entry",
+		o.probe_at & GO_AT_CLIENT_RESULT ? "on its result check and its error RETs" : "at its RETs",
 		!plan[3].nrets_at		   ? "at newproc1's RETs"
 		: o.probe_at & GO_AT_SPAWN_CURG	   ? "at newproc's call of runqput (spawner: m.curg)"
 		: o.probe_at & GO_AT_SPAWN_JUMP	   ? "at newproc's call of runqput (spawner: newproc's entry jump)"
