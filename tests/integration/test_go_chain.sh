@@ -21,9 +21,12 @@ on_exit "kill $fe 2>/dev/null; wait $fe 2>/dev/null"
 wait_port "$fe_port"
 
 out=$TMP/spans.json
-# No process filter: the backend is to be found when it starts.
-attach_start "$out"
+# No process filter: the backend is to be found when it starts. -d: where the probes went.
+attach_start "$out" -d
 go_wait_traced "$out" "$fe"
+# The outgoing calls' end on roundTrip's result check (emulated), not on its RETs.
+grep -q "^debug: Go: /proc/$fe/exe go1\.27[.0-9]*: .*roundTrip entry on its stack-check jump, return on its result check and its error RETs" "$out.err" ||
+	fail "the frontend's roundTrip return is not on its result check: $(grep '^debug: Go: /proc' "$out.err")"
 record_start "$TMP/rec.err" -o "$TMP/spans.pcapng" ${ATTACH_HOOKS:+--hooks "$ATTACH_HOOKS"}
 go_wait_traced "$TMP/rec" "$fe"
 grep -q "^Go: tracing pid $fe (frontend), go1\.27" "$out.err" || fail "frontend not traced as Go 1.27"
